@@ -1,0 +1,67 @@
+#!/bin/sh
+# Fetch Debian's stock amd64 kernel image into OUTDIR without installing it.
+#
+# Usage: fetch-kernel.sh OUTDIR
+#
+# Resolves the concrete package behind the linux-image-amd64 metapackage,
+# downloads it with `apt-get download` and unpacks it with `dpkg-deb -x`.
+# The host's /boot and bootloader are never touched.  OUTDIR/vmlinuz is a
+# copy of the kernel image and OUTDIR/VERSION records "package version".
+# If OUTDIR/vmlinuz already exists nothing is done.
+set -eu
+
+if [ $# -ne 1 ]; then
+    echo "usage: $0 OUTDIR" >&2
+    exit 2
+fi
+outdir=$1
+mkdir -p "$outdir"
+outdir=$(cd "$outdir" && pwd)
+
+if [ -s "$outdir/vmlinuz" ] && [ -s "$outdir/VERSION" ]; then
+    echo "kernel already present: $(cat "$outdir/VERSION")"
+    exit 0
+fi
+
+for tool in apt-get apt-cache dpkg-deb; do
+    command -v "$tool" >/dev/null 2>&1 || {
+        echo "error: $tool not found (a Debian-based host is required)" >&2
+        exit 1
+    }
+done
+
+# linux-image-amd64 depends on exactly one linux-image-<abi>-amd64 package.
+pkg=$(apt-cache depends linux-image-amd64 2>/dev/null |
+      sed -n 's/^ *Depends: *\(linux-image-[0-9][^ ]*-amd64\).*$/\1/p' | head -n 1)
+if [ -z "$pkg" ]; then
+    echo "error: cannot resolve linux-image-amd64 (run apt-get update?)" >&2
+    exit 1
+fi
+ver=$(apt-cache policy "$pkg" | sed -n 's/^ *Candidate: *//p' | head -n 1)
+if [ -z "$ver" ] || [ "$ver" = "(none)" ]; then
+    echo "error: no candidate version for $pkg" >&2
+    exit 1
+fi
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT INT TERM
+echo "downloading $pkg=$ver"
+# apt-get download writes into the current directory; run it unprivileged
+# inside the temp dir when possible (the _apt user needs write access).
+chmod 777 "$work"
+(cd "$work" && apt-get download -q "$pkg=$ver") >&2
+deb=$(ls "$work"/*.deb | head -n 1)
+mkdir -p "$work/root"
+dpkg-deb -x "$deb" "$work/root"
+
+img=$(ls "$work"/root/boot/vmlinuz-* 2>/dev/null | head -n 1)
+if [ -z "$img" ]; then
+    echo "error: no /boot/vmlinuz-* inside $deb" >&2
+    exit 1
+fi
+rm -rf "$outdir/boot"
+cp -a "$work/root/boot" "$outdir/boot"
+cp "$img" "$outdir/vmlinuz.tmp"
+mv "$outdir/vmlinuz.tmp" "$outdir/vmlinuz"
+echo "$pkg $ver" > "$outdir/VERSION"
+echo "kernel ready: $pkg $ver -> $outdir/vmlinuz"

@@ -1,0 +1,140 @@
+"""Build the tiny initramfs used by the end-to-end tests.
+
+Contents:
+  /bin/busybox + one symlink per applet (busybox-static)
+  /init         shell script: mounts proc/sys/devtmpfs, enables THP,
+                reports a few facts on the console and runs /hello-mm
+  /hello-mm     the static guest test program
+  /bin/pagewalk optional static pagewalk binary (only when a path is given)
+
+The archive is written with `cpio -o -H newc` and compressed with gzip.
+No kernel modules are included: the Debian kernel has everything needed
+for an initramfs boot with the console on ttyS0 built in.
+"""
+
+import gzip
+import os
+import shutil
+import subprocess
+import tempfile
+
+# Arguments for /hello-mm are passed on the kernel command line as
+# hellomm=arg1,arg2 and picked up by /init from /proc/cmdline.
+INIT_SCRIPT = r"""#!/bin/sh
+export PATH=/bin:/sbin:/usr/bin:/usr/sbin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev 2>/dev/null
+exec </dev/console >/dev/console 2>&1
+
+# With little RAM the kernel may default THP to "madvise" or "never".
+echo always > /sys/kernel/mm/transparent_hugepage/enabled
+echo always > /sys/kernel/mm/transparent_hugepage/defrag
+
+args=""
+for w in $(cat /proc/cmdline); do
+    case "$w" in
+        hellomm=*) args="${w#hellomm=}" ;;
+    esac
+done
+args=$(echo "$args" | tr ',' ' ')
+
+echo "INFO kernel $(uname -r)"
+echo "INFO thp $(cat /sys/kernel/mm/transparent_hugepage/enabled)"
+echo "INFO meltdown $(cat /sys/devices/system/cpu/vulnerabilities/meltdown 2>/dev/null)"
+if grep -qw la57 /proc/cpuinfo; then echo "INFO la57 yes"; else echo "INFO la57 no"; fi
+if grep -qw pti /proc/cpuinfo; then echo "INFO pti yes"; else echo "INFO pti no"; fi
+dmesg | grep -i -e 'page tables isolation' -e '5-level' -e 'KASLR' | sed 's/^/INFO dmesg /'
+
+/hello-mm $args
+echo "HELLO-MM EXITED $?"
+poweroff -f
+"""
+
+
+class InitramfsError(RuntimeError):
+    pass
+
+
+def _busybox_applets(busybox):
+    out = subprocess.run([busybox, "--list-full"], check=False,
+                         capture_output=True, text=True, timeout=30)
+    if out.returncode == 0 and out.stdout.strip():
+        return [line.strip() for line in out.stdout.splitlines() if line.strip()]
+    out = subprocess.run([busybox, "--list"], check=True,
+                         capture_output=True, text=True, timeout=30)
+    return ["bin/" + line.strip() for line in out.stdout.splitlines() if line.strip()]
+
+
+def build_initramfs(out_path, hello_mm, busybox="/bin/busybox", pagewalk=None):
+    """Write a gzip-compressed newc cpio archive to out_path."""
+    for tool in ("cpio",):
+        if shutil.which(tool) is None:
+            raise InitramfsError(f"{tool} not found (apt-get install {tool})")
+    if not os.path.isfile(busybox):
+        raise InitramfsError(f"busybox not found at {busybox} "
+                             "(apt-get install busybox-static)")
+    if not os.path.isfile(hello_mm):
+        raise InitramfsError(f"guest program not found: {hello_mm}")
+
+    with tempfile.TemporaryDirectory(prefix="pagewalk-initramfs-") as root:
+        for d in ("bin", "sbin", "usr/bin", "usr/sbin", "proc", "sys", "dev",
+                  "tmp", "root"):
+            os.makedirs(os.path.join(root, d), exist_ok=True)
+        shutil.copy2(busybox, os.path.join(root, "bin/busybox"))
+        os.chmod(os.path.join(root, "bin/busybox"), 0o755)
+        for applet in _busybox_applets(busybox):
+            applet = applet.lstrip("/")
+            if os.path.basename(applet) == "busybox":
+                continue
+            link = os.path.join(root, applet)
+            os.makedirs(os.path.dirname(link), exist_ok=True)
+            if not os.path.lexists(link):
+                os.symlink("/bin/busybox", link)
+        if not os.path.lexists(os.path.join(root, "bin/sh")):
+            os.symlink("/bin/busybox", os.path.join(root, "bin/sh"))
+
+        init = os.path.join(root, "init")
+        with open(init, "w") as f:
+            f.write(INIT_SCRIPT)
+        os.chmod(init, 0o755)
+
+        shutil.copy2(hello_mm, os.path.join(root, "hello-mm"))
+        os.chmod(os.path.join(root, "hello-mm"), 0o755)
+        if pagewalk:
+            if not os.path.isfile(pagewalk):
+                raise InitramfsError(f"pagewalk binary not found: {pagewalk}")
+            shutil.copy2(pagewalk, os.path.join(root, "bin/pagewalk"))
+            os.chmod(os.path.join(root, "bin/pagewalk"), 0o755)
+
+        names = []
+        for dirpath, dirnames, filenames in os.walk(root):
+            dirnames.sort()
+            rel = os.path.relpath(dirpath, root)
+            if rel != ".":
+                names.append(rel)
+            for fn in sorted(filenames):
+                names.append(os.path.normpath(os.path.join(rel, fn)))
+        listing = ("\n".join(names) + "\n").encode()
+        proc = subprocess.run(["cpio", "-o", "-H", "newc", "-R", "0:0",
+                               "--quiet"],
+                              input=listing, cwd=root, capture_output=True,
+                              timeout=120)
+        if proc.returncode != 0:
+            raise InitramfsError("cpio failed: " + proc.stderr.decode(errors="replace"))
+        tmp = out_path + ".tmp"
+        with gzip.open(tmp, "wb", compresslevel=6) as gz:
+            gz.write(proc.stdout)
+        os.replace(tmp, out_path)
+    return out_path
+
+
+def build_guest_program(src, out_path, cc="gcc"):
+    """Compile the static guest program."""
+    if shutil.which(cc) is None:
+        raise InitramfsError(f"{cc} not found (apt-get install gcc libc6-dev)")
+    proc = subprocess.run([cc, "-static", "-O1", "-Wall", "-o", out_path, src],
+                          capture_output=True, text=True, timeout=300)
+    if proc.returncode != 0:
+        raise InitramfsError(f"compiling {src} failed:\n{proc.stderr}")
+    return out_path
