@@ -1,0 +1,46 @@
+# Two commands for a fresh Debian machine (see README.md):
+#   make run    install what is missing, build, run `pagewalk demo`
+#   make test   install what is missing, build, run every test suite
+BUILD      ?= build
+BUILD_SAN  ?= build-san
+FUZZ_SECONDS ?= 60
+JOBS       ?= $(shell nproc)
+
+.PHONY: all deps deps-test build run test unit sanitize fuzz e2e bench clean
+
+all: build
+
+deps:
+	@scripts/install-deps.sh build
+
+deps-test:
+	@scripts/install-deps.sh test
+
+build: deps
+	@cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS)
+
+run: build
+	$(BUILD)/pagewalk demo
+
+# Every suite; each stage prints its own summary and stops the run on failure.
+test: deps deps-test
+	@scripts/test.sh all
+
+unit: deps
+	@scripts/test.sh unit
+
+sanitize: deps deps-test
+	@scripts/test.sh sanitize
+
+fuzz: deps deps-test
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/test.sh fuzz
+
+e2e: deps deps-test
+	@scripts/test.sh e2e
+
+bench: build
+	@scripts/bench.sh
+
+clean:
+	rm -rf $(BUILD) $(BUILD_SAN) build-fuzz build-static

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Installs, with apt-get, the Debian packages the build and the tests need; does nothing
+# when they are all present. Usage: install-deps.sh build|test|all
+set -euo pipefail
+build_pkgs=(cmake ninja-build g++ make pkg-config libfmt-dev libcli11-dev nlohmann-json3-dev
+            libexpected-dev libelf-dev libgtest-dev libgmock-dev libbenchmark-dev)
+test_pkgs=(clang-14 libclang-rt-14-dev qemu-system-x86 busybox-static cpio python3 gzip)
+case "${1:-all}" in
+  build) want=("${build_pkgs[@]}") ;;
+  test|all) want=("${build_pkgs[@]}" "${test_pkgs[@]}") ;;
+  *) echo "usage: $0 build|test|all" >&2; exit 2 ;;
+esac
+missing=()
+for p in "${want[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+echo "installing: ${missing[*]}" >&2
+sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

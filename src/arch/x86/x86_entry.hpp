@@ -1,0 +1,54 @@
+// x86 page-table entries: one decoder for every x86 mode and level (Intel SDM Vol. 3A
+// Tables 4-4..4-11 and 4-14..4-20), plus the Linux meanings of non-present entries.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/entry.hpp"
+#include "core/paging_mode.hpp"
+
+namespace pagewalk::x86 {
+
+// Bit numbers (arch/x86/include/asm/pgtable_types.h names the software ones).
+enum Bit : unsigned {
+  kP = 0, kRW = 1, kUS = 2, kPWT = 3, kPCD = 4, kA = 5, kD = 6, kPS = 7, kG = 8,
+  kSoftw1 = 9,   // Linux _PAGE_SPECIAL
+  kSoftw2 = 10,  // Linux _PAGE_UFFD_WP
+  kSoftw3 = 11,  // Linux _PAGE_SOFT_DIRTY
+  kPatLarge = 12,
+  kSoftw5 = 58,  // Linux _PAGE_SAVED_DIRTY (x86-64)
+  kPkey0 = 59,   // protection key, bits 62:59
+  kNX = 63,
+};
+// In a 4 KiB PTE, bit 7 is PAT; in a non-present Linux entry, bit 8 is _PAGE_PROTNONE.
+inline constexpr unsigned kPat4K = kPS;
+inline constexpr unsigned kProtNone = kG;
+
+// Decodes the entry found at `level` of `mode`.
+[[nodiscard]] EntryDecode decode(const PagingMode& mode, unsigned level, uint64_t raw, const DecodeOptions& opt);
+
+// Names of the bits set in the entry, as the level reads them ("P", "RW", "PS", "PAT", "NX",
+// "SOFT_DIRTY", "PROTNONE", "SWP_EXCLUSIVE", "PKEY=3", ...).
+[[nodiscard]] std::vector<std::string> flag_names(const PagingMode& mode, unsigned level, uint64_t raw,
+                                                       const DecodeOptions& opt);
+
+// Protection key of a leaf (x86-64 only; 0 otherwise).
+[[nodiscard]] unsigned pkey(const PagingMode& mode, uint64_t raw);
+
+// What a Linux swap type number denotes on a kernel with every special type configured
+// (include/linux/swap.h: 32 types, the top 9 are hwpoison, migration, device, marker).
+[[nodiscard]] std::string_view swap_kind(unsigned type);
+
+// The Linux encodings of non-present entries, for building test and demo tables.
+[[nodiscard]] uint64_t encode_swap(const PagingMode& mode, unsigned type, uint64_t offset);
+[[nodiscard]] uint64_t encode_protnone(const PagingMode& mode, uint64_t frame, uint64_t flags);
+
+// Physical-address mask for PA bits [pa_bits-1 : 0].
+[[nodiscard]] constexpr uint64_t pa_mask(unsigned pa_bits) {
+  return pa_bits >= 64 ? ~uint64_t{0} : (uint64_t{1} << pa_bits) - 1;
+}
+
+}  // namespace pagewalk::x86

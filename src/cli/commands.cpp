@@ -1,0 +1,616 @@
+#include "cli/commands.hpp"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <functional>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "arch/x86/x86_entry.hpp"
+#include "cli/demo.hpp"
+#include "cli/errors.hpp"
+#include "cli/numbers.hpp"
+#include "cli/render.hpp"
+#include "cli/target.hpp"
+#include "core/enumerate.hpp"
+#include "linux/vmcoreinfo.hpp"
+
+namespace pagewalk::cli {
+namespace {
+
+using nlohmann::ordered_json;
+
+std::string hex(uint64_t v) { return fmt::format("0x{:x}", v); }
+
+// Buffered stdout: large writes, flushed at the end or when the buffer grows.
+class Output {
+ public:
+  ~Output() { flush(); }
+  std::string& buf() { return buf_; }
+  void maybe_flush() {
+    if (buf_.size() >= (1u << 16)) flush();
+  }
+  void flush() {
+    if (!buf_.empty()) std::fwrite(buf_.data(), 1, buf_.size(), stdout);
+    buf_.clear();
+  }
+
+ private:
+  std::string buf_;
+};
+
+uint64_t number_or_throw(const std::string& text, const char* what) {
+  auto v = parse_u64(text);
+  if (!v) throw CliError(kBadInput, fmt::format("{}: {}", what, v.error()));
+  return *v;
+}
+
+void print_json(const ordered_json& j) { fmt::print("{}\n", j.dump(2)); }
+
+// Reads stdin in large blocks and calls f for every non-empty, non-comment line.
+void for_each_stdin_line(const std::function<void(std::string_view)>& f) {
+  std::string carry;
+  std::vector<char> block(1 << 20);
+  size_t n;
+  while ((n = std::fread(block.data(), 1, block.size(), stdin)) > 0) {
+    std::string_view chunk(block.data(), n);
+    size_t start = 0;
+    while (true) {
+      const size_t nl = chunk.find('\n', start);
+      if (nl == std::string_view::npos) {
+        carry.append(chunk.substr(start));
+        break;
+      }
+      std::string_view line = chunk.substr(start, nl - start);
+      if (!carry.empty()) {
+        carry.append(line);
+        line = carry;
+      }
+      while (!line.empty() && (line.back() == '\r' || line.back() == ' ' || line.back() == '\t')) line.remove_suffix(1);
+      while (!line.empty() && (line.front() == ' ' || line.front() == '\t')) line.remove_prefix(1);
+      if (!line.empty() && line.front() != '#') f(line);
+      carry.clear();
+      start = nl + 1;
+    }
+  }
+  std::string_view last = carry;
+  while (!last.empty() && (last.back() == '\r' || last.back() == ' ')) last.remove_suffix(1);
+  if (!last.empty() && last.front() != '#') f(last);
+}
+
+// ---- translate -------------------------------------------------------------------------
+
+struct TranslateArgs {
+  std::vector<std::string> vas;
+  TargetOptions target;
+  bool json = false, jsonl = false, brief = false;
+};
+
+int cmd_translate(const TranslateArgs& a) {
+  if (a.vas.empty()) throw CliError(kBadInput, "translate: give one or more VAs, or - to read them from stdin");
+  Target t = open_target(a.target);
+  TableReader reader(*t.memory);
+  Output out;
+  int status = kAllMapped;
+  bool first = true;
+  if (a.json)
+    out.buf() += fmt::format(R"({{"schema_version":{},"command":"translate","target":"{}","mode":"{}","root":"0x{:x}","results":[)",
+                             kSchemaVersion, t.image->path, t.paging.mode->name, t.root.value());
+  const bool stream = a.vas.size() == 1 && a.vas[0] == "-";
+  const bool brief = a.brief || stream;
+  if (brief && !a.json && !a.jsonl) append_brief_header(out.buf());
+
+  auto one = [&](std::string_view text) {
+    std::optional<uint64_t> v = parse_u64_fast(text);
+    if (!v) {
+      auto parsed = parse_u64(text);
+      if (!parsed) {
+        out.flush();
+        fmt::print(stderr, "pagewalk: {}\n", parsed.error());
+        status = kBadInput;
+        return;
+      }
+      v = *parsed;
+    }
+    const Translation tr = walk(t.paging, reader, t.root, VirtAddr(*v));
+    if (tr.status == Status::NonCanonical) {
+      status = kBadInput;
+      if (!a.json && !a.jsonl && !brief) {
+        out.flush();
+        fmt::print(stderr, "pagewalk: 0x{:x}: {}\n", *v, reason(t.paging, tr));
+        return;
+      }
+    } else if (!tr.mapped() && status == kAllMapped) {
+      status = kSomeUnmapped;
+    }
+    if (a.json) {
+      if (!first) out.buf() += ',';
+      append_translation_json(out.buf(), t.paging, tr);
+    } else if (a.jsonl) {
+      append_translation_json(out.buf(), t.paging, tr);
+      out.buf() += '\n';
+    } else if (brief) {
+      append_brief(out.buf(), t.paging, tr);
+    } else {
+      if (!first) out.buf() += '\n';
+      append_trace(out.buf(), t.paging, tr);
+    }
+    first = false;
+    out.maybe_flush();
+  };
+
+  if (stream) {
+    for_each_stdin_line(one);
+  } else {
+    if (!a.json && !a.jsonl && !brief) out.buf() += fmt::format("# {}\n", t.description);
+    for (const std::string& s : a.vas) one(s);
+  }
+  if (a.json) out.buf() += "]}\n";
+  return status;
+}
+
+// ---- map -------------------------------------------------------------------------------
+
+struct MapArgs {
+  TargetOptions target;
+  bool json = false, jsonl = false, pages = false, holes = false, by_attributes = false;
+  std::string from, to;
+  uint64_t max_entries = uint64_t{1} << 30;
+};
+
+int cmd_map(const MapArgs& a) {
+  Target t = open_target(a.target);
+  TableReader reader(*t.memory);
+  EnumOptions eo;
+  if (!a.from.empty()) eo.first = VirtAddr(number_or_throw(a.from, "--from"));
+  if (!a.to.empty()) {
+    const uint64_t to = number_or_throw(a.to, "--to");
+    if (to == 0) throw CliError(kBadInput, "--to 0: the window is empty");
+    eo.last = VirtAddr(to - 1);
+  }
+  if (eo.last < eo.first) throw CliError(kBadInput, "--to must be above --from");
+  eo.max_entries = a.max_entries;
+
+  Output out;
+  const bool human = !a.json && !a.jsonl;
+  if (a.json)
+    out.buf() += fmt::format(R"({{"schema_version":{},"command":"map","target":"{}","mode":"{}","root":"0x{:x}","ranges":[)",
+                             kSchemaVersion, t.image->path, t.paging.mode->name, t.root.value());
+  if (human) {
+    out.buf() += fmt::format("# {}\n", t.description);
+    append_range_header(out.buf());
+  }
+  bool first = true;
+  uint64_t rows = 0, mapped_bytes = 0;
+  const bool progress = isatty(STDERR_FILENO) && human;
+  auto last_progress = std::chrono::steady_clock::now();
+  auto emit = [&](const Range& r) {
+    if (r.kind == RangeKind::Mapped) mapped_bytes += r.size;
+    if (!a.holes && r.kind != RangeKind::Mapped && r.kind != RangeKind::Loop) return true;
+    ++rows;
+    if (a.json) {
+      if (!first) out.buf() += ',';
+      append_range_json(out.buf(), t.paging, r);
+    } else if (a.jsonl) {
+      append_range_json(out.buf(), t.paging, r);
+      out.buf() += '\n';
+    } else {
+      append_range(out.buf(), t.paging, r);
+    }
+    first = false;
+    out.maybe_flush();
+    if (progress && (rows & 0xfff) == 0) {
+      const auto now = std::chrono::steady_clock::now();
+      if (now - last_progress > std::chrono::milliseconds(250)) {
+        fmt::print(stderr, "\r  {} rows, at 0x{:x} ", rows, r.start.value());
+        last_progress = now;
+      }
+    }
+    return true;
+  };
+  CoalescePolicy policy;
+  policy.keep_holes = true;
+  policy.contiguous_pa = !a.by_attributes;
+  Coalescer coalescer(policy, emit);
+  const EnumReport rep = enumerate(t.paging, reader, t.root, eo, [&](const Range& r) {
+    return a.pages ? emit(r) : coalescer.push(r);
+  });
+  if (!a.pages) coalescer.finish();
+  if (progress) fmt::print(stderr, "\r\033[K");
+  if (a.json) {
+    out.buf() += fmt::format(R"(],"report":{{"entries":{},"tables":{},"mapped_bytes":{},"truncated":{},"loops":{},"unreadable_tables":{}}}}})",
+                             rep.entries, rep.tables, mapped_bytes, rep.truncated, rep.loops.size(),
+                             rep.unreadable.size());
+    out.buf() += '\n';
+  } else if (human) {
+    out.buf() += fmt::format("# {} rows, {} mapped, {} tables, {} entries examined\n", rows,
+                             human_size(mapped_bytes), rep.tables, rep.entries);
+  }
+  out.flush();
+  for (const Range& l : rep.loops)
+    fmt::print(stderr, "pagewalk: warning: the {} entry for 0x{:x} (0x{:x}) points back at table 0x{:x}; that "
+                       "subtree was skipped\n",
+               t.paging.mode->levels[l.level].linux_name, l.start.value(), l.raw, l.pa.value());
+  if (!rep.unreadable.empty())
+    fmt::print(stderr, "pagewalk: warning: {} table(s) could not be read from the image, first at PA 0x{:x}\n",
+               rep.unreadable.size(), rep.unreadable.front().value());
+  if (rep.truncated)
+    fmt::print(stderr, "pagewalk: warning: stopped after {} entries (--max-entries); the map is incomplete\n",
+               a.max_entries);
+  return (rep.truncated || !rep.loops.empty() || !rep.unreadable.empty()) ? kSomeUnmapped : kAllMapped;
+}
+
+// ---- decode / entry / modes ------------------------------------------------------------
+
+const PagingMode& mode_or_default(const std::string& name) {
+  const PagingMode* m = mode_option(name);
+  return m ? *m : kX86_64_4Level;
+}
+
+int cmd_decode(const std::string& va_text, const std::string& mode_name, bool json) {
+  const PagingMode& m = mode_or_default(mode_name);
+  const VirtAddr va(number_or_throw(va_text, "VA"));
+  if (!m.is_canonical(va)) {
+    Translation t;
+    t.va = va;
+    t.status = Status::NonCanonical;
+    throw CliError(kBadInput, fmt::format("0x{:x}: {}", va.value(), reason(Paging{&m, {}}, t)));
+  }
+  const auto linux_levels = m.linux_levels();
+  if (json) {
+    ordered_json j{{"schema_version", kSchemaVersion}, {"command", "decode"}, {"va", hex(va.value())},
+                   {"mode", m.name}};
+    ordered_json levels = ordered_json::array();
+    for (unsigned l = 0; l < m.level_count(); ++l) {
+      const LevelDesc& d = m.levels[l];
+      levels.push_back({{"level", d.linux_name},
+                        {"hw_level", d.hw_name},
+                        {"bits", fmt::format("{}:{}", d.shift + d.index_bits - 1, d.shift)},
+                        {"index", m.index(va, l)}});
+    }
+    j["levels"] = levels;
+    ordered_json folded = ordered_json::array();
+    for (const auto& v : linux_levels)
+      if (v.folded) folded.push_back(v.name);
+    j["folded"] = folded;
+    j["offset"] = hex(m.page_offset(va));
+    print_json(j);
+    return kAllMapped;
+  }
+  std::string out = fmt::format("0x{:x} in {}\n  {:<4} {:<5} {:>6}  {:>11}\n", va.value(), m.name, "lvl", "hw",
+                                "bits", "index");
+  for (const auto& v : linux_levels) {
+    if (v.folded) {
+      out += fmt::format("  {:<4} {:<5} {:>6}  {:>3} (folded into the level above)\n", v.name, "-", "-", 0);
+      continue;
+    }
+    for (unsigned l = 0; l < m.level_count(); ++l) {
+      const LevelDesc& d = m.levels[l];
+      if (d.linux_name != v.name) continue;
+      const unsigned idx = m.index(va, l);
+      out += fmt::format("  {:<4} {:<5} {:>6}  {:>3} (0x{:03x})\n", d.linux_name, d.hw_name,
+                         fmt::format("{}:{}", d.shift + d.index_bits - 1, d.shift), idx, idx);
+    }
+  }
+  out += fmt::format("  {:<10} {:>6}  0x{:x}\n", "offset", fmt::format("{}:0", m.page_shift() - 1), m.page_offset(va));
+  fmt::print("{}", out);
+  return kAllMapped;
+}
+
+unsigned level_option(const PagingMode& m, const std::string& name) {
+  if (name.empty()) return m.level_count() - 1;
+  for (unsigned l = 0; l < m.level_count(); ++l) {
+    const LevelDesc& d = m.levels[l];
+    if (d.linux_name == name || d.hw_name == name) return l;
+  }
+  std::string known;
+  for (const LevelDesc& d : m.levels) known += fmt::format("{}{}/{}", known.empty() ? "" : ", ", d.linux_name, d.hw_name);
+  throw CliError(kBadInput, fmt::format("level '{}' does not exist in {} (levels: {})", name, m.name, known));
+}
+
+std::string_view kind_name(EntryKind k) {
+  switch (k) {
+    case EntryKind::Empty: return "empty";
+    case EntryKind::Table: return "table";
+    case EntryKind::Leaf: return "leaf";
+    case EntryKind::Swap: return "swap";
+    case EntryKind::ProtNone: return "prot-none";
+    case EntryKind::NotPresent: return "not-present";
+    case EntryKind::Reserved: return "reserved";
+  }
+  return "?";
+}
+
+int cmd_entry(const std::string& value, const std::string& level_name, const std::string& mode_name,
+              unsigned pa_bits, bool no_nx, bool json) {
+  const PagingMode& m = mode_or_default(mode_name);
+  const uint64_t raw = number_or_throw(value, "entry value");
+  if (m.entry_bytes == 4 && raw > 0xffffffffull)
+    throw CliError(kBadInput, fmt::format("0x{:x} does not fit in a 32-bit {} entry", raw, m.name));
+  const unsigned level = level_option(m, level_name);
+  Paging p{&m, {}};
+  p.options.pa_bits = static_cast<uint8_t>(pa_bits);
+  p.options.nx_enabled = !no_nx;
+  const EntryDecode d = p.decode(level, raw);
+  const LevelDesc& l = m.levels[level];
+  const uint64_t size = m.span(level);
+  if (json) {
+    ordered_json j{{"schema_version", kSchemaVersion}, {"command", "entry"}, {"raw", hex(raw)}, {"mode", m.name},
+                   {"level", l.linux_name}, {"hw_level", l.hw_name}, {"kind", kind_name(d.kind)}};
+    if (d.kind == EntryKind::Table) j["table"] = hex(d.addr);
+    if (d.kind == EntryKind::Leaf || d.kind == EntryKind::ProtNone) {
+      j["frame"] = hex(d.addr);
+      j["pfn"] = hex(d.addr >> 12);
+      j["page_size"] = size;
+    }
+    j["flags"] = x86::flag_names(m, level, raw, p.options);
+    if (d.kind == EntryKind::Leaf || d.kind == EntryKind::Table)
+      j["access"] = {{"write", d.perms.write}, {"exec", d.perms.exec}, {"user", d.perms.user}};
+    if (d.kind == EntryKind::Leaf) j["pkey"] = x86::pkey(m, raw);
+    if (d.kind == EntryKind::Swap)
+      j["swap"] = {{"type", d.swap_type}, {"offset", hex(d.swap_offset)}, {"kind", x86::swap_kind(d.swap_type)}};
+    print_json(j);
+    return kAllMapped;
+  }
+  std::string out = fmt::format("0x{:x} as a {} ({}) entry of {}\n", raw, l.linux_name, l.hw_name, m.name);
+  switch (d.kind) {
+    case EntryKind::Empty: out += "  kind    empty\n"; break;
+    case EntryKind::Table: out += fmt::format("  kind    table\n  next    table at PA 0x{:x}\n", d.addr); break;
+    case EntryKind::Leaf:
+      out += fmt::format("  kind    leaf: maps a {} page\n  frame   0x{:x} (pfn 0x{:x})\n", human_size(size), d.addr,
+                         d.addr >> 12);
+      break;
+    case EntryKind::ProtNone:
+      out += fmt::format("  kind    PROT_NONE (not present to the MMU; Linux keeps the PFN inverted)\n"
+                         "  frame   0x{:x} (pfn 0x{:x}), {} page\n",
+                         d.addr, d.addr >> 12, human_size(size));
+      break;
+    case EntryKind::Swap:
+      out += fmt::format("  kind    swap entry\n  type    {} ({})\n  offset  0x{:x}\n", d.swap_type,
+                         x86::swap_kind(d.swap_type), d.swap_offset);
+      break;
+    case EntryKind::NotPresent: out += "  kind    not present\n"; break;
+    case EntryKind::Reserved: out += "  kind    reserved bits set: the MMU would fault\n"; break;
+  }
+  out += fmt::format("  flags   {}\n", join_flags(p, level, raw));
+  if (d.kind == EntryKind::Leaf || d.kind == EntryKind::Table) out += fmt::format("  access  {}\n", access_string(d.perms));
+  fmt::print("{}", out);
+  return kAllMapped;
+}
+
+int cmd_modes(const std::string& mode_name, bool json) {
+  std::vector<const PagingMode*> modes;
+  if (mode_name.empty())
+    modes.assign(all_modes().begin(), all_modes().end());
+  else
+    modes.push_back(mode_option(mode_name));
+  ordered_json all = ordered_json::array();
+  std::string out;
+  for (const PagingMode* m : modes) {
+    const bool long_words = m->va_bits > 32;  // the kernel's unsigned long
+    const uint64_t word = long_words ? ~uint64_t{0} : 0xffffffffull;
+    auto mask = [&](unsigned shift) { return ~((uint64_t{1} << shift) - 1) & word; };
+    const unsigned pfn_bits = std::min<unsigned>(m->default_pa_bits, m->entry_bytes * 8u);
+    const uint64_t pfn_mask = x86::pa_mask(pfn_bits) & mask(m->page_shift());
+    const auto lv = m->linux_levels();
+    constexpr const char* shift_names[] = {"PGDIR_SHIFT", "P4D_SHIFT", "PUD_SHIFT", "PMD_SHIFT", "PAGE_SHIFT"};
+    constexpr const char* ptrs_names[] = {"PTRS_PER_PGD", "PTRS_PER_P4D", "PTRS_PER_PUD", "PTRS_PER_PMD",
+                                          "PTRS_PER_PTE"};
+    if (json) {
+      ordered_json j{{"mode", m->name}, {"description", m->description}, {"va_bits", m->va_bits},
+                     {"entry_bytes", m->entry_bytes}, {"max_pa_bits", m->default_pa_bits}};
+      ordered_json levels = ordered_json::array();
+      for (unsigned i = 0; i < 5; ++i) {
+        j[shift_names[i]] = lv[i].shift;
+        j[ptrs_names[i]] = lv[i].ptrs_per;
+      }
+      for (const LevelDesc& d : m->levels)
+        levels.push_back({{"level", d.linux_name}, {"hw_level", d.hw_name}, {"shift", d.shift},
+                          {"index_bits", d.index_bits}, {"large_pages", d.can_be_leaf}});
+      j["levels"] = levels;
+      ordered_json folded = ordered_json::array();
+      for (const auto& v : lv)
+        if (v.folded) folded.push_back(v.name);
+      j["folded"] = folded;
+      j["PAGE_SIZE"] = uint64_t{1} << m->page_shift();
+      j["PAGE_MASK"] = hex(mask(m->page_shift()));
+      j["PMD_MASK"] = hex(mask(lv[3].shift));
+      j["PUD_MASK"] = hex(mask(lv[2].shift));
+      j["PGDIR_MASK"] = hex(mask(lv[0].shift));
+      j["PTE_PFN_MASK"] = hex(pfn_mask);
+      all.push_back(j);
+      continue;
+    }
+    out += fmt::format("{}: {}\n", m->name, m->description);
+    for (unsigned i = 0; i < 5; ++i)
+      out += fmt::format("  {:<12} {:>2}    {:<13} {:>4}{}\n", shift_names[i], lv[i].shift, ptrs_names[i],
+                         lv[i].ptrs_per, lv[i].folded ? "  (folded)" : "");
+    out += fmt::format("  {:<12} 0x{:x}\n", "PAGE_SIZE", uint64_t{1} << m->page_shift());
+    out += fmt::format("  {:<12} 0x{:x}\n", "PAGE_MASK", mask(m->page_shift()));
+    out += fmt::format("  {:<12} 0x{:x}\n", "PMD_MASK", mask(lv[3].shift));
+    out += fmt::format("  {:<12} 0x{:x}\n", "PUD_MASK", mask(lv[2].shift));
+    out += fmt::format("  {:<12} 0x{:x}\n", "PGDIR_MASK", mask(lv[0].shift));
+    out += fmt::format("  {:<12} 0x{:x}  (frame bits {}..{}; never PAGE_MASK)\n", "PTE_PFN_MASK", pfn_mask,
+                       m->page_shift(), pfn_bits - 1);
+    std::string hw, large;
+    for (const LevelDesc& d : m->levels) {
+      hw += fmt::format("{}{}({})", hw.empty() ? "" : " -> ", d.hw_name, d.linux_name);
+      if (d.can_be_leaf) large += fmt::format("{}{} at {}", large.empty() ? "" : ", ", human_size(uint64_t{1} << d.shift), d.hw_name);
+    }
+    out += fmt::format("  levels       {}\n  large pages  {}\n  VA bits {}, {}-byte entries, MAXPHYADDR {}\n\n",
+                       hw, large.empty() ? "none" : large, m->va_bits, m->entry_bytes, m->default_pa_bits);
+  }
+  if (json)
+    print_json(modes.size() == 1 ? all[0] : ordered_json{{"schema_version", kSchemaVersion}, {"modes", all}});
+  else
+    fmt::print("{}", out);
+  return kAllMapped;
+}
+
+// ---- info ------------------------------------------------------------------------------
+
+int cmd_info(const TargetOptions& o, bool json) {
+  auto base = parse_u64(o.base);
+  if (!base) throw CliError(kBadInput, fmt::format("--base: {}", base.error()));
+  if (o.image.empty()) throw CliError(kBadInput, "info: give --image FILE");
+  auto img = open_image(o.image, {o.format, *base});
+  if (!img) throw CliError(kTargetError, img.error());
+  const Image& image = *img;
+  const auto ranges = image.memory->ranges();
+  uint64_t total = 0;
+  for (const PhysRange& r : ranges) total += r.size;
+  std::optional<linux_kernel::VmcoreInfo> vi;
+  if (image.vmcoreinfo) vi = linux_kernel::VmcoreInfo::parse(*image.vmcoreinfo);
+
+  if (json) {
+    ordered_json j{{"schema_version", kSchemaVersion}, {"command", "info"}, {"image", image.path},
+                   {"format", image.format}, {"file_size", image.file.bytes().size()}, {"memory_bytes", total}};
+    ordered_json rs = ordered_json::array();
+    for (const PhysRange& r : ranges) rs.push_back({{"start", hex(r.start.value())}, {"end", hex(r.start.value() + r.size)}});
+    j["ranges"] = rs;
+    ordered_json cpus = ordered_json::array();
+    for (const CpuRegisters& c : image.cpus) {
+      const PagingMode* m = x86_mode_from_registers(c.cr0, c.cr4, c.long_mode);
+      ordered_json cj{{"cpu", c.index}, {"cr0", hex(c.cr0)}, {"cr2", hex(c.cr2)}, {"cr3", hex(c.cr3)},
+                      {"cr4", hex(c.cr4)}, {"long_mode", c.long_mode}, {"rip", hex(c.rip)}, {"rsp", hex(c.rsp)},
+                      {"mode", m ? std::string(m->name) : "paging-off"}, {"source", c.source}};
+      if (c.efer) cj["efer"] = hex(*c.efer);
+      cpus.push_back(cj);
+    }
+    j["cpus"] = cpus;
+    j["prstatus_notes"] = image.prstatus_notes;
+    if (vi) {
+      ordered_json v = ordered_json::object();
+      for (const auto& [k, val] : vi->entries()) v[k] = val;
+      j["vmcoreinfo"] = v;
+    } else {
+      j["vmcoreinfo"] = nullptr;
+    }
+    print_json(j);
+    return kAllMapped;
+  }
+  std::string out = fmt::format("image    {}\nformat   {}\nsize     {} bytes in the file, {} of physical memory in {} "
+                                "range(s)\n",
+                                image.path, image.format, image.file.bytes().size(), human_size(total), ranges.size());
+  for (const PhysRange& r : ranges)
+    out += fmt::format("  0x{:012x}-0x{:012x}  {:>8}\n", r.start.value(), r.start.value() + r.size, human_size(r.size));
+  if (image.cpus.empty()) {
+    out += fmt::format("cpus     no control registers in the image{}\n",
+                       image.prstatus_notes ? fmt::format(" ({} NT_PRSTATUS notes)", image.prstatus_notes) : "");
+  }
+  for (const CpuRegisters& c : image.cpus) {
+    const PagingMode* m = x86_mode_from_registers(c.cr0, c.cr4, c.long_mode);
+    out += fmt::format("cpu {:<4} CR0 0x{:x}  CR3 0x{:x}  CR4 0x{:x}  {}  mode {}  RIP 0x{:x}\n", c.index, c.cr0, c.cr3,
+                       c.cr4, c.efer ? fmt::format("EFER 0x{:x}", *c.efer) : std::string(c.long_mode ? "long mode" : "legacy"),
+                       m ? m->name : "paging off", c.rip);
+  }
+  if (vi) {
+    out += fmt::format("vmcoreinfo  {} entries", vi->entries().size());
+    if (auto rel = vi->get("OSRELEASE")) out += fmt::format(", OSRELEASE {}", *rel);
+    if (auto off = vi->kernel_offset()) out += fmt::format(", KERNELOFFSET 0x{:x}", *off);
+    out += '\n';
+  } else {
+    out += "vmcoreinfo  none in the notes\n";
+  }
+  fmt::print("{}", out);
+  return kAllMapped;
+}
+
+}  // namespace
+
+int run(int argc, char** argv) {
+  CLI::App app{"pagewalk: virtual to physical addresses, every page-table level shown"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "pagewalk 0.1.0");
+
+  bool demo_json = false;
+  auto* demo = app.add_subcommand("demo", "walk a built-in synthetic machine (the articles' scenario)");
+  demo->add_flag("--json", demo_json, "one JSON document");
+
+  TranslateArgs ta;
+  auto* translate = app.add_subcommand("translate", "translate virtual addresses, showing every level");
+  translate->alias("vtop");
+  translate->add_option("VA", ta.vas, "virtual addresses (hex 0x... or decimal); - reads one per line from stdin");
+  ta.target.add_to(*translate);
+  translate->add_flag("--json", ta.json, "one JSON document");
+  translate->add_flag("--jsonl", ta.jsonl, "one JSON object per address");
+  translate->add_flag("--brief", ta.brief, "one line per address instead of the per-level trace");
+
+  MapArgs ma;
+  auto* map = app.add_subcommand("map", "enumerate mapped ranges, coalesced (ptdump-like)");
+  ma.target.add_to(*map);
+  map->add_flag("--json", ma.json, "one JSON document");
+  map->add_flag("--jsonl", ma.jsonl, "one JSON object per range");
+  map->add_flag("--pages", ma.pages, "one row per leaf entry (comparable with QEMU's info tlb)");
+  map->add_flag("--holes", ma.holes, "also list unmapped ranges");
+  map->add_flag("--by-attributes", ma.by_attributes, "merge runs with equal attributes even if the PA jumps");
+  map->add_option("--from", ma.from, "first VA of the window");
+  map->add_option("--to", ma.to, "end of the window (exclusive)");
+  map->add_option("--max-entries", ma.max_entries, "stop after examining this many entries")->capture_default_str();
+
+  std::string dva, dmode;
+  bool djson = false;
+  auto* decode = app.add_subcommand("decode", "split a VA into its index at each level and the page offset");
+  decode->add_option("VA", dva, "virtual address")->required();
+  decode->add_option("--mode", dmode, "paging mode (default x86-64-4level)");
+  decode->add_flag("--json", djson, "JSON output");
+
+  std::string evalue, elevel, emode;
+  unsigned epa = 0;
+  bool ejson = false, enonx = false;
+  auto* entry = app.add_subcommand("entry", "decode one raw page-table entry");
+  entry->add_option("VALUE", evalue, "the entry's raw value")->required();
+  entry->add_option("--level", elevel, "pgd/p4d/pud/pmd/pte or PML5/PML4/PDPT/PD/PT (default: the last level)");
+  entry->add_option("--mode", emode, "paging mode (default x86-64-4level)");
+  entry->add_option("--pa-bits", epa, "MAXPHYADDR (default: the mode's)");
+  entry->add_flag("--no-nx", enonx, "EFER.NXE is clear");
+  entry->add_flag("--json", ejson, "JSON output");
+
+  std::string mmode;
+  bool mjson = false;
+  auto* modes = app.add_subcommand("modes", "paging-mode geometry as the kernel names it");
+  modes->add_option("--mode", mmode, "one mode (default: all)");
+  modes->add_flag("--json", mjson, "JSON output");
+
+  TargetOptions io;
+  bool ijson = false;
+  auto* info = app.add_subcommand("info", "what an image holds: format, RAM ranges, CPUs, VMCOREINFO");
+  io.add_to(*info);
+  info->add_flag("--json", ijson, "JSON output");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::string msg = e.what();
+    fmt::print(stderr, "pagewalk: {} (see pagewalk --help)\n", msg);
+    return kBadInput;
+  }
+  try {
+    if (*demo) return run_demo(demo_json);
+    if (*translate) return cmd_translate(ta);
+    if (*map) return cmd_map(ma);
+    if (*decode) return cmd_decode(dva, dmode, djson);
+    if (*entry) return cmd_entry(evalue, elevel, emode, epa, enonx, ejson);
+    if (*modes) return cmd_modes(mmode, mjson);
+    if (*info) return cmd_info(io, ijson);
+  } catch (const CliError& e) {
+    std::fflush(stdout);
+    fmt::print(stderr, "pagewalk: {}\n", e.what());
+    return e.code();
+  } catch (const std::exception& e) {
+    std::fflush(stdout);
+    fmt::print(stderr, "pagewalk: internal error: {}\n", e.what());
+    return kTargetError;
+  }
+  return kBadInput;
+}
+
+}  // namespace pagewalk::cli

@@ -1,0 +1,40 @@
+#include "cli/numbers.hpp"
+
+#include <charconv>
+
+#include <fmt/format.h>
+
+namespace pagewalk::cli {
+
+tl::expected<uint64_t, std::string> parse_u64(std::string_view text) {
+  std::string_view s = text;
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
+  int base = 10;
+  if (s.size() > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+    base = 16;
+    s.remove_prefix(2);
+  }
+  std::string digits;
+  for (char c : s)
+    if (c != '_' && c != '\'') digits += c;
+  if (digits.empty()) return tl::unexpected(fmt::format("'{}' is not a number", text));
+  uint64_t v = 0;
+  auto [p, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), v, base);
+  if (ec == std::errc::result_out_of_range) return tl::unexpected(fmt::format("'{}' does not fit in 64 bits", text));
+  if (ec != std::errc() || p != digits.data() + digits.size())
+    return tl::unexpected(fmt::format("'{}' is not a {} number", text, base == 16 ? "hex" : "decimal (use 0x for hex)"));
+  return v;
+}
+
+std::string human_size(uint64_t bytes) {
+  constexpr const char* units[] = {"B", "K", "M", "G", "T", "P", "E"};
+  unsigned u = 0;
+  while (u + 1 < std::size(units) && bytes >= 1024 && bytes % 1024 == 0) {
+    bytes /= 1024;
+    ++u;
+  }
+  return fmt::format("{}{}", bytes, units[u]);
+}
+
+}  // namespace pagewalk::cli

@@ -1,0 +1,39 @@
+// Numbers on the command line and on stdin: hex with 0x, or decimal, as the articles use
+// both. Underscores and ' may group digits (0xffff_8880_0000_0000).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <tl/expected.hpp>
+
+namespace pagewalk::cli {
+
+[[nodiscard]] tl::expected<uint64_t, std::string> parse_u64(std::string_view text);
+
+// Fast path for batch input: digits only, no grouping. Returns nullopt when the slow,
+// explaining parser is needed.
+[[nodiscard]] inline std::optional<uint64_t> parse_u64_fast(std::string_view s) {
+  if (s.size() > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+    if (s.size() > 18) return std::nullopt;
+    uint64_t v = 0;
+    for (size_t i = 2; i < s.size(); ++i) {
+      const char c = s[i];
+      unsigned d;
+      if (c >= '0' && c <= '9') d = static_cast<unsigned>(c - '0');
+      else if (c >= 'a' && c <= 'f') d = static_cast<unsigned>(c - 'a' + 10);
+      else if (c >= 'A' && c <= 'F') d = static_cast<unsigned>(c - 'A' + 10);
+      else return std::nullopt;
+      v = (v << 4) | d;
+    }
+    return v;
+  }
+  return std::nullopt;
+}
+
+// "4K", "2M", "1G" style sizes for people.
+[[nodiscard]] std::string human_size(uint64_t bytes);
+
+}  // namespace pagewalk::cli

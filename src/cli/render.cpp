@@ -1,0 +1,193 @@
+#include "cli/render.hpp"
+
+#include <iterator>
+
+#include <fmt/format.h>
+
+#include "arch/x86/x86_entry.hpp"
+#include "cli/numbers.hpp"
+
+namespace pagewalk::cli {
+namespace {
+
+auto sink(std::string& out) { return std::back_inserter(out); }
+
+std::vector<std::string> flags_of(const Paging& p, unsigned level, uint64_t raw) {
+  return x86::flag_names(*p.mode, level, raw, p.options);
+}
+
+void append_json_flags(std::string& out, const Paging& p, unsigned level, uint64_t raw) {
+  out += '[';
+  bool first = true;
+  for (const std::string& f : flags_of(p, level, raw)) {
+    if (!first) out += ',';
+    first = false;
+    out += '"';
+    out += f;
+    out += '"';
+  }
+  out += ']';
+}
+
+}  // namespace
+
+std::string access_string(Perms p) {
+  return fmt::format("r{}{} {}", p.write ? 'w' : '-', p.exec ? 'x' : '-', p.user ? "user" : "kernel");
+}
+
+std::string join_flags(const Paging& paging, unsigned level, uint64_t raw) {
+  std::string s;
+  for (const std::string& f : flags_of(paging, level, raw)) {
+    if (!s.empty()) s += ' ';
+    s += f;
+  }
+  return s;
+}
+
+std::string reason(const Paging& paging, const Translation& t) {
+  const PagingMode& m = *paging.mode;
+  switch (t.status) {
+    case Status::Mapped:
+      return "";
+    case Status::NonCanonical:
+      if (!m.sign_extended) return fmt::format("beyond the {}-bit address space of {}", m.va_bits, m.name);
+      return fmt::format("not canonical in {}: bits 63..{} must all equal bit {}", m.name, m.va_bits - 1,
+                         m.va_bits - 1);
+    case Status::Unreadable:
+      return fmt::format("the {} table entry at PA 0x{:x} is not in the image", m.levels[t.last().level].linux_name,
+                         t.unreadable.value());
+    default:
+      break;
+  }
+  const Step& s = t.last();
+  const std::string_view lvl = m.levels[s.level].linux_name;
+  switch (t.status) {
+    case Status::NotPresent:
+      return s.raw == 0 ? fmt::format("{} entry is empty", lvl)
+                        : fmt::format("{} entry is not present (0x{:x})", lvl, s.raw);
+    case Status::Swap:
+      return fmt::format("swapped out: {} entry holds swap type {} ({}), offset 0x{:x}", lvl, t.swap_type,
+                         x86::swap_kind(t.swap_type), t.swap_offset);
+    case Status::ProtNone:
+      return fmt::format("PROT_NONE {} entry: no access; it would map PA 0x{:x}", lvl, t.pa.value());
+    case Status::Reserved:
+      return fmt::format("reserved bit set in the {} entry 0x{:x}: the MMU would fault", lvl, s.raw);
+    default:
+      return "";
+  }
+}
+
+void append_trace(std::string& out, const Paging& paging, const Translation& t) {
+  const PagingMode& m = *paging.mode;
+  if (t.status == Status::Mapped) {
+    fmt::format_to(sink(out), "0x{:x} -> 0x{:x}  ({} page, {})\n", t.va.value(), t.pa.value(),
+                   human_size(t.page_size), access_string(t.perms));
+  } else {
+    fmt::format_to(sink(out), "0x{:x}: {}: {}\n", t.va.value(), to_string(t.status), reason(paging, t));
+  }
+  if (t.nsteps == 0) return;
+  fmt::format_to(sink(out), "  {:<10} {:<18} {:>9}  {:<18} {:<18} {}\n", "level", "table", "index", "entry at",
+                 "entry", "flags");
+  for (unsigned i = 0; i < t.nsteps; ++i) {
+    const Step& s = t.steps[i];
+    const LevelDesc& l = m.levels[s.level];
+    const bool read = i + 1 < t.nsteps || t.status != Status::Unreadable;
+    fmt::format_to(sink(out), "  {:<4} {:<5} 0x{:016x} {:>3} 0x{:03x}  0x{:016x} ", l.linux_name, l.hw_name,
+                   s.table.value(), s.index, s.index, s.entry_addr.value());
+    if (read)
+      fmt::format_to(sink(out), "0x{:016x} {}\n", s.raw, join_flags(paging, s.level, s.raw));
+    else
+      out += "(unreadable)\n";
+  }
+  if (t.status == Status::Mapped || t.status == Status::ProtNone) {
+    const uint64_t off = t.va.offset_in(t.page_size);
+    fmt::format_to(sink(out), "  {:<10} 0x{:016x} + offset 0x{:x} = 0x{:x}\n", "page", (t.pa - off).value(), off,
+                   t.pa.value());
+  }
+}
+
+void append_brief_header(std::string& out) {
+  fmt::format_to(sink(out), "{:<18}  {:<13}  {:<18}  {:>4}  {}\n", "VA", "STATUS", "PA", "SIZE", "ACCESS");
+}
+
+void append_brief(std::string& out, const Paging& paging, const Translation& t) {
+  if (t.status == Status::Mapped || t.status == Status::ProtNone) {
+    fmt::format_to(sink(out), "0x{:016x}  {:<13}  0x{:016x}  {:>4}  {}\n", t.va.value(), to_string(t.status),
+                   t.pa.value(), human_size(t.page_size),
+                   t.status == Status::Mapped ? access_string(t.perms) : "none");
+  } else {
+    fmt::format_to(sink(out), "0x{:016x}  {:<13}  {:<18}  {:>4}  {}\n", t.va.value(), to_string(t.status), "-", "-",
+                   reason(paging, t));
+  }
+}
+
+void append_translation_json(std::string& out, const Paging& paging, const Translation& t) {
+  const PagingMode& m = *paging.mode;
+  fmt::format_to(sink(out), R"({{"va":"0x{:x}","status":"{}")", t.va.value(), to_string(t.status));
+  if (t.status == Status::Mapped || t.status == Status::ProtNone)
+    fmt::format_to(sink(out), R"(,"pa":"0x{:x}","page_size":{})", t.pa.value(), t.page_size);
+  if (t.status == Status::Mapped)
+    fmt::format_to(sink(out), R"(,"access":{{"write":{},"exec":{},"user":{}}})", t.perms.write, t.perms.exec,
+                   t.perms.user);
+  if (t.status == Status::Swap)
+    fmt::format_to(sink(out), R"(,"swap":{{"type":{},"offset":"0x{:x}","kind":"{}"}})", t.swap_type, t.swap_offset,
+                   x86::swap_kind(t.swap_type));
+  if (t.status == Status::Unreadable) fmt::format_to(sink(out), R"(,"unreadable_pa":"0x{:x}")", t.unreadable.value());
+  if (t.status != Status::Mapped) {
+    out += R"(,"reason":")";
+    out += reason(paging, t);  // our reasons hold no characters JSON must escape
+    out += '"';
+  }
+  out += R"(,"steps":[)";
+  for (unsigned i = 0; i < t.nsteps; ++i) {
+    const Step& s = t.steps[i];
+    const LevelDesc& l = m.levels[s.level];
+    if (i) out += ',';
+    fmt::format_to(sink(out), R"({{"level":"{}","hw_level":"{}","table":"0x{:x}","index":{},"entry_addr":"0x{:x}")",
+                   l.linux_name, l.hw_name, s.table.value(), s.index, s.entry_addr.value());
+    if (i + 1 < t.nsteps || t.status != Status::Unreadable) {
+      fmt::format_to(sink(out), R"(,"raw":"0x{:x}","flags":)", s.raw);
+      append_json_flags(out, paging, s.level, s.raw);
+    }
+    out += '}';
+  }
+  out += "]}";
+}
+
+void append_range_header(std::string& out) {
+  fmt::format_to(sink(out), "{:<37}  {:>6}  {:<18}  {:<4}  {:<11}  {}\n", "VA RANGE", "SIZE", "PA", "LVL", "ACCESS",
+                 "FLAGS");
+}
+
+void append_range(std::string& out, const Paging& paging, const Range& r) {
+  const uint64_t end = r.start.value() + r.size;
+  fmt::format_to(sink(out), "0x{:016x}-0x{:016x}  {:>6}  ", r.start.value(), end, human_size(r.size));
+  if (r.kind == RangeKind::Mapped) {
+    fmt::format_to(sink(out), "0x{:016x}  {:<4}  {:<11}  {}\n", r.pa.value(),
+                   paging.mode->levels[r.level].linux_name, access_string(r.perms),
+                   join_flags(paging, r.level, r.raw));
+  } else if (r.kind == RangeKind::Loop) {
+    fmt::format_to(sink(out), "{:<18}  {:<4}  loop: entry 0x{:x} points back at table 0x{:x}\n", "-",
+                   paging.mode->levels[r.level].linux_name, r.raw, r.pa.value());
+  } else {
+    fmt::format_to(sink(out), "{:<18}  {:<4}  {}\n", "-", "-", to_string(r.kind));
+  }
+}
+
+void append_range_json(std::string& out, const Paging& paging, const Range& r) {
+  fmt::format_to(sink(out), R"({{"va_start":"0x{:x}","va_end":"0x{:x}","kind":"{}")", r.start.value(),
+                 r.start.value() + r.size, to_string(r.kind));
+  if (r.kind == RangeKind::Mapped) {
+    fmt::format_to(sink(out),
+                   R"(,"pa_start":"0x{:x}","page_size":{},"pages":{},"level":"{}","access":{{"write":{},"exec":{},"user":{}}},"flags":)",
+                   r.pa.value(), r.page_size(*paging.mode), r.pages, paging.mode->levels[r.level].linux_name,
+                   r.perms.write, r.perms.exec, r.perms.user);
+    append_json_flags(out, paging, r.level, r.raw);
+  } else if (r.kind == RangeKind::Loop) {
+    fmt::format_to(sink(out), R"(,"level":"{}","raw":"0x{:x}","target":"0x{:x}")",
+                   paging.mode->levels[r.level].linux_name, r.raw, r.pa.value());
+  }
+  out += '}';
+}
+
+}  // namespace pagewalk::cli

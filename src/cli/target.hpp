@@ -1,0 +1,44 @@
+// TARGET options shared by every command, and opening what they name: which memory to read,
+// which paging mode, which root table.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "core/walk.hpp"
+#include "sources/image.hpp"
+
+namespace pagewalk::cli {
+
+struct TargetOptions {
+  std::string image;
+  std::string format = "auto";
+  std::string base = "0";
+  std::optional<unsigned> cpu;
+  std::string cr3;
+  std::string mode;
+  unsigned pa_bits = 0;
+  bool no_nx = false;
+
+  void add_to(CLI::App& app);
+  [[nodiscard]] bool given() const { return !image.empty(); }
+};
+
+struct Target {
+  std::string description;
+  std::optional<Image> image;
+  PhysMemory* memory = nullptr;
+  Paging paging;
+  PhysAddr root;
+  std::string root_source;
+};
+
+// Opens the target; throws CliError with the right exit status.
+[[nodiscard]] Target open_target(const TargetOptions& options);
+
+// The mode named on the command line (--mode), or nullptr when none was given.
+[[nodiscard]] const PagingMode* mode_option(const std::string& name);
+
+}  // namespace pagewalk::cli

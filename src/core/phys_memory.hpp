@@ -1,0 +1,46 @@
+// The one thing every memory source provides: read bytes at a physical address.
+// Dumps, raw images, the QEMU gdbstub and in-memory test tables all implement it.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include <tl/expected.hpp>
+
+#include "core/address.hpp"
+
+namespace pagewalk {
+
+// The first physical address that could not be read.
+struct ReadError {
+  PhysAddr addr;
+  std::string reason;
+};
+
+struct PhysRange {
+  PhysAddr start;
+  uint64_t size;
+};
+
+class PhysMemory {
+ public:
+  PhysMemory() = default;
+  PhysMemory(const PhysMemory&) = delete;
+  PhysMemory& operator=(const PhysMemory&) = delete;
+  virtual ~PhysMemory() = default;
+
+  // Reads exactly out.size() bytes starting at pa.
+  [[nodiscard]] virtual tl::expected<void, ReadError> read(PhysAddr pa, std::span<std::byte> out) = 0;
+
+  // A stable pointer to the 4 KiB page at `page` (aligned) when the source holds it in
+  // memory (an mmapped file), so readers can skip the copy; nullptr otherwise.
+  [[nodiscard]] virtual const std::byte* page_view(PhysAddr /*page*/) { return nullptr; }
+
+  // The physical ranges the source can read, sorted.
+  [[nodiscard]] virtual std::vector<PhysRange> ranges() const = 0;
+};
+
+}  // namespace pagewalk

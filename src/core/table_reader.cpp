@@ -1,0 +1,38 @@
+#include "core/table_reader.hpp"
+
+#include <bit>
+
+namespace pagewalk {
+
+TableReader::TableReader(PhysMemory& mem, unsigned slots, bool cached)
+    : mem_(mem), cached_(cached), slots_(std::bit_ceil(slots ? slots : 1u)),
+      buffers_(std::make_unique<std::byte[]>(slots_.size() * kPage)) {}
+
+void TableReader::clear() {
+  for (Slot& s : slots_) s = Slot{};
+}
+
+bool TableReader::fill(Slot& s, uint64_t frame) {
+  const PhysAddr page(frame * kPage);
+  if (const std::byte* view = mem_.page_view(page)) {
+    s = {frame + 1, view};
+    return true;
+  }
+  std::byte* buf = buffers_.get() + static_cast<size_t>(&s - slots_.data()) * kPage;
+  if (!mem_.read(page, {buf, kPage})) {
+    s = Slot{};
+    return false;  // the page is not wholly readable: fall back to the single entry
+  }
+  s = {frame + 1, buf};
+  return true;
+}
+
+tl::expected<uint64_t, ReadError> TableReader::read_direct(PhysAddr addr, unsigned bytes) {
+  std::byte buf[8]{};
+  if (auto r = mem_.read(addr, {buf, bytes}); !r) return tl::unexpected(r.error());
+  uint64_t v = 0;
+  std::memcpy(&v, buf, bytes);
+  return v;
+}
+
+}  // namespace pagewalk

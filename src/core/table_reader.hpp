@@ -1,0 +1,50 @@
+// Reads page-table entries through a small cache of whole table pages: reading a 4 KiB
+// table costs little more than reading 8 bytes, and walks of nearby addresses share their
+// upper tables. The uncached mode exists to measure what the cache buys.
+#pragma once
+
+#include <cstring>
+#include <memory>
+#include <vector>
+
+#include "core/phys_memory.hpp"
+
+namespace pagewalk {
+
+class TableReader {
+ public:
+  static constexpr uint64_t kPage = 4096;
+
+  explicit TableReader(PhysMemory& mem, unsigned slots = 256, bool cached = true);
+
+  // The little-endian entry of `bytes` (4 or 8) at `addr`.
+  [[nodiscard]] tl::expected<uint64_t, ReadError> entry(PhysAddr addr, unsigned bytes) {
+    if (!cached_) return read_direct(addr, bytes);
+    const uint64_t frame = addr.value() / kPage;
+    Slot& s = slots_[frame & (slots_.size() - 1)];
+    if (s.tag != frame + 1) {
+      if (!fill(s, frame)) return read_direct(addr, bytes);
+    }
+    uint64_t v = 0;
+    std::memcpy(&v, s.data + addr.offset_in(kPage), bytes);  // x86 and AArch64 tables are little-endian
+    return v;
+  }
+
+  [[nodiscard]] PhysMemory& memory() { return mem_; }
+  void clear();
+
+ private:
+  struct Slot {
+    uint64_t tag = 0;  // frame + 1; 0 = empty
+    const std::byte* data = nullptr;
+  };
+  bool fill(Slot& s, uint64_t frame);
+  tl::expected<uint64_t, ReadError> read_direct(PhysAddr addr, unsigned bytes);
+
+  PhysMemory& mem_;
+  bool cached_;
+  std::vector<Slot> slots_;
+  std::unique_ptr<std::byte[]> buffers_;  // backing for sources without page views
+};
+
+}  // namespace pagewalk

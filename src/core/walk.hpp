@@ -1,0 +1,59 @@
+// The walk: one function that every client (translate, enumerate, reverse map, reading
+// virtual memory) sits on. It returns the whole trace, not just the answer.
+#pragma once
+
+#include <array>
+#include <string_view>
+
+#include "core/entry.hpp"
+#include "core/paging_mode.hpp"
+#include "core/table_reader.hpp"
+
+namespace pagewalk {
+
+// A paging mode together with the CPU facts that change how its entries read.
+struct Paging {
+  const PagingMode* mode = nullptr;
+  DecodeOptions options;
+
+  [[nodiscard]] EntryDecode decode(unsigned level, uint64_t raw) const;
+};
+
+enum class Status : uint8_t {
+  Mapped,
+  NotPresent,    // an empty or non-present entry at steps[nsteps-1]
+  Swap,          // a Linux swap/migration entry in the leaf
+  ProtNone,      // a Linux PROT_NONE (or NUMA-hinting) leaf; pa is where it would map
+  NonCanonical,  // the address is outside the mode's address space
+  Unreadable,    // a table could not be read from the source
+  Reserved,      // a reserved bit is set: the MMU would fault
+};
+[[nodiscard]] std::string_view to_string(Status s);
+
+struct Step {
+  uint8_t level = 0;  // index into the mode's levels
+  uint16_t index = 0;
+  PhysAddr table;
+  PhysAddr entry_addr;
+  uint64_t raw = 0;
+};
+
+struct Translation {
+  VirtAddr va;
+  Status status = Status::NotPresent;
+  uint8_t nsteps = 0;
+  std::array<Step, kMaxLevels> steps{};
+  PhysAddr pa;             // Mapped, ProtNone
+  uint64_t page_size = 0;  // Mapped, ProtNone
+  Perms perms{false, false, false};  // effective access, accumulated down the levels
+  uint8_t swap_type = 0;   // Swap
+  uint64_t swap_offset = 0;
+  PhysAddr unreadable;     // Unreadable: the address that failed
+
+  [[nodiscard]] bool mapped() const { return status == Status::Mapped; }
+  [[nodiscard]] const Step& last() const { return steps[nsteps - 1]; }
+};
+
+[[nodiscard]] Translation walk(const Paging& paging, TableReader& reader, PhysAddr root, VirtAddr va);
+
+}  // namespace pagewalk

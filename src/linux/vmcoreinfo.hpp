@@ -1,0 +1,29 @@
+// VMCOREINFO: the kernel's "KEY=VALUE" notes about itself (kernel/crash_core.c), found in
+// kdump vmcores and in QEMU dumps taken with -device vmcoreinfo.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace pagewalk::linux_kernel {
+
+class VmcoreInfo {
+ public:
+  static VmcoreInfo parse(std::string_view text);
+  [[nodiscard]] std::optional<std::string> get(std::string_view key) const;
+  // SYMBOL(x), NUMBER(x), SIZE(x), OFFSET(x), LENGTH(x) values, and KERNELOFFSET.
+  [[nodiscard]] std::optional<uint64_t> symbol(std::string_view name) const;
+  [[nodiscard]] std::optional<int64_t> number(std::string_view name) const;
+  [[nodiscard]] std::optional<uint64_t> size(std::string_view name) const;
+  [[nodiscard]] std::optional<uint64_t> offset(std::string_view name) const;
+  [[nodiscard]] std::optional<uint64_t> kernel_offset() const;
+  [[nodiscard]] const std::map<std::string, std::string, std::less<>>& entries() const { return entries_; }
+
+ private:
+  std::map<std::string, std::string, std::less<>> entries_;
+};
+
+}  // namespace pagewalk::linux_kernel

@@ -1,0 +1,73 @@
+#include "sources/segmented_memory.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+#include <fmt/format.h>
+
+namespace pagewalk {
+
+tl::expected<std::unique_ptr<SegmentedMemory>, std::string> SegmentedMemory::create(
+    std::span<const std::byte> buffer, std::vector<Segment> segments) {
+  for (const Segment& s : segments) {
+    if (s.offset > buffer.size() || s.file_size > buffer.size() - s.offset)
+      return tl::unexpected(fmt::format("segment at physical 0x{:x} needs file bytes 0x{:x}..0x{:x} but the file "
+                                        "has 0x{:x} (truncated?)",
+                                        s.pa.value(), s.offset, s.offset + s.file_size, buffer.size()));
+    if (s.mem_size < s.file_size || s.pa.value() + s.mem_size < s.pa.value())
+      return tl::unexpected(fmt::format("segment at physical 0x{:x} has an impossible size", s.pa.value()));
+  }
+  std::erase_if(segments, [](const Segment& s) { return s.mem_size == 0; });
+  std::sort(segments.begin(), segments.end(), [](const Segment& a, const Segment& b) { return a.pa < b.pa; });
+  for (size_t i = 1; i < segments.size(); ++i)
+    if (segments[i - 1].pa + segments[i - 1].mem_size > segments[i].pa)
+      return tl::unexpected(fmt::format("segments at physical 0x{:x} and 0x{:x} overlap",
+                                        segments[i - 1].pa.value(), segments[i].pa.value()));
+  return std::unique_ptr<SegmentedMemory>(new SegmentedMemory(buffer, std::move(segments)));
+}
+
+const Segment* SegmentedMemory::find(uint64_t pa) const {
+  auto it = std::upper_bound(segments_.begin(), segments_.end(), pa,
+                             [](uint64_t a, const Segment& s) { return a < s.pa.value(); });
+  if (it == segments_.begin()) return nullptr;
+  --it;
+  return pa - it->pa.value() < it->mem_size ? &*it : nullptr;
+}
+
+tl::expected<void, ReadError> SegmentedMemory::read(PhysAddr pa, std::span<std::byte> out) {
+  uint64_t at = pa.value();
+  size_t done = 0;
+  while (done < out.size()) {
+    const Segment* s = find(at);
+    if (!s) return tl::unexpected(ReadError{PhysAddr(at), "not in the image"});
+    const uint64_t off = at - s->pa.value();
+    const uint64_t n = std::min<uint64_t>(out.size() - done, s->mem_size - off);
+    const uint64_t from_file = off < s->file_size ? std::min(n, s->file_size - off) : 0;
+    if (from_file) std::memcpy(out.data() + done, buffer_.data() + s->offset + off, from_file);
+    if (n > from_file) std::memset(out.data() + done + from_file, 0, n - from_file);
+    done += n;
+    at += n;
+  }
+  return {};
+}
+
+const std::byte* SegmentedMemory::page_view(PhysAddr page) {
+  const Segment* s = find(page.value());
+  if (!s) return nullptr;
+  const uint64_t off = page.value() - s->pa.value();
+  if (off > s->file_size || s->file_size - off < 4096) return nullptr;
+  return buffer_.data() + s->offset + off;
+}
+
+std::vector<PhysRange> SegmentedMemory::ranges() const {
+  std::vector<PhysRange> out;
+  for (const Segment& s : segments_) {
+    if (!out.empty() && out.back().start + out.back().size == s.pa)
+      out.back().size += s.mem_size;
+    else
+      out.push_back({s.pa, s.mem_size});
+  }
+  return out;
+}
+
+}  // namespace pagewalk
