@@ -31,8 +31,16 @@ for tool in apt-get apt-cache dpkg-deb; do
 done
 
 # linux-image-amd64 depends on exactly one linux-image-<abi>-amd64 package.
-pkg=$(apt-cache depends linux-image-amd64 2>/dev/null |
-      sed -n 's/^ *Depends: *\(linux-image-[0-9][^ ]*-amd64\).*$/\1/p' | head -n 1)
+resolve() {
+    apt-cache depends linux-image-amd64 2>/dev/null |
+        sed -n 's/^ *Depends: *\(linux-image-[0-9][^ ]*-amd64\).*$/\1/p' | head -n 1
+}
+pkg=$(resolve)
+if [ -z "$pkg" ] && [ "$(id -u)" -eq 0 ]; then
+    # Fresh machines may have no package lists yet.
+    apt-get update -qq >&2 || true
+    pkg=$(resolve)
+fi
 if [ -z "$pkg" ]; then
     echo "error: cannot resolve linux-image-amd64 (run apt-get update?)" >&2
     exit 1

@@ -16,12 +16,15 @@ import argparse
 import bisect
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
 import traceback
+
+sys.dont_write_bytecode = True
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
@@ -382,7 +385,7 @@ def check_oracles(case, guest, orc, dump_path, res):
 
 
 def run_pagewalk(pagewalk, args, stdin_text, timeout=600):
-    cmd = pagewalk.split() if " " in pagewalk else [pagewalk]
+    cmd = shlex.split(pagewalk)
     r = subprocess.run(cmd + args, input=stdin_text, capture_output=True, text=True,
                        timeout=timeout)
     if r.returncode != 0:
@@ -445,12 +448,20 @@ def check_translate(pagewalk, dump_path, case, orc, res, outdir):
                          f"status={status} pa={o.get('pa')}")
                 continue
             i = bisect.bisect_right(tlb_vas, va) - 1
-            if i >= 0:
-                leaf = tlb_vas[i]
-                size = orc["sizes"][leaf]
-                if leaf + size > va and o.get("page_size") != size:
-                    res.fail("translate", f"{kind} 0x{va:x}: page_size {o.get('page_size')}, "
-                             f"info tlb leaf 0x{leaf:x} size 0x{size:x}")
+            leaf = tlb_vas[i] if i >= 0 else None
+            if leaf is None or leaf + orc["sizes"][leaf] <= va:
+                res.fail("translate", f"{kind} 0x{va:x}: mapped but no info tlb leaf")
+                continue
+            size = orc["sizes"][leaf]
+            if o.get("page_size") != size:
+                res.fail("translate", f"{kind} 0x{va:x}: page_size {o.get('page_size')}, "
+                         f"info tlb leaf 0x{leaf:x} size 0x{size:x}")
+            if "flags" in o:
+                want_flags = tlb_flags(orc["tlb"][i][2])
+                got_flags = set(o["flags"]) & TLB_FLAG_NAMES
+                if got_flags != want_flags:
+                    res.fail("translate", f"{kind} 0x{va:x}: flags {sorted(got_flags)}, "
+                             f"info tlb {sorted(want_flags)}")
         else:
             if status == "mapped":
                 res.fail("translate", f"{kind} 0x{va:x}: gva2gpa unmapped, pagewalk "
@@ -514,6 +525,17 @@ def check_map(pagewalk, dump_path, orc, res, outdir):
 
 def run_case(name, case, args, kernel, kernel_version, hello_mm, workroot):
     res = CaseResult(name)
+    try:
+        _run_case(res, case, args, kernel, kernel_version, hello_mm, workroot)
+    except (GuestError, SetupError, OSError, subprocess.TimeoutExpired) as e:
+        res.fail("error", str(e))
+    except Exception:  # a harness bug must fail the case too
+        res.fail("error", traceback.format_exc())
+    return res
+
+
+def _run_case(res, case, args, kernel, kernel_version, hello_mm, workroot):
+    name = res.name
     if args.keep:
         outdir = args.keep if len(args.cases) == 1 else os.path.join(args.keep, name)
     else:
@@ -552,7 +574,6 @@ def run_case(name, case, args, kernel, kernel_version, hello_mm, workroot):
     if not args.oracle_only:
         check_translate(args.pagewalk, dump_path, case, orc, res, outdir)
         check_map(args.pagewalk, dump_path, orc, res, outdir)
-    return res
 
 
 def report(res, max_details):
@@ -566,22 +587,30 @@ def report(res, max_details):
         log(f"    ... {len(res.failures) - max_details} more")
 
 
+def pagewalk_runnable(command):
+    try:
+        prog = shlex.split(command)[0]
+    except (ValueError, IndexError):
+        return False
+    if os.sep in prog:
+        return os.path.isfile(prog) and os.access(prog, os.X_OK)
+    return shutil.which(prog) is not None
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--case", action="append", choices=sorted(CASES), dest="cases",
                     help="run only this case (repeatable); default: all")
     ap.add_argument("--pagewalk", default=os.path.join(REPO, "build", "pagewalk"),
-                    help="pagewalk binary to test (default: build/pagewalk)")
+                    help="pagewalk binary (or command line) to test (default: build/pagewalk)")
     ap.add_argument("--oracle-only", action="store_true",
                     help="boot, collect oracles and dump; do not run pagewalk")
     ap.add_argument("--keep", metavar="DIR",
                     help="keep artifacts here (DIR itself for one case, DIR/CASE otherwise)")
     ap.add_argument("--cache", metavar="DIR",
-                    default=os.path.join(os.environ.get("XDG_CACHE_HOME",
-                                                        os.path.expanduser("~/.cache")),
-                                         "pagewalk-e2e"),
-                    help="download cache for the Debian kernel")
+                    default=os.path.join(HERE, ".cache"),
+                    help="download cache for the Debian kernel (default: tests/e2e/.cache)")
     ap.add_argument("--samples", type=int, default=128,
                     help="number of kernel VAs sampled from info tlb (min 100)")
     ap.add_argument("--guest-pagewalk", metavar="PATH",
@@ -599,8 +628,7 @@ def main(argv=None):
     if args.samples < 100:
         ap.error("--samples must be at least 100")
 
-    if not args.oracle_only and not (os.path.isfile(args.pagewalk.split()[0])
-                                     and os.access(args.pagewalk.split()[0], os.X_OK)):
+    if not args.oracle_only and not pagewalk_runnable(args.pagewalk):
         log(f"error: pagewalk binary {args.pagewalk} not found or not executable "
             "(build it, pass --pagewalk, or use --oracle-only)")
         return 2
@@ -615,14 +643,7 @@ def main(argv=None):
             hello = build_guest_program(os.path.join(HERE, "guest", "hello-mm.c"),
                                         os.path.join(work, "hello-mm"))
             for name in args.cases:
-                try:
-                    res = run_case(name, CASES[name], args, kernel, kversion, hello, work)
-                except (GuestError, SetupError, OSError, subprocess.TimeoutExpired) as e:
-                    res = CaseResult(name)
-                    res.fail("error", str(e))
-                except Exception:  # a harness bug must fail the case too
-                    res = CaseResult(name)
-                    res.fail("error", traceback.format_exc())
+                res = run_case(name, CASES[name], args, kernel, kversion, hello, work)
                 results.append(res)
                 report(res, args.max_details)
     except (SetupError, OSError, subprocess.TimeoutExpired) as e:
