@@ -107,14 +107,9 @@ class Enumerator {
   // Ranges arrive in linear order; holes are merged and the canonical gap is filled in.
   void emit(const Range& r) {
     const uint64_t from = r.start.value();
-    if (have_pending_ && pending_.kind == RangeKind::Hole && r.kind == RangeKind::Hole &&
-        pending_.start.value() + pending_.size == from) {
-      pending_.size += r.size;
-      return;
-    }
-    flush();
     const uint64_t half = mode_.space_size() / 2;
     if (mode_.sign_extended && !gap_done_ && from >= half && lo_ < half) {
+      flush();
       gap_done_ = true;
       Range gap;
       gap.start = VirtAddr(half);
@@ -122,6 +117,12 @@ class Enumerator {
       gap.kind = RangeKind::NonCanonical;
       deliver(gap);
     }
+    if (have_pending_ && pending_.kind == RangeKind::Hole && r.kind == RangeKind::Hole &&
+        pending_.start.value() + pending_.size == from) {
+      pending_.size += r.size;
+      return;
+    }
+    flush();
     pending_ = r;
     have_pending_ = true;
   }

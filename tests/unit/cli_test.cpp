@@ -1,1 +1,209 @@
+// The pagewalk binary end to end on files the test writes: outputs, exit statuses, and
+// one-line errors for bad input.
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "../support/elf_core_writer.hpp"
+#include "cli/demo.hpp"
+
+namespace pagewalk {
+namespace {
+
+using ::testing::HasSubstr;
+
+struct Result {
+  int code;
+  std::string out, err;
+};
+
+class Cli : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    char tmpl[] = "/tmp/pagewalk-cli-XXXXXX";
+    dir_ = mkdtemp(tmpl);
+    // The demo machine, plus a root entry that points at a table the image lacks and one
+    // that points back at the root itself, dumped as a QEMU-style ELF core.
+    auto m = cli::build_demo_machine();
+    m->memory.write_u64(PhysAddr(0x68c8000 + 0x20 * 8), 0x7f000000 | 0x67);
+    m->memory.write_u64(PhysAddr(0x68c8000 + 0x21 * 8), 0x68c8000 | 0x67);
+    testing::CoreSpec spec;
+    spec.cpus = {{0x80050033, 0x68c8000, 0x3006f0, 0, 0}};
+    for (const PhysRange& r : m->memory.ranges()) {
+      spec.loads.push_back({r.start.value(), r.size, [&m](uint64_t pa, std::vector<uint8_t>& b) {
+                              (void)m->memory.read(PhysAddr(pa), {reinterpret_cast<std::byte*>(b.data()), b.size()});
+                            }});
+    }
+    testing::write_file(dir_ + "/demo.elf", testing::build_core(spec));
+  }
+  static void TearDownTestSuite() { std::filesystem::remove_all(dir_); }
+
+  static Result run(const std::string& args, const std::string& input = "") {
+    const std::string in = dir_ + "/stdin", err = dir_ + "/stderr";
+    std::ofstream(in) << input;
+    const std::string cmd = std::string(PAGEWALK_BINARY) + " " + args + " <" + in + " 2>" + err;
+    FILE* p = popen(cmd.c_str(), "r");
+    std::string out;
+    char buf[4096];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+    const int status = pclose(p);
+    std::stringstream e;
+    e << std::ifstream(err).rdbuf();
+    return {WIFEXITED(status) ? WEXITSTATUS(status) : 128, out, e.str()};
+  }
+  static std::string image() { return " --image " + dir_ + "/demo.elf"; }
+  static inline std::string dir_;
+};
+
+bool one_line(const std::string& s) { return !s.empty() && s.find('\n') == s.size() - 1; }
+
+TEST_F(Cli, DemoRuns) {
+  const Result r = run("demo");
+  EXPECT_EQ(r.code, 0);
+  EXPECT_THAT(r.out, HasSubstr("0x5614df8812a0 -> 0x65652a0"));
+  EXPECT_THAT(r.out, HasSubstr("\"Hello mm paging!\""));
+  EXPECT_THAT(r.out, HasSubstr("0x5651b590c2a0 -> 0x1422c52a0"));
+  const Result j = run("demo --json");
+  EXPECT_EQ(j.code, 0);
+  EXPECT_TRUE(nlohmann::json::accept(j.out));
+}
+
+TEST_F(Cli, ModesGivesTheKernelsNumbers) {
+  const Result r = run("modes --mode x86-64-4level --json");
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["PGDIR_SHIFT"], 39);
+  EXPECT_EQ(j["P4D_SHIFT"], 39);
+  EXPECT_EQ(j["PUD_SHIFT"], 30);
+  EXPECT_EQ(j["PMD_SHIFT"], 21);
+  EXPECT_EQ(j["PAGE_SHIFT"], 12);
+  EXPECT_EQ(j["PTRS_PER_P4D"], 1);
+  EXPECT_EQ(j["PTRS_PER_PGD"], 512);
+  EXPECT_EQ(j["PAGE_MASK"], "0xfffffffffffff000");
+  EXPECT_EQ(j["PTE_PFN_MASK"], "0xffffffffff000");
+  const Result h = run("modes --mode x86-64-4level");
+  EXPECT_THAT(h.out, HasSubstr("P4D_SHIFT"));
+  EXPECT_THAT(h.out, HasSubstr("0xfffffffffffff000"));
+}
+
+TEST_F(Cli, DecodeSplitsTheArticleAddress) {
+  const Result r = run("decode 0x5614df8812a0 --json");
+  ASSERT_EQ(r.code, 0);
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["levels"][0]["index"], 0xac);
+  EXPECT_EQ(j["levels"][1]["index"], 0x53);
+  EXPECT_EQ(j["levels"][2]["index"], 0xfc);
+  EXPECT_EQ(j["levels"][3]["index"], 0x81);
+  EXPECT_EQ(j["offset"], "0x2a0");
+  EXPECT_EQ(j["folded"][0], "p4d");
+}
+
+TEST_F(Cli, EntryDecodesTheArticleValues) {
+  auto j = nlohmann::json::parse(run("entry 0x80000001422c5867 --json").out);
+  EXPECT_EQ(j["frame"], "0x1422c5000");
+  EXPECT_THAT(j["flags"].get<std::vector<std::string>>(), ::testing::Contains("NX"));
+  j = nlohmann::json::parse(run("entry 0x80000001d83cd163 --level pte --json").out);
+  EXPECT_EQ(j["frame"], "0x1d83cd000");
+  EXPECT_THAT(j["flags"].get<std::vector<std::string>>(), ::testing::Contains("G"));
+  j = nlohmann::json::parse(run("entry 0x07ffffffffdb9602 --json").out);
+  EXPECT_EQ(j["kind"], "swap");
+  EXPECT_EQ(j["swap"]["offset"], "0x1234");
+}
+
+TEST_F(Cli, TranslateAnImage) {
+  const Result r = run("translate 0x5614df8812a0 --jsonl" + image());
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["status"], "mapped");
+  EXPECT_EQ(j["pa"], "0x65652a0");
+  EXPECT_EQ(j["page_size"], 4096);
+  ASSERT_EQ(j["steps"].size(), 4u);
+  EXPECT_EQ(j["steps"][0]["level"], "pgd");
+  EXPECT_EQ(j["steps"][0]["index"], 172);
+  EXPECT_EQ(j["steps"][3]["raw"], "0x8000000006565067");
+  const Result h = run("vtop 0x5614df8812a0" + image());
+  EXPECT_THAT(h.out, HasSubstr("0x5614df8812a0 -> 0x65652a0"));
+  EXPECT_THAT(h.out, HasSubstr("PML4"));
+}
+
+TEST_F(Cli, BatchGoesOnPastBadAddresses) {
+  // A table outside the image, a good address, a malformed number, a non-canonical one.
+  const Result r =
+      run("translate - --jsonl" + image(), "0x100000000000\n0x5614df8812a0\n0xzz\n0x0000800000000000\n");
+  EXPECT_EQ(r.code, 2);  // bad input seen
+  std::istringstream lines(r.out);
+  std::string line;
+  std::vector<nlohmann::json> out;
+  while (std::getline(lines, line)) out.push_back(nlohmann::json::parse(line));
+  ASSERT_EQ(out.size(), 3u);
+  EXPECT_EQ(out[0]["status"], "unreadable");
+  EXPECT_EQ(out[0]["unreadable_pa"], "0x7f000000");
+  EXPECT_EQ(out[1]["pa"], "0x65652a0");
+  EXPECT_EQ(out[2]["status"], "non-canonical");
+  EXPECT_TRUE(one_line(r.err)) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("0xzz"));
+  // Without the bad input, unmapped addresses give status 1.
+  EXPECT_EQ(run("translate - --brief" + image(), "0x100000000000\n0x5614df8812a0\n").code, 1);
+}
+
+TEST_F(Cli, MapEndsOnALoopAndSaysSo) {
+  const Result r = run("map --jsonl" + image());
+  EXPECT_EQ(r.code, 1);
+  EXPECT_THAT(r.err, HasSubstr("points back at table 0x68c8000"));
+  EXPECT_THAT(r.out, HasSubstr("\"pa_start\":\"0x6565000\""));
+  const Result pages = run("map --pages --jsonl" + image());
+  size_t rows = 0;
+  std::istringstream lines(pages.out);
+  std::string line;
+  while (std::getline(lines, line)) {
+    const auto j = nlohmann::json::parse(line);
+    if (j["kind"] == "mapped") ++rows;
+  }
+  EXPECT_EQ(rows, 7u);  // 4K heap, 2M THP, four 1G direct-map pages, 2M kernel text
+}
+
+TEST_F(Cli, BadInputGivesOneLineAndStatus) {
+  Result r = run("translate 0x12 --image " + dir_ + "/missing.elf");
+  EXPECT_EQ(r.code, 3);
+  EXPECT_TRUE(one_line(r.err)) << r.err;
+  std::ofstream(dir_ + "/notes.txt") << "not a memory image\n";
+  r = run("translate 0x12 --image " + dir_ + "/notes.txt");
+  EXPECT_EQ(r.code, 3);
+  EXPECT_THAT(r.err, HasSubstr("unrecognised image format"));
+  r = run("decode 12abc");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_TRUE(one_line(r.err)) << r.err;
+  r = run("decode 0x0000800000000000");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_THAT(r.err, HasSubstr("not canonical"));
+  r = run("entry 0x1 --level PML9");
+  EXPECT_EQ(r.code, 2);
+  r = run("translate 0x1 --mode x86-64-9level" + image());
+  EXPECT_EQ(r.code, 2);
+  r = run("translate 0x1 --cpu 7" + image());
+  EXPECT_EQ(r.code, 2);
+  r = run("frobnicate");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_TRUE(one_line(r.err)) << r.err;
+}
+
+TEST_F(Cli, InfoShowsRegistersAndRanges) {
+  const Result r = run("info --json" + image());
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["cpus"][0]["cr3"], "0x68c8000");
+  EXPECT_EQ(j["cpus"][0]["mode"], "x86-64-4level");
+  EXPECT_GT(j["ranges"].size(), 0u);
+}
+
+}  // namespace
+}  // namespace pagewalk
