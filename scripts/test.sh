@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Runs the test suites: unit (GCC build), sanitize (clang ASan+UBSan build of the same
+# tests), fuzz (each libFuzzer target for FUZZ_SECONDS), e2e (Debian's kernel under QEMU).
+# Usage: scripts/test.sh all|unit|sanitize|fuzz|e2e
+set -euo pipefail
+cd "$(dirname "$0")/.."
+JOBS=${JOBS:-$(nproc)}
+FUZZ_SECONDS=${FUZZ_SECONDS:-60}
+stage=${1:-all}
+
+banner() { printf '\n=== %s ===\n' "$*"; }
+
+unit() {
+  banner "unit tests (GCC, RelWithDebInfo)"
+  cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+  cmake --build build -j "$JOBS"
+  ctest --test-dir build --output-on-failure -j "$JOBS"
+}
+
+sanitize_build() {
+  cmake -S . -B build-san -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_COMPILER=clang++-14 \
+    -DPAGEWALK_SANITIZE=address,undefined -DPAGEWALK_FUZZ=ON -DPAGEWALK_BENCH=OFF >/dev/null
+  cmake --build build-san -j "$JOBS"
+}
+
+sanitize() {
+  banner "unit tests under ASan+UBSan (clang-14)"
+  sanitize_build
+  ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+    ctest --test-dir build-san --output-on-failure -j "$JOBS"
+}
+
+fuzz() {
+  banner "fuzzing, ${FUZZ_SECONDS}s per target"
+  [ -x build-san/fuzz/fuzz_walk ] || sanitize_build
+  local corpus
+  for t in fuzz_image fuzz_walk; do
+    corpus=$(mktemp -d)
+    cp fuzz/seeds/"$t"/* "$corpus"/ 2>/dev/null || true
+    echo "--- $t"
+    build-san/fuzz/"$t" -max_total_time="$FUZZ_SECONDS" -max_len=65536 -timeout=10 -rss_limit_mb=2048 \
+      -print_final_stats=1 "$corpus" 2>&1 | grep -E '^(Done [0-9]+ runs|stat::peak_rss_mb|==|SUMMARY|.*ERROR|.*crash-)' || true
+    # libFuzzer leaves crash-* files when it finds something.
+    if ls crash-* leak-* timeout-* oom-* >/dev/null 2>&1; then
+      echo "fuzzer $t found a failing input:" >&2
+      ls crash-* leak-* timeout-* oom-* >&2
+      exit 1
+    fi
+    rm -rf "$corpus"
+  done
+  echo "fuzz: 2 passed, 0 failed"
+}
+
+e2e() {
+  banner "real-kernel end to end (Debian kernel under QEMU/TCG)"
+  [ -x build/pagewalk ] || unit
+  python3 tests/e2e/run_e2e.py --pagewalk build/pagewalk
+}
+
+case "$stage" in
+  unit) unit ;;
+  sanitize) sanitize ;;
+  fuzz) fuzz ;;
+  e2e) e2e ;;
+  all)
+    unit; sanitize; fuzz; e2e
+    echo
+    echo "stages: 4 passed, 0 failed"  # set -e ends the run at the first failing stage
+    ;;
+  *) echo "usage: $0 all|unit|sanitize|fuzz|e2e" >&2; exit 2 ;;
+esac
