@@ -12,6 +12,19 @@ namespace {
 
 auto sink(std::string& out) { return std::back_inserter(out); }
 
+// "0x" and 16 hex digits: the batch path formats millions of these.
+void append_hex16(std::string& out, uint64_t v) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  char buf[18] = {'0', 'x'};
+  for (int i = 17; i >= 2; --i, v >>= 4) buf[i] = kDigits[v & 0xf];
+  out.append(buf, sizeof buf);
+}
+
+void append_padded(std::string& out, std::string_view s, size_t width) {
+  out += s;
+  if (s.size() < width) out.append(width - s.size(), ' ');
+}
+
 std::vector<std::string> flags_of(const Paging& p, unsigned level, uint64_t raw) {
   return x86::flag_names(*p.mode, level, raw, p.options);
 }
@@ -31,8 +44,12 @@ void append_json_flags(std::string& out, const Paging& p, unsigned level, uint64
 
 }  // namespace
 
-std::string access_string(Perms p) {
-  return fmt::format("r{}{} {}", p.write ? 'w' : '-', p.exec ? 'x' : '-', p.user ? "user" : "kernel");
+std::string access_string(Perms p) { return std::string(access_view(p)); }
+
+std::string_view access_view(Perms p) {
+  static constexpr std::string_view kNames[] = {"r-- kernel", "r-x kernel", "rw- kernel", "rwx kernel",
+                                                "r-- user",   "r-x user",   "rw- user",   "rwx user"};
+  return kNames[(p.user ? 4 : 0) | (p.write ? 2 : 0) | (p.exec ? 1 : 0)];
 }
 
 std::string join_flags(const Paging& paging, unsigned level, uint64_t raw) {
@@ -112,9 +129,22 @@ void append_brief_header(std::string& out) {
 
 void append_brief(std::string& out, const Paging& paging, const Translation& t) {
   if (t.status == Status::Mapped || t.status == Status::ProtNone) {
-    fmt::format_to(sink(out), "0x{:016x}  {:<13}  0x{:016x}  {:>4}  {}\n", t.va.value(), to_string(t.status),
-                   t.pa.value(), human_size(t.page_size),
-                   t.status == Status::Mapped ? access_string(t.perms) : "none");
+    const std::string_view size = t.page_size == 4096         ? "4K"
+                                  : t.page_size == (2u << 20) ? "2M"
+                                  : t.page_size == (1u << 30) ? "1G"
+                                                              : "?";
+    append_hex16(out, t.va.value());
+    out += "  ";
+    append_padded(out, to_string(t.status), 13);
+    out += "  ";
+    append_hex16(out, t.pa.value());
+    out += "  ";
+    const std::string sz = size == "?" ? human_size(t.page_size) : std::string(size);
+    out.append(sz.size() < 4 ? 4 - sz.size() : 0, ' ');
+    out += sz;
+    out += "  ";
+    out += t.status == Status::Mapped ? access_view(t.perms) : "none";
+    out += '\n';
   } else {
     fmt::format_to(sink(out), "0x{:016x}  {:<13}  {:<18}  {:>4}  {}\n", t.va.value(), to_string(t.status), "-", "-",
                    reason(paging, t));

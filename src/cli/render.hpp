@@ -12,6 +12,7 @@ namespace pagewalk::cli {
 inline constexpr int kSchemaVersion = 1;
 
 [[nodiscard]] std::string access_string(Perms p);  // "rwx user", "r-- kernel"
+[[nodiscard]] std::string_view access_view(Perms p);
 [[nodiscard]] std::string reason(const Paging& paging, const Translation& t);
 [[nodiscard]] std::string join_flags(const Paging& paging, unsigned level, uint64_t raw);
 

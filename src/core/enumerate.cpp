@@ -57,7 +57,7 @@ class Enumerator {
       const uint64_t start = base + i * span;
       const uint64_t from = std::max(start, lo_);
       const uint64_t to = std::min(start + (span - 1), hi_);
-      auto raw = reader_.entry(table + i * mode_.entry_bytes, mode_.entry_bytes);
+      auto raw = reader_.entry(table + i * mode_.entry_bytes, mode_.entry_bytes, level);
       if (!raw) {
         report_.unreadable.push_back(raw.error().addr);
         Range r = make(from, std::min(base + (last + 1) * span - 1, hi_), RangeKind::Unreadable);

@@ -1,12 +1,13 @@
 #include "core/table_reader.hpp"
 
+#include <algorithm>
 #include <bit>
 
 namespace pagewalk {
 
 TableReader::TableReader(PhysMemory& mem, unsigned slots, bool cached)
-    : mem_(mem), cached_(cached), slots_(std::bit_ceil(slots ? slots : 1u)),
-      buffers_(std::make_unique<std::byte[]>(slots_.size() * kPage)) {}
+    : mem_(mem), cached_(cached), per_level_(std::bit_ceil(std::max(slots / kLevelSets, 1u))),
+      slots_(per_level_ * kLevelSets), buffers_(std::make_unique<std::byte[]>(slots_.size() * kPage)) {}
 
 void TableReader::clear() {
   for (Slot& s : slots_) s = Slot{};

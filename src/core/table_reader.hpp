@@ -17,11 +17,13 @@ class TableReader {
 
   explicit TableReader(PhysMemory& mem, unsigned slots = 256, bool cached = true);
 
-  // The little-endian entry of `bytes` (4 or 8) at `addr`.
-  [[nodiscard]] tl::expected<uint64_t, ReadError> entry(PhysAddr addr, unsigned bytes) {
+  // The little-endian entry of `bytes` (4 or 8) at `addr`, in a table of level `level`.
+  // Each level has its own share of the cache, so the many leaf tables of a random
+  // workload cannot evict the few upper tables every walk needs.
+  [[nodiscard]] tl::expected<uint64_t, ReadError> entry(PhysAddr addr, unsigned bytes, unsigned level = 0) {
     if (!cached_) return read_direct(addr, bytes);
     const uint64_t frame = addr.value() / kPage;
-    Slot& s = slots_[frame & (slots_.size() - 1)];
+    Slot& s = slots_[(level % kLevelSets) * per_level_ + (frame & (per_level_ - 1))];
     if (s.tag != frame + 1) {
       if (!fill(s, frame)) return read_direct(addr, bytes);
     }
@@ -41,8 +43,10 @@ class TableReader {
   bool fill(Slot& s, uint64_t frame);
   tl::expected<uint64_t, ReadError> read_direct(PhysAddr addr, unsigned bytes);
 
+  static constexpr unsigned kLevelSets = 4;  // the root level and the one below share a set
   PhysMemory& mem_;
   bool cached_;
+  size_t per_level_;
   std::vector<Slot> slots_;
   std::unique_ptr<std::byte[]> buffers_;  // backing for sources without page views
 };

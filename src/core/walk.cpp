@@ -41,7 +41,7 @@ Translation walk(const Paging& paging, TableReader& reader, PhysAddr root, VirtA
     s.index = static_cast<uint16_t>(mode.index(va, level));
     s.table = table;
     s.entry_addr = table + uint64_t{s.index} * mode.entry_bytes;
-    auto raw = reader.entry(s.entry_addr, mode.entry_bytes);
+    auto raw = reader.entry(s.entry_addr, mode.entry_bytes, level);
     if (!raw) {
       t.status = Status::Unreadable;
       t.unreadable = raw.error().addr;

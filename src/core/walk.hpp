@@ -30,19 +30,20 @@ enum class Status : uint8_t {
 };
 [[nodiscard]] std::string_view to_string(Status s);
 
+// Left uninitialised on purpose: a walk writes only the steps it takes (hot path).
 struct Step {
-  uint8_t level = 0;  // index into the mode's levels
-  uint16_t index = 0;
+  uint8_t level;  // index into the mode's levels
+  uint16_t index;
   PhysAddr table;
   PhysAddr entry_addr;
-  uint64_t raw = 0;
+  uint64_t raw;
 };
 
 struct Translation {
   VirtAddr va;
   Status status = Status::NotPresent;
   uint8_t nsteps = 0;
-  std::array<Step, kMaxLevels> steps{};
+  std::array<Step, kMaxLevels> steps;  // [0, nsteps) are valid
   PhysAddr pa;             // Mapped, ProtNone
   uint64_t page_size = 0;  // Mapped, ProtNone
   Perms perms{false, false, false};  // effective access, accumulated down the levels
