@@ -28,12 +28,10 @@ bool TableReader::fill(Slot& s, uint64_t frame) {
   return true;
 }
 
-tl::expected<uint64_t, ReadError> TableReader::read_direct(PhysAddr addr, unsigned bytes) {
+tl::expected<uint64_t, EntryReadError> TableReader::read_direct(PhysAddr addr, unsigned bytes) {
   std::byte buf[8]{};
-  if (auto r = mem_.read(addr, {buf, bytes}); !r) return tl::unexpected(r.error());
-  uint64_t v = 0;
-  std::memcpy(&v, buf, bytes);
-  return v;
+  if (auto r = mem_.read(addr, {buf, bytes}); !r) return tl::unexpected(EntryReadError{r.error().addr});
+  return load(buf, bytes);
 }
 
 }  // namespace pagewalk

@@ -11,6 +11,12 @@
 
 namespace pagewalk {
 
+// Where an entry could not be read. Trivially copyable, unlike ReadError: entry() is on the
+// hottest path and its result should travel in registers.
+struct EntryReadError {
+  PhysAddr addr;
+};
+
 class TableReader {
  public:
   static constexpr uint64_t kPage = 4096;
@@ -20,15 +26,26 @@ class TableReader {
   // The little-endian entry of `bytes` (4 or 8) at `addr`, in a table of level `level`.
   // Each level has its own share of the cache, so the many leaf tables of a random
   // workload cannot evict the few upper tables every walk needs.
-  [[nodiscard]] tl::expected<uint64_t, ReadError> entry(PhysAddr addr, unsigned bytes, unsigned level = 0) {
+  [[nodiscard]] tl::expected<uint64_t, EntryReadError> entry(PhysAddr addr, unsigned bytes, unsigned level = 0) {
     if (!cached_) return read_direct(addr, bytes);
     const uint64_t frame = addr.value() / kPage;
     Slot& s = slots_[(level % kLevelSets) * per_level_ + (frame & (per_level_ - 1))];
     if (s.tag != frame + 1) {
       if (!fill(s, frame)) return read_direct(addr, bytes);
     }
-    uint64_t v = 0;
-    std::memcpy(&v, s.data + addr.offset_in(kPage), bytes);  // x86 and AArch64 tables are little-endian
+    return load(s.data + addr.offset_in(kPage), bytes);
+  }
+
+  // x86 and AArch64 tables are little-endian. Constant-size copies: a variable-length
+  // memcpy here compiles to `rep movs`, which costs more than the rest of a walk level.
+  static uint64_t load(const std::byte* p, unsigned bytes) {
+    if (bytes == 8) {
+      uint64_t v;
+      std::memcpy(&v, p, 8);
+      return v;
+    }
+    uint32_t v;
+    std::memcpy(&v, p, 4);
     return v;
   }
 
@@ -41,7 +58,7 @@ class TableReader {
     const std::byte* data = nullptr;
   };
   bool fill(Slot& s, uint64_t frame);
-  tl::expected<uint64_t, ReadError> read_direct(PhysAddr addr, unsigned bytes);
+  tl::expected<uint64_t, EntryReadError> read_direct(PhysAddr addr, unsigned bytes);
 
   static constexpr unsigned kLevelSets = 4;  // the root level and the one below share a set
   PhysMemory& mem_;
