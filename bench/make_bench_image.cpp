@@ -25,18 +25,7 @@ int main(int argc, char** argv) {
   testing::append_note(notes, "QEMU", 0, testing::qemu_cpu_state({0x80050033, m.root.value(), 0x6f0, 0, 0}));
   const size_t notes_off = sizeof(Elf64_Ehdr) + 2 * sizeof(Elf64_Phdr);
   const size_t data_off = (notes_off + notes.size() + 4095) & ~size_t{4095};
-  Elf64_Ehdr eh{};
-  std::memcpy(eh.e_ident, ELFMAG, SELFMAG);
-  eh.e_ident[EI_CLASS] = ELFCLASS64;
-  eh.e_ident[EI_DATA] = ELFDATA2LSB;
-  eh.e_ident[EI_VERSION] = EV_CURRENT;
-  eh.e_type = ET_CORE;
-  eh.e_machine = EM_X86_64;
-  eh.e_version = EV_CURRENT;
-  eh.e_phoff = sizeof eh;
-  eh.e_ehsize = sizeof eh;
-  eh.e_phentsize = sizeof(Elf64_Phdr);
-  eh.e_phnum = 2;
+  const Elf64_Ehdr eh = testing::core_header(EM_X86_64, 2);
   Elf64_Phdr ph[2] = {{PT_NOTE, 0, notes_off, 0, 0, notes.size(), notes.size(), 4},
                       {PT_LOAD, PF_R | PF_W | PF_X, data_off, 0, 0, mem_size, mem_size, 0}};
   const int fd = open(argv[1], O_WRONLY | O_CREAT | O_TRUNC, 0644);

@@ -63,6 +63,23 @@ inline std::vector<uint8_t> qemu_cpu_state(const CoreCpu& c) {
   return d;
 }
 
+// The ELF header of a little-endian 64-bit core with nph program headers after it.
+inline Elf64_Ehdr core_header(uint16_t machine, size_t nph) {
+  Elf64_Ehdr eh{};
+  std::memcpy(eh.e_ident, ELFMAG, SELFMAG);
+  eh.e_ident[EI_CLASS] = ELFCLASS64;
+  eh.e_ident[EI_DATA] = ELFDATA2LSB;
+  eh.e_ident[EI_VERSION] = EV_CURRENT;
+  eh.e_type = ET_CORE;
+  eh.e_machine = machine;
+  eh.e_version = EV_CURRENT;
+  eh.e_phoff = sizeof(Elf64_Ehdr);
+  eh.e_ehsize = sizeof(Elf64_Ehdr);
+  eh.e_phentsize = sizeof(Elf64_Phdr);
+  eh.e_phnum = static_cast<Elf64_Half>(nph);
+  return eh;
+}
+
 inline std::vector<uint8_t> build_core(const CoreSpec& spec) {
   std::vector<uint8_t> notes;
   for (const CoreCpu& c : spec.cpus) append_note(notes, "QEMU", 0, qemu_cpu_state(c));
@@ -81,18 +98,7 @@ inline std::vector<uint8_t> build_core(const CoreSpec& spec) {
     end += l.size;
   }
   std::vector<uint8_t> out(end, 0);
-  Elf64_Ehdr eh{};
-  std::memcpy(eh.e_ident, ELFMAG, SELFMAG);
-  eh.e_ident[EI_CLASS] = ELFCLASS64;
-  eh.e_ident[EI_DATA] = ELFDATA2LSB;
-  eh.e_ident[EI_VERSION] = EV_CURRENT;
-  eh.e_type = ET_CORE;
-  eh.e_machine = spec.machine;
-  eh.e_version = EV_CURRENT;
-  eh.e_phoff = sizeof(Elf64_Ehdr);
-  eh.e_ehsize = sizeof(Elf64_Ehdr);
-  eh.e_phentsize = sizeof(Elf64_Phdr);
-  eh.e_phnum = static_cast<Elf64_Half>(nph);
+  const Elf64_Ehdr eh = core_header(spec.machine, nph);
   std::memcpy(out.data(), &eh, sizeof eh);
   std::memcpy(out.data() + sizeof eh, ph.data(), nph * sizeof(Elf64_Phdr));
   std::memcpy(out.data() + notes_off, notes.data(), notes.size());
