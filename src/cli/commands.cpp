@@ -454,12 +454,7 @@ int cmd_modes(const std::string& mode_name, bool json) {
 // ---- info ------------------------------------------------------------------------------
 
 int cmd_info(const TargetOptions& o, bool json) {
-  auto base = parse_u64(o.base);
-  if (!base) throw CliError(kBadInput, fmt::format("--base: {}", base.error()));
-  if (o.image.empty()) throw CliError(kBadInput, "info: give --image FILE");
-  auto img = open_image(o.image, {o.format, *base});
-  if (!img) throw CliError(kTargetError, img.error());
-  const Image& image = *img;
+  const Image image = open_image_option(o);
   const auto ranges = image.memory->ranges();
   uint64_t total = 0;
   for (const PhysRange& r : ranges) total += r.size;

@@ -26,15 +26,18 @@ const PagingMode* mode_option(const std::string& name) {
   throw CliError(kBadInput, fmt::format("unknown paging mode '{}' (known: {})", name, known));
 }
 
-Target open_target(const TargetOptions& o) {
+Image open_image_option(const TargetOptions& o) {
   if (o.image.empty()) throw CliError(kBadInput, "no target: give --image FILE");
   auto base = parse_u64(o.base);
   if (!base) throw CliError(kBadInput, fmt::format("--base: {}", base.error()));
   auto image = open_image(o.image, {o.format, *base});
   if (!image) throw CliError(kTargetError, image.error());
+  return std::move(*image);
+}
 
+Target open_target(const TargetOptions& o) {
   Target t;
-  t.image = std::move(*image);
+  t.image = open_image_option(o);
   t.memory = t.image->memory.get();
   t.paging.options.pa_bits = static_cast<uint8_t>(o.pa_bits);
   t.paging.options.nx_enabled = !o.no_nx;

@@ -35,6 +35,9 @@ struct Target {
   std::string root_source;
 };
 
+// Opens the image the options name; throws CliError with the right exit status.
+[[nodiscard]] Image open_image_option(const TargetOptions& options);
+
 // Opens the target; throws CliError with the right exit status.
 [[nodiscard]] Target open_target(const TargetOptions& options);
 
