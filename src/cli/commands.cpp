@@ -13,6 +13,7 @@
 #include "arch/x86/x86_entry.hpp"
 #include "cli/demo.hpp"
 #include "cli/errors.hpp"
+#include "cli/linux_commands.hpp"
 #include "cli/numbers.hpp"
 #include "cli/render.hpp"
 #include "cli/target.hpp"
@@ -42,6 +43,12 @@ class Output {
  private:
   std::string buf_;
 };
+
+// Adds "pgd":"LABEL" to the JSON object just written at the end of out (PTI views).
+void label_json_object(std::string& out, std::string_view label) {
+  out.pop_back();  // the closing brace
+  out += fmt::format(R"(,"pgd":"{}"}})", label);
+}
 
 uint64_t number_or_throw(const std::string& text, const char* what) {
   auto v = parse_u64(text);
@@ -116,7 +123,8 @@ int cmd_translate(const TranslateArgs& a) {
       }
       v = *parsed;
     }
-    const Translation tr = walk(t.paging, reader, t.root, VirtAddr(*v));
+    for (const RootView& view : t.views) {
+    const Translation tr = walk(t.paging, reader, view.root, VirtAddr(*v));
     if (tr.status == Status::NonCanonical) {
       status = kBadInput;
       if (!a.json && !a.jsonl && !brief) {
@@ -127,20 +135,25 @@ int cmd_translate(const TranslateArgs& a) {
     } else if (!tr.mapped() && status == kAllMapped) {
       status = kSomeUnmapped;
     }
-    if (a.json) {
-      if (!first) out.buf() += ',';
+    if (a.json || a.jsonl) {
+      if (a.json && !first) out.buf() += ',';
       append_translation_json(out.buf(), t.paging, tr);
-    } else if (a.jsonl) {
-      append_translation_json(out.buf(), t.paging, tr);
-      out.buf() += '\n';
+      if (!view.label.empty()) label_json_object(out.buf(), view.label);
+      if (a.jsonl) out.buf() += '\n';
     } else if (brief) {
       append_brief(out.buf(), t.paging, tr);
+      if (!view.label.empty()) {
+        out.buf().pop_back();
+        out.buf() += fmt::format("  ({} PGD)\n", view.label);
+      }
     } else {
       if (!first) out.buf() += '\n';
+      if (!view.label.empty()) out.buf() += fmt::format("# PTI {} PGD 0x{:x}\n", view.label, view.root.value());
       append_trace(out.buf(), t.paging, tr);
     }
     first = false;
     out.maybe_flush();
+    }
   };
 
   if (stream) {
@@ -188,16 +201,16 @@ int cmd_map(const MapArgs& a) {
   uint64_t rows = 0, mapped_bytes = 0;
   const bool progress = isatty(STDERR_FILENO) && human;
   auto last_progress = std::chrono::steady_clock::now();
+  std::string label;  // the PTI half being walked, "" when there is one root
   auto emit = [&](const Range& r) {
     if (r.kind == RangeKind::Mapped) mapped_bytes += r.size;
     if (!a.holes && r.kind != RangeKind::Mapped && r.kind != RangeKind::Loop) return true;
     ++rows;
-    if (a.json) {
-      if (!first) out.buf() += ',';
+    if (a.json || a.jsonl) {
+      if (a.json && !first) out.buf() += ',';
       append_range_json(out.buf(), t.paging, r);
-    } else if (a.jsonl) {
-      append_range_json(out.buf(), t.paging, r);
-      out.buf() += '\n';
+      if (!label.empty()) label_json_object(out.buf(), label);
+      if (a.jsonl) out.buf() += '\n';
     } else {
       append_range(out.buf(), t.paging, r);
     }
@@ -216,10 +229,20 @@ int cmd_map(const MapArgs& a) {
   policy.keep_holes = true;
   policy.contiguous_pa = !a.by_attributes;
   Coalescer coalescer(policy, emit);
-  const EnumReport rep = enumerate(t.paging, reader, t.root, eo, [&](const Range& r) {
-    return a.pages ? emit(r) : coalescer.push(r);
-  });
-  if (!a.pages) coalescer.finish();
+  EnumReport rep;
+  for (const RootView& view : t.views) {
+    label = view.label;
+    if (human && !label.empty()) out.buf() += fmt::format("# PTI {} PGD 0x{:x}\n", label, view.root.value());
+    const EnumReport r = enumerate(t.paging, reader, view.root, eo, [&](const Range& rg) {
+      return a.pages ? emit(rg) : coalescer.push(rg);
+    });
+    if (!a.pages) coalescer.finish();
+    rep.entries += r.entries;
+    rep.tables += r.tables;
+    rep.truncated = rep.truncated || r.truncated;
+    rep.loops.insert(rep.loops.end(), r.loops.begin(), r.loops.end());
+    rep.unreadable.insert(rep.unreadable.end(), r.unreadable.begin(), r.unreadable.end());
+  }
   if (progress) fmt::print(stderr, "\r\033[K");
   if (a.json) {
     out.buf() += fmt::format(R"(],"report":{{"entries":{},"tables":{},"mapped_bytes":{},"truncated":{},"loops":{},"unreadable_tables":{}}}}})",
@@ -577,6 +600,9 @@ int run(int argc, char** argv) {
   io.add_to(*info);
   info->add_flag("--json", ijson, "JSON output");
 
+  LinuxCommands linux_cmds;
+  linux_cmds.add_to(app);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -596,6 +622,7 @@ int run(int argc, char** argv) {
     if (*entry) return cmd_entry(evalue, elevel, emode, epa, enonx, ejson);
     if (*modes) return cmd_modes(mmode, mjson);
     if (*info) return cmd_info(io, ijson);
+    if (int rc = linux_cmds.run_chosen(); rc >= 0) return rc;
   } catch (const CliError& e) {
     std::fflush(stdout);
     fmt::print(stderr, "pagewalk: {}\n", e.what());

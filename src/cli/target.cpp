@@ -1,21 +1,120 @@
 #include "cli/target.hpp"
 
+#include <fstream>
+#include <sstream>
+
 #include <fmt/format.h>
 
 #include "cli/errors.hpp"
 #include "cli/numbers.hpp"
+#include "linux/tasks.hpp"
 
 namespace pagewalk::cli {
 
 void TargetOptions::add_to(CLI::App& app) {
   app.add_option("--image", image, "memory image: ELF core (QEMU dump-guest-memory, kdump), LiME or raw");
   app.add_option("--format", format, "image format: auto, elf, lime, raw")->capture_default_str();
-  app.add_option("--base", base, "physical address of a raw image's first byte")->capture_default_str();
+  app.add_option("--base", bases,
+                 "a raw image's first physical address; or NAME=VALUE for a kernel fact the image lacks "
+                 "(kaslr_offset, phys_base, pgd, page_offset_base, vmalloc_base, vmemmap_base, mem_map)");
   app.add_option("--cpu", cpu, "take CR3 and the paging mode from this CPU's registers in the dump (default 0)");
   app.add_option("--cr3", cr3, "root table: a CR3 value (or the root table's physical address)");
   app.add_option("--mode", mode, "paging mode: x86-64-4level, x86-64-5level, x86-pae, x86-32");
   app.add_option("--pa-bits", pa_bits, "MAXPHYADDR: physical address bits (default: the mode's, 52 on x86-64)");
   app.add_flag("--no-nx", no_nx, "EFER.NXE is clear: bit 63 is not execute-disable");
+  app.add_option("--pid", pid, "walk this process's page tables (found through the kernel's task list)");
+  app.add_flag("--kernel", kernel, "walk the kernel's own page tables (init_top_pgt)");
+  app.add_option("--pti", pti, "with page-table isolation: walk only the user or the kernel half of the PGD pair")
+      ->check(CLI::IsMember({"user", "kernel"}));
+  app.add_option("--kallsyms", kallsyms, "kernel symbols from a /proc/kallsyms text (when the image has none)");
+  app.add_option("--system-map", system_map, "kernel symbols from the kernel's System.map");
+  app.add_option("--btf", btf, "kernel BTF file (e.g. a copy of /sys/kernel/btf/vmlinux) for structure offsets");
+}
+
+namespace {
+
+std::string read_text_file(const std::string& path, const char* what) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw CliError(kTargetError, fmt::format("{} {}: cannot open: {}", what, path, std::strerror(errno)));
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+struct Bases {
+  uint64_t raw = 0;
+  std::map<std::string, uint64_t, std::less<>> kernel;
+};
+
+Bases parse_bases(const std::vector<std::string>& items) {
+  Bases b;
+  for (const std::string& item : items) {
+    const size_t eq = item.find('=');
+    if (eq == std::string::npos) {
+      auto v = parse_u64(item);
+      if (!v) throw CliError(kBadInput, fmt::format("--base: {}", v.error()));
+      b.raw = *v;
+      continue;
+    }
+    const std::string name = item.substr(0, eq);
+    const auto& known = linux_kernel::LinuxKernel::override_names();
+    if (std::find(known.begin(), known.end(), name) == known.end()) {
+      std::string list;
+      for (const auto& n : known) list += (list.empty() ? "" : ", ") + n;
+      throw CliError(kBadInput, fmt::format("--base {}: unknown name '{}' (known: {})", item, name, list));
+    }
+    auto v = parse_u64(item.substr(eq + 1));
+    if (!v) throw CliError(kBadInput, fmt::format("--base {}: {}", item, v.error()));
+    b.kernel[name] = *v;
+  }
+  return b;
+}
+
+}  // namespace
+
+std::unique_ptr<linux_kernel::LinuxKernel> open_linux(const Image& image, const TargetOptions& o) {
+  linux_kernel::KernelInputs in;
+  in.memory = image.memory.get();
+  in.vmcoreinfo_note = image.vmcoreinfo;
+  if (!image.cpus.empty()) in.cr4 = image.cpus.front().cr4;
+  in.mode = mode_option(o.mode);
+  in.options.pa_bits = static_cast<uint8_t>(o.pa_bits);
+  in.options.nx_enabled = !o.no_nx;
+  if (!o.kallsyms.empty() && !o.system_map.empty())
+    throw CliError(kBadInput, "give --kallsyms or --system-map, not both");
+  if (!o.kallsyms.empty()) {
+    in.symbol_text = read_text_file(o.kallsyms, "--kallsyms");
+    in.symbol_text_name = o.kallsyms;
+  } else if (!o.system_map.empty()) {
+    in.symbol_text = read_text_file(o.system_map, "--system-map");
+    in.symbol_text_name = o.system_map;
+    in.symbol_text_is_system_map = true;
+  }
+  in.overrides = parse_bases(o.bases).kernel;
+  auto k = linux_kernel::LinuxKernel::discover(in);
+  if (!k) throw CliError(kTargetError, fmt::format("{}: {}", image.path, k.error()));
+  for (const std::string& w : (*k)->warnings) fmt::print(stderr, "pagewalk: warning: {}\n", w);
+  return std::move(*k);
+}
+
+linux_kernel::TaskLayout task_layout(linux_kernel::LinuxKernel& k, const TargetOptions& o) {
+  std::vector<std::byte> data;
+  std::string from;
+  if (!o.btf.empty()) {
+    auto f = MappedFile::open(o.btf);
+    if (!f) throw CliError(kTargetError, fmt::format("--btf {}: {}", o.btf, f.error()));
+    data.assign(f->bytes().begin(), f->bytes().end());
+    from = o.btf;
+  } else {
+    auto b = linux_kernel::read_kernel_btf(k);
+    if (!b) throw CliError(kTargetError, b.error());
+    data = std::move(*b);
+    from = "the image's BTF";
+  }
+  auto l = linux_kernel::task_layout_from_btf(data);
+  if (!l) throw CliError(kTargetError, fmt::format("{}: {}", from, l.error()));
+  l->source = from;
+  return *l;
 }
 
 const PagingMode* mode_option(const std::string& name) {
@@ -28,16 +127,72 @@ const PagingMode* mode_option(const std::string& name) {
 
 Image open_image_option(const TargetOptions& o) {
   if (o.image.empty()) throw CliError(kBadInput, "no target: give --image FILE");
-  auto base = parse_u64(o.base);
-  if (!base) throw CliError(kBadInput, fmt::format("--base: {}", base.error()));
-  auto image = open_image(o.image, {o.format, *base});
+  auto image = open_image(o.image, {o.format, parse_bases(o.bases).raw});
   if (!image) throw CliError(kTargetError, image.error());
   return std::move(*image);
 }
 
+namespace {
+
+// --pid / --kernel: the root comes from the kernel's own data, not from a CPU register.
+void select_linux_root(Target& t, const TargetOptions& o) {
+  if (!o.pid.empty() && o.kernel) throw CliError(kBadInput, "give --pid or --kernel, not both");
+  if (!o.cr3.empty() || o.cpu) throw CliError(kBadInput, "--pid and --kernel choose the root table: drop --cr3/--cpu");
+  t.kernel = open_linux(*t.image, o);
+  linux_kernel::LinuxKernel& k = *t.kernel;
+  t.paging = k.paging;
+  const std::string where = fmt::format("{}: {}, {} ({})", o.image, t.image->format, k.paging.mode->name, k.mode_source);
+  if (o.kernel) {
+    t.root = k.kernel_pgd;
+    t.root_source = fmt::format("kernel PGD 0x{:x} (init_top_pgt)", k.kernel_pgd.value());
+    t.views = {{"", t.root}};
+    t.description = fmt::format("{}, root {}", where, t.root_source);
+    return;
+  }
+  auto pid = parse_u64(o.pid);
+  if (!pid || *pid > 0x7fffffff) throw CliError(kBadInput, fmt::format("--pid '{}' is not a process id", o.pid));
+  const linux_kernel::TaskLayout layout = task_layout(k, o);
+  const linux_kernel::TaskList list = linux_kernel::list_tasks(k, layout);
+  for (const std::string& w : list.warnings) fmt::print(stderr, "pagewalk: warning: {}\n", w);
+  const linux_kernel::Task* task = nullptr;
+  for (const auto& tk : list.tasks)
+    if (tk.pid == static_cast<int32_t>(*pid)) task = &tk;
+  if (!task)
+    throw CliError(kBadInput, fmt::format("no process {} in the task list of {} ({} processes; see pagewalk ps)", *pid,
+                                          o.image, list.tasks.size()));
+  if (!task->mm) throw CliError(kBadInput, fmt::format("pid {} ({}) is a kernel thread: it has no mm; use --kernel", *pid, task->comm));
+  if (!task->pgd)
+    throw CliError(kTargetError, fmt::format("pid {} ({}): its PGD at 0x{:x} is not mapped by the kernel's tables", *pid,
+                                             task->comm, task->pgd_va));
+  const PhysAddr kernel_half = *task->pgd;
+  const bool pti = linux_kernel::pti_enabled(k, layout).value_or(false);
+  t.root = kernel_half;
+  t.root_source = fmt::format("pid {} ({}) mm->pgd 0x{:x} = PA 0x{:x}", task->pid, task->comm, task->pgd_va, kernel_half.value());
+  if (!pti) {
+    if (!o.pti.empty()) fmt::print(stderr, "pagewalk: note: the kernel does not use page-table isolation; --pti ignored\n");
+    t.views = {{"", t.root}};
+  } else {
+    const PhysAddr user_half = kernel_half + linux_kernel::kPtiUserPgdOffset;
+    if (o.pti == "user") t.views = {{"user", user_half}};
+    else if (o.pti == "kernel") t.views = {{"kernel", kernel_half}};
+    else t.views = {{"kernel", kernel_half}, {"user", user_half}};
+    t.root = t.views.front().root;
+    t.root_source += fmt::format(", PTI: user PGD 0x{:x}", user_half.value());
+  }
+  t.description = fmt::format("{}, root {}", where, t.root_source);
+}
+
+}  // namespace
+
 Target open_target(const TargetOptions& o) {
   Target t;
   t.image = open_image_option(o);
+  if (o.wants_linux()) {
+    t.memory = t.image->memory.get();
+    select_linux_root(t, o);
+    return t;
+  }
+  if (!o.pti.empty()) throw CliError(kBadInput, "--pti needs --pid");
   t.memory = t.image->memory.get();
   t.paging.options.pa_bits = static_cast<uint8_t>(o.pa_bits);
   t.paging.options.nx_enabled = !o.no_nx;
@@ -92,6 +247,7 @@ Target open_target(const TargetOptions& o) {
                                           t.image->format));
   }
   t.paging.mode = mode;
+  t.views = {{"", t.root}};
   t.description = fmt::format("{}: {}, {} ({}), root {}", o.image, t.image->format, mode->name, mode_source,
                               t.root_source);
   return t;

@@ -2,12 +2,17 @@
 // which paging mode, which root table.
 #pragma once
 
+#include <map>
+#include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 
 #include "core/walk.hpp"
+#include "linux/btf_layout.hpp"
+#include "linux/kernel.hpp"
 #include "sources/image.hpp"
 
 namespace pagewalk::cli {
@@ -15,15 +20,28 @@ namespace pagewalk::cli {
 struct TargetOptions {
   std::string image;
   std::string format = "auto";
-  std::string base = "0";
+  std::vector<std::string> bases;  // a raw image's base, or NAME=VALUE kernel facts
   std::optional<unsigned> cpu;
   std::string cr3;
   std::string mode;
   unsigned pa_bits = 0;
   bool no_nx = false;
+  // Linux knowledge (images): whose tables, and where symbols come from when the image
+  // does not say.
+  std::string pid;
+  bool kernel = false;
+  std::string pti;  // user | kernel
+  std::string kallsyms, system_map, btf;
 
   void add_to(CLI::App& app);
   [[nodiscard]] bool given() const { return !image.empty(); }
+  [[nodiscard]] bool wants_linux() const { return !pid.empty() || kernel; }
+};
+
+// One root table to walk, and what it is (PTI gives a process two).
+struct RootView {
+  std::string label;  // "" for the only one; "kernel" / "user" for a PTI pair
+  PhysAddr root;
 };
 
 struct Target {
@@ -33,6 +51,8 @@ struct Target {
   Paging paging;
   PhysAddr root;
   std::string root_source;
+  std::vector<RootView> views;  // what translate and map walk: {root}, or both PTI halves
+  std::unique_ptr<linux_kernel::LinuxKernel> kernel;  // when the options asked for Linux knowledge
 };
 
 // Opens the image the options name; throws CliError with the right exit status.
@@ -40,6 +60,13 @@ struct Target {
 
 // Opens the target; throws CliError with the right exit status.
 [[nodiscard]] Target open_target(const TargetOptions& options);
+
+// The kernel in the target's image, from VMCOREINFO and the --kallsyms/--system-map/--base
+// fallbacks; throws CliError when nothing identifies it.
+[[nodiscard]] std::unique_ptr<linux_kernel::LinuxKernel> open_linux(const Image& image, const TargetOptions& options);
+
+// Structure offsets for the task walk: --btf FILE, else the BTF inside the image.
+[[nodiscard]] linux_kernel::TaskLayout task_layout(linux_kernel::LinuxKernel& kernel, const TargetOptions& options);
 
 // The mode named on the command line (--mode), or nullptr when none was given.
 [[nodiscard]] const PagingMode* mode_option(const std::string& name);

@@ -1,6 +1,9 @@
 #include "linux/vmcoreinfo.hpp"
 
+#include <algorithm>
 #include <charconv>
+#include <cstring>
+#include <vector>
 
 namespace pagewalk::linux_kernel {
 namespace {
@@ -63,6 +66,42 @@ std::optional<uint64_t> VmcoreInfo::offset(std::string_view name) const {
 std::optional<uint64_t> VmcoreInfo::kernel_offset() const {
   auto v = get("KERNELOFFSET");
   return v ? parse_int<uint64_t>(*v, 16) : std::nullopt;
+}
+
+bool plausible_vmcoreinfo(std::string_view text) {
+  if (!text.starts_with("OSRELEASE=") || text.find('%') != std::string_view::npos) return false;
+  const VmcoreInfo info = VmcoreInfo::parse(text);
+  return info.get("PAGESIZE") && (info.symbol("swapper_pg_dir") || info.symbol("init_top_pgt"));
+}
+
+std::optional<FoundVmcoreInfo> find_vmcoreinfo(PhysMemory& memory) {
+  static constexpr std::string_view kKey = "OSRELEASE=";
+  static constexpr size_t kChunk = size_t{4} << 20;
+  static constexpr size_t kMaxText = 4096;  // VMCOREINFO_BYTES: one page
+  std::vector<std::byte> buf(kChunk + kMaxText);
+  for (const PhysRange& r : memory.ranges()) {
+    for (uint64_t off = 0; off < r.size; off += kChunk) {
+      const size_t len = static_cast<size_t>(std::min<uint64_t>(r.size - off, kChunk + kMaxText));
+      if (!memory.read(r.start + off, std::span(buf.data(), len))) continue;
+      const char* base = reinterpret_cast<const char*>(buf.data());
+      const size_t scan_end = std::min(len, kChunk);  // the tail overlaps the next chunk
+      const char* p = base;
+      while (p < base + scan_end) {
+        // A match may start anywhere before scan_end and run into the overlap.
+        const size_t window = std::min(static_cast<size_t>(base + scan_end - p) + kKey.size() - 1,
+                                       static_cast<size_t>(base + len - p));
+        p = static_cast<const char*>(memmem(p, window, kKey.data(), kKey.size()));
+        if (!p) break;
+        const size_t avail = static_cast<size_t>(base + len - p);
+        const size_t n = strnlen(p, std::min(avail, kMaxText));
+        std::string_view text(p, n);
+        if (plausible_vmcoreinfo(text))
+          return FoundVmcoreInfo{r.start + (off + static_cast<uint64_t>(p - base)), std::string(text)};
+        ++p;
+      }
+    }
+  }
+  return std::nullopt;
 }
 
 }  // namespace pagewalk::linux_kernel

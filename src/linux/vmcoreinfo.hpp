@@ -8,6 +8,8 @@
 #include <string>
 #include <string_view>
 
+#include "core/phys_memory.hpp"
+
 namespace pagewalk::linux_kernel {
 
 class VmcoreInfo {
@@ -25,5 +27,17 @@ class VmcoreInfo {
  private:
   std::map<std::string, std::string, std::less<>> entries_;
 };
+
+// The kernel keeps its VMCOREINFO text in memory (vmcoreinfo_data, and a copy inside the
+// ELF note buffer it exports through /sys/kernel/vmcoreinfo), so an image taken without the
+// note still holds it. Returns the first copy that reads as a complete VMCOREINFO.
+struct FoundVmcoreInfo {
+  PhysAddr at;
+  std::string text;
+};
+[[nodiscard]] std::optional<FoundVmcoreInfo> find_vmcoreinfo(PhysMemory& memory);
+
+// Whether text looks like a kernel's VMCOREINFO rather than the format strings that build it.
+[[nodiscard]] bool plausible_vmcoreinfo(std::string_view text);
 
 }  // namespace pagewalk::linux_kernel

@@ -1,0 +1,305 @@
+#include "cli/linux_commands.hpp"
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "cli/errors.hpp"
+#include "cli/numbers.hpp"
+#include "cli/render.hpp"
+#include "linux/layout.hpp"
+#include "linux/tasks.hpp"
+
+namespace pagewalk::cli {
+namespace {
+
+using nlohmann::ordered_json;
+using linux_kernel::LinuxKernel;
+
+std::string hex(uint64_t v) { return fmt::format("0x{:x}", v); }
+
+uint64_t number_or_throw(const std::string& text, const char* what) {
+  auto v = parse_u64(text);
+  if (!v) throw CliError(kBadInput, fmt::format("{}: {}", what, v.error()));
+  return *v;
+}
+
+// The image stays open for as long as the kernel view reads it.
+std::unique_ptr<LinuxKernel> open_kernel(const TargetOptions& o, std::optional<Image>& image) {
+  image.emplace(open_image_option(o));
+  return open_linux(*image, o);
+}
+
+ordered_json known_json(const std::optional<linux_kernel::Known>& k) {
+  if (!k) return nullptr;
+  return {{"value", hex(k->value)}, {"source", k->source}};
+}
+
+linux_kernel::LayoutParams layout_params(const LinuxKernel& k) {
+  linux_kernel::LayoutParams p;
+  p.five_level = k.paging.mode == &kX86_64_5Level;
+  if (k.page_offset_base) p.page_offset_base = k.page_offset_base->value;
+  if (k.vmalloc_base) p.vmalloc_base = k.vmalloc_base->value;
+  if (k.vmemmap_base) p.vmemmap_base = k.vmemmap_base->value;
+  p.max_pfn = k.max_pfn;
+  p.struct_page_size = k.struct_page_size;
+  if (k.vmcoreinfo && k.vmcoreinfo->number("KERNEL_IMAGE_SIZE"))
+    p.kernel_image_size = static_cast<uint64_t>(*k.vmcoreinfo->number("KERNEL_IMAGE_SIZE"));
+  if (k.kaslr_offset) p.kaslr_offset = k.kaslr_offset->value;
+  return p;
+}
+
+// ---- layout ----------------------------------------------------------------------------
+
+int cmd_layout(const LinuxCommandArgs& a) {
+  linux_kernel::LayoutParams params;
+  std::unique_ptr<LinuxKernel> k;
+  std::optional<Image> image;
+  std::string source = "no image: the fixed layout of Documentation/arch/x86/x86_64/mm.rst";
+  if (a.target.given()) {
+    k = open_kernel(a.target, image);
+    params = layout_params(*k);
+    source = fmt::format("{}: Linux {}", image->path, k->release.empty() ? "(release unknown)" : k->release);
+  } else if (const PagingMode* m = mode_option(a.target.mode)) {
+    if (m != &kX86_64_4Level && m != &kX86_64_5Level)
+      throw CliError(kBadInput, fmt::format("layout: the kernel layout is known for x86-64-4level and x86-64-5level, not {}", m->name));
+    params.five_level = m == &kX86_64_5Level;
+  }
+  const auto regions = linux_kernel::x86_64_layout(params);
+  std::optional<uint64_t> addr;
+  if (!a.addr.empty()) addr = number_or_throw(a.addr, "layout ADDR");
+  const linux_kernel::Region* hit = addr ? &linux_kernel::classify(regions, *addr) : nullptr;
+
+  if (a.json) {
+    ordered_json j{{"schema_version", kSchemaVersion}, {"command", "layout"}, {"source", source},
+                   {"mode", params.five_level ? "x86-64-5level" : "x86-64-4level"}};
+    if (k) {
+      j["bases"] = {{"kaslr_offset", known_json(k->kaslr_offset)},       {"phys_base", known_json(k->phys_base)},
+                    {"page_offset_base", known_json(k->page_offset_base)}, {"vmalloc_base", known_json(k->vmalloc_base)},
+                    {"vmemmap_base", known_json(k->vmemmap_base)},       {"kernel_pgd_va", known_json(k->kernel_pgd_va)},
+                    {"kernel_pgd", hex(k->kernel_pgd.value())}};
+    }
+    ordered_json rs = ordered_json::array();
+    for (const auto& r : regions)
+      rs.push_back({{"start", hex(r.start)}, {"last", hex(r.last)}, {"region", linux_kernel::region_id(r.kind)},
+                    {"name", r.name}, {"note", r.note}});
+    j["regions"] = rs;
+    if (hit) j["address"] = {{"va", hex(*addr)}, {"region", linux_kernel::region_id(hit->kind)}, {"name", hit->name}};
+    fmt::print("{}\n", j.dump(2));
+    return kAllMapped;
+  }
+  std::string out = fmt::format("# {}, {}\n", source, params.five_level ? "5-level paging" : "4-level paging");
+  if (k) {
+    auto line = [&](const char* name, const std::optional<linux_kernel::Known>& v) {
+      out += v ? fmt::format("# {:<17} 0x{:016x}  ({})\n", name, v->value, v->source)
+               : fmt::format("# {:<17} unknown\n", name);
+    };
+    line("KASLR offset", k->kaslr_offset);
+    line("phys_base", k->phys_base);
+    line("page_offset_base", k->page_offset_base);
+    line("vmalloc_base", k->vmalloc_base);
+    line("vmemmap_base", k->vmemmap_base);
+    out += fmt::format("# {:<17} 0x{:016x}  at PA 0x{:x}\n", "kernel PGD", k->kernel_pgd_va->value, k->kernel_pgd.value());
+  }
+  out += fmt::format("  {:<18} {:<18} {:>9}  {:<34} {}\n", "start", "last", "size", "region", "note");
+  for (const auto& r : regions) {
+    const uint64_t size = r.last - r.start + 1;
+    out += fmt::format("{} 0x{:016x} 0x{:016x} {:>9}  {:<34} {}\n", hit == &r ? '>' : ' ', r.start, r.last,
+                       size == 0 ? "16E" : human_size(size), r.name, r.note);
+  }
+  if (hit) out += fmt::format("0x{:x} is in: {}\n", *addr, hit->name);
+  fmt::print("{}", out);
+  return kAllMapped;
+}
+
+// ---- kconv -----------------------------------------------------------------------------
+
+int cmd_kconv(const LinuxCommandArgs& a) {
+  const int given = !a.virt.empty() + !a.phys.empty() + !a.pfn.empty() + !a.page.empty();
+  if (given != 1) throw CliError(kBadInput, "kconv: give exactly one of --virt VA, --phys PA, --pfn N, --page VA");
+  std::optional<Image> image;
+  auto k = open_kernel(a.target, image);
+  const uint64_t size = number_or_throw(a.size, "--size");
+  if (size == 0 || size > (uint64_t{1} << 30)) throw CliError(kBadInput, "--size must be 1 byte .. 1 GiB");
+  const auto regions = linux_kernel::x86_64_layout(layout_params(*k));
+  TableReader& reader = k->reader();
+
+  struct Row {
+    uint64_t virt = 0;
+    std::optional<uint64_t> phys, walk_pa, pfn, page;
+    std::string rule, region, problem;
+    bool disagree = false;
+  };
+
+  // Every input is brought to a kernel VA first, then converted by the kernel's rule and
+  // checked against the kernel's page tables.
+  uint64_t start = 0;
+  enum { kVirt, kPhys } input = kVirt;
+  if (!a.virt.empty()) start = number_or_throw(a.virt, "--virt");
+  if (!a.phys.empty()) { start = number_or_throw(a.phys, "--phys"); input = kPhys; }
+  if (!a.pfn.empty()) { start = number_or_throw(a.pfn, "--pfn") << 12; input = kPhys; }
+  if (!a.page.empty()) {
+    auto pfn = k->page_to_pfn(VirtAddr(number_or_throw(a.page, "--page")));
+    if (!pfn) throw CliError(kBadInput, pfn.error());
+    start = pfn->value() << 12;
+    input = kPhys;
+  }
+
+  std::vector<Row> rows;
+  const uint64_t first_page = start & ~uint64_t{0xfff};
+  const uint64_t count = ((start + size - 1) >> 12) - (start >> 12) + 1;
+  for (uint64_t i = 0; i < count; ++i) {
+    Row row;
+    const uint64_t at = i == 0 ? start : first_page + (i << 12);
+    if (input == kPhys) {
+      row.phys = at;
+      auto v = k->phys_to_virt(PhysAddr(at));
+      if (!v) throw CliError(kTargetError, v.error());
+      row.virt = v->value();
+      row.rule = "__va: + page_offset_base";
+    } else {
+      row.virt = at;
+    }
+    const auto& region = linux_kernel::classify(regions, row.virt);
+    row.region = region.name;
+    const Translation tr = walk(k->paging, reader, k->kernel_pgd, VirtAddr(row.virt));
+    if (tr.mapped()) row.walk_pa = tr.pa.value();
+    if (input == kVirt) {
+      if (region.kind == linux_kernel::RegionKind::DirectMap || region.kind == linux_kernel::RegionKind::KernelText) {
+        auto p = k->virt_to_phys(VirtAddr(row.virt));
+        if (p) row.phys = p->value();
+        else row.problem = p.error();
+        row.rule = region.kind == linux_kernel::RegionKind::KernelText ? "__pa: - __START_KERNEL_map + phys_base"
+                                                                       : "__pa: - page_offset_base";
+      } else {
+        // vmalloc, modules, fixmap...: no formula; the tables are the only answer
+        // (what vmalloc_to_page does).
+        row.phys = row.walk_pa;
+        row.rule = "page tables (no linear rule here)";
+      }
+    }
+    if (row.phys) {
+      row.pfn = *row.phys >> 12;
+      auto pg = k->pfn_to_page(Pfn(*row.pfn));
+      if (pg) row.page = pg->value();
+      else if (row.problem.empty()) row.problem = pg.error();
+    }
+    if (row.phys && row.walk_pa && *row.phys != *row.walk_pa) row.disagree = true;
+    if (!row.walk_pa && row.problem.empty())
+      row.problem = fmt::format("the kernel's tables do not map 0x{:x} ({})", row.virt, reason(k->paging, tr));
+    rows.push_back(row);
+  }
+
+  int status = kAllMapped;
+  for (const Row& r : rows) if (r.disagree || !r.walk_pa) status = kSomeUnmapped;
+  auto opt = [](const std::optional<uint64_t>& v) -> ordered_json { return v ? ordered_json(hex(*v)) : ordered_json(nullptr); };
+  if (a.json) {
+    ordered_json j{{"schema_version", kSchemaVersion}, {"command", "kconv"}, {"image", image->path},
+                   {"page_offset_base", known_json(k->page_offset_base)}, {"phys_base", known_json(k->phys_base)},
+                   {"vmemmap_base", known_json(k->vmemmap_base)}, {"struct_page_size", k->struct_page_size}};
+    ordered_json rs = ordered_json::array();
+    for (const Row& r : rows)
+      rs.push_back({{"virt", hex(r.virt)}, {"region", r.region}, {"phys", opt(r.phys)}, {"rule", r.rule},
+                    {"walk_phys", opt(r.walk_pa)}, {"agrees", r.phys && r.walk_pa && !r.disagree}, {"pfn", opt(r.pfn)},
+                    {"page", opt(r.page)}, {"problem", r.problem.empty() ? ordered_json(nullptr) : ordered_json(r.problem)}});
+    j["rows"] = rs;
+    fmt::print("{}\n", j.dump(2));
+    return status;
+  }
+  std::string out = fmt::format("# {}: page_offset_base {}, phys_base {}, vmemmap_base {}, sizeof(struct page) {}\n",
+                                image->path, k->page_offset_base ? hex(k->page_offset_base->value) : "unknown",
+                                k->phys_base ? hex(k->phys_base->value) : "unknown",
+                                k->vmemmap_base ? hex(k->vmemmap_base->value) : "unknown", k->struct_page_size);
+  out += fmt::format("{:<18}  {:<14}  {:<14}  {:<10}  {:<18}  {:<16}  {}\n", "virt", "phys", "page tables", "pfn",
+                     "struct page", "region", "rule");
+  auto cell = [](const std::optional<uint64_t>& v) { return v ? hex(*v) : std::string("-"); };
+  for (const Row& r : rows) {
+    out += fmt::format("0x{:016x}  {:<14}  {:<14}  {:<10}  {:<18}  {:<16}  {}\n", r.virt, cell(r.phys),
+                       r.walk_pa ? (r.disagree ? cell(r.walk_pa) + " !" : cell(r.walk_pa)) : std::string("unmapped"),
+                       cell(r.pfn), cell(r.page), r.region, r.rule);
+  }
+  fmt::print("{}", out);
+  for (const Row& r : rows) {
+    if (r.disagree)
+      fmt::print(stderr, "pagewalk: warning: 0x{:x}: the formula gives 0x{:x} but the page tables map 0x{:x}\n", r.virt,
+                 *r.phys, *r.walk_pa);
+    else if (!r.problem.empty())
+      fmt::print(stderr, "pagewalk: 0x{:x}: {}\n", r.virt, r.problem);
+  }
+  return status;
+}
+
+// ---- ps --------------------------------------------------------------------------------
+
+int cmd_ps(const LinuxCommandArgs& a) {
+  std::optional<Image> image;
+  auto k = open_kernel(a.target, image);
+  const linux_kernel::TaskLayout layout = task_layout(*k, a.target);
+  const linux_kernel::TaskList list = linux_kernel::list_tasks(*k, layout);
+  const std::optional<bool> pti = linux_kernel::pti_enabled(*k, layout);
+  auto pgd_pa = [](const linux_kernel::Task& t) -> std::optional<uint64_t> {
+    if (!t.pgd) return std::nullopt;
+    return t.pgd->value();
+  };
+  if (a.json) {
+    ordered_json j{{"schema_version", kSchemaVersion}, {"command", "ps"}, {"image", image->path}, {"release", k->release},
+                   {"pti", pti ? ordered_json(*pti) : ordered_json(nullptr)}, {"offsets_from", layout.source}};
+    ordered_json ts = ordered_json::array();
+    for (const auto& t : list.tasks) {
+      ordered_json tj{{"pid", t.pid}, {"tgid", t.tgid}, {"comm", t.comm}, {"task", hex(t.task)}, {"mm", hex(t.mm)}};
+      tj["pgd"] = t.mm ? ordered_json(hex(t.pgd_va)) : ordered_json(nullptr);
+      tj["pgd_pa"] = pgd_pa(t) ? ordered_json(hex(*pgd_pa(t))) : ordered_json(nullptr);
+      if (pti && *pti) tj["user_pgd_pa"] = pgd_pa(t) ? ordered_json(hex(*pgd_pa(t) + linux_kernel::kPtiUserPgdOffset)) : ordered_json(nullptr);
+      ts.push_back(tj);
+    }
+    j["tasks"] = ts;
+    j["warnings"] = list.warnings;
+    fmt::print("{}\n", j.dump(2));
+  } else {
+    std::string out = fmt::format("# {}: Linux {}, {} processes, offsets from {}{}\n", image->path, k->release,
+                                  list.tasks.size(), layout.source,
+                                  pti ? (*pti ? ", page-table isolation on" : ", no page-table isolation") : "");
+    out += fmt::format("{:>7} {:>7}  {:<16} {:<18}  {:<18}  {:<18}  {}\n", "PID", "TGID", "COMM", "TASK", "MM", "PGD",
+                       pti && *pti ? "PGD PA (kernel/user)" : "PGD PA");
+    for (const auto& t : list.tasks) {
+      std::string pa = "-";
+      if (auto p = pgd_pa(t)) pa = pti && *pti ? fmt::format("0x{:x}/0x{:x}", *p, *p + linux_kernel::kPtiUserPgdOffset) : hex(*p);
+      out += fmt::format("{:>7} {:>7}  {:<16} 0x{:016x}  {:<18}  {:<18}  {}\n", t.pid, t.tgid, t.comm, t.task,
+                         t.mm ? hex(t.mm) : "-", t.mm ? hex(t.pgd_va) : "-", t.mm ? pa : "-");
+    }
+    fmt::print("{}", out);
+  }
+  for (const std::string& w : list.warnings) fmt::print(stderr, "pagewalk: warning: {}\n", w);
+  return list.warnings.empty() ? kAllMapped : kSomeUnmapped;
+}
+
+}  // namespace
+
+void LinuxCommands::add_to(CLI::App& app) {
+  layout = app.add_subcommand("layout", "the kernel's virtual layout (KASLR bases applied) and the region of ADDR");
+  layout->add_option("ADDR", layout_args.addr, "a kernel or user virtual address to place");
+  layout_args.target.add_to(*layout);
+  layout->add_flag("--json", layout_args.json, "JSON output");
+
+  kconv = app.add_subcommand("kconv", "kernel address conversions: virt/phys/pfn/struct page, checked against the tables");
+  kconv->add_option("--virt", kconv_args.virt, "a kernel virtual address (direct map, kernel text, vmalloc...)");
+  kconv->add_option("--phys", kconv_args.phys, "a physical address");
+  kconv->add_option("--pfn", kconv_args.pfn, "a page frame number");
+  kconv->add_option("--page", kconv_args.page, "the address of a struct page");
+  kconv->add_option("--size", kconv_args.size, "convert this many bytes from the start, one row per page")
+      ->capture_default_str();
+  kconv_args.target.add_to(*kconv);
+  kconv->add_flag("--json", kconv_args.json, "JSON output");
+
+  ps = app.add_subcommand("ps", "processes in an image: pid, comm, task, mm and pgd (offsets from BTF)");
+  ps_args.target.add_to(*ps);
+  ps->add_flag("--json", ps_args.json, "JSON output");
+}
+
+int LinuxCommands::run_chosen() {
+  if (*layout) return cmd_layout(layout_args);
+  if (*kconv) return cmd_kconv(kconv_args);
+  if (*ps) return cmd_ps(ps_args);
+  return -1;
+}
+
+}  // namespace pagewalk::cli

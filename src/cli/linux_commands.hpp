@@ -1,0 +1,32 @@
+// Commands that need Linux knowledge of the target: layout, kconv, ps.
+#pragma once
+
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "cli/target.hpp"
+
+namespace pagewalk::cli {
+
+struct LinuxCommandArgs {
+  TargetOptions target;
+  bool json = false;
+  std::string addr;                       // layout ADDR
+  std::string virt, phys, pfn, page;      // kconv: one of them
+  std::string size = "0x1000";            // kconv: bytes from the start, page by page
+};
+
+// Registers layout, kconv and ps; returns a function that runs whichever was chosen (or -1).
+struct LinuxCommands {
+  CLI::App* layout = nullptr;
+  CLI::App* kconv = nullptr;
+  CLI::App* ps = nullptr;
+  LinuxCommandArgs layout_args, kconv_args, ps_args;
+
+  void add_to(CLI::App& app);
+  // The exit status of the chosen command, or -1 when none of these was chosen.
+  int run_chosen();
+};
+
+}  // namespace pagewalk::cli

@@ -1,0 +1,85 @@
+#include "linux/btf_layout.hpp"
+
+#include <bpf/btf.h>
+#include <fmt/format.h>
+
+#include <memory>
+
+#include "linux/kernel.hpp"
+
+namespace pagewalk::linux_kernel {
+namespace {
+
+struct BtfDeleter {
+  void operator()(btf* b) const { btf__free(b); }
+};
+
+// The byte offset of `member` in the struct or union `type_id`, looking through anonymous
+// struct and union members the way C does.
+std::optional<uint64_t> find_member(const btf* b, int type_id, std::string_view member, int depth = 0) {
+  if (depth > 8) return std::nullopt;
+  const btf_type* t = btf__type_by_id(b, static_cast<__u32>(type_id));
+  if (!t || !btf_is_composite(t)) return std::nullopt;
+  const btf_member* m = btf_members(t);
+  for (unsigned i = 0; i < btf_vlen(t); ++i, ++m) {
+    const uint32_t bits = btf_member_bit_offset(t, i);
+    const char* name = btf__name_by_offset(b, m->name_off);
+    if (name && *name) {
+      if (member == name) return bits / 8;
+      continue;
+    }
+    const int inner = btf__resolve_type(b, m->type);
+    if (inner < 0) continue;
+    if (auto off = find_member(b, inner, member, depth + 1)) return bits / 8 + *off;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+tl::expected<TaskLayout, std::string> task_layout_from_btf(std::span<const std::byte> data) {
+  if (data.size() < 24 || data.size() > (size_t{256} << 20)) return tl::unexpected(std::string("BTF data has an implausible size"));
+  std::unique_ptr<btf, BtfDeleter> b(btf__new(data.data(), static_cast<__u32>(data.size())));
+  if (!b) return tl::unexpected(fmt::format("BTF does not parse ({})", std::strerror(errno)));
+  auto struct_id = [&](const char* name) -> tl::expected<int, std::string> {
+    const int id = btf__find_by_name_kind(b.get(), name, BTF_KIND_STRUCT);
+    if (id < 0) return tl::unexpected(fmt::format("BTF has no struct {}", name));
+    return id;
+  };
+  auto task = struct_id("task_struct");
+  if (!task) return tl::unexpected(task.error());
+  auto mm = struct_id("mm_struct");
+  if (!mm) return tl::unexpected(mm.error());
+  TaskLayout l;
+  struct Want {
+    int type;
+    const char* name;
+    uint64_t* out;
+  };
+  for (const Want& w : {Want{*task, "tasks", &l.task_tasks}, Want{*task, "pid", &l.task_pid},
+                        Want{*task, "tgid", &l.task_tgid}, Want{*task, "comm", &l.task_comm},
+                        Want{*task, "mm", &l.task_mm}, Want{*mm, "pgd", &l.mm_pgd}}) {
+    auto off = find_member(b.get(), w.type, w.name);
+    if (!off) return tl::unexpected(fmt::format("BTF: {} has no member {}", w.type == *task ? "task_struct" : "mm_struct", w.name));
+    *w.out = *off;
+  }
+  if (auto cpu = struct_id("cpuinfo_x86")) l.cpu_capability = find_member(b.get(), *cpu, "x86_capability");
+  l.source = "BTF";
+  return l;
+}
+
+tl::expected<std::vector<std::byte>, std::string> read_kernel_btf(LinuxKernel& kernel) {
+  const auto start = kernel.symbol("__start_BTF");
+  const auto stop = kernel.symbol("__stop_BTF");
+  if (!start || !stop)
+    return tl::unexpected(std::string("the kernel's symbols do not locate its BTF (__start_BTF/__stop_BTF; "
+                                      "CONFIG_DEBUG_INFO_BTF off?): give --btf FILE"));
+  if (*stop <= *start || *stop - *start > (uint64_t{256} << 20))
+    return tl::unexpected(fmt::format("__start_BTF 0x{:x} .. __stop_BTF 0x{:x} is not a plausible range", *start, *stop));
+  std::vector<std::byte> data(*stop - *start);
+  auto r = kernel.memory().read(VirtAddr(*start), data);
+  if (!r) return tl::unexpected(fmt::format("the kernel's BTF at 0x{:x} is not readable: {}", r.error().va.value(), r.error().reason));
+  return data;
+}
+
+}  // namespace pagewalk::linux_kernel

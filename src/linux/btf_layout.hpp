@@ -1,0 +1,37 @@
+// Structure member offsets from BTF, the compact type information the kernel carries in its
+// own read-only data (and exports as /sys/kernel/btf/vmlinux). Parsed with libbpf.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include <tl/expected.hpp>
+
+namespace pagewalk::linux_kernel {
+
+class LinuxKernel;
+
+// The members a process walk needs, as byte offsets.
+struct TaskLayout {
+  uint64_t task_tasks = 0;      // task_struct.tasks (list_head)
+  uint64_t task_pid = 0;        // task_struct.pid (pid_t)
+  uint64_t task_tgid = 0;       // task_struct.tgid
+  uint64_t task_comm = 0;       // task_struct.comm (char[16])
+  uint64_t comm_size = 16;
+  uint64_t task_mm = 0;         // task_struct.mm (struct mm_struct *)
+  uint64_t mm_pgd = 0;          // mm_struct.pgd, inside an anonymous struct since Linux 6.1
+  std::optional<uint64_t> cpu_capability;  // cpuinfo_x86.x86_capability, for the PTI feature bit
+  std::string source;
+};
+
+// Parses raw BTF (a .BTF section or /sys/kernel/btf/vmlinux) and finds the members.
+[[nodiscard]] tl::expected<TaskLayout, std::string> task_layout_from_btf(std::span<const std::byte> btf);
+
+// The kernel's BTF, read from the image between __start_BTF and __stop_BTF.
+[[nodiscard]] tl::expected<std::vector<std::byte>, std::string> read_kernel_btf(LinuxKernel& kernel);
+
+}  // namespace pagewalk::linux_kernel

@@ -1,0 +1,207 @@
+#include "linux/kernel.hpp"
+
+#include <fmt/format.h>
+
+namespace pagewalk::linux_kernel {
+namespace {
+
+constexpr uint64_t kCr4La57 = uint64_t{1} << 12;
+
+}  // namespace
+
+const std::vector<std::string>& LinuxKernel::override_names() {
+  static const std::vector<std::string> names = {"kaslr_offset",  "phys_base",    "pgd",          "page_offset_base",
+                                                 "vmalloc_base",  "vmemmap_base", "mem_map"};
+  return names;
+}
+
+tl::expected<std::unique_ptr<LinuxKernel>, std::string> LinuxKernel::discover(const KernelInputs& in) {
+  std::unique_ptr<LinuxKernel> k(new LinuxKernel);
+  k->phys_ = in.memory;
+  auto override_of = [&](std::string_view name) -> std::optional<Known> {
+    auto it = in.overrides.find(name);
+    if (it == in.overrides.end()) return std::nullopt;
+    return Known{it->second, "--base"};
+  };
+
+  // VMCOREINFO: the note when there is one, else the copy the kernel keeps in its memory.
+  if (in.vmcoreinfo_note && plausible_vmcoreinfo(*in.vmcoreinfo_note)) {
+    k->vmcoreinfo = VmcoreInfo::parse(*in.vmcoreinfo_note);
+    k->vmcoreinfo_source = "ELF note";
+  } else if (auto found = find_vmcoreinfo(*in.memory)) {
+    k->vmcoreinfo = VmcoreInfo::parse(found->text);
+    k->vmcoreinfo_source = fmt::format("found in memory at PA 0x{:x}", found->at.value());
+  }
+  const VmcoreInfo* vi = k->vmcoreinfo ? &*k->vmcoreinfo : nullptr;
+  if (vi) k->release = vi->get("OSRELEASE").value_or("");
+
+  std::optional<SymbolTable> file_symbols;
+  if (in.symbol_text) {
+    // A System.map holds link-time addresses; slide them once the KASLR offset is known.
+    auto t = parse_symbol_text(*in.symbol_text, 0);
+    if (!t) return tl::unexpected(fmt::format("{}: {}", in.symbol_text_name, t.error()));
+    file_symbols = std::move(*t);
+  }
+  if (!vi && !file_symbols && in.overrides.empty())
+    return tl::unexpected(std::string(
+        "no VMCOREINFO in the image (no ELF note, no copy found in memory): give --kallsyms FILE "
+        "or --system-map FILE, with --base phys_base=VALUE"));
+
+  // KASLR offset and phys_base.
+  k->kaslr_offset = override_of("kaslr_offset");
+  if (!k->kaslr_offset && vi && vi->kernel_offset()) k->kaslr_offset = Known{*vi->kernel_offset(), "VMCOREINFO KERNELOFFSET"};
+  if (!k->kaslr_offset && file_symbols && !in.symbol_text_is_system_map) {
+    // /proc/kallsyms holds runtime addresses: the slide is _text's distance from its link address.
+    if (auto text = file_symbols->find("_text")) k->kaslr_offset = Known{*text - 0xffffffff81000000, in.symbol_text_name + " _text"};
+  }
+  k->phys_base = override_of("phys_base");
+  if (!k->phys_base && vi && vi->number("phys_base"))
+    k->phys_base = Known{static_cast<uint64_t>(*vi->number("phys_base")), "VMCOREINFO NUMBER(phys_base)"};
+
+  if (file_symbols) {
+    const uint64_t slide = in.symbol_text_is_system_map && k->kaslr_offset ? k->kaslr_offset->value : 0;
+    if (in.symbol_text_is_system_map && !k->kaslr_offset)
+      k->warnings.push_back("the KASLR offset is unknown: System.map addresses are used as they are");
+    if (slide) {
+      auto t = parse_symbol_text(*in.symbol_text, slide);
+      file_symbols = std::move(*t);
+    }
+  }
+
+  // Paging mode: the kernel's own flag, else the CPU's CR4.LA57, else 4-level.
+  if (in.mode) {
+    k->paging.mode = in.mode;
+    k->mode_source = "--mode";
+  } else if (vi && vi->number("pgtable_l5_enabled")) {
+    k->paging.mode = *vi->number("pgtable_l5_enabled") ? &kX86_64_5Level : &kX86_64_4Level;
+    k->mode_source = "VMCOREINFO NUMBER(pgtable_l5_enabled)";
+  } else if (in.cr4) {
+    k->paging.mode = (*in.cr4 & kCr4La57) ? &kX86_64_5Level : &kX86_64_4Level;
+    k->mode_source = "CR4.LA57";
+  } else {
+    k->paging.mode = &kX86_64_4Level;
+    k->mode_source = "assumed";
+  }
+  k->paging.options = in.options;
+
+  // The kernel's PGD: its symbol through the kernel-text mapping.
+  k->kernel_pgd_va = override_of("pgd");
+  for (const char* name : {"init_top_pgt", "swapper_pg_dir"}) {
+    if (k->kernel_pgd_va) break;
+    if (vi && vi->symbol(name)) k->kernel_pgd_va = Known{*vi->symbol(name), fmt::format("VMCOREINFO SYMBOL({})", name)};
+    else if (file_symbols && file_symbols->find(name))
+      k->kernel_pgd_va = Known{*file_symbols->find(name), fmt::format("{} {}", in.symbol_text_name, name)};
+  }
+  if (!k->kernel_pgd_va) return tl::unexpected(std::string("the kernel's PGD (init_top_pgt) is unknown: give --base pgd=VA"));
+  if (!k->phys_base)
+    return tl::unexpected(std::string("phys_base is unknown (no VMCOREINFO NUMBER(phys_base)): give --base phys_base=VALUE"));
+  // Wrap-around arithmetic: a kernel loaded below its link address has a "negative" phys_base.
+  k->kernel_pgd = PhysAddr(k->kernel_pgd_va->value - kStartKernelMap + k->phys_base->value);
+  k->kernel_pgd_source = fmt::format("{} - __START_KERNEL_map + phys_base", k->kernel_pgd_va->source);
+
+  k->reader_ = std::make_unique<TableReader>(*in.memory);
+  k->vm_ = std::make_unique<VirtualMemory>(k->paging, *k->reader_, k->kernel_pgd);
+
+  // The tables must map the PGD's own VA to the PA the formula gave: otherwise phys_base
+  // or the mode is wrong and every later answer would be too.
+  if (auto self = k->vm_->to_phys(VirtAddr(k->kernel_pgd_va->value)); !self)
+    k->warnings.push_back(fmt::format("the kernel PGD at PA 0x{:x} does not map its own VA 0x{:x} ({}): phys_base "
+                                      "or the paging mode is wrong",
+                                      k->kernel_pgd.value(), k->kernel_pgd_va->value, self.error().reason));
+  else if (*self != k->kernel_pgd)
+    k->warnings.push_back(fmt::format("the kernel PGD maps its own VA to PA 0x{:x}, not 0x{:x}: phys_base is wrong",
+                                      self->value(), k->kernel_pgd.value()));
+
+  if (file_symbols) {
+    k->symbols = std::move(*file_symbols);
+    k->symbols_source = in.symbol_text_name;
+  } else if (vi) {
+    auto t = read_kallsyms(*k->vm_, *vi);
+    if (t) {
+      k->symbols = std::move(*t);
+      k->symbols_source = "kallsyms in the image";
+    } else {
+      k->warnings.push_back(fmt::format("no kernel symbols: {}; give --kallsyms FILE or --system-map FILE", t.error()));
+    }
+  }
+
+  // The randomised region bases are variables of the kernel: read them where they live.
+  auto base_from_symbol = [&](const char* name) -> std::optional<Known> {
+    if (auto o = override_of(name)) return o;
+    auto at = k->symbols.find(name);
+    if (!at) return std::nullopt;
+    auto v = k->vm_->value<uint64_t>(VirtAddr(*at));
+    if (!v) {
+      k->warnings.push_back(fmt::format("{} at 0x{:x} is not readable: {}", name, *at, v.error().reason));
+      return std::nullopt;
+    }
+    return Known{*v, fmt::format("read at {} 0x{:x} ({})", name, *at, k->symbols_source)};
+  };
+  k->page_offset_base = base_from_symbol("page_offset_base");
+  k->vmalloc_base = base_from_symbol("vmalloc_base");
+  k->vmemmap_base = base_from_symbol("vmemmap_base");
+  if (!k->kaslr_offset && k->symbols.find("_text"))
+    k->kaslr_offset = Known{*k->symbols.find("_text") - 0xffffffff81000000, "_text in " + k->symbols_source};
+
+  // FLATMEM kernels export mem_map; SPARSEMEM_VMEMMAP ones (every x86-64) use vmemmap.
+  k->mem_map = override_of("mem_map");
+  if (!k->mem_map && vi && vi->symbol("mem_map")) {
+    auto v = k->vm_->value<uint64_t>(VirtAddr(*vi->symbol("mem_map")));
+    if (v) k->mem_map = Known{*v, "read at VMCOREINFO SYMBOL(mem_map)"};
+  }
+  if (vi && vi->size("page")) {
+    k->struct_page_size = *vi->size("page");
+    k->struct_page_size_source = "VMCOREINFO SIZE(page)";
+  }
+  for (const PhysRange& r : in.memory->ranges()) k->max_pfn = std::max(k->max_pfn, (r.start.value() + r.size) >> 12);
+  return k;
+}
+
+std::optional<uint64_t> LinuxKernel::symbol(std::string_view name) const {
+  if (auto v = symbols.find(name)) return v;
+  if (vmcoreinfo) return vmcoreinfo->symbol(name);
+  return std::nullopt;
+}
+
+tl::expected<uint64_t, std::string> LinuxKernel::need(const std::optional<Known>& v, const char* name) const {
+  if (v) return v->value;
+  return tl::unexpected(fmt::format("{} is unknown ({}): give --kallsyms FILE, --system-map FILE or --base {}=VALUE",
+                                    name, symbols.empty() ? "no kernel symbols" : "its symbol is missing", name));
+}
+
+tl::expected<PhysAddr, std::string> LinuxKernel::virt_to_phys(VirtAddr va) const {
+  if (va.value() >= kStartKernelMap) {
+    auto pb = need(phys_base, "phys_base");
+    if (!pb) return tl::unexpected(pb.error());
+    return PhysAddr(va.value() - kStartKernelMap + *pb);
+  }
+  auto pob = need(page_offset_base, "page_offset_base");
+  if (!pob) return tl::unexpected(pob.error());
+  if (va.value() < *pob) return tl::unexpected(fmt::format("0x{:x} is below the direct map (page_offset_base 0x{:x})", va.value(), *pob));
+  return PhysAddr(va.value() - *pob);
+}
+
+tl::expected<VirtAddr, std::string> LinuxKernel::phys_to_virt(PhysAddr pa) const {
+  auto pob = need(page_offset_base, "page_offset_base");
+  if (!pob) return tl::unexpected(pob.error());
+  return VirtAddr(pa.value() + *pob);
+}
+
+tl::expected<VirtAddr, std::string> LinuxKernel::pfn_to_page(Pfn pfn) const {
+  if (vmemmap_base) return VirtAddr(vmemmap_base->value + pfn.value() * struct_page_size);
+  if (mem_map) return VirtAddr(mem_map->value + pfn.value() * struct_page_size);  // ARCH_PFN_OFFSET is 0 on x86
+  auto v = need(vmemmap_base, "vmemmap_base");
+  return tl::unexpected(v.error());
+}
+
+tl::expected<Pfn, std::string> LinuxKernel::page_to_pfn(VirtAddr page) const {
+  const std::optional<Known>& base = vmemmap_base ? vmemmap_base : mem_map;
+  auto b = need(base, "vmemmap_base");
+  if (!b) return tl::unexpected(b.error());
+  if (page.value() < *b || (page.value() - *b) % struct_page_size)
+    return tl::unexpected(fmt::format("0x{:x} is not a struct page address (base 0x{:x}, {} bytes each)", page.value(), *b,
+                                      struct_page_size));
+  return Pfn((page.value() - *b) / struct_page_size);
+}
+
+}  // namespace pagewalk::linux_kernel

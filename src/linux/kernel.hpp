@@ -1,0 +1,85 @@
+// What pagewalk knows about a Linux kernel in a memory image, learned from the image itself:
+// VMCOREINFO (note or in-memory copy), the KASLR offset and phys_base, the kernel's PGD, its
+// kallsyms, and from those the randomised bases of the direct map, vmalloc and vmemmap.
+// Every value records where it came from, so the user can judge it.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/virtual_memory.hpp"
+#include "linux/symbols.hpp"
+#include "linux/vmcoreinfo.hpp"
+
+namespace pagewalk::linux_kernel {
+
+// arch/x86/include/asm/page_64_types.h: where the kernel image is linked.
+inline constexpr uint64_t kStartKernelMap = 0xffffffff80000000;
+
+struct Known {
+  uint64_t value = 0;
+  std::string source;  // "VMCOREINFO", "kallsyms in the image", "--base", ...
+};
+
+struct KernelInputs {
+  PhysMemory* memory = nullptr;
+  std::optional<std::string> vmcoreinfo_note;  // the image's VMCOREINFO ELF note, if any
+  std::optional<uint64_t> cr4;                 // a CPU's CR4 when the image has registers
+  const PagingMode* mode = nullptr;            // --mode, overrides what the kernel says
+  DecodeOptions options;
+  std::optional<std::string> symbol_text;      // a /proc/kallsyms or System.map text
+  bool symbol_text_is_system_map = false;      // link-time addresses: add the KASLR offset
+  std::string symbol_text_name;
+  std::map<std::string, uint64_t, std::less<>> overrides;  // --base NAME=VALUE
+};
+
+class LinuxKernel {
+ public:
+  // Fails only when nothing at all identifies the kernel (no VMCOREINFO, no fallback).
+  static tl::expected<std::unique_ptr<LinuxKernel>, std::string> discover(const KernelInputs& in);
+
+  // The names --base NAME=VALUE accepts.
+  static const std::vector<std::string>& override_names();
+
+  // __phys_addr_nodebug: kernel text through __START_KERNEL_map and phys_base, everything
+  // else through page_offset_base.
+  [[nodiscard]] tl::expected<PhysAddr, std::string> virt_to_phys(VirtAddr va) const;
+  [[nodiscard]] tl::expected<VirtAddr, std::string> phys_to_virt(PhysAddr pa) const;
+  [[nodiscard]] tl::expected<VirtAddr, std::string> pfn_to_page(Pfn pfn) const;
+  [[nodiscard]] tl::expected<Pfn, std::string> page_to_pfn(VirtAddr page) const;
+
+  // A value the conversions need, or an error naming how to supply it.
+  [[nodiscard]] tl::expected<uint64_t, std::string> need(const std::optional<Known>& v, const char* name) const;
+
+  [[nodiscard]] std::optional<uint64_t> symbol(std::string_view name) const;
+  [[nodiscard]] VirtualMemory& memory() { return *vm_; }
+  [[nodiscard]] TableReader& reader() { return *reader_; }
+  [[nodiscard]] PhysMemory& phys() { return *phys_; }
+
+  std::optional<VmcoreInfo> vmcoreinfo;
+  std::string vmcoreinfo_source;
+  std::string release;
+  std::optional<Known> kaslr_offset, phys_base, kernel_pgd_va, page_offset_base, vmalloc_base, vmemmap_base, mem_map;
+  PhysAddr kernel_pgd;
+  std::string kernel_pgd_source;
+  Paging paging;
+  std::string mode_source;
+  uint64_t struct_page_size = 64;
+  std::string struct_page_size_source = "default";
+  uint64_t max_pfn = 0;  // one past the highest frame the image holds
+  SymbolTable symbols;
+  std::string symbols_source;
+  std::vector<std::string> warnings;
+
+ private:
+  LinuxKernel() = default;
+  PhysMemory* phys_ = nullptr;
+  std::unique_ptr<TableReader> reader_;
+  std::unique_ptr<VirtualMemory> vm_;
+};
+
+}  // namespace pagewalk::linux_kernel

@@ -1,0 +1,79 @@
+#include "linux/tasks.hpp"
+
+#include <unordered_set>
+
+#include <fmt/format.h>
+
+namespace pagewalk::linux_kernel {
+
+TaskList list_tasks(LinuxKernel& kernel, const TaskLayout& l, size_t max_tasks) {
+  TaskList out;
+  const auto init_task = kernel.symbol("init_task");
+  if (!init_task) {
+    out.warnings.push_back("the kernel's symbols do not locate init_task");
+    return out;
+  }
+  VirtualMemory& vm = kernel.memory();
+  auto read_task = [&](uint64_t task) -> tl::expected<Task, std::string> {
+    Task t;
+    t.task = task;
+    auto pid = vm.value<int32_t>(VirtAddr(task + l.task_pid));
+    auto tgid = vm.value<int32_t>(VirtAddr(task + l.task_tgid));
+    auto comm = vm.c_string(VirtAddr(task + l.task_comm), l.comm_size);
+    auto mm = vm.value<uint64_t>(VirtAddr(task + l.task_mm));
+    if (!pid || !tgid || !comm || !mm) return tl::unexpected(fmt::format("task_struct at 0x{:x} is not readable", task));
+    t.pid = *pid;
+    t.tgid = *tgid;
+    t.comm = *comm;
+    t.mm = *mm;
+    if (t.mm) {
+      auto pgd = vm.value<uint64_t>(VirtAddr(t.mm + l.mm_pgd));
+      if (!pgd) return tl::unexpected(fmt::format("mm_struct at 0x{:x} (pid {}) is not readable", t.mm, t.pid));
+      t.pgd_va = *pgd;
+      if (auto pa = vm.to_phys(VirtAddr(t.pgd_va))) t.pgd = *pa;
+    }
+    return t;
+  };
+
+  const uint64_t head = *init_task + l.task_tasks;
+  std::unordered_set<uint64_t> seen{head};
+  uint64_t at = head;
+  auto first = read_task(*init_task);
+  if (!first) {
+    out.warnings.push_back(first.error());
+    return out;
+  }
+  out.tasks.push_back(*first);
+  while (out.tasks.size() < max_tasks) {
+    auto next = vm.value<uint64_t>(VirtAddr(at));
+    if (!next) {
+      out.warnings.push_back(fmt::format("the task list breaks at 0x{:x}: {}", at, next.error().reason));
+      break;
+    }
+    if (*next == head) break;
+    if (!seen.insert(*next).second) {
+      out.warnings.push_back(fmt::format("the task list loops back to 0x{:x} without returning to init_task", *next));
+      break;
+    }
+    auto t = read_task(*next - l.task_tasks);
+    if (!t) {
+      out.warnings.push_back(fmt::format("the task list breaks: {}", t.error()));
+      break;
+    }
+    out.tasks.push_back(*t);
+    at = *next;
+  }
+  if (out.tasks.size() >= max_tasks) out.warnings.push_back(fmt::format("stopped after {} tasks", max_tasks));
+  return out;
+}
+
+std::optional<bool> pti_enabled(LinuxKernel& kernel, const TaskLayout& l) {
+  const auto boot_cpu_data = kernel.symbol("boot_cpu_data");
+  if (!boot_cpu_data || !l.cpu_capability) return std::nullopt;
+  constexpr unsigned kWord = 7, kBit = 11;  // X86_FEATURE_PTI, arch/x86/include/asm/cpufeatures.h
+  auto word = kernel.memory().value<uint32_t>(VirtAddr(*boot_cpu_data + *l.cpu_capability + 4 * kWord));
+  if (!word) return std::nullopt;
+  return ((*word >> kBit) & 1) != 0;
+}
+
+}  // namespace pagewalk::linux_kernel

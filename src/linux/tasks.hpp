@@ -1,0 +1,36 @@
+// The process list: init_task's `tasks` ring, followed through the kernel's own page tables.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "linux/btf_layout.hpp"
+#include "linux/kernel.hpp"
+
+namespace pagewalk::linux_kernel {
+
+struct Task {
+  uint64_t task = 0;  // VA of the task_struct
+  int32_t pid = 0;
+  int32_t tgid = 0;
+  std::string comm;
+  uint64_t mm = 0;      // 0 for kernel threads
+  uint64_t pgd_va = 0;  // mm->pgd
+  std::optional<PhysAddr> pgd;  // where the kernel's tables map pgd_va
+};
+
+struct TaskList {
+  std::vector<Task> tasks;
+  std::vector<std::string> warnings;  // a loop or a bad pointer ends the walk early
+};
+
+[[nodiscard]] TaskList list_tasks(LinuxKernel& kernel, const TaskLayout& layout, size_t max_tasks = 1u << 20);
+
+// X86_FEATURE_PTI (word 7, bit 11) in boot_cpu_data: the kernel isolates its page tables,
+// and every PGD is a pair: kernel half first, user half 4 KiB above.
+[[nodiscard]] std::optional<bool> pti_enabled(LinuxKernel& kernel, const TaskLayout& layout);
+inline constexpr uint64_t kPtiUserPgdOffset = 0x1000;
+
+}  // namespace pagewalk::linux_kernel
