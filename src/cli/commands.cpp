@@ -482,7 +482,15 @@ int cmd_info(const TargetOptions& o, bool json) {
   uint64_t total = 0;
   for (const PhysRange& r : ranges) total += r.size;
   std::optional<linux_kernel::VmcoreInfo> vi;
-  if (image.vmcoreinfo) vi = linux_kernel::VmcoreInfo::parse(*image.vmcoreinfo);
+  std::string vi_source = "none: no ELF note and no copy in memory";
+  if (image.vmcoreinfo) {
+    vi = linux_kernel::VmcoreInfo::parse(*image.vmcoreinfo);
+    vi_source = "ELF note";
+  } else if (auto found = linux_kernel::find_vmcoreinfo(*image.memory)) {
+    // Taken without the note (QEMU without -device vmcoreinfo): the kernel's own copy.
+    vi = linux_kernel::VmcoreInfo::parse(found->text);
+    vi_source = fmt::format("found in memory at PA 0x{:x}", found->at.value());
+  }
 
   if (json) {
     ordered_json j{{"schema_version", kSchemaVersion}, {"command", "info"}, {"image", image.path},
@@ -505,6 +513,7 @@ int cmd_info(const TargetOptions& o, bool json) {
       ordered_json v = ordered_json::object();
       for (const auto& [k, val] : vi->entries()) v[k] = val;
       j["vmcoreinfo"] = v;
+      j["vmcoreinfo_source"] = vi_source;
     } else {
       j["vmcoreinfo"] = nullptr;
     }
@@ -527,12 +536,12 @@ int cmd_info(const TargetOptions& o, bool json) {
                        m ? m->name : "paging off", c.rip);
   }
   if (vi) {
-    out += fmt::format("vmcoreinfo  {} entries", vi->entries().size());
+    out += fmt::format("vmcoreinfo  {}: {} entries", vi_source, vi->entries().size());
     if (auto rel = vi->get("OSRELEASE")) out += fmt::format(", OSRELEASE {}", *rel);
     if (auto off = vi->kernel_offset()) out += fmt::format(", KERNELOFFSET 0x{:x}", *off);
     out += '\n';
   } else {
-    out += "vmcoreinfo  none in the notes\n";
+    out += fmt::format("vmcoreinfo  {}\n", vi_source);
   }
   fmt::print("{}", out);
   return kAllMapped;

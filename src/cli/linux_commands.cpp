@@ -160,7 +160,7 @@ int cmd_kconv(const LinuxCommandArgs& a) {
       row.virt = at;
     }
     const auto& region = linux_kernel::classify(regions, row.virt);
-    row.region = region.name;
+    row.region = linux_kernel::region_id(region.kind);
     const Translation tr = walk(k->paging, reader, k->kernel_pgd, VirtAddr(row.virt));
     if (tr.mapped()) row.walk_pa = tr.pa.value();
     if (input == kVirt) {

@@ -13,7 +13,7 @@ namespace pagewalk::cli {
 
 void TargetOptions::add_to(CLI::App& app) {
   app.add_option("--image", image, "memory image: ELF core (QEMU dump-guest-memory, kdump), LiME or raw");
-  app.add_option("--format", format, "image format: auto, elf, lime, raw")->capture_default_str();
+  app.add_option("--format", format, "image format: auto, elf, kdump, lime, raw")->capture_default_str();
   app.add_option("--base", bases,
                  "a raw image's first physical address; or NAME=VALUE for a kernel fact the image lacks "
                  "(kaslr_offset, phys_base, pgd, page_offset_base, vmalloc_base, vmemmap_base, mem_map)");

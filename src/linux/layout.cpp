@@ -86,7 +86,9 @@ std::vector<Region> x86_64_layout(const LayoutParams& p) {
   add(0xffffffef00000000, 0xfffffffeffffffff, RegionKind::Efi, "EFI runtime services", "");
   const uint64_t text_end = kStartKernelMap + p.kernel_image_size;
   add(kStartKernelMap, text_end - 1, RegionKind::KernelText, "kernel text (__START_KERNEL_map)",
-      p.kaslr_offset ? fmt::format("image at +0x{:x} (KASLR)", *p.kaslr_offset + 0x1000000) : "");
+      p.kaslr_offset ? fmt::format("_text at 0x{:x} (KASLR offset 0x{:x})", 0xffffffff81000000 + *p.kaslr_offset,
+                                   *p.kaslr_offset)
+                     : "");
   add(text_end, kModulesEnd - 1, RegionKind::Modules, "modules", "");
   add(kModulesEnd, kVsyscall - 1, RegionKind::Fixmap, "fixmap", "FIXADDR_START varies with the configuration");
   add(kVsyscall, kVsyscall + 0xfff, RegionKind::Vsyscall, "vsyscall (legacy ABI)", "");

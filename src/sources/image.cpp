@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "sources/kdump.hpp"
 #include "sources/segmented_memory.hpp"
 
 namespace pagewalk {
@@ -47,6 +48,8 @@ void add_qemu_note(Image& image, std::span<const std::byte> desc, bool long_mode
   image.cpus.push_back(r);
 }
 
+uint32_t align4(uint32_t v) { return (v + 3) & ~uint32_t{3}; }
+
 struct ElfHandle {
   Elf* elf = nullptr;
   ~ElfHandle() {
@@ -55,6 +58,32 @@ struct ElfHandle {
 };
 
 }  // namespace
+
+NoteSummary parse_core_notes(Image& image, std::span<const std::byte> notes, bool long_mode) {
+  // Elf64_Nhdr: namesz, descsz, type; name and desc each padded to 4 bytes.
+  NoteSummary summary;
+  size_t off = 0;
+  while (notes.size() - off >= 12) {
+    const std::byte* h = notes.data() + off;
+    const uint32_t namesz = load<uint32_t>(h), descsz = load<uint32_t>(h + 4), type = load<uint32_t>(h + 8);
+    const uint64_t name_at = off + 12, desc_at = name_at + align4(namesz), end = desc_at + uint64_t{align4(descsz)};
+    if (namesz > notes.size() || descsz > notes.size() || end > notes.size() + 3 || desc_at + descsz > notes.size()) break;
+    const std::string_view name(reinterpret_cast<const char*>(notes.data() + name_at), namesz ? namesz - 1 : 0);
+    const std::span<const std::byte> desc = notes.subspan(desc_at, descsz);
+    if (name == "QEMU") {
+      summary.qemu = true;
+      add_qemu_note(image, desc, long_mode);
+    } else if (name == "CORE" && type == NT_PRSTATUS) {
+      ++image.prstatus_notes;
+    } else if (name == "VMCOREINFO") {
+      summary.vmcoreinfo = true;
+      image.vmcoreinfo.emplace(reinterpret_cast<const char*>(desc.data()), desc.size());
+      while (!image.vmcoreinfo->empty() && image.vmcoreinfo->back() == '\0') image.vmcoreinfo->pop_back();
+    }
+    off = std::min<uint64_t>(end, notes.size());
+  }
+  return summary;
+}
 
 tl::expected<void, std::string> parse_elf_core(Image& image) {
   if (elf_version(EV_CURRENT) == EV_NONE) return tl::unexpected(std::string("libelf is unusable"));
@@ -87,30 +116,9 @@ tl::expected<void, std::string> parse_elf_core(Image& image) {
       if (ph.p_offset > bytes.size() || ph.p_filesz > bytes.size() - ph.p_offset)
         return tl::unexpected(fmt::format("{}: note segment {} lies past the end of the file (truncated?)",
                                           image.path, i));
-      Elf_Data* data = elf_getdata_rawchunk(h.elf, static_cast<int64_t>(ph.p_offset), ph.p_filesz, ELF_T_NHDR);
-      if (!data) return tl::unexpected(fmt::format("{}: unreadable note segment {}", image.path, i));
-      size_t off = 0;
-      GElf_Nhdr nh;
-      size_t name_off = 0, desc_off = 0;
-      while (off < data->d_size) {
-        const size_t next = gelf_getnote(data, off, &nh, &name_off, &desc_off);
-        if (next == 0) break;
-        off = next;
-        const auto* base = static_cast<const std::byte*>(data->d_buf);
-        const std::string_view name(reinterpret_cast<const char*>(base + name_off),
-                                    nh.n_namesz ? nh.n_namesz - 1 : 0);
-        const std::span<const std::byte> desc(base + desc_off, nh.n_descsz);
-        if (name == "QEMU") {
-          qemu = true;
-          add_qemu_note(image, desc, long_mode);
-        } else if (name == "CORE" && nh.n_type == NT_PRSTATUS) {
-          ++image.prstatus_notes;
-        } else if (name == "VMCOREINFO") {
-          kdump = true;
-          image.vmcoreinfo.emplace(reinterpret_cast<const char*>(desc.data()), desc.size());
-          while (!image.vmcoreinfo->empty() && image.vmcoreinfo->back() == '\0') image.vmcoreinfo->pop_back();
-        }
-      }
+      const NoteSummary notes = parse_core_notes(image, bytes.subspan(ph.p_offset, ph.p_filesz), long_mode);
+      qemu = qemu || notes.qemu;
+      kdump = kdump || notes.vmcoreinfo;
     }
   }
   if (segments.empty()) return tl::unexpected(fmt::format("{}: ELF core has no memory (no PT_LOAD)", image.path));
@@ -161,8 +169,10 @@ tl::expected<Image, std::string> open_image(const std::string& path, const Image
       format = "elf";
     else if (bytes.size() >= 4 && load<uint32_t>(bytes.data()) == kLimeMagic)
       format = "lime";
+    else if (is_kdump_compressed(bytes))
+      format = "kdump";
     else
-      return tl::unexpected(fmt::format("{}: unrecognised image format (not ELF or LiME); for a raw memory file "
+      return tl::unexpected(fmt::format("{}: unrecognised image format (not ELF, kdump-compressed or LiME); for a raw memory file "
                                         "give --format raw [--base ADDR]",
                                         path));
   }
@@ -171,13 +181,15 @@ tl::expected<Image, std::string> open_image(const std::string& path, const Image
     parsed = parse_elf_core(image);
   } else if (format == "lime") {
     parsed = parse_lime(image);
+  } else if (format == "kdump") {
+    parsed = parse_kdump(image);
   } else if (format == "raw") {
     auto mem = SegmentedMemory::create(bytes, {{PhysAddr(options.raw_base), 0, bytes.size(), bytes.size()}});
     if (!mem) return tl::unexpected(fmt::format("{}: {}", path, mem.error()));
     image.memory = std::move(*mem);
     image.format = fmt::format("raw (base 0x{:x})", options.raw_base);
   } else {
-    return tl::unexpected(fmt::format("unknown image format '{}' (expected auto, elf, lime or raw)", format));
+    return tl::unexpected(fmt::format("unknown image format '{}' (expected auto, elf, kdump, lime or raw)", format));
   }
   if (!parsed) return tl::unexpected(parsed.error());
   return image;

@@ -40,6 +40,14 @@ struct Image {
 
 [[nodiscard]] tl::expected<Image, std::string> open_image(const std::string& path, const ImageOptions& options);
 
+// The ELF notes of a core (or of a kdump-compressed header): QEMU CPU states, PRSTATUS,
+// VMCOREINFO, added to the image.
+struct NoteSummary {
+  bool qemu = false;
+  bool vmcoreinfo = false;
+};
+NoteSummary parse_core_notes(Image& image, std::span<const std::byte> notes, bool long_mode);
+
 // Parsers over a mapped file, exposed for the fuzzers.
 [[nodiscard]] tl::expected<void, std::string> parse_elf_core(Image& image);
 [[nodiscard]] tl::expected<void, std::string> parse_lime(Image& image);
