@@ -114,8 +114,8 @@ int cmd_layout(const LinuxCommandArgs& a) {
 // ---- kconv -----------------------------------------------------------------------------
 
 int cmd_kconv(const LinuxCommandArgs& a) {
-  const int given = !a.virt.empty() + !a.phys.empty() + !a.pfn.empty() + !a.page.empty();
-  if (given != 1) throw CliError(kBadInput, "kconv: give exactly one of --virt VA, --phys PA, --pfn N, --page VA");
+  if (a.virt.empty() && a.phys.empty() && a.pfn.empty() && a.page.empty())
+    throw CliError(kBadInput, "kconv: give --virt VA, --phys PA, --pfn N or --page VA (each may repeat)");
   std::optional<Image> image;
   auto k = open_kernel(a.target, image);
   const uint64_t size = number_or_throw(a.size, "--size");
@@ -132,19 +132,19 @@ int cmd_kconv(const LinuxCommandArgs& a) {
 
   // Every input is brought to a kernel VA first, then converted by the kernel's rule and
   // checked against the kernel's page tables.
-  uint64_t start = 0;
-  enum { kVirt, kPhys } input = kVirt;
-  if (!a.virt.empty()) start = number_or_throw(a.virt, "--virt");
-  if (!a.phys.empty()) { start = number_or_throw(a.phys, "--phys"); input = kPhys; }
-  if (!a.pfn.empty()) { start = number_or_throw(a.pfn, "--pfn") << 12; input = kPhys; }
-  if (!a.page.empty()) {
-    auto pfn = k->page_to_pfn(VirtAddr(number_or_throw(a.page, "--page")));
+  enum Kind { kVirt, kPhys };
+  std::vector<std::pair<Kind, uint64_t>> starts;
+  for (const auto& v : a.virt) starts.emplace_back(kVirt, number_or_throw(v, "--virt"));
+  for (const auto& v : a.phys) starts.emplace_back(kPhys, number_or_throw(v, "--phys"));
+  for (const auto& v : a.pfn) starts.emplace_back(kPhys, number_or_throw(v, "--pfn") << 12);
+  for (const auto& v : a.page) {
+    auto pfn = k->page_to_pfn(VirtAddr(number_or_throw(v, "--page")));
     if (!pfn) throw CliError(kBadInput, pfn.error());
-    start = pfn->value() << 12;
-    input = kPhys;
+    starts.emplace_back(kPhys, pfn->value() << 12);
   }
 
   std::vector<Row> rows;
+  for (const auto& [input, start] : starts) {
   const uint64_t first_page = start & ~uint64_t{0xfff};
   const uint64_t count = ((start + size - 1) >> 12) - (start >> 12) + 1;
   for (uint64_t i = 0; i < count; ++i) {
@@ -187,6 +187,7 @@ int cmd_kconv(const LinuxCommandArgs& a) {
     if (!row.walk_pa && row.problem.empty())
       row.problem = fmt::format("the kernel's tables do not map 0x{:x} ({})", row.virt, reason(k->paging, tr));
     rows.push_back(row);
+  }
   }
 
   int status = kAllMapped;
@@ -285,7 +286,7 @@ void LinuxCommands::add_to(CLI::App& app) {
   kconv->add_option("--phys", kconv_args.phys, "a physical address");
   kconv->add_option("--pfn", kconv_args.pfn, "a page frame number");
   kconv->add_option("--page", kconv_args.page, "the address of a struct page");
-  kconv->add_option("--size", kconv_args.size, "convert this many bytes from the start, one row per page")
+  kconv->add_option("--size", kconv_args.size, "cover this many bytes from each address, one row per page (e.g. 16K as 0x4000)")
       ->capture_default_str();
   kconv_args.target.add_to(*kconv);
   kconv->add_flag("--json", kconv_args.json, "JSON output");

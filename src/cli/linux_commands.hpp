@@ -13,8 +13,8 @@ struct LinuxCommandArgs {
   TargetOptions target;
   bool json = false;
   std::string addr;                       // layout ADDR
-  std::string virt, phys, pfn, page;      // kconv: one of them
-  std::string size = "0x1000";            // kconv: bytes from the start, page by page
+  std::vector<std::string> virt, phys, pfn, page;  // kconv: addresses of one kind
+  std::string size = "1";  // kconv: bytes from each start, one row per page touched
 };
 
 // Registers layout, kconv and ps; returns a function that runs whichever was chosen (or -1).
