@@ -16,6 +16,13 @@ void TargetOptions::add_to(CLI::App& app) {
   app.add_option("--mode", mode, "paging mode: x86-64-4level, x86-64-5level, x86-pae, x86-32");
   app.add_option("--pa-bits", pa_bits, "MAXPHYADDR: physical address bits (default: the mode's, 52 on x86-64)");
   app.add_flag("--no-nx", no_nx, "EFER.NXE is clear: bit 63 is not execute-disable");
+  app.add_option("--pid", pid, "a live process through /proc (PID or self); needs root for PFNs");
+}
+
+bool TargetOptions::live() const {
+  if (pid.empty()) return false;
+  if (!image.empty()) throw CliError(kBadInput, "--pid with --image (a process inside a dump) is not supported yet");
+  return true;
 }
 
 const PagingMode* mode_option(const std::string& name) {
@@ -27,6 +34,7 @@ const PagingMode* mode_option(const std::string& name) {
 }
 
 Image open_image_option(const TargetOptions& o) {
+  (void)o.live();  // rejects --pid with --image
   if (o.image.empty()) throw CliError(kBadInput, "no target: give --image FILE");
   auto base = parse_u64(o.base);
   if (!base) throw CliError(kBadInput, fmt::format("--base: {}", base.error()));

@@ -21,9 +21,13 @@ struct TargetOptions {
   std::string mode;
   unsigned pa_bits = 0;
   bool no_nx = false;
+  std::string pid;  // --pid PID|self
 
   void add_to(CLI::App& app);
   [[nodiscard]] bool given() const { return !image.empty(); }
+  // A live process through /proc: --pid without --image. Throws for --pid with --image
+  // (a process inside a dump), which is not supported yet.
+  [[nodiscard]] bool live() const;
 };
 
 struct Target {
