@@ -276,7 +276,7 @@ ReverseResult reverse_map(Pfn pfn, uint64_t page_offset, const ReverseOptions& o
     bool failed = false;
     for (const Mapping& m : *maps) {
       if (failed || r.stopped_early) break;
-      if (m.has_smaps && m.rss == 0) continue;
+      if (m.has_smaps && m.rss == 0 && !m.hugetlb) continue;  // hugetlb pages are not in Rss
       uint64_t page = m.start.value() >> kPageShift;
       const uint64_t end_page = m.end.value() >> kPageShift;
       while (page < end_page) {

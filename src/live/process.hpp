@@ -56,7 +56,7 @@ struct LiveTranslation {
   VirtAddr va;
   LiveStatus status = LiveStatus::NoMapping;
   PagemapEntry entry;
-  const Mapping* mapping = nullptr;  // into the process's mappings
+  const Mapping* mapping = nullptr;  // into the LiveProcess's mappings: valid while it lives
   PageKind kind = PageKind::Base;
   uint64_t page_size = kPageSize;    // the page really backing the VA
   PhysAddr pa;                       // Mapped, unless the PFN is hidden
