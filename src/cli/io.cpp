@@ -6,7 +6,19 @@
 
 namespace pagewalk::cli {
 
-std::string hex(uint64_t v) { return fmt::format("0x{:x}", v); }
+std::string hex(uint64_t v) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  char buf[18];
+  char* e = buf + sizeof buf;
+  char* b = e;
+  do {
+    *--b = kDigits[v & 0xf];
+    v >>= 4;
+  } while (v);
+  *--b = 'x';
+  *--b = '0';
+  return std::string(b, static_cast<size_t>(e - b));
+}
 
 void for_each_stdin_line(const std::function<void(std::string_view)>& f) {
   std::string carry;

@@ -305,8 +305,43 @@ int live_translate(const std::vector<std::string>& vas, const TargetOptions& tar
   return status;
 }
 
+// Decimal, for the run lines (millions of them).
+void append_dec(std::string& out, uint64_t v) {
+  char buf[20];
+  char* e = buf + sizeof buf;
+  char* b = e;
+  do {
+    *--b = static_cast<char>('0' + v % 10);
+    v /= 10;
+  } while (v);
+  out.append(b, static_cast<size_t>(e - b));
+}
+
+// human_size without allocating, right-aligned in `width`.
+void append_size(std::string& out, uint64_t bytes, size_t width) {
+  constexpr char units[] = {'B', 'K', 'M', 'G', 'T', 'P', 'E'};
+  unsigned u = 0;
+  while (u + 1 < sizeof units && bytes >= 1024 && bytes % 1024 == 0) {
+    bytes /= 1024;
+    ++u;
+  }
+  char buf[24];
+  char* e = buf + sizeof buf;
+  char* b = e;
+  *--b = units[u];
+  do {
+    *--b = static_cast<char>('0' + bytes % 10);
+    bytes /= 10;
+  } while (bytes);
+  const size_t len = static_cast<size_t>(e - b);
+  if (len < width) out.append(width - len, ' ');
+  out.append(b, len);
+}
+
 int live_map(const TargetOptions& target, const OutputFormat& f) {
-  LiveContext c = open_live(target, true, false);
+  // maps, not smaps: smaps costs as much as the pagemap; the scan reads it only if a
+  // 2 MiB block of consecutive frames turns up (LiveProcess::detailed).
+  LiveContext c = open_live(target, false, true);
   const live::LiveProcess& p = *c.process;
   const bool human = !f.json && !f.jsonl;
   Output out;
@@ -333,20 +368,41 @@ int live_map(const TargetOptions& target, const OutputFormat& f) {
       append_hex16(o, r.va.value() + bytes);
       o += "  ";
       if (r.pfn_hidden)
-        fmt::format_to(sink(o), "{:<18}", "PFN hidden");
+        o += "PFN hidden        ";
       else
         append_hex16(o, r.pfn.value() << live::kPageShift);
-      fmt::format_to(sink(o), "  {:>6}  {} x {}\n", human_size(bytes), bytes / r.page_size,
-                     size_label(r.page_size, r.kind));
+      o += "  ";
+      append_size(o, bytes, 6);
+      o += "  ";
+      append_dec(o, bytes / r.page_size);
+      o += " x ";
+      append_size(o, r.page_size, 0);
+      if (r.kind != PageKind::Base) o += r.kind == PageKind::Thp ? " THP" : " hugetlb";
+      o += '\n';
     } else {
       if (f.json && !first_run) o += ',';
       first_run = false;
-      fmt::format_to(sink(o), R"({{)");
-      if (f.jsonl) fmt::format_to(sink(o), R"("kind":"run","mapping":"0x{:x}",)", current->start.value());
-      fmt::format_to(sink(o), R"("va_start":"0x{:x}","va_end":"0x{:x}",)", r.va.value(), r.va.value() + bytes);
-      if (!r.pfn_hidden) fmt::format_to(sink(o), R"("pa_start":"0x{:x}",)", r.pfn.value() << live::kPageShift);
-      fmt::format_to(sink(o), R"("pages":{},"page_size":{},"page_kind":"{}"}})", r.pages, r.page_size,
-                     to_string(r.kind));
+      o += '{';
+      if (f.jsonl) {
+        o += R"("kind":"run","mapping":")";
+        o += hex(current->start.value());
+        o += "\",";
+      }
+      o += R"("va_start":")";
+      o += hex(r.va.value());
+      o += R"(","va_end":")";
+      o += hex(r.va.value() + bytes);
+      if (!r.pfn_hidden) {
+        o += R"(","pa_start":")";
+        o += hex(r.pfn.value() << live::kPageShift);
+      }
+      o += R"(","pages":)";
+      append_dec(o, r.pages);
+      o += R"(,"page_size":)";
+      append_dec(o, r.page_size);
+      o += R"(,"page_kind":")";
+      o += to_string(r.kind);
+      o += "\"}";
       if (f.jsonl) o += '\n';
     }
     out.maybe_flush();
@@ -366,13 +422,14 @@ int live_map(const TargetOptions& target, const OutputFormat& f) {
       first_run = true;
     }
     first_mapping = false;
-    auto counts = live::scan_mapping(p, m, on_run, c.privileged);
+    auto counts = live::scan_mapping(p, m, on_run, c.privileged, c.kpage ? &*c.kpage : nullptr);
     if (!counts) fail(counts.error());
     total.resident += counts->resident;
     total.swapped += counts->swapped;
     total.huge_pages += counts->huge_pages;
     total.runs += counts->runs;
-    const uint64_t page_size = m.hugetlb ? m.kernel_page_size : live::kPageSize;
+    const Mapping& known = p.detailed(m, false);
+    const uint64_t page_size = known.hugetlb ? known.kernel_page_size : live::kPageSize;
     if (human) {
       fmt::format_to(sink(o), "    = {} resident ({}), {} swapped, {} huge, {} run(s)\n", counts->resident,
                      human_size(counts->resident * live::kPageSize), counts->swapped, counts->huge_pages, counts->runs);

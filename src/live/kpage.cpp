@@ -25,6 +25,13 @@ tl::expected<Kpage, LiveError> Kpage::open() {
   return Kpage(std::move(*flags), std::move(*count));
 }
 
+tl::expected<void, LiveError> Kpage::flags(Pfn first, std::span<uint64_t> out) const {
+  std::fill(out.begin(), out.end(), 0);
+  auto n = pread_some(flags_, std::as_writable_bytes(out), first.value() * sizeof(uint64_t), "kpageflags");
+  if (!n) return tl::unexpected(n.error());
+  return {};
+}
+
 tl::expected<KpageInfo, LiveError> Kpage::info(Pfn pfn) const {
   const Pfn one[1] = {pfn};
   auto v = info(std::span<const Pfn>(one));

@@ -71,6 +71,8 @@ class Kpage {
   // Flags and counts of many frames, in the order given; frames are sorted and read in
   // runs, not one pread each. A frame past the end of memory reads as zero.
   [[nodiscard]] tl::expected<std::vector<KpageInfo>, LiveError> info(std::span<const Pfn> pfns) const;
+  // The flags of out.size() consecutive frames from `first`, one pread.
+  [[nodiscard]] tl::expected<void, LiveError> flags(Pfn first, std::span<uint64_t> out) const;
 
  private:
   Kpage(Fd flags, Fd count) : flags_(std::move(flags)), count_(std::move(count)) {}

@@ -74,6 +74,18 @@ tl::expected<LiveProcess, LiveError> LiveProcess::open(int pid, bool smaps) {
   return p;
 }
 
+const Mapping& LiveProcess::detailed(const Mapping& m, bool read) const {
+  if (m.has_smaps) return m;
+  if (!smaps_read_ && read) {
+    smaps_read_ = true;
+    if (auto text = read_whole(fmt::format("/proc/{}/smaps", pid_), fmt::format("pid {}", pid_)))
+      if (auto maps = parse_smaps(*text)) smaps_ = std::move(*maps);
+  }
+  auto it = std::lower_bound(smaps_.begin(), smaps_.end(), m.start,
+                             [](const Mapping& x, VirtAddr v) { return x.start < v; });
+  return it != smaps_.end() && it->start == m.start && it->end == m.end ? *it : m;
+}
+
 tl::expected<std::vector<LiveTranslation>, LiveError> translate(const LiveProcess& p, std::span<const VirtAddr> vas,
                                                                 const TranslateOptions& o) {
   std::vector<LiveTranslation> out(vas.size());
@@ -174,14 +186,23 @@ tl::expected<std::vector<LiveTranslation>, LiveError> translate(const LiveProces
 
 tl::expected<MappingCounts, LiveError> scan_mapping(const LiveProcess& p, const Mapping& m,
                                                     const std::function<void(const PhysRun&)>& on_run,
-                                                    bool privileged, size_t chunk_pages) {
+                                                    bool privileged, const Kpage* kpage, size_t chunk_pages) {
   MappingCounts counts;
   if (!m.in_pagemap()) return counts;
   chunk_pages = std::max<size_t>(chunk_pages, kPagesPerPmd);
   std::vector<uint64_t> buf(chunk_pages);
-  const bool thp = m.has_pmd_thp() && !m.hugetlb;
-  const uint64_t base_size = m.hugetlb ? m.kernel_page_size : kPageSize;
-  const PageKind base_kind = m.hugetlb ? PageKind::Hugetlb : PageKind::Base;
+  std::vector<uint64_t> block_flags(kPagesPerPmd);
+  // Without real PFNs no block can be recognised, so ask smaps up front.
+  const Mapping* info = privileged ? &m : &p.detailed(m);
+  bool thp = false;
+  uint64_t base_size = kPageSize;
+  PageKind base_kind = PageKind::Base;
+  auto learn = [&] {
+    thp = info->has_smaps ? info->has_pmd_thp() && !info->hugetlb : true;
+    base_size = info->hugetlb ? info->kernel_page_size : kPageSize;
+    base_kind = info->hugetlb ? PageKind::Hugetlb : PageKind::Base;
+  };
+  learn();
   PhysRun cur;
   bool open = false;
   auto flush = [&] {
@@ -219,7 +240,29 @@ tl::expected<MappingCounts, LiveError> scan_mapping(const LiveProcess& p, const 
         continue;
       }
       const uint64_t va = (page + i) << kPageShift;
-      if (thp && ((page + i) & (kPagesPerPmd - 1)) == 0 && i + kPagesPerPmd <= n && is_pmd_block(&buf[i])) {
+      bool pmd_block =
+          thp && ((page + i) & (kPagesPerPmd - 1)) == 0 && i + kPagesPerPmd <= n && is_pmd_block(&buf[i]);
+      if (pmd_block && !info->has_smaps) {  // a THP, a hugetlb page, or contiguous 4 KiB pages?
+        std::optional<PageKind> kind;
+        if (kpage && kpage->flags(e.pfn(), block_flags)) {
+          // One compound page: a head, then 511 tails (several smaller folios would
+          // show more than one head).
+          bool one = (block_flags[0] >> kKpfCompoundHead) & 1;
+          for (size_t j = 1; one && j < kPagesPerPmd; ++j) one = (block_flags[j] >> kKpfCompoundTail) & 1;
+          if (!one)
+            kind = PageKind::Base;
+          else if ((block_flags[0] >> kKpfThp) & 1)
+            kind = PageKind::Thp;
+        }
+        if (kind) {
+          pmd_block = *kind == PageKind::Thp;
+        } else {  // hugetlb, or no kpageflags: smaps knows
+          info = &p.detailed(m);
+          learn();
+          pmd_block = thp;
+        }
+      }
+      if (pmd_block) {
         counts.resident += kPagesPerPmd;
         ++counts.huge_pages;
         add(va, e.pfn().value(), kPagesPerPmd, kPmdSize, PageKind::Thp, false);
@@ -233,7 +276,7 @@ tl::expected<MappingCounts, LiveError> scan_mapping(const LiveProcess& p, const 
     page = last;
   }
   flush();
-  if (m.hugetlb) counts.huge_pages = counts.resident / (base_size / kPageSize);
+  if (info->hugetlb) counts.huge_pages = counts.resident / (base_size / kPageSize);
   return counts;
 }
 

@@ -33,12 +33,22 @@ class LiveProcess {
   [[nodiscard]] const std::vector<Mapping>& mappings() const { return maps_; }
   [[nodiscard]] const Pagemap& pagemap() const { return pagemap_; }
 
+  // `m` with its smaps fields (page size, THP, hugetlb). Opened from maps, the process
+  // reads its smaps on the first call only: smaps walks every page table itself, which
+  // costs as much as the pagemap read, so the mapping scan asks only when a 2 MiB block
+  // of consecutive frames needs telling THP from hugetlb. Returns `m` when smaps cannot
+  // be read (the process exited).
+  // With `read` false, smaps is used only if it was read already.
+  [[nodiscard]] const Mapping& detailed(const Mapping& m, bool read = true) const;
+
  private:
   LiveProcess(int pid, Pagemap pm) : pid_(pid), pagemap_(std::move(pm)) {}
   int pid_;
   std::string comm_;
   std::vector<Mapping> maps_;
   Pagemap pagemap_;
+  mutable std::vector<Mapping> smaps_;
+  mutable bool smaps_read_ = false;
 };
 
 enum class LiveStatus : uint8_t {
@@ -96,9 +106,13 @@ struct MappingCounts {
 
 // Reads the whole pagemap of one mapping in chunks of `chunk_pages` entries and reports its
 // physical runs in VA order through `on_run`.
+// A 2 MiB block of consecutive frames is told apart (THP, hugetlb, or 4 KiB pages that
+// happen to be contiguous) by the frames' kpageflags when `kpage` is given (one 4 KiB read
+// per such block), else by smaps.
 [[nodiscard]] tl::expected<MappingCounts, LiveError> scan_mapping(const LiveProcess& p, const Mapping& m,
                                                                   const std::function<void(const PhysRun&)>& on_run,
-                                                                  bool privileged, size_t chunk_pages = 8192);
+                                                                  bool privileged, const Kpage* kpage = nullptr,
+                                                                  size_t chunk_pages = 8192);
 
 struct ReverseHit {
   int pid;

@@ -347,7 +347,7 @@ TEST(LiveSelf, MapScanCountsWhatPagemapShows) {
   for (VirtAddr v = m->start; v < m->end; v = v + 4096)
     expected_resident += own_pagemap(reinterpret_cast<const void*>(v.value())) >> 63;
   std::vector<PhysRun> runs;
-  auto counts = scan_mapping(*proc, *m, [&](const PhysRun& r) { runs.push_back(r); }, has_cap_sys_admin(), 512);
+  auto counts = scan_mapping(*proc, *m, [&](const PhysRun& r) { runs.push_back(r); }, has_cap_sys_admin(), nullptr, 512);
   ASSERT_TRUE(counts) << counts.error().message;
   for (const PhysRun& r : runs) {
     pages_in_runs += r.pages;
