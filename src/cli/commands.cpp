@@ -4,7 +4,6 @@
 
 #include <chrono>
 #include <cstdio>
-#include <functional>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -14,6 +13,8 @@
 #include "cli/demo.hpp"
 #include "cli/errors.hpp"
 #include "cli/linux_commands.hpp"
+#include "cli/io.hpp"
+#include "cli/live_commands.hpp"
 #include "cli/numbers.hpp"
 #include "cli/render.hpp"
 #include "cli/target.hpp"
@@ -24,25 +25,6 @@ namespace pagewalk::cli {
 namespace {
 
 using nlohmann::ordered_json;
-
-std::string hex(uint64_t v) { return fmt::format("0x{:x}", v); }
-
-// Buffered stdout: large writes, flushed at the end or when the buffer grows.
-class Output {
- public:
-  ~Output() { flush(); }
-  std::string& buf() { return buf_; }
-  void maybe_flush() {
-    if (buf_.size() >= (1u << 16)) flush();
-  }
-  void flush() {
-    if (!buf_.empty()) std::fwrite(buf_.data(), 1, buf_.size(), stdout);
-    buf_.clear();
-  }
-
- private:
-  std::string buf_;
-};
 
 // Adds "pgd":"LABEL" to the JSON object just written at the end of out (PTI views).
 void label_json_object(std::string& out, std::string_view label) {
@@ -57,37 +39,6 @@ uint64_t number_or_throw(const std::string& text, const char* what) {
 }
 
 void print_json(const ordered_json& j) { fmt::print("{}\n", j.dump(2)); }
-
-// Reads stdin in large blocks and calls f for every non-empty, non-comment line.
-void for_each_stdin_line(const std::function<void(std::string_view)>& f) {
-  std::string carry;
-  std::vector<char> block(1 << 20);
-  size_t n;
-  while ((n = std::fread(block.data(), 1, block.size(), stdin)) > 0) {
-    std::string_view chunk(block.data(), n);
-    size_t start = 0;
-    while (true) {
-      const size_t nl = chunk.find('\n', start);
-      if (nl == std::string_view::npos) {
-        carry.append(chunk.substr(start));
-        break;
-      }
-      std::string_view line = chunk.substr(start, nl - start);
-      if (!carry.empty()) {
-        carry.append(line);
-        line = carry;
-      }
-      while (!line.empty() && (line.back() == '\r' || line.back() == ' ' || line.back() == '\t')) line.remove_suffix(1);
-      while (!line.empty() && (line.front() == ' ' || line.front() == '\t')) line.remove_prefix(1);
-      if (!line.empty() && line.front() != '#') f(line);
-      carry.clear();
-      start = nl + 1;
-    }
-  }
-  std::string_view last = carry;
-  while (!last.empty() && (last.back() == '\r' || last.back() == ' ')) last.remove_suffix(1);
-  if (!last.empty() && last.front() != '#') f(last);
-}
 
 // ---- translate -------------------------------------------------------------------------
 
@@ -603,6 +554,10 @@ int run(int argc, char** argv) {
   modes->add_option("--mode", mmode, "one mode (default: all)");
   modes->add_flag("--json", mjson, "JSON output");
 
+  PtovArgs pa;
+  auto* ptov = app.add_subcommand("ptov", "every (pid, VA) that maps a physical frame, over every live process");
+  add_ptov_options(*ptov, pa);
+
   TargetOptions io;
   bool ijson = false;
   auto* info = app.add_subcommand("info", "what an image holds: format, RAM ranges, CPUs, VMCOREINFO");
@@ -625,8 +580,10 @@ int run(int argc, char** argv) {
   }
   try {
     if (*demo) return run_demo(demo_json);
-    if (*translate) return cmd_translate(ta);
-    if (*map) return cmd_map(ma);
+    if (*translate)
+      return ta.target.live() ? live_translate(ta.vas, ta.target, {ta.json, ta.jsonl, ta.brief}) : cmd_translate(ta);
+    if (*map) return ma.target.live() ? live_map(ma.target, {ma.json, ma.jsonl, false}) : cmd_map(ma);
+    if (*ptov) return cmd_ptov(pa);
     if (*decode) return cmd_decode(dva, dmode, djson);
     if (*entry) return cmd_entry(evalue, elevel, emode, epa, enonx, ejson);
     if (*modes) return cmd_modes(mmode, mjson);

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/errors.hpp"
+#include "cli/io.hpp"
 #include "cli/numbers.hpp"
 #include "cli/render.hpp"
 #include "linux/layout.hpp"
@@ -14,8 +15,6 @@ namespace {
 
 using nlohmann::ordered_json;
 using linux_kernel::LinuxKernel;
-
-std::string hex(uint64_t v) { return fmt::format("0x{:x}", v); }
 
 uint64_t number_or_throw(const std::string& text, const char* what) {
   auto v = parse_u64(text);

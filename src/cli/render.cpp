@@ -12,14 +12,6 @@ namespace {
 
 auto sink(std::string& out) { return std::back_inserter(out); }
 
-// "0x" and 16 hex digits: the batch path formats millions of these.
-void append_hex16(std::string& out, uint64_t v) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  char buf[18] = {'0', 'x'};
-  for (int i = 17; i >= 2; --i, v >>= 4) buf[i] = kDigits[v & 0xf];
-  out.append(buf, sizeof buf);
-}
-
 void append_padded(std::string& out, std::string_view s, size_t width) {
   out += s;
   if (s.size() < width) out.append(width - s.size(), ' ');
@@ -43,6 +35,13 @@ void append_json_flags(std::string& out, const Paging& p, unsigned level, uint64
 }
 
 }  // namespace
+
+void append_hex16(std::string& out, uint64_t v) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  char buf[18] = {'0', 'x'};
+  for (int i = 17; i >= 2; --i, v >>= 4) buf[i] = kDigits[v & 0xf];
+  out.append(buf, sizeof buf);
+}
 
 std::string access_string(Perms p) { return std::string(access_view(p)); }
 

@@ -22,7 +22,9 @@ void TargetOptions::add_to(CLI::App& app) {
   app.add_option("--mode", mode, "paging mode: x86-64-4level, x86-64-5level, x86-pae, x86-32");
   app.add_option("--pa-bits", pa_bits, "MAXPHYADDR: physical address bits (default: the mode's, 52 on x86-64)");
   app.add_flag("--no-nx", no_nx, "EFER.NXE is clear: bit 63 is not execute-disable");
-  app.add_option("--pid", pid, "walk this process's page tables (found through the kernel's task list)");
+  app.add_option("--pid", pid,
+                 "a process: with --image, found in the dump's task list; without, a live process through "
+                 "/proc (PID or self; PFNs need root)");
   app.add_flag("--kernel", kernel, "walk the kernel's own page tables (init_top_pgt)");
   app.add_option("--pti", pti, "with page-table isolation: walk only the user or the kernel half of the PGD pair")
       ->check(CLI::IsMember({"user", "kernel"}));

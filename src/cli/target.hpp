@@ -35,7 +35,10 @@ struct TargetOptions {
 
   void add_to(CLI::App& app);
   [[nodiscard]] bool given() const { return !image.empty(); }
-  [[nodiscard]] bool wants_linux() const { return !pid.empty() || kernel; }
+  // Linux knowledge of an image's kernel: --pid (with --image) or --kernel.
+  [[nodiscard]] bool wants_linux() const { return (!pid.empty() && !image.empty()) || kernel; }
+  // A live process through /proc: --pid without --image.
+  [[nodiscard]] bool live() const { return !pid.empty() && image.empty() && !kernel; }
 };
 
 // One root table to walk, and what it is (PTI gives a process two).

@@ -1,0 +1,556 @@
+#include "cli/live_commands.hpp"
+
+#include <unistd.h>
+
+#include <optional>
+
+#include <fmt/format.h>
+
+#include "cli/errors.hpp"
+#include "cli/io.hpp"
+#include "cli/numbers.hpp"
+#include "cli/render.hpp"
+#include "live/process.hpp"
+
+namespace pagewalk::cli {
+namespace {
+
+using live::LiveError;
+using live::LiveStatus;
+using live::Mapping;
+using live::PageKind;
+
+auto sink(std::string& out) { return std::back_inserter(out); }
+
+// Every live failure means the target could not be read (no such process, no permission,
+// exited, unparsable /proc file).
+[[noreturn]] void fail(const LiveError& e) { throw CliError(kTargetError, e.message); }
+
+int pid_or_throw(const std::string& text) {
+  auto pid = live::parse_pid(text);
+  if (!pid) throw CliError(kBadInput, fmt::format("--pid: {}", pid.error()));
+  return *pid;
+}
+
+void append_json_string(std::string& out, std::string_view s) {
+  out += '"';
+  for (const char c : s) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20)
+          fmt::format_to(sink(out), "\\u{:04x}", static_cast<unsigned>(c));
+        else
+          out += c;
+    }
+  }
+  out += '"';
+}
+
+template <typename Names>
+void append_json_names(std::string& out, const Names& names) {
+  out += '[';
+  bool first = true;
+  for (const auto& n : names) {
+    if (!first) out += ',';
+    first = false;
+    append_json_string(out, n);
+  }
+  out += ']';
+}
+
+template <typename Names>
+std::string join(const Names& names) {
+  std::string s;
+  for (const auto& n : names) {
+    if (!s.empty()) s += ' ';
+    s += n;
+  }
+  return s;
+}
+
+std::string region_text(const Mapping& m) {
+  return fmt::format("0x{:x}-0x{:x} {} {}", m.start.value(), m.end.value(), m.perms_view(),
+                     m.path.empty() ? "[anon]" : m.path);
+}
+
+void append_region_json(std::string& out, const Mapping& m) {
+  fmt::format_to(sink(out), R"({{"start":"0x{:x}","end":"0x{:x}","perms":"{}","offset":"0x{:x}","path":)",
+                 m.start.value(), m.end.value(), m.perms_view(), m.offset);
+  append_json_string(out, m.path);
+  out += '}';
+}
+
+// "4K", "2M THP", "2M hugetlb", "1G hugetlb".
+std::string size_label(uint64_t page_size, PageKind kind) {
+  switch (kind) {
+    case PageKind::Base: return human_size(page_size);
+    case PageKind::Thp: return human_size(page_size) + " THP";
+    case PageKind::Hugetlb: return human_size(page_size) + " hugetlb";
+  }
+  return human_size(page_size);
+}
+
+std::string live_reason(const live::LiveTranslation& t, int pid) {
+  switch (t.status) {
+    case LiveStatus::Mapped:
+      return t.pfn_hidden ? "present, but the kernel hid the PFN (it shows 0 without CAP_SYS_ADMIN)" : "";
+    case LiveStatus::NotPresent:
+      if (!t.mapping->in_pagemap()) return fmt::format("in {}, which pagemap does not cover", t.mapping->path);
+      return fmt::format("inside {}, but no page is there (never touched, or reclaimed)", region_text(*t.mapping));
+    case LiveStatus::Swapped:
+      return fmt::format("swapped out: swap type {}, offset 0x{:x}", t.entry.swap_type(), t.entry.swap_offset());
+    case LiveStatus::NoMapping:
+      return fmt::format("in no mapping of pid {}", pid);
+  }
+  return "";
+}
+
+struct LiveContext {
+  std::optional<live::LiveProcess> process;
+  std::optional<live::Kpage> kpage;
+  bool privileged = false;
+  std::string kpage_error;
+};
+
+LiveContext open_live(const TargetOptions& target, bool smaps, bool want_kpage) {
+  LiveContext c;
+  const int pid = pid_or_throw(target.pid);
+  auto p = live::LiveProcess::open(pid, smaps);
+  if (!p) fail(p.error());
+  c.process = std::move(*p);
+  c.privileged = live::has_cap_sys_admin();
+  if (want_kpage) {
+    auto k = live::Kpage::open();
+    if (k)
+      c.kpage = std::move(*k);
+    else
+      c.kpage_error = k.error().message;
+  }
+  return c;
+}
+
+void note_hidden_pfns() {
+  fmt::print(stderr,
+             "pagewalk: note: no CAP_SYS_ADMIN: the kernel shows every PFN as 0, so physical addresses are hidden; "
+             "present/swapped are real\n");
+}
+
+void append_translation_text(std::string& out, const live::LiveTranslation& t, int pid) {
+  if (t.status == LiveStatus::Mapped && !t.pfn_hidden) {
+    fmt::format_to(sink(out), "0x{:x} -> 0x{:x}  ({} page)\n", t.va.value(), t.pa.value(),
+                   size_label(t.page_size, t.kind));
+  } else if (t.status == LiveStatus::Mapped) {
+    fmt::format_to(sink(out), "0x{:x} -> PFN hidden  ({} page): {}\n", t.va.value(), size_label(t.page_size, t.kind),
+                   live_reason(t, pid));
+  } else {
+    fmt::format_to(sink(out), "0x{:x}: {}: {}\n", t.va.value(), to_string(t.status), live_reason(t, pid));
+  }
+  if (!t.mapping) return;
+  fmt::format_to(sink(out), "  {:<9} {}\n", "region", region_text(*t.mapping));
+  if (!t.mapping->in_pagemap()) return;
+  fmt::format_to(sink(out), "  {:<9} 0x{:016x}", "pagemap", t.entry.raw);
+  if (t.status == LiveStatus::Mapped) fmt::format_to(sink(out), "  PFN 0x{:x}", t.entry.pfn().value());
+  if (t.status == LiveStatus::Swapped)
+    fmt::format_to(sink(out), "  swap type {} offset 0x{:x}", t.entry.swap_type(), t.entry.swap_offset());
+  fmt::format_to(sink(out), "  {}\n", join(live::pagemap_flag_names(t.entry)));
+  if (t.has_kpage)
+    fmt::format_to(sink(out), "  {:<9} flags 0x{:x} {}; mapped {} time(s) (kpagecount)\n", "frame", t.kpage.flags,
+                   join(live::kpageflag_names(t.kpage.flags)), t.kpage.count);
+}
+
+void append_translation_brief(std::string& out, const live::LiveTranslation& t, int pid) {
+  append_hex16(out, t.va.value());
+  fmt::format_to(sink(out), "  {:<11}  ", to_string(t.status));
+  if (t.status == LiveStatus::Mapped && !t.pfn_hidden)
+    append_hex16(out, t.pa.value());
+  else
+    fmt::format_to(sink(out), "{:<18}", t.status == LiveStatus::Mapped ? "hidden" : "-");
+  if (t.status == LiveStatus::Mapped)
+    fmt::format_to(sink(out), "  {:>10}  ", size_label(t.page_size, t.kind));
+  else
+    fmt::format_to(sink(out), "  {:>10}  ", "-");
+  if (t.status == LiveStatus::Mapped && !t.pfn_hidden)
+    fmt::format_to(sink(out), "{} {}\n", t.mapping->perms_view(), t.mapping->path.empty() ? "[anon]" : t.mapping->path);
+  else
+    fmt::format_to(sink(out), "{}\n", live_reason(t, pid));
+}
+
+void append_translation_json(std::string& out, const live::LiveTranslation& t, int pid) {
+  fmt::format_to(sink(out), R"({{"va":"0x{:x}","status":"{}","pid":{})", t.va.value(), to_string(t.status), pid);
+  if (t.status == LiveStatus::Mapped) {
+    if (!t.pfn_hidden)
+      fmt::format_to(sink(out), R"(,"pa":"0x{:x}","pfn":"0x{:x}")", t.pa.value(), t.entry.pfn().value());
+    fmt::format_to(sink(out), R"(,"page_size":{},"page_kind":"{}","pfn_hidden":{})", t.page_size, to_string(t.kind),
+                   t.pfn_hidden);
+  }
+  if (t.status == LiveStatus::Swapped)
+    fmt::format_to(sink(out), R"(,"swap":{{"type":{},"offset":"0x{:x}"}})", t.entry.swap_type(), t.entry.swap_offset());
+  if (t.mapping && t.mapping->in_pagemap()) {
+    fmt::format_to(sink(out), R"(,"pagemap":{{"raw":"0x{:x}","flags":)", t.entry.raw);
+    append_json_names(out, live::pagemap_flag_names(t.entry));
+    out += '}';
+  }
+  if (t.has_kpage) {
+    fmt::format_to(sink(out), R"(,"kpageflags":{{"raw":"0x{:x}","flags":)", t.kpage.flags);
+    append_json_names(out, live::kpageflag_names(t.kpage.flags));
+    fmt::format_to(sink(out), R"(}},"kpagecount":{})", t.kpage.count);
+  }
+  if (t.mapping) {
+    out += R"(,"region":)";
+    append_region_json(out, *t.mapping);
+  }
+  if (t.status != LiveStatus::Mapped || t.pfn_hidden) {
+    out += R"(,"reason":)";
+    append_json_string(out, live_reason(t, pid));
+  }
+  out += '}';
+}
+
+}  // namespace
+
+int live_translate(const std::vector<std::string>& vas, const TargetOptions& target, const OutputFormat& f) {
+  if (vas.empty()) throw CliError(kBadInput, "translate: give one or more VAs, or - to read them from stdin");
+  LiveContext c = open_live(target, true, true);
+  const live::LiveProcess& p = *c.process;
+  const bool stream = vas.size() == 1 && vas[0] == "-";
+  const bool brief = (f.brief || stream) && !f.json && !f.jsonl;
+  const bool human = !f.json && !f.jsonl && !brief;
+  live::TranslateOptions to;
+  to.kpage = c.kpage ? &*c.kpage : nullptr;
+  to.privileged = c.privileged;
+
+  Output out;
+  int status = kAllMapped;
+  bool first = true, hidden = false;
+  if (f.json)
+    fmt::format_to(sink(out.buf()), R"({{"schema_version":{},"command":"translate","target":"pid {}","pid":{},"comm":)",
+                   kSchemaVersion, p.pid(), p.pid());
+  if (f.json) {
+    append_json_string(out.buf(), p.comm());
+    out.buf() += R"(,"results":[)";
+  }
+  if (human)
+    fmt::format_to(sink(out.buf()), "# pid {} ({}): /proc/{}/pagemap, smaps{}\n", p.pid(), p.comm(), p.pid(),
+                   c.kpage ? ", kpageflags, kpagecount" : "");
+  if (brief) fmt::format_to(sink(out.buf()), "{:<18}  {:<11}  {:<18}  {:>10}  {}\n", "VA", "STATUS", "PA", "SIZE", "REGION");
+  if (!c.kpage_error.empty() && c.privileged)
+    fmt::print(stderr, "pagewalk: note: frame flags left out: {}\n", c.kpage_error);
+
+  // Batches of up to 1 Mi addresses: each is translated with sorted pagemap reads and
+  // printed in input order; a malformed line is reported at its place.
+  std::vector<VirtAddr> batch;
+  std::vector<std::string> bad;      // per input: "" or the parse error
+  std::vector<size_t> batch_index;   // input position -> index into batch, or npos
+  auto run_batch = [&] {
+    auto results = live::translate(p, batch, to);
+    if (!results) fail(results.error());
+    for (size_t i = 0; i < batch_index.size(); ++i) {
+      if (batch_index[i] == SIZE_MAX) {
+        out.flush();
+        std::fflush(stdout);
+        fmt::print(stderr, "pagewalk: {}\n", bad[i]);
+        status = kBadInput;
+        continue;
+      }
+      const live::LiveTranslation& t = (*results)[batch_index[i]];
+      if (t.status != LiveStatus::Mapped && status == kAllMapped) status = kSomeUnmapped;
+      hidden |= t.pfn_hidden;
+      if (f.json) {
+        if (!first) out.buf() += ',';
+        append_translation_json(out.buf(), t, p.pid());
+      } else if (f.jsonl) {
+        append_translation_json(out.buf(), t, p.pid());
+        out.buf() += '\n';
+      } else if (brief) {
+        append_translation_brief(out.buf(), t, p.pid());
+      } else {
+        if (!first) out.buf() += '\n';
+        append_translation_text(out.buf(), t, p.pid());
+      }
+      first = false;
+      out.maybe_flush();
+    }
+    batch.clear();
+    bad.clear();
+    batch_index.clear();
+  };
+  auto one = [&](std::string_view text) {
+    std::optional<uint64_t> v = parse_u64_fast(text);
+    if (!v) {
+      auto parsed = parse_u64(text);
+      if (!parsed) {
+        bad.push_back(parsed.error());
+        batch_index.push_back(SIZE_MAX);
+        return;
+      }
+      v = *parsed;
+    }
+    bad.emplace_back();
+    batch_index.push_back(batch.size());
+    batch.push_back(VirtAddr(*v));
+    if (batch.size() >= (1u << 20)) run_batch();
+  };
+  if (stream)
+    for_each_stdin_line(one);
+  else
+    for (const std::string& s : vas) one(s);
+  run_batch();
+  if (f.json) out.buf() += "]}\n";
+  out.flush();
+  if (hidden) note_hidden_pfns();
+  return status;
+}
+
+// Decimal, for the run lines (millions of them).
+void append_dec(std::string& out, uint64_t v) {
+  char buf[20];
+  char* e = buf + sizeof buf;
+  char* b = e;
+  do {
+    *--b = static_cast<char>('0' + v % 10);
+    v /= 10;
+  } while (v);
+  out.append(b, static_cast<size_t>(e - b));
+}
+
+// human_size without allocating, right-aligned in `width`.
+void append_size(std::string& out, uint64_t bytes, size_t width) {
+  constexpr char units[] = {'B', 'K', 'M', 'G', 'T', 'P', 'E'};
+  unsigned u = 0;
+  while (u + 1 < sizeof units && bytes >= 1024 && bytes % 1024 == 0) {
+    bytes /= 1024;
+    ++u;
+  }
+  char buf[24];
+  char* e = buf + sizeof buf;
+  char* b = e;
+  *--b = units[u];
+  do {
+    *--b = static_cast<char>('0' + bytes % 10);
+    bytes /= 10;
+  } while (bytes);
+  const size_t len = static_cast<size_t>(e - b);
+  if (len < width) out.append(width - len, ' ');
+  out.append(b, len);
+}
+
+int live_map(const TargetOptions& target, const OutputFormat& f) {
+  // maps, not smaps: smaps costs as much as the pagemap; the scan reads it only if a
+  // 2 MiB block of consecutive frames turns up (LiveProcess::detailed).
+  LiveContext c = open_live(target, false, true);
+  const live::LiveProcess& p = *c.process;
+  const bool human = !f.json && !f.jsonl;
+  Output out;
+  std::string& o = out.buf();
+  if (f.json) {
+    fmt::format_to(sink(o), R"({{"schema_version":{},"command":"map","target":"pid {}","pid":{},"comm":)",
+                   kSchemaVersion, p.pid(), p.pid());
+    append_json_string(o, p.comm());
+    o += R"(,"mappings":[)";
+  }
+  if (human)
+    fmt::format_to(sink(o), "# pid {} ({}): {} mappings from /proc/{}/smaps, frames from pagemap\n", p.pid(), p.comm(),
+                   p.mappings().size(), p.pid());
+  live::MappingCounts total;
+  bool hidden = false, first_mapping = true, first_run = true;
+  const Mapping* current = nullptr;
+  auto on_run = [&](const live::PhysRun& r) {
+    const uint64_t bytes = r.pages * live::kPageSize;
+    hidden |= r.pfn_hidden;
+    if (human) {
+      o += "    ";
+      append_hex16(o, r.va.value());
+      o += '-';
+      append_hex16(o, r.va.value() + bytes);
+      o += "  ";
+      if (r.pfn_hidden)
+        o += "PFN hidden        ";
+      else
+        append_hex16(o, r.pfn.value() << live::kPageShift);
+      o += "  ";
+      append_size(o, bytes, 6);
+      o += "  ";
+      append_dec(o, bytes / r.page_size);
+      o += " x ";
+      append_size(o, r.page_size, 0);
+      if (r.kind != PageKind::Base) o += r.kind == PageKind::Thp ? " THP" : " hugetlb";
+      o += '\n';
+    } else {
+      if (f.json && !first_run) o += ',';
+      first_run = false;
+      o += '{';
+      if (f.jsonl) {
+        o += R"("kind":"run","mapping":")";
+        o += hex(current->start.value());
+        o += "\",";
+      }
+      o += R"("va_start":")";
+      o += hex(r.va.value());
+      o += R"(","va_end":")";
+      o += hex(r.va.value() + bytes);
+      if (!r.pfn_hidden) {
+        o += R"(","pa_start":")";
+        o += hex(r.pfn.value() << live::kPageShift);
+      }
+      o += R"(","pages":)";
+      append_dec(o, r.pages);
+      o += R"(,"page_size":)";
+      append_dec(o, r.page_size);
+      o += R"(,"page_kind":")";
+      o += to_string(r.kind);
+      o += "\"}";
+      if (f.jsonl) o += '\n';
+    }
+    out.maybe_flush();
+  };
+  for (const Mapping& m : p.mappings()) {
+    current = &m;
+    if (human) {
+      append_hex16(o, m.start.value());
+      o += '-';
+      append_hex16(o, m.end.value());
+      fmt::format_to(sink(o), "  {}  {:>6}  {}\n", m.perms_view(), human_size(m.size()), m.path.empty() ? "[anon]" : m.path);
+    } else if (f.json) {
+      if (!first_mapping) o += ',';
+      o += R"({"region":)";
+      append_region_json(o, m);
+      o += R"(,"runs":[)";
+      first_run = true;
+    }
+    first_mapping = false;
+    auto counts = live::scan_mapping(p, m, on_run, c.privileged, c.kpage ? &*c.kpage : nullptr);
+    if (!counts) fail(counts.error());
+    total.resident += counts->resident;
+    total.swapped += counts->swapped;
+    total.huge_pages += counts->huge_pages;
+    total.runs += counts->runs;
+    const Mapping& known = p.detailed(m, false);
+    const uint64_t page_size = known.hugetlb ? known.kernel_page_size : live::kPageSize;
+    if (human) {
+      fmt::format_to(sink(o), "    = {} resident ({}), {} swapped, {} huge, {} run(s)\n", counts->resident,
+                     human_size(counts->resident * live::kPageSize), counts->swapped, counts->huge_pages, counts->runs);
+    } else {
+      if (f.json) o += "],";
+      if (f.jsonl) {
+        o += R"({"kind":"mapping","region":)";
+        append_region_json(o, m);
+        o += ',';
+      }
+      fmt::format_to(sink(o), R"("page_size":{},"resident_pages":{},"swapped_pages":{},"huge_pages":{},"runs_count":{}}})",
+                     page_size, counts->resident, counts->swapped, counts->huge_pages, counts->runs);
+      if (f.jsonl) o += '\n';
+    }
+    out.maybe_flush();
+  }
+  if (f.json)
+    fmt::format_to(sink(o), R"(],"totals":{{"mappings":{},"resident_pages":{},"swapped_pages":{},"huge_pages":{},"runs":{}}}}})"
+                            "\n",
+                   p.mappings().size(), total.resident, total.swapped, total.huge_pages, total.runs);
+  if (human)
+    fmt::format_to(sink(o), "# {} mappings: {} resident pages ({}), {} swapped, {} huge pages, {} physical runs\n",
+                   p.mappings().size(), total.resident, human_size(total.resident * live::kPageSize), total.swapped,
+                   total.huge_pages, total.runs);
+  out.flush();
+  if (hidden) note_hidden_pfns();
+  return kAllMapped;
+}
+
+void add_ptov_options(CLI::App& app, PtovArgs& a) {
+  app.add_option("PA", a.pa, "physical address (hex 0x... or decimal)");
+  app.add_option("--pfn", a.pfn, "page frame number instead of a PA");
+  app.add_option("--pid", a.pid, "look in this process only (PID or self); default: every process in /proc");
+  app.add_flag("--all", a.all, "keep scanning after kpagecount mappers are found");
+  app.add_flag("--json", a.format.json, "one JSON document");
+  app.add_flag("--jsonl", a.format.jsonl, "one JSON object per mapper");
+}
+
+int cmd_ptov(const PtovArgs& a) {
+  if (a.pa.empty() == a.pfn.empty()) throw CliError(kBadInput, "ptov: give a physical address or --pfn N (one of them)");
+  uint64_t pfn = 0, offset = 0;
+  if (!a.pfn.empty()) {
+    auto v = parse_u64(a.pfn);
+    if (!v) throw CliError(kBadInput, fmt::format("--pfn: {}", v.error()));
+    pfn = *v;
+  } else {
+    auto v = parse_u64(a.pa);
+    if (!v) throw CliError(kBadInput, fmt::format("PA: {}", v.error()));
+    pfn = *v >> live::kPageShift;
+    offset = *v & (live::kPageSize - 1);
+  }
+  if (pfn >= live::PagemapEntry::kFrameMask)
+    throw CliError(kBadInput, fmt::format("PFN 0x{:x} is beyond what pagemap can show (55 bits)", pfn));
+  if (!live::has_cap_sys_admin())
+    throw CliError(kTargetError, "ptov needs CAP_SYS_ADMIN: without it the kernel shows every PFN as 0");
+  live::ReverseOptions ro;
+  if (!a.pid.empty()) ro.pids = {pid_or_throw(a.pid)};
+  std::optional<live::KpageInfo> info;
+  auto kpage = live::Kpage::open();
+  if (kpage) {
+    auto i = kpage->info(Pfn(pfn));
+    if (i) info = *i;
+  }
+  // Stop once every mapping the kernel counts is found. A count of 0 proves nothing (the
+  // shared zero page is mapped everywhere and counted nowhere), so then scan everything.
+  if (info && info->count > 0 && !a.all && a.pid.empty()) ro.stop_after = info->count;
+  const bool progress = isatty(STDERR_FILENO);
+  if (progress)
+    ro.progress = [](size_t done, size_t total) { fmt::print(stderr, "\r  {}/{} processes ", done, total); };
+  const live::ReverseResult r = live::reverse_map(Pfn(pfn), offset, ro);
+  if (progress) fmt::print(stderr, "\r\033[K");
+
+  Output out;
+  std::string& o = out.buf();
+  const bool human = !a.format.json && !a.format.jsonl;
+  const uint64_t pa = (pfn << live::kPageShift) | offset;
+  if (human) {
+    fmt::format_to(sink(o), "# PFN 0x{:x} (PA 0x{:x})", pfn, pa);
+    if (info)
+      fmt::format_to(sink(o), ": kpagecount {}, flags 0x{:x} {}", info->count, info->flags,
+                     join(live::kpageflag_names(info->flags)));
+    o += '\n';
+    fmt::format_to(sink(o), "{:<8} {:<16} {:<18}  {}\n", "PID", "COMM", "VA", "REGION");
+  } else if (a.format.json) {
+    fmt::format_to(sink(o), R"({{"schema_version":{},"command":"ptov","pfn":"0x{:x}","pa":"0x{:x}")", kSchemaVersion,
+                   pfn, pa);
+    if (info) {
+      fmt::format_to(sink(o), R"(,"kpagecount":{},"kpageflags":{{"raw":"0x{:x}","flags":)", info->count, info->flags);
+      append_json_names(o, live::kpageflag_names(info->flags));
+      o += '}';
+    }
+    o += R"(,"mappers":[)";
+  }
+  bool first = true;
+  for (const live::ReverseHit& h : r.hits) {
+    if (human) {
+      fmt::format_to(sink(o), "{:<8} {:<16} ", h.pid, h.comm);
+      append_hex16(o, h.va.value());
+      fmt::format_to(sink(o), "  {}\n", region_text(h.mapping));
+      continue;
+    }
+    if (a.format.json && !first) o += ',';
+    first = false;
+    fmt::format_to(sink(o), R"({{"pid":{},"comm":)", h.pid);
+    append_json_string(o, h.comm);
+    fmt::format_to(sink(o), R"(,"va":"0x{:x}","pagemap":"0x{:x}","region":)", h.va.value(), h.entry.raw);
+    append_region_json(o, h.mapping);
+    o += '}';
+    if (a.format.jsonl) o += '\n';
+  }
+  if (a.format.json)
+    fmt::format_to(sink(o), R"(],"processes_scanned":{},"pages_read":{},"resident_pages":{},"stopped_early":{},"unreadable_processes":{}}})"
+                            "\n",
+                   r.processes, r.pages_read, r.resident_pages, r.stopped_early, r.failures.size());
+  if (human)
+    fmt::format_to(sink(o), "# {} mapping(s) found{}; {} processes scanned{}\n", r.hits.size(),
+                   info ? fmt::format(" (kpagecount {})", info->count) : std::string(), r.processes,
+                   r.stopped_early ? ", stopped once kpagecount mappers were found" : "");
+  out.flush();
+  for (const live::ProcessFailure& fl : r.failures) fmt::print(stderr, "pagewalk: warning: {}\n", fl.error.message);
+  return r.hits.empty() ? kSomeUnmapped : kAllMapped;
+}
+
+}  // namespace pagewalk::cli

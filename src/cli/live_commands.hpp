@@ -1,0 +1,33 @@
+// Commands on live processes through /proc (src/live): translate and map with --pid, and
+// the machine-wide reverse map, ptov.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "cli/target.hpp"
+
+namespace pagewalk::cli {
+
+struct OutputFormat {
+  bool json = false, jsonl = false, brief = false;
+};
+
+// translate --pid P VA... (or -): pagemap, the mapping, kpageflags/kpagecount.
+int live_translate(const std::vector<std::string>& vas, const TargetOptions& target, const OutputFormat& f);
+
+// map --pid P: every mapping with its physical runs and page counts.
+int live_map(const TargetOptions& target, const OutputFormat& f);
+
+struct PtovArgs {
+  std::string pa, pfn, pid;
+  bool all = false;
+  OutputFormat format;
+};
+void add_ptov_options(CLI::App& app, PtovArgs& a);
+// ptov PA | --pfn N: every (pid, VA) that maps the frame.
+int cmd_ptov(const PtovArgs& a);
+
+}  // namespace pagewalk::cli
