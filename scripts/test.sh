@@ -54,7 +54,7 @@ fuzz() {
 e2e() {
   banner "real-kernel end to end (Debian kernel under QEMU/TCG)"
   [ -x build/pagewalk ] || unit
-  python3 tests/e2e/run_e2e.py --pagewalk build/pagewalk
+  python3 tests/e2e/run_e2e.py --pagewalk build/pagewalk --kdump
 }
 
 case "$stage" in

@@ -44,6 +44,8 @@ echo "INFO thp $(cat /sys/kernel/mm/transparent_hugepage/enabled)"
 echo "INFO meltdown $(cat /sys/devices/system/cpu/vulnerabilities/meltdown 2>/dev/null)"
 if grep -qw la57 /proc/cpuinfo; then echo "INFO la57 yes"; else echo "INFO la57 no"; fi
 if grep -qw pti /proc/cpuinfo; then echo "INFO pti yes"; else echo "INFO pti no"; fi
+# Symbol addresses for the Linux-knowledge checks, from the kernel's own /proc/kallsyms.
+awk '$3=="_text"||$3=="init_task"||$3=="init_top_pgt"||$3=="page_offset_base"||$3=="vmalloc_base"||$3=="vmemmap_base" {print "INFO ksym " $1 " " $3}' /proc/kallsyms
 dmesg | grep -i -e 'page tables isolation' -e '5-level' -e 'KASLR' | sed 's/^/INFO dmesg /'
 
 /hello-mm $args

@@ -31,6 +31,7 @@ REPO = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 
 from elfdump import ElfDump  # noqa: E402
+import linux_checks  # noqa: E402
 from initramfs import build_guest_program, build_initramfs  # noqa: E402
 from qemu_guest import GuestError, QemuGuest, parse_gva2gpa  # noqa: E402
 
@@ -531,7 +532,8 @@ def run_case(name, case, args, kernel, kernel_version, hello_mm, workroot):
     res = CaseResult(name)
     try:
         _run_case(res, case, args, kernel, kernel_version, hello_mm, workroot)
-    except (GuestError, SetupError, OSError, subprocess.TimeoutExpired) as e:
+    except (GuestError, SetupError, linux_checks.LinuxSetupError, OSError,
+            subprocess.TimeoutExpired) as e:
         res.fail("error", str(e))
     except Exception:  # a harness bug must fail the case too
         res.fail("error", traceback.format_exc())
@@ -561,10 +563,16 @@ def _run_case(res, case, args, kernel, kernel_version, hello_mm, workroot):
         log(f"[{name}] READY after {guest.boot_seconds:.1f}s; "
             f"{len(guest.vas)} program VAs")
         orc = collect_oracles(guest, case, outdir, res, args.samples)
+        lorc = linux_checks.collect(guest)
         guest.dump(dump_path)
         os.chmod(dump_path, 0o644)  # QEMU creates dumps 0400
+        kdump_path = None
         if args.kdump:
-            guest.dump(os.path.join(outdir, "dump.kdump"), fmt="kdump-zlib")
+            kdump_path = os.path.join(outdir, "dump.kdump")
+            if os.path.exists(kdump_path):
+                os.unlink(kdump_path)
+            guest.dump(kdump_path, fmt="kdump-zlib")
+            os.chmod(kdump_path, 0o644)
         shutil.copy(guest.serial_path, os.path.join(outdir, "serial.log"))
     meta = {"case": name, "cpu": case["cpu"], "kernel": kernel_version,
             "boot_seconds": round(res.boot_seconds, 2), "guest_info": res.info,
@@ -578,6 +586,7 @@ def _run_case(res, case, args, kernel, kernel_version, hello_mm, workroot):
     if not args.oracle_only:
         check_translate(args.pagewalk, dump_path, case, orc, res, outdir)
         check_map(args.pagewalk, dump_path, orc, res, outdir)
+        linux_checks.check(args.pagewalk, dump_path, kdump_path, case, orc, lorc, res)
 
 
 def report(res, max_details):

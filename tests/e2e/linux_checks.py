@@ -1,0 +1,155 @@
+"""Linux-knowledge checks: pagewalk's view of the kernel in a dump, with no vmlinux and no
+debug package, against what the guest and QEMU say.
+
+Oracles, all outside pagewalk:
+  * the guest's own /proc/kallsyms (printed by /init): symbol addresses;
+  * QEMU reading guest memory at those symbols (gva2gpa + xp): the KASLR bases;
+  * the test program's PID line and comm, and QEMU's gva2gpa for its VAs and for the
+    kernel samples.
+The kdump-compressed dump of the same stopped guest must give the same answers as the ELF.
+"""
+
+import json
+import shlex
+import subprocess
+
+KERNEL_TEXT_LINK = 0xffffffff81000000
+# Symbols /init prints from /proc/kallsyms (see initramfs.py).
+KSYMS = ("_text", "init_task", "init_top_pgt", "page_offset_base", "vmalloc_base", "vmemmap_base")
+BASES = ("page_offset_base", "vmalloc_base", "vmemmap_base")
+
+
+class LinuxSetupError(RuntimeError):
+    pass
+
+
+def pagewalk_json(pagewalk, args, ok_codes=(0,), stdin_text=None, lines=False):
+    cmd = shlex.split(pagewalk) + args
+    r = subprocess.run(cmd, input=stdin_text, capture_output=True, text=True, timeout=600)
+    if r.returncode not in ok_codes:
+        raise LinuxSetupError(f"{' '.join(cmd)} exited {r.returncode}:\n{r.stderr[-3000:]}")
+    if lines:
+        return [json.loads(x) for x in r.stdout.splitlines() if x.strip()]
+    return json.loads(r.stdout)
+
+
+def guest_ksyms(guest):
+    out = {}
+    for line in guest.info.get("ksym", "").splitlines():
+        parts = line.split()
+        if len(parts) == 2:
+            out[parts[1]] = int(parts[0], 16)
+    return out
+
+
+def read_u64(guest, va):
+    """QEMU's read of the 8 bytes at a guest VA (its own walk, then physical memory)."""
+    gpa = guest.gva2gpa(va)
+    if gpa is None:
+        return None
+    text = guest.hmp(f"xp /1gx 0x{gpa:x}")
+    return int(text.split()[-1], 16)
+
+
+def collect(guest):
+    """While the guest is stopped: the symbols and the values QEMU reads at them."""
+    ksyms = guest_ksyms(guest)
+    missing = [s for s in KSYMS if s not in ksyms]
+    if missing:
+        raise LinuxSetupError(f"the guest's /proc/kallsyms did not give {missing}")
+    values = {}
+    for name in BASES:
+        v = read_u64(guest, ksyms[name])
+        if v is not None:
+            values[name] = v
+    return {"ksyms": ksyms, "values": values, "pid": guest.pid}
+
+
+def as_int(v):
+    return None if v is None else int(v, 16)
+
+
+def check(pagewalk, dump_path, kdump_path, case, orc, lorc, res):
+    ksyms, values, pid = lorc["ksyms"], lorc["values"], lorc["pid"]
+
+    # The bases pagewalk finds in the dump = the guest's symbols and QEMU's reads there.
+    layout = pagewalk_json(pagewalk, ["layout", "--image", dump_path, "--json"])
+    bases = layout["bases"]
+    want_offset = ksyms["_text"] - KERNEL_TEXT_LINK
+    got_offset = as_int((bases["kaslr_offset"] or {}).get("value"))
+    if got_offset != want_offset:
+        res.fail("kaslr_offset", f"pagewalk 0x{got_offset or 0:x}, guest _text says 0x{want_offset:x}")
+    if as_int(bases["kernel_pgd_va"]["value"]) != ksyms["init_top_pgt"]:
+        res.fail("kernel_pgd", f"pagewalk {bases['kernel_pgd_va']['value']}, guest init_top_pgt 0x{ksyms['init_top_pgt']:x}")
+    if len(values) != len(BASES) and not case["pti"]:
+        res.fail("bases", f"QEMU could read only {sorted(values)}")
+    for name, v in values.items():
+        got = as_int((bases[name] or {}).get("value"))
+        if got != v:
+            res.fail("bases", f"{name}: pagewalk {hex(got) if got is not None else None}, QEMU reads 0x{v:x}")
+    res.counts["bases_compared"] = len(values) + 2
+
+    # ps finds the test program by pid and comm; its PGD is the CR3 QEMU showed.
+    ps = pagewalk_json(pagewalk, ["ps", "--image", dump_path, "--json"])
+    mine = [t for t in ps["tasks"] if t["pid"] == pid]
+    if len(mine) != 1 or mine[0]["comm"] != "hello-mm":
+        res.fail("ps", f"pid {pid} hello-mm not found: {mine}")
+        return
+    cr3 = orc["regs"]["CR3"]
+    pgd_pa = as_int(mine[0]["pgd_pa"])
+    want_pgd = cr3 & ~0xfff & ~(1 << 12) if case["pti"] else cr3 & ~0xfff
+    if pgd_pa != want_pgd:
+        res.fail("ps", f"pid {pid} PGD PA 0x{pgd_pa or 0:x}, CR3 0x{cr3:x}")
+    if bool(ps["pti"]) != case["pti"]:
+        res.fail("ps", f"pagewalk says pti={ps['pti']}, the case expects {case['pti']}")
+    res.counts["ps_tasks"] = len(ps["tasks"])
+
+    # translate --pid: the program's VAs through its own tables = gva2gpa (under PTI, both
+    # halves of the PGD pair map user memory the same way).
+    vas = [p for p in orc["prog"]]
+    stdin = "".join(f"0x{p['va']:x}\n" for p in vas)
+    out = pagewalk_json(pagewalk, ["translate", "--image", dump_path, "--pid", str(pid), "--jsonl", "-"],
+                        ok_codes=(0, 1), stdin_text=stdin, lines=True)
+    views = 2 if case["pti"] else 1
+    if len(out) != views * len(vas):
+        res.fail("translate_pid", f"{len(out)} records for {len(vas)} VAs x {views} PGD(s)")
+    else:
+        for i, p in enumerate(vas):
+            for rec in out[i * views:(i + 1) * views]:
+                got = as_int(rec.get("pa")) if rec["status"] == "mapped" else None
+                if got != p["gpa"]:
+                    res.fail("translate_pid", f"{p['name']} 0x{p['va']:x} ({rec.get('pgd', 'pgd')}): "
+                                              f"pagewalk {rec['status']} {rec.get('pa')}, gva2gpa {p['gpa']}")
+        res.counts["pid_vas_compared"] = len(out)
+
+    # kconv: the kernel's own formulas on direct-map and kernel-text samples = gva2gpa.
+    kern = [(va, gpa) for _tag, va, gpa in orc["kern"] if gpa is not None]
+    args = ["kconv", "--image", dump_path, "--json"]
+    for va, _ in kern:
+        args += ["--virt", f"0x{va:x}"]
+    kc = pagewalk_json(pagewalk, args, ok_codes=(0, 1))
+    by_rule = {"direct_map": 0, "kernel_text": 0}
+    for row, (va, gpa) in zip(kc["rows"], kern):
+        if row["region"] not in by_rule:
+            continue
+        by_rule[row["region"]] += 1
+        if as_int(row["phys"]) != gpa or not row["agrees"]:
+            res.fail("kconv", f"0x{va:x} ({row['region']}): formula {row['phys']}, tables {row['walk_phys']}, gva2gpa 0x{gpa:x}")
+    if len(kc["rows"]) != len(kern):
+        res.fail("kconv", f"{len(kc['rows'])} rows for {len(kern)} addresses")
+    if not case["pti"] and (by_rule["direct_map"] == 0 or by_rule["kernel_text"] == 0):
+        res.fail("kconv", f"samples cover too little: {by_rule}")
+    res.counts["kconv_direct_map"] = by_rule["direct_map"]
+    res.counts["kconv_kernel_text"] = by_rule["kernel_text"]
+
+    # The kdump-compressed dump of the same guest gives the same answers.
+    if kdump_path:
+        ps2 = pagewalk_json(pagewalk, ["ps", "--image", kdump_path, "--json"])
+        if [(t["pid"], t["comm"], t["pgd_pa"]) for t in ps2["tasks"]] != \
+           [(t["pid"], t["comm"], t["pgd_pa"]) for t in ps["tasks"]]:
+            res.fail("kdump", "ps differs between the kdump-compressed and the ELF dump")
+        out2 = pagewalk_json(pagewalk, ["translate", "--image", kdump_path, "--pid", str(pid), "--jsonl", "-"],
+                             ok_codes=(0, 1), stdin_text=stdin, lines=True)
+        if out2 != out:
+            res.fail("kdump", "translate --pid differs between the kdump-compressed and the ELF dump")
+        res.counts["kdump_vas_compared"] = len(out2)
