@@ -74,10 +74,43 @@ bool plausible_vmcoreinfo(std::string_view text) {
   return info.get("PAGESIZE") && (info.symbol("swapper_pg_dir") || info.symbol("init_top_pgt"));
 }
 
+namespace {
+
+constexpr std::string_view kKey = "OSRELEASE=";
+constexpr size_t kMaxText = 4096;  // VMCOREINFO_BYTES: one page
+
+std::optional<FoundVmcoreInfo> text_at(PhysMemory& memory, PhysAddr pa) {
+  std::string buf(kMaxText, '\0');
+  if (!memory.read(pa, std::as_writable_bytes(std::span(buf.data(), buf.size())))) {
+    // Near the end of a range: take what there is, page by page.
+    buf.clear();
+  }
+  buf.resize(strnlen(buf.data(), buf.size()));
+  if (!plausible_vmcoreinfo(buf)) return std::nullopt;
+  return FoundVmcoreInfo{pa, buf};
+}
+
+}  // namespace
+
 std::optional<FoundVmcoreInfo> find_vmcoreinfo(PhysMemory& memory) {
-  static constexpr std::string_view kKey = "OSRELEASE=";
+  // Fast pass: the kernel allocates the note buffer it exports (vmcoreinfo_note) page-aligned,
+  // so its text starts 24 bytes into a page (12-byte note header, "VMCOREINFO\0" padded to
+  // 12); vmcoreinfo_data starts a page. Checking two offsets per page is cheap.
+  for (const PhysRange& r : memory.ranges()) {
+    for (uint64_t off = (4096 - r.start.offset_in(4096)) % 4096; off + 4096 <= r.size; off += 4096) {
+      for (uint64_t at : {uint64_t{24}, uint64_t{0}}) {
+        char head[10];
+        if (!memory.read(r.start + (off + at), std::as_writable_bytes(std::span(head)))) continue;
+        if (std::string_view(head, sizeof head) != kKey) continue;
+        if (auto found = text_at(memory, r.start + (off + at))) return found;
+      }
+    }
+  }
+  return find_vmcoreinfo_anywhere(memory);
+}
+
+std::optional<FoundVmcoreInfo> find_vmcoreinfo_anywhere(PhysMemory& memory) {
   static constexpr size_t kChunk = size_t{4} << 20;
-  static constexpr size_t kMaxText = 4096;  // VMCOREINFO_BYTES: one page
   std::vector<std::byte> buf(kChunk + kMaxText);
   for (const PhysRange& r : memory.ranges()) {
     for (uint64_t off = 0; off < r.size; off += kChunk) {

@@ -36,6 +36,9 @@ struct FoundVmcoreInfo {
   std::string text;
 };
 [[nodiscard]] std::optional<FoundVmcoreInfo> find_vmcoreinfo(PhysMemory& memory);
+// The slow path find_vmcoreinfo falls back to: every byte of the image, not only the
+// page offsets where the kernel's own copies start.
+[[nodiscard]] std::optional<FoundVmcoreInfo> find_vmcoreinfo_anywhere(PhysMemory& memory);
 
 // Whether text looks like a kernel's VMCOREINFO rather than the format strings that build it.
 [[nodiscard]] bool plausible_vmcoreinfo(std::string_view text);
