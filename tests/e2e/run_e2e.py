@@ -611,6 +611,8 @@ def check_vmcoreinfo(pagewalk, dump_path, case, guest_info, res):
     elif vi:
         res.fail("vmcoreinfo", f"no -device vmcoreinfo, yet the dump has a VMCOREINFO note "
                  f"({len(vi)} entries)")
+    else:
+        res.counts["vmcoreinfo_entries"] = 0
 
 
 def run_case(name, case, args, kernel, kernel_version, hello_mm, workroot):
