@@ -552,6 +552,7 @@ def check_qemu(pagewalk, guest, case, orc, res, outdir):
     pagewalk must leave it so: no detach (which would resume it), physical-memory
     mode switched back off.  The same VAs as the dump checks, against gva2gpa;
     map --pages against info tlb; info's registers against info registers.
+    Last, with the VM resumed, info --qemu must halt it and leave it running.
     """
     t0 = time.monotonic()
     target = ["--qemu", f"127.0.0.1:{guest.gdb_port}", "--cpu", "0"]
@@ -591,6 +592,15 @@ def check_qemu(pagewalk, guest, case, orc, res, outdir):
     p = next((p for p in orc["prog"] if p["name"] == "heap"), None)
     if p is not None and guest.gva2gpa(p["va"]) != p["gpa"]:
         res.fail("qemu-state", "gva2gpa of the heap changed after pagewalk")
+    # And a running guest: attaching halts it, pagewalk must resume it on exit.
+    guest.cont()
+    info = run_pagewalk_doc(pagewalk, ["info", "--json"] + target[:2])
+    if info.get("halted_on_attach") is not True:
+        res.fail("qemu-state", "the VM was running, but pagewalk did not see attaching halt it")
+    status = guest.status()
+    if not status.get("running"):
+        res.fail("qemu-state", f"a running VM was left {status.get('status')} by pagewalk")
+    guest.stop()
     res.counts["qemu_check_ms"] = round((time.monotonic() - t0) * 1000)
 
 

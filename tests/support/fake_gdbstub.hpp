@@ -136,7 +136,7 @@ class FakeGdbstub {
 
   static std::string le_hex(uint64_t v, unsigned bytes) {
     std::string s;
-    for (unsigned i = 0; i < bytes; ++i) s += fmt::format("{:02x}", (v >> (8 * i)) & 0xff);
+    for (unsigned i = 0; i < bytes; ++i) s += fmt::format("{:02x}", i < 8 ? (v >> (8 * i)) & 0xff : 0);
     return s;
   }
 
