@@ -34,7 +34,7 @@ fuzz() {
   banner "fuzzing, ${FUZZ_SECONDS}s per target"
   [ -x build-san/fuzz/fuzz_walk ] || sanitize_build
   local corpus
-  for t in fuzz_image fuzz_walk; do
+  for t in fuzz_image fuzz_walk fuzz_gdb_packet; do
     corpus=$(mktemp -d)
     cp fuzz/seeds/"$t"/* "$corpus"/ 2>/dev/null || true
     echo "--- $t"
@@ -48,7 +48,7 @@ fuzz() {
     fi
     rm -rf "$corpus"
   done
-  echo "fuzz: 2 passed, 0 failed"
+  echo "fuzz: 3 passed, 0 failed"
 }
 
 e2e() {

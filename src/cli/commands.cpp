@@ -57,7 +57,7 @@ int cmd_translate(const TranslateArgs& a) {
   bool first = true;
   if (a.json)
     out.buf() += fmt::format(R"({{"schema_version":{},"command":"translate","target":"{}","mode":"{}","root":"0x{:x}","results":[)",
-                             kSchemaVersion, t.image->path, t.paging.mode->name, t.root.value());
+                             kSchemaVersion, t.name, t.paging.mode->name, t.root.value());
   const bool stream = a.vas.size() == 1 && a.vas[0] == "-";
   const bool brief = a.brief || stream;
   if (brief && !a.json && !a.jsonl) append_brief_header(out.buf());
@@ -114,6 +114,8 @@ int cmd_translate(const TranslateArgs& a) {
     for (const std::string& s : a.vas) one(s);
   }
   if (a.json) out.buf() += "]}\n";
+  out.flush();
+  t.check_source();
   return status;
 }
 
@@ -143,7 +145,7 @@ int cmd_map(const MapArgs& a) {
   const bool human = !a.json && !a.jsonl;
   if (a.json)
     out.buf() += fmt::format(R"({{"schema_version":{},"command":"map","target":"{}","mode":"{}","root":"0x{:x}","ranges":[)",
-                             kSchemaVersion, t.image->path, t.paging.mode->name, t.root.value());
+                             kSchemaVersion, t.name, t.paging.mode->name, t.root.value());
   if (human) {
     out.buf() += fmt::format("# {}\n", t.description);
     append_range_header(out.buf());
@@ -205,6 +207,7 @@ int cmd_map(const MapArgs& a) {
                              human_size(mapped_bytes), rep.tables, rep.entries);
   }
   out.flush();
+  t.check_source();
   for (const Range& l : rep.loops)
     fmt::print(stderr, "pagewalk: warning: the {} entry for 0x{:x} (0x{:x}) points back at table 0x{:x}; that "
                        "subtree was skipped\n",
@@ -428,29 +431,44 @@ int cmd_modes(const std::string& mode_name, bool json) {
 // ---- info ------------------------------------------------------------------------------
 
 int cmd_info(const TargetOptions& o, bool json) {
-  const Image image = open_image_option(o);
-  const auto ranges = image.memory->ranges();
+  const Target src = open_source(o);
+  std::vector<PhysRange> ranges;
   uint64_t total = 0;
-  for (const PhysRange& r : ranges) total += r.size;
   std::optional<linux_kernel::VmcoreInfo> vi;
-  std::string vi_source = "none: no ELF note and no copy in memory";
-  if (image.vmcoreinfo) {
-    vi = linux_kernel::VmcoreInfo::parse(*image.vmcoreinfo);
-    vi_source = "ELF note";
-  } else if (auto found = linux_kernel::find_vmcoreinfo(*image.memory)) {
-    // Taken without the note (QEMU without -device vmcoreinfo): the kernel's own copy.
-    vi = linux_kernel::VmcoreInfo::parse(found->text);
-    vi_source = fmt::format("found in memory at PA 0x{:x}", found->at.value());
+  std::string vi_source = src.image ? "none: no ELF note and no copy in memory" : "not read through the gdbstub";
+  if (src.image) {
+    ranges = src.memory->ranges();
+    for (const PhysRange& r : ranges) total += r.size;
+    if (src.image->vmcoreinfo) {
+      vi = linux_kernel::VmcoreInfo::parse(*src.image->vmcoreinfo);
+      vi_source = "ELF note";
+    } else if (auto found = linux_kernel::find_vmcoreinfo(*src.memory)) {
+      // Taken without the note (QEMU without -device vmcoreinfo): the kernel's own copy.
+      vi = linux_kernel::VmcoreInfo::parse(found->text);
+      vi_source = fmt::format("found in memory at PA 0x{:x}", found->at.value());
+    }
   }
 
   if (json) {
-    ordered_json j{{"schema_version", kSchemaVersion}, {"command", "info"}, {"image", image.path},
-                   {"format", image.format}, {"file_size", image.file.bytes().size()}, {"memory_bytes", total}};
-    ordered_json rs = ordered_json::array();
-    for (const PhysRange& r : ranges) rs.push_back({{"start", hex(r.start.value())}, {"end", hex(r.start.value() + r.size)}});
-    j["ranges"] = rs;
+    ordered_json j{{"schema_version", kSchemaVersion}, {"command", "info"}};
+    if (src.image) {
+      j["image"] = src.image->path;
+      j["format"] = src.format;
+      j["file_size"] = src.image->file.bytes().size();
+      j["memory_bytes"] = total;
+      ordered_json rs = ordered_json::array();
+      for (const PhysRange& r : ranges)
+        rs.push_back({{"start", hex(r.start.value())}, {"end", hex(r.start.value() + r.size)}});
+      j["ranges"] = rs;
+    } else {
+      j["qemu"] = src.name;
+      j["format"] = src.format;
+      j["architecture"] = src.qemu->description().architecture;
+      j["packet_size"] = src.qemu->packet_size();
+      j["halted_on_attach"] = src.qemu->halted_on_attach();
+    }
     ordered_json cpus = ordered_json::array();
-    for (const CpuRegisters& c : image.cpus) {
+    for (const CpuRegisters& c : src.cpus) {
       const PagingMode* m = x86_mode_from_registers(c.cr0, c.cr4, c.long_mode);
       ordered_json cj{{"cpu", c.index}, {"cr0", hex(c.cr0)}, {"cr2", hex(c.cr2)}, {"cr3", hex(c.cr3)},
                       {"cr4", hex(c.cr4)}, {"long_mode", c.long_mode}, {"rip", hex(c.rip)}, {"rsp", hex(c.rsp)},
@@ -459,7 +477,7 @@ int cmd_info(const TargetOptions& o, bool json) {
       cpus.push_back(cj);
     }
     j["cpus"] = cpus;
-    j["prstatus_notes"] = image.prstatus_notes;
+    if (src.image) j["prstatus_notes"] = src.image->prstatus_notes;
     if (vi) {
       ordered_json v = ordered_json::object();
       for (const auto& [k, val] : vi->entries()) v[k] = val;
@@ -469,18 +487,28 @@ int cmd_info(const TargetOptions& o, bool json) {
       j["vmcoreinfo"] = nullptr;
     }
     print_json(j);
+    src.check_source();
     return kAllMapped;
   }
-  std::string out = fmt::format("image    {}\nformat   {}\nsize     {} bytes in the file, {} of physical memory in {} "
-                                "range(s)\n",
-                                image.path, image.format, image.file.bytes().size(), human_size(total), ranges.size());
-  for (const PhysRange& r : ranges)
-    out += fmt::format("  0x{:012x}-0x{:012x}  {:>8}\n", r.start.value(), r.start.value() + r.size, human_size(r.size));
-  if (image.cpus.empty()) {
-    out += fmt::format("cpus     no control registers in the image{}\n",
-                       image.prstatus_notes ? fmt::format(" ({} NT_PRSTATUS notes)", image.prstatus_notes) : "");
+  std::string out;
+  if (src.image) {
+    out = fmt::format("image    {}\nformat   {}\nsize     {} bytes in the file, {} of physical memory in {} "
+                      "range(s)\n",
+                      src.image->path, src.format, src.image->file.bytes().size(), human_size(total), ranges.size());
+    for (const PhysRange& r : ranges)
+      out += fmt::format("  0x{:012x}-0x{:012x}  {:>8}\n", r.start.value(), r.start.value() + r.size, human_size(r.size));
+  } else {
+    out = fmt::format("qemu     {}\nformat   {}, {}, packet size {}\nstate    {}\n", src.name, src.format,
+                      src.qemu->description().architecture, src.qemu->packet_size(),
+                      src.qemu->halted_on_attach() ? "was running; halted while attached, resumed on detach"
+                                                   : "was already stopped; left stopped");
   }
-  for (const CpuRegisters& c : image.cpus) {
+  if (src.cpus.empty()) {
+    const unsigned notes = src.image ? src.image->prstatus_notes : 0;
+    out += fmt::format("cpus     no control registers in the {}{}\n", src.image ? "image" : "target",
+                       notes ? fmt::format(" ({} NT_PRSTATUS notes)", notes) : "");
+  }
+  for (const CpuRegisters& c : src.cpus) {
     const PagingMode* m = x86_mode_from_registers(c.cr0, c.cr4, c.long_mode);
     out += fmt::format("cpu {:<4} CR0 0x{:x}  CR3 0x{:x}  CR4 0x{:x}  {}  mode {}  RIP 0x{:x}\n", c.index, c.cr0, c.cr3,
                        c.cr4, c.efer ? fmt::format("EFER 0x{:x}", *c.efer) : std::string(c.long_mode ? "long mode" : "legacy"),
@@ -495,6 +523,7 @@ int cmd_info(const TargetOptions& o, bool json) {
     out += fmt::format("vmcoreinfo  {}\n", vi_source);
   }
   fmt::print("{}", out);
+  src.check_source();
   return kAllMapped;
 }
 
@@ -560,7 +589,7 @@ int run(int argc, char** argv) {
 
   TargetOptions io;
   bool ijson = false;
-  auto* info = app.add_subcommand("info", "what an image holds: format, RAM ranges, CPUs, VMCOREINFO");
+  auto* info = app.add_subcommand("info", "what a target holds: format, RAM ranges, CPUs and registers, VMCOREINFO");
   io.add_to(*info);
   info->add_flag("--json", ijson, "JSON output");
 

@@ -22,10 +22,10 @@ uint64_t number_or_throw(const std::string& text, const char* what) {
   return *v;
 }
 
-// The image stays open for as long as the kernel view reads it.
-std::unique_ptr<LinuxKernel> open_kernel(const TargetOptions& o, std::optional<Image>& image) {
-  image.emplace(open_image_option(o));
-  return open_linux(*image, o);
+// The source stays open for as long as the kernel view reads it.
+std::unique_ptr<LinuxKernel> open_kernel(const TargetOptions& o, std::optional<Target>& source) {
+  source.emplace(open_source(o));
+  return open_linux(*source, o);
 }
 
 ordered_json known_json(const std::optional<linux_kernel::Known>& k) {
@@ -52,12 +52,12 @@ linux_kernel::LayoutParams layout_params(const LinuxKernel& k) {
 int cmd_layout(const LinuxCommandArgs& a) {
   linux_kernel::LayoutParams params;
   std::unique_ptr<LinuxKernel> k;
-  std::optional<Image> image;
+  std::optional<Target> image;
   std::string source = "no image: the fixed layout of Documentation/arch/x86/x86_64/mm.rst";
   if (a.target.given()) {
     k = open_kernel(a.target, image);
     params = layout_params(*k);
-    source = fmt::format("{}: Linux {}", image->path, k->release.empty() ? "(release unknown)" : k->release);
+    source = fmt::format("{}: Linux {}", image->name, k->release.empty() ? "(release unknown)" : k->release);
   } else if (const PagingMode* m = mode_option(a.target.mode)) {
     if (m != &kX86_64_4Level && m != &kX86_64_5Level)
       throw CliError(kBadInput, fmt::format("layout: the kernel layout is known for x86-64-4level and x86-64-5level, not {}", m->name));
@@ -115,7 +115,7 @@ int cmd_layout(const LinuxCommandArgs& a) {
 int cmd_kconv(const LinuxCommandArgs& a) {
   if (a.virt.empty() && a.phys.empty() && a.pfn.empty() && a.page.empty())
     throw CliError(kBadInput, "kconv: give --virt VA, --phys PA, --pfn N or --page VA (each may repeat)");
-  std::optional<Image> image;
+  std::optional<Target> image;
   auto k = open_kernel(a.target, image);
   const uint64_t size = number_or_throw(a.size, "--size");
   if (size == 0 || size > (uint64_t{1} << 30)) throw CliError(kBadInput, "--size must be 1 byte .. 1 GiB");
@@ -193,7 +193,7 @@ int cmd_kconv(const LinuxCommandArgs& a) {
   for (const Row& r : rows) if (r.disagree || !r.walk_pa) status = kSomeUnmapped;
   auto opt = [](const std::optional<uint64_t>& v) -> ordered_json { return v ? ordered_json(hex(*v)) : ordered_json(nullptr); };
   if (a.json) {
-    ordered_json j{{"schema_version", kSchemaVersion}, {"command", "kconv"}, {"image", image->path},
+    ordered_json j{{"schema_version", kSchemaVersion}, {"command", "kconv"}, {"image", image->name},
                    {"page_offset_base", known_json(k->page_offset_base)}, {"phys_base", known_json(k->phys_base)},
                    {"vmemmap_base", known_json(k->vmemmap_base)}, {"struct_page_size", k->struct_page_size}};
     ordered_json rs = ordered_json::array();
@@ -206,7 +206,7 @@ int cmd_kconv(const LinuxCommandArgs& a) {
     return status;
   }
   std::string out = fmt::format("# {}: page_offset_base {}, phys_base {}, vmemmap_base {}, sizeof(struct page) {}\n",
-                                image->path, k->page_offset_base ? hex(k->page_offset_base->value) : "unknown",
+                                image->name, k->page_offset_base ? hex(k->page_offset_base->value) : "unknown",
                                 k->phys_base ? hex(k->phys_base->value) : "unknown",
                                 k->vmemmap_base ? hex(k->vmemmap_base->value) : "unknown", k->struct_page_size);
   out += fmt::format("{:<18}  {:<14}  {:<14}  {:<10}  {:<18}  {:<16}  {}\n", "virt", "phys", "page tables", "pfn",
@@ -231,7 +231,7 @@ int cmd_kconv(const LinuxCommandArgs& a) {
 // ---- ps --------------------------------------------------------------------------------
 
 int cmd_ps(const LinuxCommandArgs& a) {
-  std::optional<Image> image;
+  std::optional<Target> image;
   auto k = open_kernel(a.target, image);
   const linux_kernel::TaskLayout layout = task_layout(*k, a.target);
   const linux_kernel::TaskList list = linux_kernel::list_tasks(*k, layout);
@@ -241,7 +241,7 @@ int cmd_ps(const LinuxCommandArgs& a) {
     return t.pgd->value();
   };
   if (a.json) {
-    ordered_json j{{"schema_version", kSchemaVersion}, {"command", "ps"}, {"image", image->path}, {"release", k->release},
+    ordered_json j{{"schema_version", kSchemaVersion}, {"command", "ps"}, {"image", image->name}, {"release", k->release},
                    {"pti", pti ? ordered_json(*pti) : ordered_json(nullptr)}, {"offsets_from", layout.source}};
     ordered_json ts = ordered_json::array();
     for (const auto& t : list.tasks) {
@@ -255,7 +255,7 @@ int cmd_ps(const LinuxCommandArgs& a) {
     j["warnings"] = list.warnings;
     fmt::print("{}\n", j.dump(2));
   } else {
-    std::string out = fmt::format("# {}: Linux {}, {} processes, offsets from {}{}\n", image->path, k->release,
+    std::string out = fmt::format("# {}: Linux {}, {} processes, offsets from {}{}\n", image->name, k->release,
                                   list.tasks.size(), layout.source,
                                   pti ? (*pti ? ", page-table isolation on" : ", no page-table isolation") : "");
     out += fmt::format("{:>7} {:>7}  {:<16} {:<18}  {:<18}  {:<18}  {}\n", "PID", "TGID", "COMM", "TASK", "MM", "PGD",

@@ -2,6 +2,7 @@
 
 #include <fstream>
 #include <sstream>
+#include <chrono>
 
 #include <fmt/format.h>
 
@@ -13,11 +14,14 @@ namespace pagewalk::cli {
 
 void TargetOptions::add_to(CLI::App& app) {
   app.add_option("--image", image, "memory image: ELF core (QEMU dump-guest-memory, kdump), LiME or raw");
+  app.add_option("--qemu", qemu, "a running QEMU guest: its gdbstub at HOST:PORT (QEMU -gdb tcp:HOST:PORT)");
+  app.add_option("--qemu-timeout", qemu_timeout_ms, "milliseconds to wait for the gdbstub to connect or answer")
+      ->capture_default_str();
   app.add_option("--format", format, "image format: auto, elf, kdump, lime, raw")->capture_default_str();
   app.add_option("--base", bases,
                  "a raw image's first physical address; or NAME=VALUE for a kernel fact the image lacks "
                  "(kaslr_offset, phys_base, pgd, page_offset_base, vmalloc_base, vmemmap_base, mem_map)");
-  app.add_option("--cpu", cpu, "take CR3 and the paging mode from this CPU's registers in the dump (default 0)");
+  app.add_option("--cpu", cpu, "take CR3 and the paging mode from this CPU's registers (dump note or vCPU; default 0)");
   app.add_option("--cr3", cr3, "root table: a CR3 value (or the root table's physical address)");
   app.add_option("--mode", mode, "paging mode: x86-64-4level, x86-64-5level, x86-pae, x86-32");
   app.add_option("--pa-bits", pa_bits, "MAXPHYADDR: physical address bits (default: the mode's, 52 on x86-64)");
@@ -74,11 +78,11 @@ Bases parse_bases(const std::vector<std::string>& items) {
 
 }  // namespace
 
-std::unique_ptr<linux_kernel::LinuxKernel> open_linux(const Image& image, const TargetOptions& o) {
+std::unique_ptr<linux_kernel::LinuxKernel> open_linux(const Target& t, const TargetOptions& o) {
   linux_kernel::KernelInputs in;
-  in.memory = image.memory.get();
-  in.vmcoreinfo_note = image.vmcoreinfo;
-  if (!image.cpus.empty()) in.cr4 = image.cpus.front().cr4;
+  in.memory = t.memory;
+  if (t.image) in.vmcoreinfo_note = t.image->vmcoreinfo;
+  if (!t.cpus.empty()) in.cr4 = t.cpus.front().cr4;
   in.mode = mode_option(o.mode);
   in.options.pa_bits = static_cast<uint8_t>(o.pa_bits);
   in.options.nx_enabled = !o.no_nx;
@@ -94,7 +98,7 @@ std::unique_ptr<linux_kernel::LinuxKernel> open_linux(const Image& image, const 
   }
   in.overrides = parse_bases(o.bases).kernel;
   auto k = linux_kernel::LinuxKernel::discover(in);
-  if (!k) throw CliError(kTargetError, fmt::format("{}: {}", image.path, k.error()));
+  if (!k) throw CliError(kTargetError, fmt::format("{}: {}", t.name, k.error()));
   for (const std::string& w : (*k)->warnings) fmt::print(stderr, "pagewalk: warning: {}\n", w);
   return std::move(*k);
 }
@@ -128,10 +132,41 @@ const PagingMode* mode_option(const std::string& name) {
 }
 
 Image open_image_option(const TargetOptions& o) {
-  if (o.image.empty()) throw CliError(kBadInput, "no target: give --image FILE");
+  if (o.image.empty()) throw CliError(kBadInput, "no target: give --image FILE or --qemu HOST:PORT");
   auto image = open_image(o.image, {o.format, parse_bases(o.bases).raw});
   if (!image) throw CliError(kTargetError, image.error());
   return std::move(*image);
+}
+
+void Target::check_source() const {
+  if (qemu) {
+    if (auto e = qemu->transport_error()) throw CliError(kTargetError, *e);
+  }
+}
+
+Target open_source(const TargetOptions& o) {
+  if (!o.image.empty() && !o.qemu.empty()) throw CliError(kBadInput, "give either --image or --qemu, not both");
+  Target t;
+  if (o.qemu.empty()) {
+    t.image = open_image_option(o);
+    t.name = t.image->path;
+    t.format = t.image->format;
+    t.memory = t.image->memory.get();
+    t.cpus = t.image->cpus;
+    return t;
+  }
+  if (auto ep = gdb::parse_endpoint(o.qemu); !ep) throw CliError(kBadInput, fmt::format("--qemu: {}", ep.error()));
+  if (o.qemu_timeout_ms == 0) throw CliError(kBadInput, "--qemu-timeout must be above 0");
+  gdb::Options go;
+  go.connect_timeout = go.request_timeout = std::chrono::milliseconds(o.qemu_timeout_ms);
+  auto stub = gdb::QemuGdbstub::open(o.qemu, go);
+  if (!stub) throw CliError(kTargetError, stub.error());
+  t.qemu = std::move(*stub);
+  t.name = o.qemu;
+  t.format = "QEMU gdbstub (physical-memory mode)";
+  t.memory = t.qemu.get();
+  t.cpus = t.qemu->cpus();
+  return t;
 }
 
 namespace {
@@ -140,10 +175,10 @@ namespace {
 void select_linux_root(Target& t, const TargetOptions& o) {
   if (!o.pid.empty() && o.kernel) throw CliError(kBadInput, "give --pid or --kernel, not both");
   if (!o.cr3.empty() || o.cpu) throw CliError(kBadInput, "--pid and --kernel choose the root table: drop --cr3/--cpu");
-  t.kernel = open_linux(*t.image, o);
+  t.kernel = open_linux(t, o);
   linux_kernel::LinuxKernel& k = *t.kernel;
   t.paging = k.paging;
-  const std::string where = fmt::format("{}: {}, {} ({})", o.image, t.image->format, k.paging.mode->name, k.mode_source);
+  const std::string where = fmt::format("{}: {}, {} ({})", t.name, t.format, k.paging.mode->name, k.mode_source);
   if (o.kernel) {
     t.root = k.kernel_pgd;
     t.root_source = fmt::format("kernel PGD 0x{:x} (init_top_pgt)", k.kernel_pgd.value());
@@ -161,7 +196,7 @@ void select_linux_root(Target& t, const TargetOptions& o) {
     if (tk.pid == static_cast<int32_t>(*pid)) task = &tk;
   if (!task)
     throw CliError(kBadInput, fmt::format("no process {} in the task list of {} ({} processes; see pagewalk ps)", *pid,
-                                          o.image, list.tasks.size()));
+                                          t.name, list.tasks.size()));
   if (!task->mm) throw CliError(kBadInput, fmt::format("pid {} ({}) is a kernel thread: it has no mm; use --kernel", *pid, task->comm));
   if (!task->pgd)
     throw CliError(kTargetError, fmt::format("pid {} ({}): its PGD at 0x{:x} is not mapped by the kernel's tables", *pid,
@@ -187,15 +222,12 @@ void select_linux_root(Target& t, const TargetOptions& o) {
 }  // namespace
 
 Target open_target(const TargetOptions& o) {
-  Target t;
-  t.image = open_image_option(o);
+  Target t = open_source(o);
   if (o.wants_linux()) {
-    t.memory = t.image->memory.get();
     select_linux_root(t, o);
     return t;
   }
   if (!o.pti.empty()) throw CliError(kBadInput, "--pti needs --pid");
-  t.memory = t.image->memory.get();
   t.paging.options.pa_bits = static_cast<uint8_t>(o.pa_bits);
   t.paging.options.nx_enabled = !o.no_nx;
   if (o.pa_bits && (o.pa_bits < 32 || o.pa_bits > 52))
@@ -204,12 +236,12 @@ Target open_target(const TargetOptions& o) {
   std::string mode_source = "--mode";
 
   const CpuRegisters* cpu = nullptr;
-  const auto& cpus = t.image->cpus;
+  const auto& cpus = t.cpus;
   if (o.cpu) {
     if (*o.cpu >= cpus.size())
-      throw CliError(kBadInput, cpus.empty() ? fmt::format("--cpu {}: {} holds no CPU registers", *o.cpu, o.image)
+      throw CliError(kBadInput, cpus.empty() ? fmt::format("--cpu {}: {} holds no CPU registers", *o.cpu, t.name)
                                              : fmt::format("--cpu {}: {} holds registers of CPUs 0..{}", *o.cpu,
-                                                           o.image, cpus.size() - 1));
+                                                           t.name, cpus.size() - 1));
     cpu = &cpus[*o.cpu];
   } else if (!cpus.empty() && o.cr3.empty()) {
     cpu = &cpus[0];
@@ -245,13 +277,12 @@ Target open_target(const TargetOptions& o) {
     t.root = mode->root_from(cpu->cr3);
     t.root_source = fmt::format("CR3 0x{:x} of CPU {} ({})", cpu->cr3, cpu->index, cpu->source);
   } else {
-    throw CliError(kBadInput, fmt::format("{} ({}) holds no CPU registers: give --cr3 X (and --mode M)", o.image,
-                                          t.image->format));
+    throw CliError(kBadInput, fmt::format("{} ({}) holds no CPU registers: give --cr3 X (and --mode M)", t.name,
+                                          t.format));
   }
   t.paging.mode = mode;
   t.views = {{"", t.root}};
-  t.description = fmt::format("{}: {}, {} ({}), root {}", o.image, t.image->format, mode->name, mode_source,
-                              t.root_source);
+  t.description = fmt::format("{}: {}, {} ({}), root {}", t.name, t.format, mode->name, mode_source, t.root_source);
   return t;
 }
 

@@ -7,7 +7,11 @@
 # downloads it with `apt-get download` and unpacks it with `dpkg-deb -x`.
 # The host's /boot and bootloader are never touched.  OUTDIR/vmlinuz is a
 # copy of the kernel image and OUTDIR/VERSION records "package version".
-# If OUTDIR/vmlinuz already exists nothing is done.
+# OUTDIR/modules/ holds qemu_fw_cfg.ko and the modules it depends on
+# (decompressed), and OUTDIR/modules/ORDER the order to insmod them: Debian
+# builds the fw_cfg driver as a module (CONFIG_FW_CFG_SYSFS=m), and only that
+# driver hands the guest's VMCOREINFO to QEMU's -device vmcoreinfo.
+# If all of these already exist nothing is done.
 set -eu
 
 if [ $# -ne 1 ]; then
@@ -18,12 +22,12 @@ outdir=$1
 mkdir -p "$outdir"
 outdir=$(cd "$outdir" && pwd)
 
-if [ -s "$outdir/vmlinuz" ] && [ -s "$outdir/VERSION" ]; then
+if [ -s "$outdir/vmlinuz" ] && [ -s "$outdir/VERSION" ] && [ -s "$outdir/modules/ORDER" ]; then
     echo "kernel already present: $(cat "$outdir/VERSION")"
     exit 0
 fi
 
-for tool in apt-get apt-cache dpkg-deb; do
+for tool in apt-get apt-cache dpkg-deb python3; do
     command -v "$tool" >/dev/null 2>&1 || {
         echo "error: $tool not found (a Debian-based host is required)" >&2
         exit 1
@@ -67,6 +71,44 @@ if [ -z "$img" ]; then
     echo "error: no /boot/vmlinuz-* inside $deb" >&2
     exit 1
 fi
+# qemu_fw_cfg and its dependencies, read from each module's .modinfo
+# "depends=" string (the package ships no modules.dep: depmod writes it on
+# installation).
+rm -rf "$outdir/modules.tmp"
+mkdir -p "$outdir/modules.tmp"
+python3 - "$work/root/lib/modules" "$outdir/modules.tmp" qemu_fw_cfg <<'PY'
+import lzma, os, re, sys
+root, out, want = sys.argv[1], sys.argv[2], sys.argv[3]
+paths = {}
+for d, _, files in os.walk(root):
+    for f in files:
+        m = re.match(r"(.+)\.ko(\.xz)?$", f)
+        if m:
+            paths[m.group(1).replace("-", "_")] = os.path.join(d, f)
+def load(name):
+    p = paths.get(name.replace("-", "_"))
+    if p is None:
+        sys.exit(f"error: module {name} not in the package")
+    data = open(p, "rb").read()
+    return lzma.decompress(data) if p.endswith(".xz") else data
+order, seen = [], set()
+def visit(name):
+    if name in seen:
+        return
+    seen.add(name)
+    data = load(name)
+    m = re.search(rb"(?:^|\0)depends=([^\0]*)", data)
+    for dep in (m.group(1).decode().split(",") if m and m.group(1) else []):
+        visit(dep)
+    with open(os.path.join(out, name + ".ko"), "wb") as f:
+        f.write(data)
+    order.append(name + ".ko")
+visit(want)
+with open(os.path.join(out, "ORDER"), "w") as f:
+    f.write("\n".join(order) + "\n")
+PY
+rm -rf "$outdir/modules"
+mv "$outdir/modules.tmp" "$outdir/modules"
 rm -rf "$outdir/boot"
 cp -a "$work/root/boot" "$outdir/boot"
 cp "$img" "$outdir/vmlinuz.tmp"

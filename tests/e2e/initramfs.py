@@ -6,10 +6,13 @@ Contents:
                 reports a few facts on the console and runs /hello-mm
   /hello-mm     the static guest test program
   /bin/pagewalk optional static pagewalk binary (only when a path is given)
+  /lib/modules  optional kernel modules and ORDER (only when a directory is
+                given): /init insmods them in that order before /hello-mm
 
 The archive is written with `cpio -o -H newc` and compressed with gzip.
-No kernel modules are included: the Debian kernel has everything needed
-for an initramfs boot with the console on ttyS0 built in.
+The Debian kernel has everything needed for an initramfs boot with the
+console on ttyS0 built in; modules are only added for the vmcoreinfo cases
+(qemu_fw_cfg, which hands the kernel's VMCOREINFO to QEMU).
 """
 
 import gzip
@@ -48,6 +51,13 @@ if grep -qw pti /proc/cpuinfo; then echo "INFO pti yes"; else echo "INFO pti no"
 awk '$3=="_text"||$3=="init_task"||$3=="init_top_pgt"||$3=="page_offset_base"||$3=="vmalloc_base"||$3=="vmemmap_base" {print "INFO ksym " $1 " " $3}' /proc/kallsyms
 dmesg | grep -i -e 'page tables isolation' -e '5-level' -e 'KASLR' | sed 's/^/INFO dmesg /'
 
+if [ -f /lib/modules/ORDER ]; then
+    for m in $(cat /lib/modules/ORDER); do
+        if insmod /lib/modules/$m; then echo "INFO module $m"; else echo "NOTE insmod $m failed"; fi
+    done
+fi
+if [ -d /sys/firmware/qemu_fw_cfg ]; then echo "INFO fwcfg yes"; else echo "INFO fwcfg no"; fi
+
 /hello-mm $args
 echo "HELLO-MM EXITED $?"
 poweroff -f
@@ -68,7 +78,8 @@ def _busybox_applets(busybox):
     return ["bin/" + line.strip() for line in out.stdout.splitlines() if line.strip()]
 
 
-def build_initramfs(out_path, hello_mm, busybox="/bin/busybox", pagewalk=None):
+def build_initramfs(out_path, hello_mm, busybox="/bin/busybox", pagewalk=None,
+                    modules=None):
     """Write a gzip-compressed newc cpio archive to out_path."""
     for tool in ("cpio",):
         if shutil.which(tool) is None:
@@ -108,6 +119,17 @@ def build_initramfs(out_path, hello_mm, busybox="/bin/busybox", pagewalk=None):
                 raise InitramfsError(f"pagewalk binary not found: {pagewalk}")
             shutil.copy2(pagewalk, os.path.join(root, "bin/pagewalk"))
             os.chmod(os.path.join(root, "bin/pagewalk"), 0o755)
+
+        if modules:
+            order = os.path.join(modules, "ORDER")
+            if not os.path.isfile(order):
+                raise InitramfsError(f"no module list at {order}")
+            os.makedirs(os.path.join(root, "lib/modules"), exist_ok=True)
+            shutil.copy2(order, os.path.join(root, "lib/modules/ORDER"))
+            with open(order) as f:
+                for name in f.read().split():
+                    shutil.copy2(os.path.join(modules, name),
+                                 os.path.join(root, "lib/modules", name))
 
         names = []
         for dirpath, dirnames, filenames in os.walk(root):

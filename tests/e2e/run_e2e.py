@@ -51,6 +51,11 @@ CASES = {
     # A GenuineIntel model without RDCL_NO: the kernel turns on PTI.
     "pti": {"cpu": "Nehalem", "hello_args": [], "la57": False, "pti": True},
 }
+# Each case again with -device vmcoreinfo and the fw_cfg driver loaded in the guest, so
+# that the dump carries the kernel's VMCOREINFO note; the plain cases must not have one.
+for _name in list(CASES):
+    CASES[_name]["vmcoreinfo"] = False
+    CASES[_name + "+vmcoreinfo"] = dict(CASES[_name], vmcoreinfo=True)
 
 # info tlb letter -> pagewalk flag name (leaf entry bits).
 TLB_LETTERS = [("X", "NX"), ("G", "G"), ("P", "PS"), ("D", "D"), ("A", "A"),
@@ -109,7 +114,7 @@ def fetch_kernel(cache):
         raise SetupError("fetch-kernel.sh failed")
     with open(os.path.join(kdir, "VERSION")) as f:
         version = f.read().strip()
-    return os.path.join(kdir, "vmlinuz"), version
+    return os.path.join(kdir, "vmlinuz"), version, os.path.join(kdir, "modules")
 
 
 # --------------------------------------------------------------------------
@@ -411,7 +416,8 @@ def as_int(v):
     return int(str(v), 16)
 
 
-def check_translate(pagewalk, dump_path, case, orc, res, outdir):
+def check_translate(pagewalk, target, case, orc, res, outdir, label=""):
+    """translate over `target` (pagewalk's TARGET options) against gva2gpa and info tlb."""
     items = []   # (kind, va, expected_gpa, extra expectation)
     for p in orc["prog"]:
         want = None
@@ -427,9 +433,9 @@ def check_translate(pagewalk, dump_path, case, orc, res, outdir):
     # Non-zero exit statuses are allowed here: pagewalk reports unmapped (1)
     # and non-canonical (2) addresses through its exit status.  Every VA
     # must still have its record; a crash or a status >= 3 is an error.
-    out = run_pagewalk(pagewalk, ["translate", "--image", dump_path, "--cpu", "0",
-                                  "--jsonl", "-"], stdin, ok_codes=(0, 1, 2))
-    with open(os.path.join(outdir, "pagewalk-translate.jsonl"), "w") as f:
+    out = run_pagewalk(pagewalk, ["translate"] + target + ["--jsonl", "-"], stdin,
+                       ok_codes=(0, 1, 2))
+    with open(os.path.join(outdir, f"pagewalk-{label}translate.jsonl"), "w") as f:
         for o in out:
             f.write(json.dumps(o) + "\n")
     by_va = {}
@@ -478,13 +484,13 @@ def check_translate(pagewalk, dump_path, case, orc, res, outdir):
                 if as_int(o["pa"]) >> 12 != p["pfn"]:
                     res.fail("translate", f"{kind} 0x{va:x}: prot-none pa {o['pa']} vs "
                              f"pagemap pfn 0x{p['pfn']:x}")
-    res.counts["vas_compared"] = len(items)
+    res.counts[label + "vas_compared"] = len(items)
 
 
-def check_map(pagewalk, dump_path, orc, res, outdir):
-    out = run_pagewalk(pagewalk, ["map", "--pages", "--image", dump_path, "--cpu", "0",
-                                  "--jsonl"], "")
-    with open(os.path.join(outdir, "pagewalk-map.jsonl"), "w") as f:
+def check_map(pagewalk, target, orc, res, outdir, label=""):
+    """map --pages over `target` against info tlb, page for page."""
+    out = run_pagewalk(pagewalk, ["map", "--pages"] + target + ["--jsonl"], "")
+    with open(os.path.join(outdir, f"pagewalk-{label}map.jsonl"), "w") as f:
         for o in out:
             f.write(json.dumps(o) + "\n")
     got = {}
@@ -524,12 +530,111 @@ def check_map(pagewalk, dump_path, orc, res, outdir):
             res.fail("map", f"0x{va:x}: info tlb pa=0x{w[0]:x} size=0x{w[1]:x} "
                      f"flags={sorted(w[2])}; pagewalk pa=0x{g[0]:x} size=0x{g[1]:x} "
                      f"flags={sorted(gflags)}")
-    res.counts["pages_compared"] = compared
-    res.counts["map_skipped_nonpresent"] = skipped
+    res.counts[label + "pages_compared"] = compared
+    res.counts[label + "map_skipped_nonpresent"] = skipped
+
+
+def run_pagewalk_doc(pagewalk, args):
+    """Run pagewalk for one JSON document (info --json)."""
+    cmd = shlex.split(pagewalk) + args
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    if r.returncode != 0:
+        raise SetupError(f"{' '.join(cmd)} exited {r.returncode}:\n{r.stderr[-4000:]}")
+    try:
+        return json.loads(r.stdout)
+    except json.JSONDecodeError as e:
+        raise SetupError(f"{' '.join(cmd)}: output is not JSON: {r.stdout[:200]!r}") from e
+
+
+def check_qemu(pagewalk, guest, case, orc, res, outdir):
+    """The live guest through its gdbstub (--qemu), while QMP keeps it stopped.
+
+    The VM was stopped over QMP, so attaching the gdbstub finds it stopped and
+    pagewalk must leave it so: no detach (which would resume it), physical-memory
+    mode switched back off.  The same VAs as the dump checks, against gva2gpa;
+    map --pages against info tlb; info's registers against info registers.
+    Last, with the VM resumed, info --qemu must halt it and leave it running.
+    """
+    t0 = time.monotonic()
+    target = ["--qemu", f"127.0.0.1:{guest.gdb_port}", "--cpu", "0"]
+    info = run_pagewalk_doc(pagewalk, ["info", "--json"] + target[:2])
+    with open(os.path.join(outdir, "pagewalk-qemu-info.json"), "w") as f:
+        json.dump(info, f, indent=2)
+    cpus = info.get("cpus") or []
+    if len(cpus) != 1:
+        res.fail("qemu-info", f"{len(cpus)} vCPUs reported, expected 1")
+    else:
+        compared = 0
+        for reg in ("CR0", "CR3", "CR4", "EFER"):
+            want = orc["regs"].get(reg)
+            got = as_int(cpus[0].get(reg.lower()))
+            if want is None or got != want:
+                res.fail("qemu-info", f"{reg}: pagewalk {hexs(got)}, info registers {hexs(want)}")
+            else:
+                compared += 1
+        res.counts["qemu_registers_compared"] = compared
+        want_mode = "x86-64-5level" if case["la57"] else "x86-64-4level"
+        if cpus[0].get("mode") != want_mode:
+            res.fail("qemu-info", f"mode {cpus[0].get('mode')}, expected {want_mode}")
+    if info.get("halted_on_attach") is not False:
+        res.fail("qemu-info", "the VM was stopped over QMP, but pagewalk saw it running")
+    check_translate(pagewalk, target, case, orc, res, outdir, label="qemu_")
+    check_map(pagewalk, target, orc, res, outdir, label="qemu_")
+    # pagewalk left the VM as it found it: still stopped, same vCPU state.
+    status = guest.status()
+    if status.get("running") or status.get("status") != "paused":
+        res.fail("qemu-state", f"VM state after pagewalk: {status}")
+    regs, _ = guest.registers()
+    for reg in ("CR3", "RIP"):
+        if regs.get(reg) != orc["regs"].get(reg):
+            res.fail("qemu-state", f"{reg} changed: {hexs(orc['regs'].get(reg))} -> {hexs(regs.get(reg))}")
+    # Memory reads through QMP still see guest-virtual memory (the gdbstub's
+    # physical-memory mode did not leak into other users).
+    p = next((p for p in orc["prog"] if p["name"] == "heap"), None)
+    if p is not None and guest.gva2gpa(p["va"]) != p["gpa"]:
+        res.fail("qemu-state", "gva2gpa of the heap changed after pagewalk")
+    # And a running guest: attaching halts it, pagewalk must resume it on exit.
+    guest.cont()
+    info = run_pagewalk_doc(pagewalk, ["info", "--json"] + target[:2])
+    if info.get("halted_on_attach") is not True:
+        res.fail("qemu-state", "the VM was running, but pagewalk did not see attaching halt it")
+    status = guest.status()
+    if not status.get("running"):
+        res.fail("qemu-state", f"a running VM was left {status.get('status')} by pagewalk")
+    guest.stop()
+    res.counts["qemu_check_ms"] = round((time.monotonic() - t0) * 1000)
+
+
+def check_vmcoreinfo(pagewalk, dump_path, case, guest_info, res):
+    """The dump holds a VMCOREINFO note exactly when the case has -device vmcoreinfo;
+    without it, pagewalk finds the kernel's own copy in memory, with the same text."""
+    info = run_pagewalk_doc(pagewalk, ["info", "--json", "--image", dump_path])
+    vi = info.get("vmcoreinfo")
+    source = info.get("vmcoreinfo_source", "")
+    if not vi:
+        res.fail("vmcoreinfo", f"no VMCOREINFO found ({source})")
+        return
+    if vi.get("OSRELEASE") != guest_info.get("kernel"):
+        res.fail("vmcoreinfo", f"OSRELEASE {vi.get('OSRELEASE')!r} != guest uname -r "
+                 f"{guest_info.get('kernel')!r}")
+    if case["vmcoreinfo"]:
+        if guest_info.get("fwcfg") != "yes":
+            res.fail("vmcoreinfo", "the guest has no /sys/firmware/qemu_fw_cfg (module not loaded)")
+        if source != "ELF note":
+            res.fail("vmcoreinfo", f"-device vmcoreinfo, but the dump has no VMCOREINFO note ({source})")
+        res.counts["vmcoreinfo_note_entries"] = len(vi)
+    else:
+        if source == "ELF note":
+            res.fail("vmcoreinfo", f"no -device vmcoreinfo, yet the dump has a VMCOREINFO note "
+                     f"({len(vi)} entries)")
+        elif not source.startswith("found in memory"):
+            res.fail("vmcoreinfo", f"unexpected source {source!r}")
+        res.counts["vmcoreinfo_memory_entries"] = len(vi)
 
 
 def run_case(name, case, args, kernel, kernel_version, hello_mm, workroot):
     res = CaseResult(name)
+    t0 = time.monotonic()
     try:
         _run_case(res, case, args, kernel, kernel_version, hello_mm, workroot)
     except (GuestError, SetupError, linux_checks.LinuxSetupError, OSError,
@@ -537,6 +642,7 @@ def run_case(name, case, args, kernel, kernel_version, hello_mm, workroot):
         res.fail("error", str(e))
     except Exception:  # a harness bug must fail the case too
         res.fail("error", traceback.format_exc())
+    res.seconds = time.monotonic() - t0
     return res
 
 
@@ -548,7 +654,9 @@ def _run_case(res, case, args, kernel, kernel_version, hello_mm, workroot):
         outdir = os.path.join(workroot, name)
     os.makedirs(outdir, exist_ok=True)
     initrd = os.path.join(workroot, f"{name}-initrd.gz")
-    build_initramfs(initrd, hello_mm, pagewalk=args.guest_pagewalk)
+    vmcoreinfo = case["vmcoreinfo"] or args.vmcoreinfo
+    build_initramfs(initrd, hello_mm, pagewalk=args.guest_pagewalk,
+                    modules=args.modules if vmcoreinfo else None)
     append = "hellomm=" + ",".join(case["hello_args"]) if case["hello_args"] else ""
     dump_path = os.path.join(outdir, "dump.elf")
     if os.path.exists(dump_path):
@@ -556,7 +664,7 @@ def _run_case(res, case, args, kernel, kernel_version, hello_mm, workroot):
     qdir = os.path.join(workroot, name + "-qemu")
     log(f"[{name}] booting (-cpu {case['cpu']})")
     with QemuGuest(kernel, initrd, qdir, cpu=case["cpu"], append_extra=append,
-                   vmcoreinfo=args.vmcoreinfo) as guest:
+                   vmcoreinfo=vmcoreinfo) as guest:
         guest.boot(ready_timeout=args.boot_timeout)
         res.boot_seconds = guest.boot_seconds
         res.info = dict(guest.info)
@@ -573,6 +681,10 @@ def _run_case(res, case, args, kernel, kernel_version, hello_mm, workroot):
                 os.unlink(kdump_path)
             guest.dump(kdump_path, fmt="kdump-zlib")
             os.chmod(kdump_path, 0o644)
+        if not args.oracle_only:
+            # After the dump and the oracles: the gdbstub checks come last while the
+            # guest is alive, and then check that they left it as it was.
+            check_qemu(args.pagewalk, guest, case, orc, res, outdir)
         shutil.copy(guest.serial_path, os.path.join(outdir, "serial.log"))
     meta = {"case": name, "cpu": case["cpu"], "kernel": kernel_version,
             "boot_seconds": round(res.boot_seconds, 2), "guest_info": res.info,
@@ -584,8 +696,11 @@ def _run_case(res, case, args, kernel, kernel_version, hello_mm, workroot):
 
     check_oracles(case, guest, orc, dump_path, res)
     if not args.oracle_only:
-        check_translate(args.pagewalk, dump_path, case, orc, res, outdir)
-        check_map(args.pagewalk, dump_path, orc, res, outdir)
+        image = ["--image", dump_path, "--cpu", "0"]
+        check_translate(args.pagewalk, image, case, orc, res, outdir)
+        check_map(args.pagewalk, image, orc, res, outdir)
+        check_vmcoreinfo(args.pagewalk, dump_path, dict(case, vmcoreinfo=vmcoreinfo),
+                         res.info, res)
         linux_checks.check(args.pagewalk, dump_path, kdump_path, case, orc, lorc, res)
 
 
@@ -593,7 +708,9 @@ def report(res, max_details):
     status = "PASS" if res.ok else "FAIL"
     counts = ", ".join(f"{k}={v}" for k, v in sorted(res.counts.items()))
     boot = f"{res.boot_seconds:.1f}s" if res.boot_seconds is not None else "n/a"
-    log(f"[{res.name}] {status}: boot {boot}; {counts}; mismatches={len(res.failures)}")
+    took = f"{res.seconds:.1f}s" if getattr(res, "seconds", None) is not None else "n/a"
+    log(f"[{res.name}] {status}: boot {boot}, case {took}; {counts}; "
+        f"mismatches={len(res.failures)}")
     for check, detail in res.failures[:max_details]:
         log(f"    {check}: {detail}")
     if len(res.failures) > max_details:
@@ -631,7 +748,7 @@ def main(argv=None):
     ap.add_argument("--kdump", action="store_true",
                     help="also write a kdump-zlib dump next to dump.elf")
     ap.add_argument("--vmcoreinfo", action="store_true",
-                    help="add -device vmcoreinfo to the guest")
+                    help="add -device vmcoreinfo (and the fw_cfg module) to every case")
     ap.add_argument("--boot-timeout", type=float, default=300.0)
     ap.add_argument("--no-install", action="store_true",
                     help="never apt-get install missing host packages")
@@ -650,7 +767,7 @@ def main(argv=None):
     results = []
     try:
         ensure_host_tools(not args.no_install)
-        kernel, kversion = fetch_kernel(args.cache)
+        kernel, kversion, args.modules = fetch_kernel(args.cache)
         log(f"kernel: {kversion}")
         with tempfile.TemporaryDirectory(prefix="pagewalk-e2e-") as work:
             hello = build_guest_program(os.path.join(HERE, "guest", "hello-mm.c"),
