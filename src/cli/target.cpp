@@ -35,6 +35,7 @@ void TargetOptions::add_to(CLI::App& app) {
   app.add_option("--kallsyms", kallsyms, "kernel symbols from a /proc/kallsyms text (when the image has none)");
   app.add_option("--system-map", system_map, "kernel symbols from the kernel's System.map");
   app.add_option("--btf", btf, "kernel BTF file (e.g. a copy of /sys/kernel/btf/vmlinux) for structure offsets");
+  app.add_option("--vmlinux", vmlinux, "a vmlinux with DWARF debug info for structure offsets (kernels without BTF)");
 }
 
 namespace {
@@ -104,6 +105,12 @@ std::unique_ptr<linux_kernel::LinuxKernel> open_linux(const Target& t, const Tar
 }
 
 linux_kernel::TaskLayout task_layout(linux_kernel::LinuxKernel& k, const TargetOptions& o) {
+  if (!o.btf.empty() && !o.vmlinux.empty()) throw CliError(kBadInput, "give --btf or --vmlinux, not both");
+  if (!o.vmlinux.empty()) {
+    auto l = linux_kernel::task_layout_from_dwarf(o.vmlinux);
+    if (!l) throw CliError(kTargetError, l.error());
+    return *l;
+  }
   std::vector<std::byte> data;
   std::string from;
   if (!o.btf.empty()) {

@@ -34,7 +34,7 @@ struct TargetOptions {
   std::string pid;
   bool kernel = false;
   std::string pti;  // user | kernel
-  std::string kallsyms, system_map, btf;
+  std::string kallsyms, system_map, btf, vmlinux;
 
   void add_to(CLI::App& app);
   [[nodiscard]] bool given() const { return !image.empty() || !qemu.empty(); }

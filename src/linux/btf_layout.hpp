@@ -1,5 +1,6 @@
 // Structure member offsets from BTF, the compact type information the kernel carries in its
-// own read-only data (and exports as /sys/kernel/btf/vmlinux). Parsed with libbpf.
+// own read-only data (and exports as /sys/kernel/btf/vmlinux), parsed with libbpf; or from a
+// vmlinux's DWARF through libdw.
 #pragma once
 
 #include <cstddef>
@@ -30,6 +31,9 @@ struct TaskLayout {
 
 // Parses raw BTF (a .BTF section or /sys/kernel/btf/vmlinux) and finds the members.
 [[nodiscard]] tl::expected<TaskLayout, std::string> task_layout_from_btf(std::span<const std::byte> btf);
+
+// The same members from a vmlinux with DWARF (kernels built without BTF).
+[[nodiscard]] tl::expected<TaskLayout, std::string> task_layout_from_dwarf(const std::string& vmlinux);
 
 // The kernel's BTF, read from the image between __start_BTF and __stop_BTF.
 [[nodiscard]] tl::expected<std::vector<std::byte>, std::string> read_kernel_btf(LinuxKernel& kernel);

@@ -1,0 +1,105 @@
+// Structure offsets from a vmlinux's DWARF (a debug build or linux-image-*-dbg), through
+// elfutils' libdw: the fallback for kernels built without BTF.
+#include <dwarf.h>
+#include <elfutils/libdw.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <map>
+
+#include <fmt/format.h>
+
+#include "linux/btf_layout.hpp"
+
+namespace pagewalk::linux_kernel {
+namespace {
+
+// Follows typedefs and qualifiers to the type a member really has.
+bool resolve_type(Dwarf_Die* die, Dwarf_Die* out) {
+  Dwarf_Attribute a;
+  Dwarf_Die cur = *die;
+  for (int depth = 0; depth < 16; ++depth) {
+    if (!dwarf_attr_integrate(&cur, DW_AT_type, &a) || !dwarf_formref_die(&a, out)) return false;
+    const int tag = dwarf_tag(out);
+    if (tag != DW_TAG_typedef && tag != DW_TAG_const_type && tag != DW_TAG_volatile_type) return true;
+    cur = *out;
+  }
+  return false;
+}
+
+std::optional<uint64_t> member_offset(Dwarf_Die* composite, std::string_view name, int depth = 0) {
+  if (depth > 8) return std::nullopt;
+  Dwarf_Die m;
+  if (dwarf_child(composite, &m) != 0) return std::nullopt;
+  do {
+    if (dwarf_tag(&m) != DW_TAG_member) continue;
+    Dwarf_Word off = 0;
+    Dwarf_Attribute a;
+    if (dwarf_attr_integrate(&m, DW_AT_data_member_location, &a)) dwarf_formudata(&a, &off);
+    const char* n = dwarf_diename(&m);
+    if (n && *n) {
+      if (name == n) return off;
+      continue;
+    }
+    Dwarf_Die t;  // an anonymous struct or union: look inside, as C does
+    if (resolve_type(&m, &t) && (dwarf_tag(&t) == DW_TAG_structure_type || dwarf_tag(&t) == DW_TAG_union_type))
+      if (auto inner = member_offset(&t, name, depth + 1)) return off + *inner;
+  } while (dwarf_siblingof(&m, &m) == 0);
+  return std::nullopt;
+}
+
+}  // namespace
+
+tl::expected<TaskLayout, std::string> task_layout_from_dwarf(const std::string& path) {
+  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return tl::unexpected(fmt::format("{}: cannot open: {}", path, std::strerror(errno)));
+  Dwarf* dw = dwarf_begin(fd, DWARF_C_READ);
+  if (!dw) {
+    close(fd);
+    return tl::unexpected(fmt::format("{}: no DWARF debug information ({})", path, dwarf_errmsg(-1)));
+  }
+  // The first complete definition of each structure we need, from the top level of any CU.
+  std::map<std::string, Dwarf_Die, std::less<>> found;
+  const char* wanted[] = {"task_struct", "mm_struct", "cpuinfo_x86"};
+  Dwarf_Off off = 0, next = 0;
+  size_t header = 0;
+  while (found.size() < std::size(wanted) && dwarf_nextcu(dw, off, &next, &header, nullptr, nullptr, nullptr) == 0) {
+    Dwarf_Die cu, die;
+    if (dwarf_offdie(dw, off + header, &cu) && dwarf_child(&cu, &die) == 0) {
+      do {
+        if (dwarf_tag(&die) != DW_TAG_structure_type || dwarf_hasattr(&die, DW_AT_declaration)) continue;
+        const char* n = dwarf_diename(&die);
+        if (!n) continue;
+        for (const char* w : wanted)
+          if (std::strcmp(n, w) == 0 && !found.count(w)) found.emplace(w, die);
+      } while (dwarf_siblingof(&die, &die) == 0);
+    }
+    off = next;
+  }
+  auto finish = [&](tl::expected<TaskLayout, std::string> r) {
+    dwarf_end(dw);
+    close(fd);
+    return r;
+  };
+  if (!found.count("task_struct") || !found.count("mm_struct"))
+    return finish(tl::unexpected(fmt::format("{}: its DWARF defines no struct task_struct / mm_struct", path)));
+  TaskLayout l;
+  struct Want {
+    const char* type;
+    const char* member;
+    uint64_t* out;
+  };
+  for (const Want& w : {Want{"task_struct", "tasks", &l.task_tasks}, Want{"task_struct", "pid", &l.task_pid},
+                        Want{"task_struct", "tgid", &l.task_tgid}, Want{"task_struct", "comm", &l.task_comm},
+                        Want{"task_struct", "mm", &l.task_mm}, Want{"mm_struct", "pgd", &l.mm_pgd}}) {
+    auto v = member_offset(&found.at(w.type), w.member);
+    if (!v) return finish(tl::unexpected(fmt::format("{}: DWARF: {} has no member {}", path, w.type, w.member)));
+    *w.out = *v;
+  }
+  if (found.count("cpuinfo_x86")) l.cpu_capability = member_offset(&found.at("cpuinfo_x86"), "x86_capability");
+  l.source = path + " (DWARF)";
+  return finish(l);
+}
+
+}  // namespace pagewalk::linux_kernel
