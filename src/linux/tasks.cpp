@@ -44,13 +44,18 @@ TaskList list_tasks(LinuxKernel& kernel, const TaskLayout& l, size_t max_tasks) 
     return out;
   }
   out.tasks.push_back(*first);
-  while (out.tasks.size() < max_tasks) {
+  while (true) {
     auto next = vm.value<uint64_t>(VirtAddr(at));
     if (!next) {
       out.warnings.push_back(fmt::format("the task list breaks at 0x{:x}: {}", at, next.error().reason));
       break;
     }
     if (*next == head) break;
+    // Only a task beyond the limit is a task left out: a ring exactly max_tasks long is whole.
+    if (out.tasks.size() >= max_tasks) {
+      out.warnings.push_back(fmt::format("stopped after {} tasks", max_tasks));
+      break;
+    }
     if (!seen.insert(*next).second) {
       out.warnings.push_back(fmt::format("the task list loops back to 0x{:x} without returning to init_task", *next));
       break;
@@ -63,7 +68,6 @@ TaskList list_tasks(LinuxKernel& kernel, const TaskLayout& l, size_t max_tasks) 
     out.tasks.push_back(*t);
     at = *next;
   }
-  if (out.tasks.size() >= max_tasks) out.warnings.push_back(fmt::format("stopped after {} tasks", max_tasks));
   return out;
 }
 

@@ -8,8 +8,9 @@
 namespace pagewalk::linux_kernel {
 namespace {
 
-// SYMBOL, SIZE, OFFSET and KERNELOFFSET are printed in hex without 0x; NUMBER in decimal
-// (kernel/crash_core.c, VMCOREINFO_SYMBOL uses %lx, VMCOREINFO_NUMBER %ld).
+// SYMBOL and KERNELOFFSET are printed in hex without 0x; NUMBER in signed decimal; SIZE,
+// OFFSET and LENGTH in unsigned decimal (kernel/crash_core.c: VMCOREINFO_SYMBOL uses %lx,
+// VMCOREINFO_NUMBER %ld, VMCOREINFO_SIZE/OFFSET/LENGTH %lu).
 template <typename T>
 std::optional<T> parse_int(std::string_view s, int base) {
   T v{};

@@ -16,7 +16,7 @@ class VmcoreInfo {
  public:
   static VmcoreInfo parse(std::string_view text);
   [[nodiscard]] std::optional<std::string> get(std::string_view key) const;
-  // SYMBOL(x), NUMBER(x), SIZE(x), OFFSET(x), LENGTH(x) values, and KERNELOFFSET.
+  // SYMBOL(x), NUMBER(x), SIZE(x), OFFSET(x) values, and KERNELOFFSET; LENGTH(x) through get().
   [[nodiscard]] std::optional<uint64_t> symbol(std::string_view name) const;
   [[nodiscard]] std::optional<int64_t> number(std::string_view name) const;
   [[nodiscard]] std::optional<uint64_t> size(std::string_view name) const;
