@@ -26,11 +26,11 @@ sanitize_build() {
 sanitize() {
   banner "unit tests under ASan+UBSan (clang-14)"
   sanitize_build
-  # The machine-wide reverse-map tests stay in the GCC stage: under ASan every process
-  # carries a shadow mapping of 16+ TiB, and a reverse map reads pagemap for all of it,
-  # entry by entry (minutes per process).
+  # Whole-process pagemap scans (the reverse map, map --pid of the test process) stay in the
+  # GCC stage: under ASan every process carries a shadow mapping of 16+ TiB, and such a scan
+  # reads pagemap for all of it, entry by entry (minutes per process).
   ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
-    ctest --test-dir build-san --output-on-failure -j "$JOBS" -E '^(ReverseMap\.|LiveCli\.Ptov)'
+    ctest --test-dir build-san --output-on-failure -j "$JOBS" -E '^(ReverseMap\.|LiveCli\.Ptov|LiveCli\.MapCounts)'
 
 }
 
