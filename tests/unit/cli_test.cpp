@@ -12,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "../support/run_pagewalk.hpp"
 #include "../support/elf_core_writer.hpp"
 #include "cli/demo.hpp"
 
@@ -20,10 +21,7 @@ namespace {
 
 using ::testing::HasSubstr;
 
-struct Result {
-  int code;
-  std::string out, err;
-};
+using Result = testing::CliResult;
 
 class Cli : public ::testing::Test {
  protected:
@@ -47,18 +45,7 @@ class Cli : public ::testing::Test {
   static void TearDownTestSuite() { std::filesystem::remove_all(dir_); }
 
   static Result run(const std::string& args, const std::string& input = "") {
-    const std::string in = dir_ + "/stdin", err = dir_ + "/stderr";
-    std::ofstream(in) << input;
-    const std::string cmd = std::string(PAGEWALK_BINARY) + " " + args + " <" + in + " 2>" + err;
-    FILE* p = popen(cmd.c_str(), "r");
-    std::string out;
-    char buf[4096];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-    const int status = pclose(p);
-    std::stringstream e;
-    e << std::ifstream(err).rdbuf();
-    return {WIFEXITED(status) ? WEXITSTATUS(status) : 128, out, e.str()};
+    return testing::run_pagewalk(args, input);
   }
   static std::string image() { return " --image " + dir_ + "/demo.elf"; }
   static inline std::string dir_;

@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "../support/run_pagewalk.hpp"
 #include "../support/fake_gdbstub.hpp"
 #include "cli/demo.hpp"
 #include "cli/render.hpp"
@@ -325,27 +326,9 @@ TEST(GdbConnect, RefusedAndUnresolvable) {
 
 // ---- the CLI over the fake stub -----------------------------------------------------------------
 
-struct CliRun {
-  int code;
-  std::string out, err;
-};
+using CliRun = testing::CliResult;
 
-CliRun run_cli(const std::string& args) {
-  char tmpl[] = "/tmp/pagewalk-gdb-XXXXXX";
-  const int fd = mkstemp(tmpl);
-  ::close(fd);
-  const std::string cmd = std::string(PAGEWALK_BINARY) + " " + args + " </dev/null 2>" + tmpl;
-  FILE* p = popen(cmd.c_str(), "r");
-  std::string out;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  const int status = pclose(p);
-  std::stringstream e;
-  e << std::ifstream(tmpl).rdbuf();
-  std::remove(tmpl);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : 128, out, e.str()};
-}
+CliRun run_cli(const std::string& args) { return testing::run_pagewalk(args); }
 
 TEST_F(GdbStub, TranslateThroughTheStubEqualsTheSyntheticWalk) {
   fake_->start();

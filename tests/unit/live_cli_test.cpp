@@ -15,33 +15,18 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "../support/run_pagewalk.hpp"
+
 namespace pagewalk {
 namespace {
 
 using ::testing::HasSubstr;
 using nlohmann::json;
 
-struct Result {
-  int code;
-  std::string out, err;
-};
+using Result = testing::CliResult;
 
 Result run(const std::string& args, const std::string& input = "", const std::string& prefix = "") {
-  char tmpl[] = "/tmp/pagewalk-live-XXXXXX";
-  const std::string dir = mkdtemp(tmpl);
-  const std::string in = dir + "/stdin", err = dir + "/stderr";
-  std::ofstream(in) << input;
-  const std::string cmd = prefix + std::string(PAGEWALK_BINARY) + " " + args + " <" + in + " 2>" + err;
-  FILE* p = popen(cmd.c_str(), "r");
-  std::string out;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  const int status = pclose(p);
-  std::stringstream e;
-  e << std::ifstream(err).rdbuf();
-  std::filesystem::remove_all(dir);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : 128, out, e.str()};
+  return testing::run_pagewalk(args, input, prefix);
 }
 
 bool one_line(const std::string& s) { return !s.empty() && s.find('\n') == s.size() - 1; }
