@@ -37,7 +37,7 @@ sanitize() {
 fuzz() {
   banner "fuzzing, ${FUZZ_SECONDS}s per target"
   [ -x build-san/fuzz/fuzz_walk ] || sanitize_build
-  local corpus
+  local corpus found
   for t in fuzz_image fuzz_walk fuzz_gdb_packet; do
     corpus=$(mktemp -d)
     cp fuzz/seeds/"$t"/* "$corpus"/ 2>/dev/null || true
@@ -45,9 +45,11 @@ fuzz() {
     build-san/fuzz/"$t" -max_total_time="$FUZZ_SECONDS" -max_len=65536 -timeout=10 -rss_limit_mb=2048 \
       -print_final_stats=1 "$corpus" 2>&1 | grep -E '^(Done [0-9]+ runs|stat::peak_rss_mb|==|SUMMARY|.*ERROR|.*crash-)' || true
     # libFuzzer leaves crash-* files when it finds something.
-    if ls crash-* leak-* timeout-* oom-* >/dev/null 2>&1; then
+    # (ls fails when any one pattern matches nothing, so collect what exists.)
+    found=$(ls -1 crash-* leak-* timeout-* oom-* 2>/dev/null || true)
+    if [ -n "$found" ]; then
       echo "fuzzer $t found a failing input:" >&2
-      ls crash-* leak-* timeout-* oom-* >&2
+      echo "$found" >&2
       exit 1
     fi
     rm -rf "$corpus"

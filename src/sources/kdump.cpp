@@ -1,6 +1,7 @@
 #include "sources/kdump.hpp"
 
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <bit>
@@ -93,9 +94,42 @@ class KdumpMemory final : public PhysMemory {
 };
 
 // The diskdump header's fixed fields (makedumpfile's diskdump_mod.h, x86-64 layout).
-constexpr size_t kHeaderVersion = 8, kBlockSize = 428, kHeaderBytes = 464;
+constexpr size_t kHeaderVersion = 8, kBlockSize = 428, kSubHeaderSize = 432, kBitmapBlocks = 436, kMaxMapnr = 440,
+                 kHeaderBytes = 464;
+constexpr size_t kSubMaxMapnr64 = 96;
 constexpr size_t kUtsMachine = 12 + 4 * 65;  // new_utsname: sysname, nodename, release, version, machine
 constexpr size_t kSubNoteOffset = 48, kSubNoteSize = 56;
+
+// libkdumpfile sizes its bitmaps and tables from the header: check the header against the
+// file first, so that a corrupt one is an error here and never a multi-gigabyte allocation.
+tl::expected<void, std::string> check_header(int fd) {
+  struct stat st;
+  if (fstat(fd, &st) != 0) return tl::unexpected(std::string(std::strerror(errno)));
+  const uint64_t file_size = static_cast<uint64_t>(st.st_size);
+  std::byte h[kHeaderBytes];
+  if (pread(fd, h, sizeof h, 0) != static_cast<ssize_t>(sizeof h)) return tl::unexpected(std::string("header is cut short"));
+  const int32_t version = load<int32_t>(h + kHeaderVersion);
+  const int32_t block = load<int32_t>(h + kBlockSize);
+  const int32_t sub_blocks = load<int32_t>(h + kSubHeaderSize);
+  const uint32_t bitmap_blocks = load<uint32_t>(h + kBitmapBlocks);
+  const uint32_t max_mapnr = load<uint32_t>(h + kMaxMapnr);
+  if (version < 1 || version > 64) return tl::unexpected(fmt::format("header version {} is not plausible", version));
+  if (block < 512 || block > (1 << 20) || (block & (block - 1)))
+    return tl::unexpected(fmt::format("block size {} is not a power of two in 512..1 MiB", block));
+  const uint64_t bitmap_bytes = uint64_t{bitmap_blocks} * static_cast<uint64_t>(block);
+  if (sub_blocks < 0 || bitmap_bytes == 0 ||
+      static_cast<uint64_t>(1 + sub_blocks) * static_cast<uint64_t>(block) + bitmap_bytes > file_size)
+    return tl::unexpected(std::string("header describes bitmaps beyond the end of the file (truncated or corrupt)"));
+  uint64_t pages = max_mapnr;
+  if (version >= 6) {  // 64-bit page count in the sub-header
+    std::byte sub[kSubMaxMapnr64 + 8];
+    if (pread(fd, sub, sizeof sub, block) != static_cast<ssize_t>(sizeof sub)) return tl::unexpected(std::string("sub-header is cut short"));
+    pages = load<uint64_t>(sub + kSubMaxMapnr64);
+  }
+  // Two bitmaps of one bit per page fill the bitmap blocks.
+  if (pages > bitmap_bytes / 2 * 8) return tl::unexpected(fmt::format("header claims {} pages, more than its bitmaps hold", pages));
+  return {};
+}
 
 // CPU registers and VMCOREINFO come from the ELF notes the sub-header points at.
 void read_header_notes(Image& image, int fd) {
@@ -130,6 +164,10 @@ tl::expected<void, std::string> parse_kdump(Image& image) {
   } else {
     fd = dup(image.file.fd());
     if (fd < 0) return tl::unexpected(fmt::format("{}: {}", image.path, std::strerror(errno)));
+  }
+  if (auto ok = check_header(fd); !ok) {
+    close(fd);
+    return tl::unexpected(fmt::format("{}: not a readable kdump-compressed dump: {}", image.path, ok.error()));
   }
   kdump_ctx_t* ctx = kdump_new();
   if (!ctx) {
