@@ -158,5 +158,36 @@ TEST(Image, MissingAndEmptyFiles) {
   EXPECT_NE(e.error().find("empty"), std::string::npos);
 }
 
+// A diskdump header whose fields would make libkdumpfile allocate gigabytes: refused before.
+TEST(Image, CorruptKdumpHeaderIsAnError) {
+  TempDir d;
+  std::vector<uint8_t> bytes(8192, 0);
+  std::memcpy(bytes.data(), "KDUMP   ", 8);
+  auto put32 = [&](size_t at, uint32_t v) { std::memcpy(bytes.data() + at, &v, 4); };
+  put32(8, 6);             // header_version
+  put32(428, 4096);        // block_size
+  put32(432, 1);           // sub_hdr_size (blocks)
+  put32(436, 0x00ffffff);  // bitmap_blocks: 64 GiB of bitmaps in an 8 KiB file
+  testing::write_file(d.file("bad.kdump"), bytes);
+  auto img = open_image(d.file("bad.kdump"), {});
+  ASSERT_FALSE(img);
+  EXPECT_NE(img.error().find("beyond the end of the file"), std::string::npos) << img.error();
+
+  put32(8, 0x60000145);  // an implausible version, as the fuzzer found it
+  testing::write_file(d.file("bad2.kdump"), bytes);
+  img = open_image(d.file("bad2.kdump"), {});
+  ASSERT_FALSE(img);
+  EXPECT_NE(img.error().find("version"), std::string::npos) << img.error();
+
+  // A flattened stream whose record runs past the end.
+  std::vector<uint8_t> flat(4096 + 16, 0);
+  std::memcpy(flat.data(), "makedumpfile", 12);
+  flat[4096 + 15] = 0x7f;  // size 0x7f bytes of data that are not there
+  testing::write_file(d.file("flat.kdump"), flat);
+  img = open_image(d.file("flat.kdump"), {});
+  ASSERT_FALSE(img);
+  EXPECT_NE(img.error().find("corrupt"), std::string::npos) << img.error();
+}
+
 }  // namespace
 }  // namespace pagewalk
