@@ -32,12 +32,6 @@ void label_json_object(std::string& out, std::string_view label) {
   out += fmt::format(R"(,"pgd":"{}"}})", label);
 }
 
-uint64_t number_or_throw(const std::string& text, const char* what) {
-  auto v = parse_u64(text);
-  if (!v) throw CliError(kBadInput, fmt::format("{}: {}", what, v.error()));
-  return *v;
-}
-
 void print_json(const ordered_json& j) { fmt::print("{}\n", j.dump(2)); }
 
 // ---- translate -------------------------------------------------------------------------
@@ -132,9 +126,9 @@ int cmd_map(const MapArgs& a) {
   Target t = open_target(a.target);
   TableReader reader(*t.memory);
   EnumOptions eo;
-  if (!a.from.empty()) eo.first = VirtAddr(number_or_throw(a.from, "--from"));
+  if (!a.from.empty()) eo.first = VirtAddr(number_arg(a.from, "--from"));
   if (!a.to.empty()) {
-    const uint64_t to = number_or_throw(a.to, "--to");
+    const uint64_t to = number_arg(a.to, "--to");
     if (to == 0) throw CliError(kBadInput, "--to 0: the window is empty");
     eo.last = VirtAddr(to - 1);
   }
@@ -230,7 +224,7 @@ const PagingMode& mode_or_default(const std::string& name) {
 
 int cmd_decode(const std::string& va_text, const std::string& mode_name, bool json) {
   const PagingMode& m = mode_or_default(mode_name);
-  const VirtAddr va(number_or_throw(va_text, "VA"));
+  const VirtAddr va(number_arg(va_text, "VA"));
   if (!m.is_canonical(va)) {
     Translation t;
     t.va = va;
@@ -305,7 +299,7 @@ std::string_view kind_name(EntryKind k) {
 int cmd_entry(const std::string& value, const std::string& level_name, const std::string& mode_name,
               unsigned pa_bits, bool no_nx, bool json) {
   const PagingMode& m = mode_or_default(mode_name);
-  const uint64_t raw = number_or_throw(value, "entry value");
+  const uint64_t raw = number_arg(value, "entry value");
   if (m.entry_bytes == 4 && raw > 0xffffffffull)
     throw CliError(kBadInput, fmt::format("0x{:x} does not fit in a 32-bit {} entry", raw, m.name));
   const unsigned level = level_option(m, level_name);

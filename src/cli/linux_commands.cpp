@@ -16,12 +16,6 @@ namespace {
 using nlohmann::ordered_json;
 using linux_kernel::LinuxKernel;
 
-uint64_t number_or_throw(const std::string& text, const char* what) {
-  auto v = parse_u64(text);
-  if (!v) throw CliError(kBadInput, fmt::format("{}: {}", what, v.error()));
-  return *v;
-}
-
 // The source stays open for as long as the kernel view reads it.
 std::unique_ptr<LinuxKernel> open_kernel(const TargetOptions& o, std::optional<Target>& source) {
   source.emplace(open_source(o));
@@ -65,7 +59,7 @@ int cmd_layout(const LinuxCommandArgs& a) {
   }
   const auto regions = linux_kernel::x86_64_layout(params);
   std::optional<uint64_t> addr;
-  if (!a.addr.empty()) addr = number_or_throw(a.addr, "layout ADDR");
+  if (!a.addr.empty()) addr = number_arg(a.addr, "layout ADDR");
   const linux_kernel::Region* hit = addr ? &linux_kernel::classify(regions, *addr) : nullptr;
 
   if (a.json) {
@@ -112,92 +106,94 @@ int cmd_layout(const LinuxCommandArgs& a) {
 
 // ---- kconv -----------------------------------------------------------------------------
 
+struct KconvRow {
+  uint64_t virt = 0;
+  std::optional<uint64_t> phys, walk_pa, pfn, page;
+  std::string rule, region, problem;
+  bool disagree = false;
+};
+
+// One page: the kernel's rule for `at` (a VA, or a PA when `physical`) and what the kernel's
+// page tables say.
+KconvRow kconv_row(LinuxKernel& k, const std::vector<linux_kernel::Region>& regions, bool physical, uint64_t at) {
+  using linux_kernel::RegionKind;
+  KconvRow row;
+  if (physical) {
+    row.phys = at;
+    auto v = k.phys_to_virt(PhysAddr(at));
+    if (!v) throw CliError(kTargetError, v.error());
+    row.virt = v->value();
+    row.rule = "__va: + page_offset_base";
+  } else {
+    row.virt = at;
+  }
+  const auto& region = linux_kernel::classify(regions, row.virt);
+  row.region = linux_kernel::region_id(region.kind);
+  const Translation tr = walk(k.paging, k.reader(), k.kernel_pgd, VirtAddr(row.virt));
+  if (tr.mapped()) row.walk_pa = tr.pa.value();
+  if (!physical) {
+    if (region.kind == RegionKind::DirectMap || region.kind == RegionKind::KernelText) {
+      auto p = k.virt_to_phys(VirtAddr(row.virt));
+      if (p) row.phys = p->value();
+      else row.problem = p.error();
+      row.rule = region.kind == RegionKind::KernelText ? "__pa: - __START_KERNEL_map + phys_base" : "__pa: - page_offset_base";
+    } else {
+      // vmalloc, modules, fixmap...: no linear rule; the tables are the only answer (what
+      // vmalloc_to_page does).
+      row.phys = row.walk_pa;
+      row.rule = "page tables (no linear rule here)";
+    }
+  }
+  if (row.phys) {
+    row.pfn = *row.phys >> 12;
+    auto pg = k.pfn_to_page(Pfn(*row.pfn));
+    if (pg) row.page = pg->value();
+    else if (row.problem.empty()) row.problem = pg.error();
+  }
+  row.disagree = row.phys && row.walk_pa && *row.phys != *row.walk_pa;
+  if (!row.walk_pa && row.problem.empty())
+    row.problem = fmt::format("the kernel's tables do not map 0x{:x} ({})", row.virt, reason(k.paging, tr));
+  return row;
+}
+
 int cmd_kconv(const LinuxCommandArgs& a) {
   if (a.virt.empty() && a.phys.empty() && a.pfn.empty() && a.page.empty())
     throw CliError(kBadInput, "kconv: give --virt VA, --phys PA, --pfn N or --page VA (each may repeat)");
   std::optional<Target> image;
   auto k = open_kernel(a.target, image);
-  const uint64_t size = number_or_throw(a.size, "--size");
+  const uint64_t size = number_arg(a.size, "--size");
   if (size == 0 || size > (uint64_t{1} << 30)) throw CliError(kBadInput, "--size must be 1 byte .. 1 GiB");
   const auto regions = linux_kernel::x86_64_layout(layout_params(*k));
-  TableReader& reader = k->reader();
-
-  struct Row {
-    uint64_t virt = 0;
-    std::optional<uint64_t> phys, walk_pa, pfn, page;
-    std::string rule, region, problem;
-    bool disagree = false;
-  };
 
   // Every input is brought to a kernel VA first, then converted by the kernel's rule and
   // checked against the kernel's page tables.
-  enum Kind { kVirt, kPhys };
-  std::vector<std::pair<Kind, uint64_t>> starts;
-  for (const auto& v : a.virt) starts.emplace_back(kVirt, number_or_throw(v, "--virt"));
-  for (const auto& v : a.phys) starts.emplace_back(kPhys, number_or_throw(v, "--phys"));
-  for (const auto& v : a.pfn) starts.emplace_back(kPhys, number_or_throw(v, "--pfn") << 12);
+  std::vector<std::pair<bool, uint64_t>> starts;  // (physical?, address)
+  for (const auto& v : a.virt) starts.emplace_back(false, number_arg(v, "--virt"));
+  for (const auto& v : a.phys) starts.emplace_back(true, number_arg(v, "--phys"));
+  for (const auto& v : a.pfn) starts.emplace_back(true, number_arg(v, "--pfn") << 12);
   for (const auto& v : a.page) {
-    auto pfn = k->page_to_pfn(VirtAddr(number_or_throw(v, "--page")));
+    auto pfn = k->page_to_pfn(VirtAddr(number_arg(v, "--page")));
     if (!pfn) throw CliError(kBadInput, pfn.error());
-    starts.emplace_back(kPhys, pfn->value() << 12);
+    starts.emplace_back(true, pfn->value() << 12);
   }
 
-  std::vector<Row> rows;
-  for (const auto& [input, start] : starts) {
-  const uint64_t first_page = start & ~uint64_t{0xfff};
-  const uint64_t count = ((start + size - 1) >> 12) - (start >> 12) + 1;
-  for (uint64_t i = 0; i < count; ++i) {
-    Row row;
-    const uint64_t at = i == 0 ? start : first_page + (i << 12);
-    if (input == kPhys) {
-      row.phys = at;
-      auto v = k->phys_to_virt(PhysAddr(at));
-      if (!v) throw CliError(kTargetError, v.error());
-      row.virt = v->value();
-      row.rule = "__va: + page_offset_base";
-    } else {
-      row.virt = at;
-    }
-    const auto& region = linux_kernel::classify(regions, row.virt);
-    row.region = linux_kernel::region_id(region.kind);
-    const Translation tr = walk(k->paging, reader, k->kernel_pgd, VirtAddr(row.virt));
-    if (tr.mapped()) row.walk_pa = tr.pa.value();
-    if (input == kVirt) {
-      if (region.kind == linux_kernel::RegionKind::DirectMap || region.kind == linux_kernel::RegionKind::KernelText) {
-        auto p = k->virt_to_phys(VirtAddr(row.virt));
-        if (p) row.phys = p->value();
-        else row.problem = p.error();
-        row.rule = region.kind == linux_kernel::RegionKind::KernelText ? "__pa: - __START_KERNEL_map + phys_base"
-                                                                       : "__pa: - page_offset_base";
-      } else {
-        // vmalloc, modules, fixmap...: no formula; the tables are the only answer
-        // (what vmalloc_to_page does).
-        row.phys = row.walk_pa;
-        row.rule = "page tables (no linear rule here)";
-      }
-    }
-    if (row.phys) {
-      row.pfn = *row.phys >> 12;
-      auto pg = k->pfn_to_page(Pfn(*row.pfn));
-      if (pg) row.page = pg->value();
-      else if (row.problem.empty()) row.problem = pg.error();
-    }
-    if (row.phys && row.walk_pa && *row.phys != *row.walk_pa) row.disagree = true;
-    if (!row.walk_pa && row.problem.empty())
-      row.problem = fmt::format("the kernel's tables do not map 0x{:x} ({})", row.virt, reason(k->paging, tr));
-    rows.push_back(row);
-  }
+  std::vector<KconvRow> rows;
+  for (const auto& [physical, start] : starts) {
+    // One row per page the range touches; the first keeps the given offset.
+    const uint64_t pages = ((start + size - 1) >> 12) - (start >> 12) + 1;
+    for (uint64_t i = 0; i < pages; ++i)
+      rows.push_back(kconv_row(*k, regions, physical, i == 0 ? start : (start & ~uint64_t{0xfff}) + (i << 12)));
   }
 
   int status = kAllMapped;
-  for (const Row& r : rows) if (r.disagree || !r.walk_pa) status = kSomeUnmapped;
+  for (const KconvRow& r : rows) if (r.disagree || !r.walk_pa) status = kSomeUnmapped;
   auto opt = [](const std::optional<uint64_t>& v) -> ordered_json { return v ? ordered_json(hex(*v)) : ordered_json(nullptr); };
   if (a.json) {
     ordered_json j{{"schema_version", kSchemaVersion}, {"command", "kconv"}, {"image", image->name},
                    {"page_offset_base", known_json(k->page_offset_base)}, {"phys_base", known_json(k->phys_base)},
                    {"vmemmap_base", known_json(k->vmemmap_base)}, {"struct_page_size", k->struct_page_size}};
     ordered_json rs = ordered_json::array();
-    for (const Row& r : rows)
+    for (const KconvRow& r : rows)
       rs.push_back({{"virt", hex(r.virt)}, {"region", r.region}, {"phys", opt(r.phys)}, {"rule", r.rule},
                     {"walk_phys", opt(r.walk_pa)}, {"agrees", r.phys && r.walk_pa && !r.disagree}, {"pfn", opt(r.pfn)},
                     {"page", opt(r.page)}, {"problem", r.problem.empty() ? ordered_json(nullptr) : ordered_json(r.problem)}});
@@ -212,13 +208,13 @@ int cmd_kconv(const LinuxCommandArgs& a) {
   out += fmt::format("{:<18}  {:<14}  {:<14}  {:<10}  {:<18}  {:<16}  {}\n", "virt", "phys", "page tables", "pfn",
                      "struct page", "region", "rule");
   auto cell = [](const std::optional<uint64_t>& v) { return v ? hex(*v) : std::string("-"); };
-  for (const Row& r : rows) {
+  for (const KconvRow& r : rows) {
     out += fmt::format("0x{:016x}  {:<14}  {:<14}  {:<10}  {:<18}  {:<16}  {}\n", r.virt, cell(r.phys),
                        r.walk_pa ? (r.disagree ? cell(r.walk_pa) + " !" : cell(r.walk_pa)) : std::string("unmapped"),
                        cell(r.pfn), cell(r.page), r.region, r.rule);
   }
   fmt::print("{}", out);
-  for (const Row& r : rows) {
+  for (const KconvRow& r : rows) {
     if (r.disagree)
       fmt::print(stderr, "pagewalk: warning: 0x{:x}: the formula gives 0x{:x} but the page tables map 0x{:x}\n", r.virt,
                  *r.phys, *r.walk_pa);

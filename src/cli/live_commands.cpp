@@ -305,39 +305,6 @@ int live_translate(const std::vector<std::string>& vas, const TargetOptions& tar
   return status;
 }
 
-// Decimal, for the run lines (millions of them).
-void append_dec(std::string& out, uint64_t v) {
-  char buf[20];
-  char* e = buf + sizeof buf;
-  char* b = e;
-  do {
-    *--b = static_cast<char>('0' + v % 10);
-    v /= 10;
-  } while (v);
-  out.append(b, static_cast<size_t>(e - b));
-}
-
-// human_size without allocating, right-aligned in `width`.
-void append_size(std::string& out, uint64_t bytes, size_t width) {
-  constexpr char units[] = {'B', 'K', 'M', 'G', 'T', 'P', 'E'};
-  unsigned u = 0;
-  while (u + 1 < sizeof units && bytes >= 1024 && bytes % 1024 == 0) {
-    bytes /= 1024;
-    ++u;
-  }
-  char buf[24];
-  char* e = buf + sizeof buf;
-  char* b = e;
-  *--b = units[u];
-  do {
-    *--b = static_cast<char>('0' + bytes % 10);
-    bytes /= 10;
-  } while (bytes);
-  const size_t len = static_cast<size_t>(e - b);
-  if (len < width) out.append(width - len, ' ');
-  out.append(b, len);
-}
-
 int live_map(const TargetOptions& target, const OutputFormat& f) {
   // maps, not smaps: smaps costs as much as the pagemap; the scan reads it only if a
   // 2 MiB block of consecutive frames turns up (LiveProcess::detailed).
@@ -472,14 +439,11 @@ int cmd_ptov(const PtovArgs& a) {
   if (a.pa.empty() == a.pfn.empty()) throw CliError(kBadInput, "ptov: give a physical address or --pfn N (one of them)");
   uint64_t pfn = 0, offset = 0;
   if (!a.pfn.empty()) {
-    auto v = parse_u64(a.pfn);
-    if (!v) throw CliError(kBadInput, fmt::format("--pfn: {}", v.error()));
-    pfn = *v;
+    pfn = number_arg(a.pfn, "--pfn");
   } else {
-    auto v = parse_u64(a.pa);
-    if (!v) throw CliError(kBadInput, fmt::format("PA: {}", v.error()));
-    pfn = *v >> live::kPageShift;
-    offset = *v & (live::kPageSize - 1);
+    const uint64_t pa = number_arg(a.pa, "PA");
+    pfn = pa >> live::kPageShift;
+    offset = pa & (live::kPageSize - 1);
   }
   if (pfn >= live::PagemapEntry::kFrameMask)
     throw CliError(kBadInput, fmt::format("PFN 0x{:x} is beyond what pagemap can show (55 bits)", pfn));

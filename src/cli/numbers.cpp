@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include "cli/errors.hpp"
+
 namespace pagewalk::cli {
 
 tl::expected<uint64_t, std::string> parse_u64(std::string_view text) {
@@ -27,14 +29,47 @@ tl::expected<uint64_t, std::string> parse_u64(std::string_view text) {
   return v;
 }
 
-std::string human_size(uint64_t bytes) {
-  constexpr const char* units[] = {"B", "K", "M", "G", "T", "P", "E"};
+uint64_t number_arg(const std::string& text, const char* what) {
+  auto v = parse_u64(text);
+  if (!v) throw CliError(kBadInput, fmt::format("{}: {}", what, v.error()));
+  return *v;
+}
+
+void append_dec(std::string& out, uint64_t v) {
+  char buf[20];
+  char* e = buf + sizeof buf;
+  char* b = e;
+  do {
+    *--b = static_cast<char>('0' + v % 10);
+    v /= 10;
+  } while (v);
+  out.append(b, static_cast<size_t>(e - b));
+}
+
+void append_size(std::string& out, uint64_t bytes, size_t width) {
+  constexpr char units[] = {'B', 'K', 'M', 'G', 'T', 'P', 'E'};
   unsigned u = 0;
-  while (u + 1 < std::size(units) && bytes >= 1024 && bytes % 1024 == 0) {
+  while (u + 1 < sizeof units && bytes >= 1024 && bytes % 1024 == 0) {
     bytes /= 1024;
     ++u;
   }
-  return fmt::format("{}{}", bytes, units[u]);
+  char buf[24];
+  char* e = buf + sizeof buf;
+  char* b = e;
+  *--b = units[u];
+  do {
+    *--b = static_cast<char>('0' + bytes % 10);
+    bytes /= 10;
+  } while (bytes);
+  const size_t len = static_cast<size_t>(e - b);
+  if (len < width) out.append(width - len, ' ');
+  out.append(b, len);
+}
+
+std::string human_size(uint64_t bytes) {
+  std::string s;
+  append_size(s, bytes, 0);
+  return s;
 }
 
 }  // namespace pagewalk::cli

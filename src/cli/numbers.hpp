@@ -13,6 +13,9 @@ namespace pagewalk::cli {
 
 [[nodiscard]] tl::expected<uint64_t, std::string> parse_u64(std::string_view text);
 
+// A number given as a command-line argument: throws CliError(kBadInput) naming `what`.
+[[nodiscard]] uint64_t number_arg(const std::string& text, const char* what);
+
 // Fast path for batch input: digits only, no grouping. Returns nullopt when the slow,
 // explaining parser is needed.
 [[nodiscard]] inline std::optional<uint64_t> parse_u64_fast(std::string_view s) {
@@ -35,5 +38,9 @@ namespace pagewalk::cli {
 
 // "4K", "2M", "1G" style sizes for people.
 [[nodiscard]] std::string human_size(uint64_t bytes);
+// The same appended without allocating, right-aligned in `width` (hot output paths).
+void append_size(std::string& out, uint64_t bytes, size_t width);
+// Decimal, appended without allocating.
+void append_dec(std::string& out, uint64_t v);
 
 }  // namespace pagewalk::cli

@@ -58,9 +58,7 @@ Bases parse_bases(const std::vector<std::string>& items) {
   for (const std::string& item : items) {
     const size_t eq = item.find('=');
     if (eq == std::string::npos) {
-      auto v = parse_u64(item);
-      if (!v) throw CliError(kBadInput, fmt::format("--base: {}", v.error()));
-      b.raw = *v;
+      b.raw = number_arg(item, "--base");
       continue;
     }
     const std::string name = item.substr(0, eq);
@@ -70,9 +68,7 @@ Bases parse_bases(const std::vector<std::string>& items) {
       for (const auto& n : known) list += (list.empty() ? "" : ", ") + n;
       throw CliError(kBadInput, fmt::format("--base {}: unknown name '{}' (known: {})", item, name, list));
     }
-    auto v = parse_u64(item.substr(eq + 1));
-    if (!v) throw CliError(kBadInput, fmt::format("--base {}: {}", item, v.error()));
-    b.kernel[name] = *v;
+    b.kernel[name] = number_arg(item.substr(eq + 1), fmt::format("--base {}", item).c_str());
   }
   return b;
 }
@@ -255,8 +251,7 @@ Target open_target(const TargetOptions& o) {
   }
 
   if (!o.cr3.empty()) {
-    auto cr3 = parse_u64(o.cr3);
-    if (!cr3) throw CliError(kBadInput, fmt::format("--cr3: {}", cr3.error()));
+    const uint64_t cr3 = number_arg(o.cr3, "--cr3");
     if (!mode && cpu) {
       mode = x86_mode_from_registers(cpu->cr0, cpu->cr4, cpu->long_mode);
       mode_source = fmt::format("CPU {} registers", cpu->index);
@@ -270,8 +265,8 @@ Target open_target(const TargetOptions& o) {
       mode_source = "assumed; give --mode to change";
       fmt::print(stderr, "pagewalk: note: the image names no paging mode; assuming --mode {}\n", mode->name);
     }
-    t.root = mode->root_from(*cr3);
-    t.root_source = fmt::format("--cr3 0x{:x}", *cr3);
+    t.root = mode->root_from(cr3);
+    t.root_source = fmt::format("--cr3 0x{:x}", cr3);
   } else if (cpu) {
     if (!mode) {
       mode = x86_mode_from_registers(cpu->cr0, cpu->cr4, cpu->long_mode);

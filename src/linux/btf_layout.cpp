@@ -51,17 +51,10 @@ tl::expected<TaskLayout, std::string> task_layout_from_btf(std::span<const std::
   auto mm = struct_id("mm_struct");
   if (!mm) return tl::unexpected(mm.error());
   TaskLayout l;
-  struct Want {
-    int type;
-    const char* name;
-    uint64_t* out;
-  };
-  for (const Want& w : {Want{*task, "tasks", &l.task_tasks}, Want{*task, "pid", &l.task_pid},
-                        Want{*task, "tgid", &l.task_tgid}, Want{*task, "comm", &l.task_comm},
-                        Want{*task, "mm", &l.task_mm}, Want{*mm, "pgd", &l.mm_pgd}}) {
-    auto off = find_member(b.get(), w.type, w.name);
-    if (!off) return tl::unexpected(fmt::format("BTF: {} has no member {}", w.type == *task ? "task_struct" : "mm_struct", w.name));
-    *w.out = *off;
+  for (const TaskMember& w : kTaskMembers) {
+    auto off = find_member(b.get(), std::string_view(w.type) == "mm_struct" ? *mm : *task, w.member);
+    if (!off) return tl::unexpected(fmt::format("BTF: {} has no member {}", w.type, w.member));
+    l.*w.field = *off;
   }
   if (auto cpu = struct_id("cpuinfo_x86")) l.cpu_capability = find_member(b.get(), *cpu, "x86_capability");
   l.source = "BTF";

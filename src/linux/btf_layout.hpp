@@ -29,6 +29,18 @@ struct TaskLayout {
   std::string source;
 };
 
+// The members both readers (BTF and DWARF) look up, and where each lands in TaskLayout.
+struct TaskMember {
+  const char* type;
+  const char* member;
+  uint64_t TaskLayout::*field;
+};
+inline constexpr TaskMember kTaskMembers[] = {
+    {"task_struct", "tasks", &TaskLayout::task_tasks}, {"task_struct", "pid", &TaskLayout::task_pid},
+    {"task_struct", "tgid", &TaskLayout::task_tgid},   {"task_struct", "comm", &TaskLayout::task_comm},
+    {"task_struct", "mm", &TaskLayout::task_mm},       {"mm_struct", "pgd", &TaskLayout::mm_pgd},
+};
+
 // Parses raw BTF (a .BTF section or /sys/kernel/btf/vmlinux) and finds the members.
 [[nodiscard]] tl::expected<TaskLayout, std::string> task_layout_from_btf(std::span<const std::byte> btf);
 

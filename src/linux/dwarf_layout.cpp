@@ -85,17 +85,10 @@ tl::expected<TaskLayout, std::string> task_layout_from_dwarf(const std::string& 
   if (!found.count("task_struct") || !found.count("mm_struct"))
     return finish(tl::unexpected(fmt::format("{}: its DWARF defines no struct task_struct / mm_struct", path)));
   TaskLayout l;
-  struct Want {
-    const char* type;
-    const char* member;
-    uint64_t* out;
-  };
-  for (const Want& w : {Want{"task_struct", "tasks", &l.task_tasks}, Want{"task_struct", "pid", &l.task_pid},
-                        Want{"task_struct", "tgid", &l.task_tgid}, Want{"task_struct", "comm", &l.task_comm},
-                        Want{"task_struct", "mm", &l.task_mm}, Want{"mm_struct", "pgd", &l.mm_pgd}}) {
+  for (const TaskMember& w : kTaskMembers) {
     auto v = member_offset(&found.at(w.type), w.member);
     if (!v) return finish(tl::unexpected(fmt::format("{}: DWARF: {} has no member {}", path, w.type, w.member)));
-    *w.out = *v;
+    l.*w.field = *v;
   }
   if (found.count("cpuinfo_x86")) l.cpu_capability = member_offset(&found.at("cpuinfo_x86"), "x86_capability");
   l.source = path + " (DWARF)";

@@ -37,7 +37,7 @@ tl::expected<std::unique_ptr<LinuxKernel>, std::string> LinuxKernel::discover(co
 
   std::optional<SymbolTable> file_symbols;
   if (in.symbol_text) {
-    // A System.map holds link-time addresses; slide them once the KASLR offset is known.
+    // A System.map holds link-time addresses: slid below, once the KASLR offset is known.
     auto t = parse_symbol_text(*in.symbol_text, 0);
     if (!t) return tl::unexpected(fmt::format("{}: {}", in.symbol_text_name, t.error()));
     file_symbols = std::move(*t);
@@ -52,7 +52,7 @@ tl::expected<std::unique_ptr<LinuxKernel>, std::string> LinuxKernel::discover(co
   if (!k->kaslr_offset && vi && vi->kernel_offset()) k->kaslr_offset = Known{*vi->kernel_offset(), "VMCOREINFO KERNELOFFSET"};
   if (!k->kaslr_offset && file_symbols && !in.symbol_text_is_system_map) {
     // /proc/kallsyms holds runtime addresses: the slide is _text's distance from its link address.
-    if (auto text = file_symbols->find("_text")) k->kaslr_offset = Known{*text - 0xffffffff81000000, in.symbol_text_name + " _text"};
+    if (auto text = file_symbols->find("_text")) k->kaslr_offset = Known{*text - kTextLinkAddress, in.symbol_text_name + " _text"};
   }
   k->phys_base = override_of("phys_base");
   if (!k->phys_base && vi && vi->number("phys_base"))
@@ -62,10 +62,7 @@ tl::expected<std::unique_ptr<LinuxKernel>, std::string> LinuxKernel::discover(co
     const uint64_t slide = in.symbol_text_is_system_map && k->kaslr_offset ? k->kaslr_offset->value : 0;
     if (in.symbol_text_is_system_map && !k->kaslr_offset)
       k->warnings.push_back("the KASLR offset is unknown: System.map addresses are used as they are");
-    if (slide) {
-      auto t = parse_symbol_text(*in.symbol_text, slide);
-      file_symbols = std::move(*t);
-    }
+    file_symbols->slide(slide);
   }
 
   // Paging mode: the kernel's own flag, else the CPU's CR4.LA57, else 4-level.
@@ -141,7 +138,7 @@ tl::expected<std::unique_ptr<LinuxKernel>, std::string> LinuxKernel::discover(co
   k->vmalloc_base = base_from_symbol("vmalloc_base");
   k->vmemmap_base = base_from_symbol("vmemmap_base");
   if (!k->kaslr_offset && k->symbols.find("_text"))
-    k->kaslr_offset = Known{*k->symbols.find("_text") - 0xffffffff81000000, "_text in " + k->symbols_source};
+    k->kaslr_offset = Known{*k->symbols.find("_text") - kTextLinkAddress, "_text in " + k->symbols_source};
 
   // FLATMEM kernels export mem_map; SPARSEMEM_VMEMMAP ones (every x86-64) use vmemmap.
   k->mem_map = override_of("mem_map");

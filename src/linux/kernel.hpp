@@ -12,13 +12,11 @@
 #include <vector>
 
 #include "core/virtual_memory.hpp"
+#include "linux/layout.hpp"
 #include "linux/symbols.hpp"
 #include "linux/vmcoreinfo.hpp"
 
 namespace pagewalk::linux_kernel {
-
-// arch/x86/include/asm/page_64_types.h: where the kernel image is linked.
-inline constexpr uint64_t kStartKernelMap = 0xffffffff80000000;
 
 struct Known {
   uint64_t value = 0;

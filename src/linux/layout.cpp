@@ -8,7 +8,6 @@ namespace pagewalk::linux_kernel {
 namespace {
 
 constexpr uint64_t kTB = uint64_t{1} << 40;
-constexpr uint64_t kStartKernelMap = 0xffffffff80000000;
 constexpr uint64_t kModulesEnd = 0xffffffffff000000;
 constexpr uint64_t kVsyscall = 0xffffffffff600000;
 // CONFIG_RANDOMIZE_MEMORY_PHYSICAL_PADDING's default: room for memory hot-added later.
@@ -86,7 +85,7 @@ std::vector<Region> x86_64_layout(const LayoutParams& p) {
   add(0xffffffef00000000, 0xfffffffeffffffff, RegionKind::Efi, "EFI runtime services", "");
   const uint64_t text_end = kStartKernelMap + p.kernel_image_size;
   add(kStartKernelMap, text_end - 1, RegionKind::KernelText, "kernel text (__START_KERNEL_map)",
-      p.kaslr_offset ? fmt::format("_text at 0x{:x} (KASLR offset 0x{:x})", 0xffffffff81000000 + *p.kaslr_offset,
+      p.kaslr_offset ? fmt::format("_text at 0x{:x} (KASLR offset 0x{:x})", kTextLinkAddress + *p.kaslr_offset,
                                    *p.kaslr_offset)
                      : "");
   add(text_end, kModulesEnd - 1, RegionKind::Modules, "modules", "");

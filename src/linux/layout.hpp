@@ -9,6 +9,12 @@
 
 namespace pagewalk::linux_kernel {
 
+// arch/x86/include/asm/page_64_types.h: where the kernel image is linked (__START_KERNEL_map),
+// and where _text lands without KASLR (__START_KERNEL, with the default 16 MiB
+// CONFIG_PHYSICAL_START).
+inline constexpr uint64_t kStartKernelMap = 0xffffffff80000000;
+inline constexpr uint64_t kTextLinkAddress = 0xffffffff81000000;
+
 struct LayoutParams {
   bool five_level = false;
   std::optional<uint64_t> page_offset_base, vmalloc_base, vmemmap_base;

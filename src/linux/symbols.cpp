@@ -24,6 +24,10 @@ std::optional<uint64_t> SymbolTable::find(std::string_view name) const {
   return it->second;
 }
 
+void SymbolTable::slide(uint64_t offset) {
+  for (auto& e : entries_) e.second += offset;
+}
+
 tl::expected<SymbolTable, std::string> parse_symbol_text(std::string_view text, uint64_t slide) {
   SymbolTable table;
   size_t line_no = 0;

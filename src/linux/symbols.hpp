@@ -21,6 +21,8 @@ class SymbolTable {
   // Sorts the names; call once after the last add() and before find().
   void seal();
   [[nodiscard]] std::optional<uint64_t> find(std::string_view name) const;
+  // Moves every address by `offset` (link-time addresses to the KASLR'd ones).
+  void slide(uint64_t offset);
   [[nodiscard]] size_t size() const { return entries_.size(); }
   [[nodiscard]] bool empty() const { return entries_.empty(); }
 

@@ -80,12 +80,10 @@ namespace {
 constexpr std::string_view kKey = "OSRELEASE=";
 constexpr size_t kMaxText = 4096;  // VMCOREINFO_BYTES: one page
 
-std::optional<FoundVmcoreInfo> text_at(PhysMemory& memory, PhysAddr pa) {
-  std::string buf(kMaxText, '\0');
-  if (!memory.read(pa, std::as_writable_bytes(std::span(buf.data(), buf.size())))) {
-    // Near the end of a range: take what there is, page by page.
-    buf.clear();
-  }
+// The text at pa, of at most `available` bytes (the rest of its physical range).
+std::optional<FoundVmcoreInfo> text_at(PhysMemory& memory, PhysAddr pa, uint64_t available) {
+  std::string buf(static_cast<size_t>(std::min<uint64_t>(kMaxText, available)), '\0');
+  if (!memory.read(pa, std::as_writable_bytes(std::span(buf.data(), buf.size())))) return std::nullopt;
   buf.resize(strnlen(buf.data(), buf.size()));
   if (!plausible_vmcoreinfo(buf)) return std::nullopt;
   return FoundVmcoreInfo{pa, buf};
@@ -103,7 +101,7 @@ std::optional<FoundVmcoreInfo> find_vmcoreinfo(PhysMemory& memory) {
         char head[10];
         if (!memory.read(r.start + (off + at), std::as_writable_bytes(std::span(head)))) continue;
         if (std::string_view(head, sizeof head) != kKey) continue;
-        if (auto found = text_at(memory, r.start + (off + at))) return found;
+        if (auto found = text_at(memory, r.start + (off + at), r.size - (off + at))) return found;
       }
     }
   }

@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "sources/bytes.hpp"
 #include "sources/kdump.hpp"
 #include "sources/segmented_memory.hpp"
 
@@ -15,12 +16,6 @@ namespace {
 
 constexpr uint32_t kLimeMagic = 0x4C694D45;  // "EMiL" little-endian: LiME's range header
 
-template <typename T>
-T load(const std::byte* p) {
-  T v;
-  std::memcpy(&v, p, sizeof v);
-  return v;
-}
 
 // QEMU's per-CPU "QEMU" note is a QEMUCPUState (target/i386/arch_dump.c): version, size,
 // 18 general registers, 10 segment descriptors of 24 bytes, then cr[0..4].

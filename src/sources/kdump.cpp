@@ -4,10 +4,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <bit>
 #include <cstring>
 
 #include <fmt/format.h>
+
+#include "sources/bytes.hpp"
 
 #if PAGEWALK_HAVE_KDUMPFILE
 #include <libkdumpfile/kdumpfile.h>
@@ -20,12 +21,6 @@ constexpr std::string_view kDiskdumpSignature = "KDUMP   ";
 constexpr std::string_view kFlatSignature = "makedumpfile";
 constexpr size_t kFlatHeaderSize = 4096;
 
-template <typename T>
-T load(const std::byte* p) {
-  T v;
-  std::memcpy(&v, p, sizeof v);
-  return v;
-}
 int64_t load_be64(const std::byte* p) { return static_cast<int64_t>(__builtin_bswap64(load<uint64_t>(p))); }
 
 bool starts_with(std::span<const std::byte> bytes, std::string_view sig) {
