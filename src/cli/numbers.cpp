@@ -35,15 +35,23 @@ uint64_t number_arg(const std::string& text, const char* what) {
   return *v;
 }
 
-void append_dec(std::string& out, uint64_t v) {
-  char buf[20];
-  char* e = buf + sizeof buf;
-  char* b = e;
+namespace {
+
+// Writes v's decimal digits backwards ending at `end`; returns where they start.
+char* digits_before(char* end, uint64_t v) {
   do {
-    *--b = static_cast<char>('0' + v % 10);
+    *--end = static_cast<char>('0' + v % 10);
     v /= 10;
   } while (v);
-  out.append(b, static_cast<size_t>(e - b));
+  return end;
+}
+
+}  // namespace
+
+void append_dec(std::string& out, uint64_t v) {
+  char buf[20];
+  char* b = digits_before(buf + sizeof buf, v);
+  out.append(b, static_cast<size_t>(buf + sizeof buf - b));
 }
 
 void append_size(std::string& out, uint64_t bytes, size_t width) {
@@ -55,13 +63,9 @@ void append_size(std::string& out, uint64_t bytes, size_t width) {
   }
   char buf[24];
   char* e = buf + sizeof buf;
-  char* b = e;
-  *--b = units[u];
-  do {
-    *--b = static_cast<char>('0' + bytes % 10);
-    bytes /= 10;
-  } while (bytes);
-  const size_t len = static_cast<size_t>(e - b);
+  *--e = units[u];
+  char* b = digits_before(e, bytes);
+  const size_t len = static_cast<size_t>(buf + sizeof buf - b);
   if (len < width) out.append(width - len, ' ');
   out.append(b, len);
 }
