@@ -6,7 +6,7 @@ BUILD_SAN  ?= build-san
 FUZZ_SECONDS ?= 60
 JOBS       ?= $(shell nproc)
 
-.PHONY: all deps deps-test build run test unit sanitize fuzz e2e bench clean
+.PHONY: all deps deps-test build static run test unit sanitize fuzz e2e bench clean
 
 all: build
 
@@ -19,6 +19,12 @@ deps-test:
 build: deps
 	@cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 	@cmake --build $(BUILD) -j $(JOBS)
+
+# A static pagewalk to copy into a guest or a rescue system (used by the e2e suite).
+static: deps
+	@cmake -S . -B build-static -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPAGEWALK_STATIC=ON \
+	  -DPAGEWALK_TESTS=OFF -DPAGEWALK_BENCH=OFF >/dev/null
+	@cmake --build build-static -j $(JOBS) --target pagewalk
 
 run: build
 	$(BUILD)/pagewalk demo

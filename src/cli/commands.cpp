@@ -429,31 +429,40 @@ int cmd_info(const TargetOptions& o, bool json) {
   std::vector<PhysRange> ranges;
   uint64_t total = 0;
   std::optional<linux_kernel::VmcoreInfo> vi;
-  std::string vi_source = src.image ? "none: no ELF note and no copy in memory" : "not read through the gdbstub";
-  if (src.image) {
+  std::string vi_source = src.qemu ? "not read through the gdbstub" : "none: no ELF note and no copy in memory";
+  if (!src.qemu) {
     ranges = src.memory->ranges();
     for (const PhysRange& r : ranges) total += r.size;
-    if (src.image->vmcoreinfo) {
-      vi = linux_kernel::VmcoreInfo::parse(*src.image->vmcoreinfo);
+    if (const auto& note = src.vmcoreinfo_note()) {
+      vi = linux_kernel::VmcoreInfo::parse(*note);
       vi_source = "ELF note";
-    } else if (auto found = linux_kernel::find_vmcoreinfo(*src.memory)) {
-      // Taken without the note (QEMU without -device vmcoreinfo): the kernel's own copy.
-      vi = linux_kernel::VmcoreInfo::parse(found->text);
-      vi_source = fmt::format("found in memory at PA 0x{:x}", found->at.value());
+    } else if (src.image) {
+      if (auto found = linux_kernel::find_vmcoreinfo(*src.memory)) {
+        // Taken without the note (QEMU without -device vmcoreinfo): the kernel's own copy.
+        vi = linux_kernel::VmcoreInfo::parse(found->text);
+        vi_source = fmt::format("found in memory at PA 0x{:x}", found->at.value());
+      }
     }
   }
 
   if (json) {
     ordered_json j{{"schema_version", kSchemaVersion}, {"command", "info"}};
-    if (src.image) {
-      j["image"] = src.image->path;
+    if (!src.qemu) {
+      j[src.kcore ? "kcore" : "image"] = src.name;
       j["format"] = src.format;
-      j["file_size"] = src.image->file.bytes().size();
+      if (src.image) j["file_size"] = src.image->file.bytes().size();
       j["memory_bytes"] = total;
       ordered_json rs = ordered_json::array();
       for (const PhysRange& r : ranges)
         rs.push_back({{"start", hex(r.start.value())}, {"end", hex(r.start.value() + r.size)}});
       j["ranges"] = rs;
+      if (src.kcore) {
+        ordered_json segs = ordered_json::array();
+        for (const KcoreSegment& sg : src.kcore->segments)
+          segs.push_back({{"vaddr", hex(sg.vaddr)}, {"paddr", sg.paddr ? ordered_json(hex(*sg.paddr)) : ordered_json(nullptr)},
+                          {"size", sg.size}});
+        j["segments"] = segs;
+      }
     } else {
       j["qemu"] = src.name;
       j["format"] = src.format;
@@ -489,17 +498,26 @@ int cmd_info(const TargetOptions& o, bool json) {
     out = fmt::format("image    {}\nformat   {}\nsize     {} bytes in the file, {} of physical memory in {} "
                       "range(s)\n",
                       src.image->path, src.format, src.image->file.bytes().size(), human_size(total), ranges.size());
-    for (const PhysRange& r : ranges)
-      out += fmt::format("  0x{:012x}-0x{:012x}  {:>8}\n", r.start.value(), r.start.value() + r.size, human_size(r.size));
+  } else if (src.kcore) {
+    out = fmt::format("kcore    {}\nformat   {}\nsize     {} of physical memory in {} range(s), {} segments\n", src.name,
+                      src.format, human_size(total), ranges.size(), src.kcore->segments.size());
   } else {
     out = fmt::format("qemu     {}\nformat   {}, {}, packet size {}\nstate    {}\n", src.name, src.format,
                       src.qemu->description().architecture, src.qemu->packet_size(),
                       src.qemu->halted_on_attach() ? "was running; halted while attached, resumed on detach"
                                                    : "was already stopped; left stopped");
   }
+  for (const PhysRange& r : ranges)
+    out += fmt::format("  0x{:012x}-0x{:012x}  {:>8}\n", r.start.value(), r.start.value() + r.size, human_size(r.size));
+  if (src.kcore) {
+    out += "segments (virtual -> physical)\n";
+    for (const KcoreSegment& sg : src.kcore->segments)
+      out += fmt::format("  0x{:016x}  {:>8}  {}\n", sg.vaddr, human_size(sg.size),
+                         sg.paddr ? fmt::format("PA 0x{:x}", *sg.paddr) : std::string("no physical address (vmalloc, modules, vmemmap)"));
+  }
   if (src.cpus.empty()) {
     const unsigned notes = src.image ? src.image->prstatus_notes : 0;
-    out += fmt::format("cpus     no control registers in the {}{}\n", src.image ? "image" : "target",
+    out += fmt::format("cpus     no control registers in the {}{}\n", src.image ? "image" : src.kcore ? "kcore" : "target",
                        notes ? fmt::format(" ({} NT_PRSTATUS notes)", notes) : "");
   }
   for (const CpuRegisters& c : src.cpus) {

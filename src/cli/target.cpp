@@ -15,6 +15,10 @@ namespace pagewalk::cli {
 void TargetOptions::add_to(CLI::App& app) {
   app.add_option("--image", image, "memory image: ELF core (QEMU dump-guest-memory, kdump), LiME or raw");
   app.add_option("--qemu", qemu, "a running QEMU guest: its gdbstub at HOST:PORT (QEMU -gdb tcp:HOST:PORT)");
+  app.add_flag("--kcore", kcore,
+               "the running kernel through /proc/kcore (root), with /proc/kallsyms and /sys/kernel/btf/vmlinux");
+  app.add_option("--kcore-file", kcore_file, "with --kcore: read this copy or path instead of /proc/kcore")
+      ->capture_default_str();
   app.add_option("--qemu-timeout", qemu_timeout_ms, "milliseconds to wait for the gdbstub to connect or answer")
       ->capture_default_str();
   app.add_option("--format", format, "image format: auto, elf, kdump, lime, raw")->capture_default_str();
@@ -73,12 +77,41 @@ Bases parse_bases(const std::vector<std::string>& items) {
   return b;
 }
 
+// /proc/kallsyms lists every address as zero to whoever may not see them (kptr_restrict).
+// Per-CPU symbols are zero anyway, so one non-zero address anywhere says they are shown.
+bool addresses_hidden(std::string_view kallsyms) {
+  for (size_t at = 0; at < kallsyms.size();) {
+    const size_t nl = std::min(kallsyms.find('\n', at), kallsyms.size());
+    const std::string_view addr = kallsyms.substr(at, kallsyms.substr(at, nl - at).find(' '));
+    if (addr.find_first_not_of('0') != std::string_view::npos) return false;
+    at = nl + 1;
+  }
+  return true;
+}
+
+// The kernel image's kcore segment (p_vaddr in __START_KERNEL_map's range, with a
+// p_paddr) implies phys_base: __pa_symbol(v) = v - __START_KERNEL_map + phys_base.
+std::optional<linux_kernel::Known> kcore_phys_base(const Kcore& k) {
+  for (const KcoreSegment& s : k.segments)
+    if (s.paddr && s.vaddr >= linux_kernel::kStartKernelMap && s.vaddr < linux_kernel::kStartKernelMap + (uint64_t{1} << 30))
+      return linux_kernel::Known{*s.paddr - (s.vaddr - linux_kernel::kStartKernelMap), "the kernel text segment of " + k.path};
+  return std::nullopt;
+}
+
 }  // namespace
+
+const std::optional<std::string>& Target::vmcoreinfo_note() const {
+  static const std::optional<std::string> none;
+  if (image) return image->vmcoreinfo;
+  if (kcore) return kcore->vmcoreinfo;
+  return none;
+}
 
 std::unique_ptr<linux_kernel::LinuxKernel> open_linux(const Target& t, const TargetOptions& o) {
   linux_kernel::KernelInputs in;
   in.memory = t.memory;
-  if (t.image) in.vmcoreinfo_note = t.image->vmcoreinfo;
+  in.vmcoreinfo_note = t.vmcoreinfo_note();
+  if (t.kcore) in.phys_base_hint = kcore_phys_base(*t.kcore);
   if (!t.cpus.empty()) in.cr4 = t.cpus.front().cr4;
   in.mode = mode_option(o.mode);
   in.options.pa_bits = static_cast<uint8_t>(o.pa_bits);
@@ -92,6 +125,15 @@ std::unique_ptr<linux_kernel::LinuxKernel> open_linux(const Target& t, const Tar
     in.symbol_text = read_text_file(o.system_map, "--system-map");
     in.symbol_text_name = o.system_map;
     in.symbol_text_is_system_map = true;
+  } else if (o.live_kernel()) {
+    std::string text = read_text_file("/proc/kallsyms", "--kcore:");
+    if (addresses_hidden(text))
+      fmt::print(stderr, "pagewalk: note: /proc/kallsyms hides its addresses (kernel.kptr_restrict); decoding the "
+                         "kernel's symbol tables from memory instead\n");
+    else {
+      in.symbol_text = std::move(text);
+      in.symbol_text_name = "/proc/kallsyms";
+    }
   }
   in.overrides = parse_bases(o.bases).kernel;
   auto k = linux_kernel::LinuxKernel::discover(in);
@@ -109,11 +151,13 @@ linux_kernel::TaskLayout task_layout(linux_kernel::LinuxKernel& k, const TargetO
   }
   std::vector<std::byte> data;
   std::string from;
-  if (!o.btf.empty()) {
-    auto f = MappedFile::open(o.btf);
-    if (!f) throw CliError(kTargetError, fmt::format("--btf {}: {}", o.btf, f.error()));
-    data.assign(f->bytes().begin(), f->bytes().end());
-    from = o.btf;
+  const std::string btf = !o.btf.empty() ? o.btf : o.live_kernel() ? "/sys/kernel/btf/vmlinux" : "";
+  if (!btf.empty()) {
+    // sysfs files report a size of their own; read to the end rather than map.
+    const std::string text = read_text_file(btf, "--btf");
+    const auto* b = reinterpret_cast<const std::byte*>(text.data());
+    data.assign(b, b + text.size());
+    from = btf;
   } else {
     auto b = linux_kernel::read_kernel_btf(k);
     if (!b) throw CliError(kTargetError, b.error());
@@ -148,8 +192,18 @@ void Target::check_source() const {
 }
 
 Target open_source(const TargetOptions& o) {
-  if (!o.image.empty() && !o.qemu.empty()) throw CliError(kBadInput, "give either --image or --qemu, not both");
+  if (int(!o.image.empty()) + int(!o.qemu.empty()) + int(o.kcore) > 1)
+    throw CliError(kBadInput, "give one of --image, --qemu and --kcore");
   Target t;
+  if (o.kcore) {
+    auto k = open_kcore(o.kcore_file);
+    if (!k) throw CliError(kTargetError, k.error());
+    t.kcore = std::move(*k);
+    t.name = t.kcore->path;
+    t.format = "Linux /proc/kcore (the running kernel)";
+    t.memory = t.kcore->memory.get();
+    return t;
+  }
   if (o.qemu.empty()) {
     t.image = open_image_option(o);
     t.name = t.image->path;
@@ -182,7 +236,7 @@ void select_linux_root(Target& t, const TargetOptions& o) {
   linux_kernel::LinuxKernel& k = *t.kernel;
   t.paging = k.paging;
   const std::string where = fmt::format("{}: {}, {} ({})", t.name, t.format, k.paging.mode->name, k.mode_source);
-  if (o.kernel) {
+  if (o.kernel || o.pid.empty()) {
     t.root = k.kernel_pgd;
     t.root_source = fmt::format("kernel PGD 0x{:x} (init_top_pgt)", k.kernel_pgd.value());
     t.views = {{"", t.root}};

@@ -15,12 +15,15 @@
 #include "linux/kernel.hpp"
 #include "sources/gdb_remote.hpp"
 #include "sources/image.hpp"
+#include "sources/kcore.hpp"
 
 namespace pagewalk::cli {
 
 struct TargetOptions {
   std::string image;
   std::string qemu;  // HOST:PORT of QEMU's gdbstub
+  bool kcore = false;  // the running kernel through /proc/kcore
+  std::string kcore_file = std::string(kLiveKcore);
   unsigned qemu_timeout_ms = 10000;
   std::string format = "auto";
   std::vector<std::string> bases;  // a raw image's base, or NAME=VALUE kernel facts
@@ -36,10 +39,16 @@ struct TargetOptions {
   std::string pti;  // user | kernel
   std::string kallsyms, system_map, btf, vmlinux;
 
+  static constexpr const char* kLiveKcore = "/proc/kcore";
+
   void add_to(CLI::App& app);
-  [[nodiscard]] bool given() const { return !image.empty() || !qemu.empty(); }
-  // Linux knowledge of the target's kernel: --pid with an image or a guest, or --kernel.
-  [[nodiscard]] bool wants_linux() const { return (!pid.empty() && given()) || kernel; }
+  [[nodiscard]] bool given() const { return !image.empty() || !qemu.empty() || kcore; }
+  // Linux knowledge of the target's kernel: --pid with an image or a guest, --kernel, or
+  // --kcore (which has no CPU registers: its tables are the kernel's or a process's).
+  [[nodiscard]] bool wants_linux() const { return (!pid.empty() && given()) || kernel || kcore; }
+  // --kcore on this machine's own /proc/kcore: /proc/kallsyms and /sys/kernel/btf/vmlinux
+  // describe the same kernel.
+  [[nodiscard]] bool live_kernel() const { return kcore && kcore_file == kLiveKcore; }
   // A live process through /proc: --pid with no image and no guest.
   [[nodiscard]] bool live() const { return !pid.empty() && !given() && !kernel; }
 };
@@ -58,6 +67,7 @@ struct Target {
   std::string format;  // "ELF core (...)", "QEMU gdbstub (physical-memory mode)"
   std::optional<Image> image;
   std::unique_ptr<gdb::QemuGdbstub> qemu;
+  std::optional<Kcore> kcore;
   PhysMemory* memory = nullptr;
   std::vector<CpuRegisters> cpus;
 
@@ -72,6 +82,8 @@ struct Target {
   // After reads: throws CliError(kTargetError) if the source failed under them (a lost or
   // garbled gdbstub connection), so that the command ends with that one error.
   void check_source() const;
+  // The VMCOREINFO note of a dump or of /proc/kcore.
+  [[nodiscard]] const std::optional<std::string>& vmcoreinfo_note() const;
 };
 
 // Opens the image the options name; throws CliError with the right exit status.

@@ -57,6 +57,7 @@ tl::expected<std::unique_ptr<LinuxKernel>, std::string> LinuxKernel::discover(co
   k->phys_base = override_of("phys_base");
   if (!k->phys_base && vi && vi->number("phys_base"))
     k->phys_base = Known{static_cast<uint64_t>(*vi->number("phys_base")), "VMCOREINFO NUMBER(phys_base)"};
+  if (!k->phys_base) k->phys_base = in.phys_base_hint;
 
   if (file_symbols) {
     const uint64_t slide = in.symbol_text_is_system_map && k->kaslr_offset ? k->kaslr_offset->value : 0;

@@ -33,6 +33,7 @@ struct KernelInputs {
   bool symbol_text_is_system_map = false;      // link-time addresses: add the KASLR offset
   std::string symbol_text_name;
   std::map<std::string, uint64_t, std::less<>> overrides;  // --base NAME=VALUE
+  std::optional<Known> phys_base_hint;  // what the source itself implies (kcore's text segment)
 };
 
 class LinuxKernel {

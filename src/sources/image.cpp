@@ -17,34 +17,6 @@ namespace {
 constexpr uint32_t kLimeMagic = 0x4C694D45;  // "EMiL" little-endian: LiME's range header
 
 
-// QEMU's per-CPU "QEMU" note is a QEMUCPUState (target/i386/arch_dump.c): version, size,
-// 18 general registers, 10 segment descriptors of 24 bytes, then cr[0..4].
-struct QemuCpuStateLayout {
-  static constexpr size_t kRip = 8 + 16 * 8;
-  static constexpr size_t kRsp = 8 + 6 * 8;
-  static constexpr size_t kCr = 8 + 18 * 8 + 10 * 24;
-  static constexpr size_t kMinSize = kCr + 5 * 8;
-};
-
-void add_qemu_note(Image& image, std::span<const std::byte> desc, bool long_mode) {
-  if (desc.size() < QemuCpuStateLayout::kMinSize) return;
-  CpuRegisters r;
-  r.index = static_cast<unsigned>(image.cpus.size());
-  const std::byte* p = desc.data();
-  r.rip = load<uint64_t>(p + QemuCpuStateLayout::kRip);
-  r.rsp = load<uint64_t>(p + QemuCpuStateLayout::kRsp);
-  r.cr0 = load<uint64_t>(p + QemuCpuStateLayout::kCr);
-  r.cr2 = load<uint64_t>(p + QemuCpuStateLayout::kCr + 16);
-  r.cr3 = load<uint64_t>(p + QemuCpuStateLayout::kCr + 24);
-  r.cr4 = load<uint64_t>(p + QemuCpuStateLayout::kCr + 32);
-  // QEMU writes an EM_X86_64 core exactly when the CPU is in long mode (EFER.LMA).
-  r.long_mode = long_mode;
-  r.source = "QEMU note";
-  image.cpus.push_back(r);
-}
-
-uint32_t align4(uint32_t v) { return (v + 3) & ~uint32_t{3}; }
-
 struct ElfHandle {
   Elf* elf = nullptr;
   ~ElfHandle() {
@@ -54,30 +26,10 @@ struct ElfHandle {
 
 }  // namespace
 
-NoteSummary parse_core_notes(Image& image, std::span<const std::byte> notes, bool long_mode) {
-  // Elf64_Nhdr: namesz, descsz, type; name and desc each padded to 4 bytes.
-  NoteSummary summary;
-  size_t off = 0;
-  while (notes.size() - off >= 12) {
-    const std::byte* h = notes.data() + off;
-    const uint32_t namesz = load<uint32_t>(h), descsz = load<uint32_t>(h + 4), type = load<uint32_t>(h + 8);
-    const uint64_t name_at = off + 12, desc_at = name_at + align4(namesz), end = desc_at + uint64_t{align4(descsz)};
-    if (namesz > notes.size() || descsz > notes.size() || end > notes.size() + 3 || desc_at + descsz > notes.size()) break;
-    const std::string_view name(reinterpret_cast<const char*>(notes.data() + name_at), namesz ? namesz - 1 : 0);
-    const std::span<const std::byte> desc = notes.subspan(desc_at, descsz);
-    if (name == "QEMU") {
-      summary.qemu = true;
-      add_qemu_note(image, desc, long_mode);
-    } else if (name == "CORE" && type == NT_PRSTATUS) {
-      ++image.prstatus_notes;
-    } else if (name == "VMCOREINFO") {
-      summary.vmcoreinfo = true;
-      image.vmcoreinfo.emplace(reinterpret_cast<const char*>(desc.data()), desc.size());
-      while (!image.vmcoreinfo->empty() && image.vmcoreinfo->back() == '\0') image.vmcoreinfo->pop_back();
-    }
-    off = std::min<uint64_t>(end, notes.size());
-  }
-  return summary;
+void Image::take_notes(CoreNotes&& notes) {
+  cpus = std::move(notes.cpus);
+  prstatus_notes = notes.prstatus;
+  vmcoreinfo = std::move(notes.vmcoreinfo);
 }
 
 tl::expected<void, std::string> parse_elf_core(Image& image) {
@@ -99,7 +51,7 @@ tl::expected<void, std::string> parse_elf_core(Image& image) {
   if (elf_getphdrnum(h.elf, &nph) != 0) return tl::unexpected(fmt::format("{}: corrupt program headers", image.path));
 
   std::vector<Segment> segments;
-  bool qemu = false, kdump = false;
+  CoreNotes notes;
   const bool long_mode = eh.e_machine == EM_X86_64;
   for (size_t i = 0; i < nph; ++i) {
     GElf_Phdr ph;
@@ -111,16 +63,15 @@ tl::expected<void, std::string> parse_elf_core(Image& image) {
       if (ph.p_offset > bytes.size() || ph.p_filesz > bytes.size() - ph.p_offset)
         return tl::unexpected(fmt::format("{}: note segment {} lies past the end of the file (truncated?)",
                                           image.path, i));
-      const NoteSummary notes = parse_core_notes(image, bytes.subspan(ph.p_offset, ph.p_filesz), long_mode);
-      qemu = qemu || notes.qemu;
-      kdump = kdump || notes.vmcoreinfo;
+      parse_core_notes(notes, bytes.subspan(ph.p_offset, ph.p_filesz), long_mode);
     }
   }
   if (segments.empty()) return tl::unexpected(fmt::format("{}: ELF core has no memory (no PT_LOAD)", image.path));
   auto mem = SegmentedMemory::create(bytes, std::move(segments));
   if (!mem) return tl::unexpected(fmt::format("{}: {}", image.path, mem.error()));
   image.memory = std::move(*mem);
-  image.format = qemu ? "ELF core (QEMU dump-guest-memory)" : kdump ? "ELF core (kdump vmcore)" : "ELF core";
+  image.format = notes.qemu ? "ELF core (QEMU dump-guest-memory)" : notes.vmcoreinfo ? "ELF core (kdump vmcore)" : "ELF core";
+  image.take_notes(std::move(notes));
   return {};
 }
 

@@ -141,7 +141,9 @@ void read_header_notes(Image& image, int fd) {
   std::vector<std::byte> notes(size);
   if (pread(fd, notes.data(), size, off) != static_cast<ssize_t>(size)) return;
   const std::string_view machine(reinterpret_cast<const char*>(h + kUtsMachine), strnlen(reinterpret_cast<const char*>(h + kUtsMachine), 65));
-  (void)parse_core_notes(image, notes, machine == "x86_64");
+  CoreNotes parsed;
+  parse_core_notes(parsed, notes, machine == "x86_64");
+  image.take_notes(std::move(parsed));
 }
 
 }  // namespace

@@ -5,7 +5,13 @@ Contents:
   /init         shell script: mounts proc/sys/devtmpfs, enables THP,
                 reports a few facts on the console and runs /hello-mm
   /hello-mm     the static guest test program
-  /bin/pagewalk optional static pagewalk binary (only when a path is given)
+  /bin/pagewalk optional static pagewalk binary (only when a path is given):
+                /init runs it with --kcore once /hello-mm is ready, prints
+                each run's output as "KCORE <tag> <line>" and its exit status
+                gzipped and base64-encoded as "KCORE-GZ <tag> <line>", its
+                stderr as "KCORE-ERR <tag> <line>", its exit status and
+                start/end uptime as "KCORE-RC <tag> <status> <t0> <t1>",
+                then "KCORE-DONE"
   /lib/modules  optional kernel modules and ORDER (only when a directory is
                 given): /init insmods them in that order before /hello-mm
 
@@ -58,7 +64,53 @@ if [ -f /lib/modules/ORDER ]; then
 fi
 if [ -d /sys/firmware/qemu_fw_cfg ]; then echo "INFO fwcfg yes"; else echo "INFO fwcfg no"; fi
 
-/hello-mm $args
+if [ ! -x /bin/pagewalk ]; then
+    /hello-mm $args
+    echo "HELLO-MM EXITED $?"
+    poweroff -f
+fi
+
+# The guest's own pagewalk, through /proc/kcore, while /hello-mm spins.
+/hello-mm $args &
+hpid=$!
+i=0
+while [ ! -s /tmp/hello-mm.vas ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
+# Each run's stdout goes out gzipped and base64-encoded ("KCORE-GZ <tag> <line>"): the
+# kernel map is megabytes of JSON, and the serial console is slow. printk stays off the
+# console meanwhile so that nothing lands inside those lines.
+pw() {
+    tag=$1; shift
+    t0=$(cut -d' ' -f1 /proc/uptime)
+    /bin/pagewalk "$@" >/tmp/pw.out 2>/tmp/pw.err
+    rc=$?
+    t1=$(cut -d' ' -f1 /proc/uptime)
+    gzip -c /tmp/pw.out | base64 | sed "s/^/KCORE-GZ $tag /"
+    sed "s/^/KCORE-ERR $tag /" /tmp/pw.err
+    echo "KCORE-RC $tag $rc $t0 $t1"
+}
+echo 1 >/proc/sys/kernel/printk
+# kptr_restrict=1: root (CAP_SYSLOG) sees real addresses in %pK fields such as
+# /proc/vmallocinfo's, which 0 would hash (or print as ptrval before the RNG is seeded).
+echo 1 >/proc/sys/kernel/kptr_restrict
+# Kernel addresses: data and text symbols, the start of a few vmalloc areas backed by
+# pages, and (when modules are loaded) a module's base.
+awk '$3=="init_task"||$3=="init_top_pgt"||$3=="jiffies_64"||$3=="_text"||$3=="schedule" {print "0x" $1}' /proc/kallsyms >/tmp/kvas
+grep 'pages=' /proc/vmallocinfo | head -n 4 | sed 's/-.*//' >>/tmp/kvas
+awk '{print $6}' /proc/modules | head -n 2 >>/tmp/kvas
+pw info info --kcore --json
+pw ps ps --kcore --json
+pw translate translate --kcore --pid $hpid --jsonl - </tmp/hello-mm.vas
+pw map map --kcore --pid $hpid --jsonl --to 0x100000000000000
+pw ktranslate translate --kcore --kernel --jsonl - </tmp/kvas
+pw kmap map --kcore --kernel --jsonl
+# kptr_restrict=2 hides /proc/kallsyms' addresses even from root: pagewalk must say so and
+# decode the kernel's own symbol tables from memory instead.
+echo 2 >/proc/sys/kernel/kptr_restrict
+pw pshidden ps --kcore --json
+echo 1 >/proc/sys/kernel/kptr_restrict
+echo 7 >/proc/sys/kernel/printk
+echo "KCORE-DONE"
+wait $hpid
 echo "HELLO-MM EXITED $?"
 poweroff -f
 """

@@ -297,6 +297,19 @@ class QemuGuest:
         if not self.vas:
             raise GuestError("READY seen but no VA lines parsed\n" + self.diagnostics())
 
+    def wait_for_line(self, line, timeout=300.0):
+        """Wait until the console shows `line` on a line of its own."""
+        deadline = time.monotonic() + timeout
+        pattern = re.compile("^" + re.escape(line) + r"\r?$", re.M)
+        while not pattern.search(self._read_serial()):
+            if "HELLO-MM EXITED" in self.serial_text or "Kernel panic" in self.serial_text:
+                raise GuestError(f"guest failed before {line}\n" + self.diagnostics())
+            if self.proc.poll() is not None:
+                raise GuestError(f"QEMU exited before {line}\n" + self.diagnostics())
+            if time.monotonic() > deadline:
+                raise GuestError(f"no {line} within {timeout:.0f}s\n" + self.diagnostics())
+            time.sleep(0.2)
+
     def boot(self, ready_timeout=180.0, settle=1.0):
         """Start QEMU, wait for READY, let the program spin a bit."""
         self.start()

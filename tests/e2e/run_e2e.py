@@ -31,6 +31,7 @@ REPO = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 
 from elfdump import ElfDump  # noqa: E402
+import kcore_checks  # noqa: E402
 import linux_checks  # noqa: E402
 from initramfs import build_guest_program, build_initramfs  # noqa: E402
 from qemu_guest import GuestError, QemuGuest, parse_gva2gpa  # noqa: E402
@@ -670,8 +671,15 @@ def _run_case(res, case, args, kernel, kernel_version, hello_mm, workroot):
         res.info = dict(guest.info)
         log(f"[{name}] READY after {guest.boot_seconds:.1f}s; "
             f"{len(guest.vas)} program VAs")
+        if args.guest_pagewalk:
+            t_kcore = time.monotonic()
+            guest.wait_for_line("KCORE-DONE", timeout=args.boot_timeout)
+            res.counts["kcore_guest_seconds"] = round(time.monotonic() - t_kcore, 1)
         orc = collect_oracles(guest, case, outdir, res, args.samples)
         lorc = linux_checks.collect(guest)
+        if args.guest_pagewalk and not args.oracle_only:
+            kcore_checks.check(guest, case, orc, guest.pid, guest.info.get("kernel"),
+                               lorc["values"].get("vmalloc_base"), res, outdir)
         guest.dump(dump_path)
         os.chmod(dump_path, 0o644)  # QEMU creates dumps 0400
         kdump_path = None
@@ -744,7 +752,8 @@ def main(argv=None):
     ap.add_argument("--samples", type=int, default=128,
                     help="number of kernel VAs sampled from info tlb (min 100)")
     ap.add_argument("--guest-pagewalk", metavar="PATH",
-                    help="static pagewalk binary to place in the initramfs as /bin/pagewalk")
+                    help="static pagewalk binary to place in the initramfs as /bin/pagewalk; "
+                         "/init runs it with --kcore and the results are checked against QEMU")
     ap.add_argument("--kdump", action="store_true",
                     help="also write a kdump-zlib dump next to dump.elf")
     ap.add_argument("--vmcoreinfo", action="store_true",

@@ -20,11 +20,12 @@ struct CoreCpu {
 };
 
 struct CoreLoad {
-  uint64_t pa = 0;
+  uint64_t pa = 0;  // p_paddr (/proc/kcore: ~0 for segments with no physical address)
   uint64_t size = 0;
   // Fills the segment's bytes; by default they are zero.
   std::function<void(uint64_t pa, std::vector<uint8_t>& bytes)> fill;
   uint64_t mem_size = 0;  // 0: same as size
+  uint64_t vaddr = 0;     // p_vaddr (QEMU writes 0; /proc/kcore the kernel VA)
 };
 
 struct CoreSpec {
@@ -94,7 +95,7 @@ inline std::vector<uint8_t> build_core(const CoreSpec& spec) {
   size_t end = data_off;
   for (size_t i = 0; i < spec.loads.size(); ++i) {
     const CoreLoad& l = spec.loads[i];
-    ph[i + 1] = Elf64_Phdr{PT_LOAD, PF_R | PF_W | PF_X, end, 0, l.pa, l.size, l.mem_size ? l.mem_size : l.size, 0};
+    ph[i + 1] = Elf64_Phdr{PT_LOAD, PF_R | PF_W | PF_X, end, l.vaddr, l.pa, l.size, l.mem_size ? l.mem_size : l.size, 0};
     end += l.size;
   }
   std::vector<uint8_t> out(end, 0);

@@ -13,6 +13,9 @@
  *   PID <pid>
  *   READY
  *
+ * The same VAs, one per line, go to /tmp/hello-mm.vas (written whole, then
+ * renamed into place) for the guest's own pagewalk --kcore run.
+ *
  * Arguments:
  *   high   also map and touch a page above the 47-bit boundary (needs a
  *          kernel running with 5-level paging; reported as an error line
@@ -75,6 +78,17 @@ static void report(int pagemap_fd)
         printf("VA %s 0x%llx PFN 0x%llx PRESENT %d\n", entries[i].name,
                (unsigned long long)entries[i].va, (unsigned long long)pfn, present);
     }
+}
+
+static void write_va_file(void)
+{
+    FILE *f = fopen("/tmp/hello-mm.vas.tmp", "w");
+    if (!f)
+        return;
+    for (int i = 0; i < nentries; i++)
+        fprintf(f, "0x%llx\n", (unsigned long long)entries[i].va);
+    if (fclose(f) == 0)
+        rename("/tmp/hello-mm.vas.tmp", "/tmp/hello-mm.vas");
 }
 
 int main(int argc, char **argv)
@@ -174,6 +188,7 @@ int main(int argc, char **argv)
     }
     report(fd);
     close(fd);
+    write_va_file();
     printf("PID %d\n", (int)getpid());
     printf("READY\n");
     fflush(stdout);

@@ -1,0 +1,66 @@
+#include "sources/core_notes.hpp"
+
+#include <elf.h>
+
+#include <algorithm>
+#include <string_view>
+
+#include "sources/bytes.hpp"
+
+namespace pagewalk {
+namespace {
+
+// QEMU's per-CPU "QEMU" note is a QEMUCPUState (target/i386/arch_dump.c): version, size,
+// 18 general registers, 10 segment descriptors of 24 bytes, then cr[0..4].
+struct QemuCpuStateLayout {
+  static constexpr size_t kRip = 8 + 16 * 8;
+  static constexpr size_t kRsp = 8 + 6 * 8;
+  static constexpr size_t kCr = 8 + 18 * 8 + 10 * 24;
+  static constexpr size_t kMinSize = kCr + 5 * 8;
+};
+
+void add_qemu_note(CoreNotes& notes, std::span<const std::byte> desc, bool long_mode) {
+  if (desc.size() < QemuCpuStateLayout::kMinSize) return;
+  CpuRegisters r;
+  r.index = static_cast<unsigned>(notes.cpus.size());
+  const std::byte* p = desc.data();
+  r.rip = load<uint64_t>(p + QemuCpuStateLayout::kRip);
+  r.rsp = load<uint64_t>(p + QemuCpuStateLayout::kRsp);
+  r.cr0 = load<uint64_t>(p + QemuCpuStateLayout::kCr);
+  r.cr2 = load<uint64_t>(p + QemuCpuStateLayout::kCr + 16);
+  r.cr3 = load<uint64_t>(p + QemuCpuStateLayout::kCr + 24);
+  r.cr4 = load<uint64_t>(p + QemuCpuStateLayout::kCr + 32);
+  // QEMU writes an EM_X86_64 core exactly when the CPU is in long mode (EFER.LMA).
+  r.long_mode = long_mode;
+  r.source = "QEMU note";
+  notes.cpus.push_back(r);
+}
+
+uint32_t align4(uint32_t v) { return (v + 3) & ~uint32_t{3}; }
+
+}  // namespace
+
+void parse_core_notes(CoreNotes& out, std::span<const std::byte> notes, bool long_mode) {
+  // Elf64_Nhdr: namesz, descsz, type; name and desc each padded to 4 bytes.
+  size_t off = 0;
+  while (notes.size() - off >= 12) {
+    const std::byte* h = notes.data() + off;
+    const uint32_t namesz = load<uint32_t>(h), descsz = load<uint32_t>(h + 4), type = load<uint32_t>(h + 8);
+    const uint64_t name_at = off + 12, desc_at = name_at + align4(namesz), end = desc_at + uint64_t{align4(descsz)};
+    if (namesz > notes.size() || descsz > notes.size() || end > notes.size() + 3 || desc_at + descsz > notes.size()) break;
+    const std::string_view name(reinterpret_cast<const char*>(notes.data() + name_at), namesz ? namesz - 1 : 0);
+    const std::span<const std::byte> desc = notes.subspan(desc_at, descsz);
+    if (name == "QEMU") {
+      out.qemu = true;
+      add_qemu_note(out, desc, long_mode);
+    } else if (name == "CORE" && type == NT_PRSTATUS) {
+      ++out.prstatus;
+    } else if (name == "VMCOREINFO") {
+      out.vmcoreinfo.emplace(reinterpret_cast<const char*>(desc.data()), desc.size());
+      while (!out.vmcoreinfo->empty() && out.vmcoreinfo->back() == '\0') out.vmcoreinfo->pop_back();
+    }
+    off = std::min<uint64_t>(end, notes.size());
+  }
+}
+
+}  // namespace pagewalk

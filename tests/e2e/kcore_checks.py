@@ -1,0 +1,241 @@
+"""The guest's own static pagewalk, run by /init through /proc/kcore while the test program
+spins (see initramfs.py), against what QEMU says once the guest is stopped.
+
+Oracles, all outside pagewalk:
+  * the test program's PID line, and QEMU's `info registers` CR3: ps --kcore;
+  * QEMU's gva2gpa for the program's VAs: translate --kcore --pid and map --kcore --pid;
+  * QEMU's `info tlb` (every kernel leaf the CPU's tables map): map --kcore --kernel;
+  * gva2gpa for kernel symbols, vmalloc areas and module bases: translate --kcore --kernel.
+The guest ran pagewalk a few seconds before the stop; kernel mappings made or dropped in
+between (vmalloc'd stacks of exited processes) can only differ inside the vmalloc area, and
+those are counted apart and bounded.
+"""
+
+import base64
+import bisect
+import gzip
+import json
+import os
+import re
+
+KERNEL_HALF = 0xff00000000000000  # both 4- and 5-level kernel halves lie above this
+VMALLOC_SPAN = {False: 32 << 40, True: 12800 << 40}  # mm.rst: 32 TiB / 12.5 PiB
+# Kernel stacks are vmalloc'd (16 KiB + guard): the pagewalk runs' stacks are gone by the
+# stop, a few new ones may exist. More churn than this is a failure, not noise.
+MAX_VMALLOC_CHURN_PAGES = 256
+
+
+def as_int(v):
+    return None if v is None else int(v, 16)
+
+
+def parse_console(text):
+    """{tag: {"out": [lines], "err": [lines], "rc": int, "seconds": float}} from the
+    console's KCORE lines (stdout arrives gzipped and base64-encoded)."""
+    runs, encoded = {}, {}
+    for raw in text.splitlines():
+        line = raw.rstrip("\r")
+        m = re.match(r"^KCORE-(GZ|ERR|RC) (\w+) ?(.*)$", line)
+        if not m:
+            continue
+        kind, tag, rest = m.groups()
+        run = runs.setdefault(tag, {"out": [], "err": [], "rc": None, "seconds": None})
+        if kind == "RC":
+            parts = rest.split()
+            run["rc"] = int(parts[0])
+            if len(parts) == 3:
+                run["seconds"] = round(float(parts[2]) - float(parts[1]), 2)
+        elif kind == "ERR":
+            run["err"].append(rest)
+        else:
+            encoded.setdefault(tag, []).append(rest)
+    for tag, chunks in encoded.items():
+        try:
+            data = gzip.decompress(base64.b64decode("".join(chunks), validate=True))
+            runs[tag]["out"] = data.decode().splitlines()
+        except (ValueError, OSError, EOFError) as e:
+            runs[tag]["out"] = []
+            runs[tag]["err"].append(f"(harness) the encoded output does not decode: {e}")
+    return runs
+
+
+def _doc(runs, tag, res, ok=(0,)):
+    run = runs.get(tag)
+    if run is None or run["rc"] is None:
+        res.fail("kcore", f"{tag}: no output from the guest's pagewalk")
+        return None
+    if run["rc"] not in ok:
+        res.fail("kcore", f"{tag}: exit {run['rc']}: {' | '.join(run['err'][-5:])}")
+        return None
+    return run
+
+
+def _json(runs, tag, res, ok=(0,)):
+    run = _doc(runs, tag, res, ok)
+    if run is None:
+        return None
+    try:
+        return json.loads("\n".join(run["out"]))
+    except ValueError as e:
+        res.fail("kcore", f"{tag}: not JSON ({e})")
+        return None
+
+
+def _jsonl(runs, tag, res, ok=(0,)):
+    run = _doc(runs, tag, res, ok)
+    if run is None:
+        return None
+    try:
+        return [json.loads(x) for x in run["out"] if x.strip()]
+    except ValueError as e:
+        res.fail("kcore", f"{tag}: not JSON lines ({e})")
+        return None
+
+
+def _levels(case):
+    return 5 if case["la57"] else 4
+
+
+def check(guest, case, orc, pid, kernel_version, vmalloc_base, res, outdir):
+    """Called while the guest is stopped in the test program (as collect_oracles left it)."""
+    runs = parse_console(guest.serial_text)
+    with open(os.path.join(outdir, "kcore-runs.json"), "w") as f:
+        json.dump(runs, f)
+    for tag, run in runs.items():
+        if run["seconds"] is not None:
+            res.counts[f"kcore_{tag}_s"] = run["seconds"]
+    cr3 = orc["regs"]["CR3"]
+    user_pgd = cr3 & ~0xfff
+    kernel_pgd = user_pgd & ~(1 << 12) if case["pti"] else user_pgd
+
+    info = _json(runs, "info", res)
+    if info is not None:
+        vi = info.get("vmcoreinfo") or {}
+        if vi.get("OSRELEASE") != kernel_version:
+            res.fail("kcore-info", f"VMCOREINFO note OSRELEASE {vi.get('OSRELEASE')!r}, guest {kernel_version!r}")
+        if not any(s.get("paddr") is None for s in info.get("segments", [])) or \
+           not any(s.get("paddr") is not None for s in info.get("segments", [])):
+            res.fail("kcore-info", "expected segments with and without physical addresses")
+        res.counts["kcore_segments"] = len(info.get("segments", []))
+
+    ps = _json(runs, "ps", res)
+    if ps is not None:
+        mine = [t for t in ps["tasks"] if t["pid"] == pid]
+        if len(mine) != 1 or mine[0]["comm"] != "hello-mm":
+            res.fail("kcore-ps", f"pid {pid} hello-mm not found: {mine}")
+        elif as_int(mine[0]["pgd_pa"]) != kernel_pgd:
+            res.fail("kcore-ps", f"pid {pid} PGD PA {mine[0]['pgd_pa']}, CR3 0x{cr3:x}")
+        if not any(t["comm"] == "pagewalk" for t in ps["tasks"]):
+            res.fail("kcore-ps", "the running pagewalk itself is not in the task list")
+        if bool(ps["pti"]) != case["pti"]:
+            res.fail("kcore-ps", f"pti={ps['pti']}, the case expects {case['pti']}")
+        res.counts["kcore_ps_tasks"] = len(ps["tasks"])
+
+    # With kptr_restrict=2 the symbols come from the kernel's memory: same answer, and a note.
+    hidden = _json(runs, "pshidden", res)
+    if hidden is not None and ps is not None:
+        key = lambda doc: [(t["pid"], t["comm"], t["pgd_pa"]) for t in doc["tasks"] if t["comm"] != "pagewalk"]
+        if key(hidden) != key(ps):
+            res.fail("kcore-kptr", "ps with kptr_restrict=2 differs from ps with readable /proc/kallsyms")
+        if not any("kptr_restrict" in line for line in runs["pshidden"]["err"]):
+            res.fail("kcore-kptr", f"no note about hidden addresses: {runs['pshidden']['err']}")
+
+    # translate --pid: every level printed, and the answer = gva2gpa. Under PTI each VA
+    # comes twice (kernel and user half of the PGD pair), each from its own root.
+    tr = _jsonl(runs, "translate", res, ok=(0, 1))
+    if tr is not None:
+        views = 2 if case["pti"] else 1
+        prog = orc["prog"]
+        if len(tr) != views * len(prog):
+            res.fail("kcore-translate", f"{len(tr)} records for {len(prog)} VAs x {views} PGD(s)")
+        else:
+            for i, p in enumerate(prog):
+                for rec in tr[i * views:(i + 1) * views]:
+                    got = as_int(rec.get("pa")) if rec["status"] == "mapped" else None
+                    if as_int(rec["va"]) != p["va"] or got != p["gpa"]:
+                        res.fail("kcore-translate", f"{p['name']} 0x{p['va']:x}: pagewalk {rec['status']} "
+                                 f"{rec.get('pa')}, gva2gpa {p['gpa']}")
+                    steps = rec.get("steps", [])
+                    root = user_pgd if rec.get("pgd") == "user" else kernel_pgd
+                    if not steps or as_int(steps[0]["table"]) != root:
+                        res.fail("kcore-translate", f"0x{p['va']:x}: first table {steps[0]['table'] if steps else None}, "
+                                 f"expected 0x{root:x}")
+                    if rec["status"] == "mapped" and rec["page_size"] == 4096 and len(steps) != _levels(case):
+                        res.fail("kcore-translate", f"0x{p['va']:x}: {len(steps)} levels for a 4K page")
+            res.counts["kcore_pid_vas"] = len(tr)
+
+    # map --pid: the program's VAs fall in rows whose physical runs give gva2gpa.
+    mp = _jsonl(runs, "map", res)
+    if mp is not None:
+        rows = [(as_int(r["va_start"]), as_int(r["va_end"]), as_int(r["pa_start"]), r.get("pgd"))
+                for r in mp if r.get("pa_start")]
+        compared = 0
+        for p in orc["prog"]:
+            hits = [r for r in rows if r[0] <= p["va"] < r[1]]
+            want = p["gpa"]
+            if want is None:
+                if hits:
+                    res.fail("kcore-map", f"{p['name']} 0x{p['va']:x}: mapped by pagewalk, not by gva2gpa")
+                continue
+            if not hits:
+                res.fail("kcore-map", f"{p['name']} 0x{p['va']:x}: gva2gpa 0x{want:x}, not in pagewalk's map")
+            for va0, _end, pa0, _pgd in hits:
+                compared += 1
+                if pa0 + (p["va"] - va0) != want:
+                    res.fail("kcore-map", f"{p['name']} 0x{p['va']:x}: row gives 0x{pa0 + p['va'] - va0:x}, "
+                             f"gva2gpa 0x{want:x}")
+        res.counts["kcore_map_pid_vas"] = compared
+
+    # translate --kernel: symbols, vmalloc areas, module bases = gva2gpa (under PTI the user
+    # CR3 maps little of the kernel: what it does not map is counted, not compared).
+    kt = _jsonl(runs, "ktranslate", res, ok=(0, 1))
+    if kt is not None:
+        compared = invisible = 0
+        for rec in kt:
+            va = as_int(rec["va"])
+            want = guest.gva2gpa(va)
+            got = as_int(rec.get("pa")) if rec["status"] == "mapped" else None
+            if want is None and case["pti"]:
+                invisible += 1
+                continue
+            compared += 1
+            if got != want:
+                res.fail("kcore-ktranslate", f"0x{va:x}: pagewalk {rec['status']} {rec.get('pa')}, gva2gpa {want}")
+            if got is not None and not rec.get("steps"):
+                res.fail("kcore-ktranslate", f"0x{va:x}: no per-level steps")
+        if len(kt) < 5:
+            res.fail("kcore-ktranslate", f"only {len(kt)} kernel addresses were tried")
+        res.counts["kcore_kernel_vas"] = compared
+        res.counts["kcore_kernel_vas_not_in_user_cr3"] = invisible
+
+    # map --kernel against info tlb: every kernel leaf QEMU sees lies in a pagewalk row with
+    # the same physical address.
+    km = _jsonl(runs, "kmap", res)
+    if km is not None:
+        rows = sorted((as_int(r["va_start"]), as_int(r["va_end"]), as_int(r["pa_start"]))
+                      for r in km if r.get("pa_start"))
+        starts = [r[0] for r in rows]
+        vstart = vmalloc_base
+        vend = None if vmalloc_base is None else vmalloc_base + VMALLOC_SPAN[case["la57"]]
+        compared = churn = 0
+        for va, pa, _letters in orc["tlb"]:
+            if va < KERNEL_HALF:
+                continue
+            i = bisect.bisect_right(starts, va) - 1
+            hit = rows[i] if i >= 0 and va < rows[i][1] else None
+            ok = hit is not None and hit[2] + (va - hit[0]) == pa
+            if ok:
+                compared += 1
+                continue
+            if vstart is not None and vstart <= va < vend:
+                churn += 1
+                continue
+            res.fail("kcore-kmap", f"0x{va:x}: info tlb pa 0x{pa:x}, pagewalk "
+                     f"{'row 0x%x-0x%x pa 0x%x' % hit if hit else 'no row'}")
+        if churn > MAX_VMALLOC_CHURN_PAGES:
+            res.fail("kcore-kmap", f"{churn} vmalloc pages differ (more than {MAX_VMALLOC_CHURN_PAGES})")
+        if compared < 100:
+            res.fail("kcore-kmap", f"only {compared} kernel leaves compared")
+        res.counts["kcore_kmap_rows"] = len(rows)
+        res.counts["kcore_kmap_leaves_compared"] = compared
+        res.counts["kcore_kmap_vmalloc_churn"] = churn
