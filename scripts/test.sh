@@ -57,17 +57,10 @@ fuzz() {
   echo "fuzz: 3 passed, 0 failed"
 }
 
-static_build() {
-  # The guest's own pagewalk: one static binary (no libkdumpfile: Debian ships no archive).
-  cmake -S . -B build-static -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPAGEWALK_STATIC=ON \
-    -DPAGEWALK_TESTS=OFF -DPAGEWALK_BENCH=OFF >/dev/null
-  cmake --build build-static -j "$JOBS" --target pagewalk
-}
-
 e2e() {
   banner "real-kernel end to end (Debian kernel under QEMU/TCG)"
   [ -x build/pagewalk ] || unit
-  static_build
+  make --no-print-directory static  # the guest's own pagewalk
   python3 tests/e2e/run_e2e.py --pagewalk build/pagewalk --guest-pagewalk build-static/pagewalk --kdump
 }
 
