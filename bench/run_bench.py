@@ -101,8 +101,12 @@ def live():
             s, rss = best_of(5, [PAGEWALK, "map", "--pid", pid] + extra)
             print(f"  {label:<36} {pages / s / 1e6:8.2f} M pages/s ({s * 1e3:.1f} ms, whole process; "
                   f"{raw / s:.2f}x raw; peak RSS {rss / 1024:.1f} MiB)")
+        # After the timed runs: peak RSS is the maximum over every child so far, and the one
+        # --json document is much bigger than the streamed forms.
         first = json.loads(subprocess.run([PAGEWALK, "map", "--pid", pid, "--json"], check=True, capture_output=True,
                                           text=True).stdout)
+        # One output row per physical run: how scattered the frames are sets the formatting work.
+        print(f"  rows printed: {sum(len(m['runs']) for m in first['mappings'])} physical runs")
         big = max(first["mappings"], key=lambda m: m["resident_pages"])
         pa = big["runs"][len(big["runs"]) // 2]["pa_start"]
         start = time.perf_counter()

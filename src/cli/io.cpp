@@ -2,22 +2,55 @@
 
 #include <vector>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include <fmt/format.h>
 
 namespace pagewalk::cli {
 
-std::string hex(uint64_t v) {
+namespace {
+
+// The 16 lowercase hex digits of v, most significant first. Hot in the batch and live
+// paths (three per output row), so with SSE2 (every x86-64): nibbles spread into bytes,
+// then '0'..'9' or 'a'..'f' by one compare.
+void hex_digits16(uint64_t v, char* out) {
+#if defined(__SSE2__)
+  const __m128i bytes = _mm_cvtsi64_si128(static_cast<long long>(__builtin_bswap64(v)));
+  const __m128i low4 = _mm_set1_epi8(0x0f);
+  const __m128i hi = _mm_and_si128(_mm_srli_epi16(bytes, 4), low4);
+  const __m128i lo = _mm_and_si128(bytes, low4);
+  const __m128i nibbles = _mm_unpacklo_epi8(hi, lo);
+  const __m128i letters = _mm_and_si128(_mm_cmpgt_epi8(nibbles, _mm_set1_epi8(9)), _mm_set1_epi8('a' - '0' - 10));
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(out), _mm_add_epi8(_mm_add_epi8(nibbles, _mm_set1_epi8('0')), letters));
+#else
   static constexpr char kDigits[] = "0123456789abcdef";
-  char buf[18];
-  char* e = buf + sizeof buf;
-  char* b = e;
-  do {
-    *--b = kDigits[v & 0xf];
-    v >>= 4;
-  } while (v);
-  *--b = 'x';
-  *--b = '0';
-  return std::string(b, static_cast<size_t>(e - b));
+  for (int i = 15; i >= 0; --i, v >>= 4) out[i] = kDigits[v & 0xf];
+#endif
+}
+
+}  // namespace
+
+// The digits are copied out whole as they were stored: reading part of a 16-byte store
+// back (to prepend "0x" in one buffer) stalls store-to-load forwarding.
+void append_hex16(std::string& out, uint64_t v) {
+  alignas(16) char digits[16];
+  hex_digits16(v, digits);
+  out.append("0x", 2).append(digits, sizeof digits);
+}
+
+void append_hex(std::string& out, uint64_t v) {
+  alignas(16) char digits[16];
+  hex_digits16(v, digits);
+  const int n = v ? 16 - __builtin_clzll(v) / 4 : 1;
+  out.append("0x", 2).append(digits + 16 - n, static_cast<size_t>(n));
+}
+
+std::string hex(uint64_t v) {
+  std::string s;
+  append_hex(s, v);
+  return s;
 }
 
 void for_each_stdin_line(const std::function<void(std::string_view)>& f) {

@@ -34,5 +34,8 @@ void for_each_stdin_line(const std::function<void(std::string_view)>& f);
 
 // "0x..." with no padding.
 [[nodiscard]] std::string hex(uint64_t v);
+void append_hex(std::string& out, uint64_t v);
+// "0x" and 16 digits (aligned columns).
+void append_hex16(std::string& out, uint64_t v);
 
 }  // namespace pagewalk::cli

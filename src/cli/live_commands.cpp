@@ -13,6 +13,8 @@
 #include "live/process.hpp"
 
 namespace pagewalk::cli {
+
+using namespace std::string_view_literals;
 namespace {
 
 using live::LiveError;
@@ -329,20 +331,20 @@ int live_map(const TargetOptions& target, const OutputFormat& f) {
     const uint64_t bytes = r.pages * live::kPageSize;
     hidden |= r.pfn_hidden;
     if (human) {
-      o += "    ";
+      o += "    "sv;
       append_hex16(o, r.va.value());
       o += '-';
       append_hex16(o, r.va.value() + bytes);
-      o += "  ";
+      o += "  "sv;
       if (r.pfn_hidden)
-        o += "PFN hidden        ";
+        o += "PFN hidden        "sv;
       else
         append_hex16(o, r.pfn.value() << live::kPageShift);
-      o += "  ";
+      o += "  "sv;
       append_size(o, bytes, 6);
-      o += "  ";
+      o += "  "sv;
       append_dec(o, bytes / r.page_size);
-      o += " x ";
+      o += " x "sv;
       append_size(o, r.page_size, 0);
       if (r.kind != PageKind::Base) o += r.kind == PageKind::Thp ? " THP" : " hugetlb";
       o += '\n';
@@ -351,25 +353,25 @@ int live_map(const TargetOptions& target, const OutputFormat& f) {
       first_run = false;
       o += '{';
       if (f.jsonl) {
-        o += R"("kind":"run","mapping":")";
-        o += hex(current->start.value());
-        o += "\",";
+        o += R"("kind":"run","mapping":")"sv;
+        append_hex(o, current->start.value());
+        o += "\","sv;
       }
-      o += R"("va_start":")";
-      o += hex(r.va.value());
-      o += R"(","va_end":")";
-      o += hex(r.va.value() + bytes);
+      o += R"("va_start":")"sv;
+      append_hex(o, r.va.value());
+      o += R"(","va_end":")"sv;
+      append_hex(o, r.va.value() + bytes);
       if (!r.pfn_hidden) {
-        o += R"(","pa_start":")";
-        o += hex(r.pfn.value() << live::kPageShift);
+        o += R"(","pa_start":")"sv;
+        append_hex(o, r.pfn.value() << live::kPageShift);
       }
-      o += R"(","pages":)";
+      o += R"(","pages":)"sv;
       append_dec(o, r.pages);
-      o += R"(,"page_size":)";
+      o += R"(,"page_size":)"sv;
       append_dec(o, r.page_size);
-      o += R"(,"page_kind":")";
+      o += R"(,"page_kind":")"sv;
       o += to_string(r.kind);
-      o += "\"}";
+      o += "\"}"sv;
       if (f.jsonl) o += '\n';
     }
     out.maybe_flush();

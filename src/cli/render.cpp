@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "arch/x86/x86_entry.hpp"
+#include "cli/io.hpp"
 #include "cli/numbers.hpp"
 
 namespace pagewalk::cli {
@@ -35,13 +36,6 @@ void append_json_flags(std::string& out, const Paging& p, unsigned level, uint64
 }
 
 }  // namespace
-
-void append_hex16(std::string& out, uint64_t v) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  char buf[18] = {'0', 'x'};
-  for (int i = 17; i >= 2; --i, v >>= 4) buf[i] = kDigits[v & 0xf];
-  out.append(buf, sizeof buf);
-}
 
 std::string access_string(Perms p) { return std::string(access_view(p)); }
 

@@ -12,7 +12,6 @@ namespace pagewalk::cli {
 inline constexpr int kSchemaVersion = 1;
 
 // "0x" and 16 hex digits: the batch paths format millions of these.
-void append_hex16(std::string& out, uint64_t v);
 
 [[nodiscard]] std::string access_string(Perms p);  // "rwx user", "r-- kernel"
 [[nodiscard]] std::string_view access_view(Perms p);

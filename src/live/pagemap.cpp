@@ -54,4 +54,64 @@ tl::expected<size_t, LiveError> Pagemap::read(uint64_t first_page, std::span<uin
   return done;
 }
 
+PagemapReadAhead::PagemapReadAhead(const Pagemap& pagemap, std::vector<Run> chunks, size_t depth)
+    : pagemap_(pagemap), chunks_(std::move(chunks)), results_(std::max<size_t>(depth, 2), size_t{0}) {
+  uint64_t largest = 0;
+  for (const Run& c : chunks_) largest = std::max(largest, c.count);
+  slots_.assign(results_.size(), std::vector<uint64_t>(largest));
+  worker_ = std::thread([this] { run(); });
+}
+
+namespace {
+
+// Waits until pred() holds: spins a while (the other side is usually about to deliver),
+// then sleeps on `word` until it changes.
+template <typename Pred>
+void await(const std::atomic<size_t>& word, Pred pred) {
+  for (int spin = 0; spin < 2048; ++spin) {
+    if (pred()) return;
+    __builtin_ia32_pause();
+  }
+  while (!pred()) {
+    const size_t seen = word.load(std::memory_order_acquire);
+    if (pred()) return;
+    word.wait(seen, std::memory_order_acquire);
+  }
+}
+
+}  // namespace
+
+PagemapReadAhead::~PagemapReadAhead() {
+  stop_.store(true, std::memory_order_release);
+  handed_.fetch_add(slots_.size(), std::memory_order_acq_rel);  // wakes a worker waiting for a slot
+  handed_.notify_all();
+  worker_.join();
+}
+
+void PagemapReadAhead::run() {
+  for (size_t i = 0; i < chunks_.size(); ++i) {
+    const size_t slot = i % slots_.size();
+    // Slot `slot` last held chunk i - depth: wait until the caller is done with it, i.e.
+    // it has been handed a chunk after that one's successor.
+    await(handed_, [&] { return stop_.load(std::memory_order_acquire) || i + 1 < handed_.load(std::memory_order_acquire) + slots_.size(); });
+    if (stop_.load(std::memory_order_acquire)) return;
+    results_[slot] = pagemap_.read(chunks_[i].first, std::span(slots_[slot]).first(chunks_[i].count));
+    const bool failed = !results_[slot];
+    produced_.store(i + 1, std::memory_order_release);
+    produced_.notify_one();
+    if (failed) return;
+  }
+}
+
+tl::expected<std::span<const uint64_t>, LiveError> PagemapReadAhead::next() {
+  const size_t i = handed_.load(std::memory_order_relaxed);
+  if (i >= chunks_.size()) return std::span<const uint64_t>{};
+  handed_.store(i + 1, std::memory_order_release);  // done with chunk i - 1: its slot is free
+  handed_.notify_one();
+  await(produced_, [&] { return produced_.load(std::memory_order_acquire) > i; });
+  const size_t slot = i % slots_.size();
+  if (!results_[slot]) return tl::unexpected(results_[slot].error());
+  return std::span<const uint64_t>(slots_[slot]).first(*results_[slot]);
+}
+
 }  // namespace pagewalk::live

@@ -3,8 +3,10 @@
 // translator of its own, not as a page-table source: it shows no table levels.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <span>
+#include <thread>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -76,6 +78,35 @@ class Pagemap {
   Pagemap(int pid, Fd fd) : pid_(pid), fd_(std::move(fd)) {}
   int pid_ = 0;
   Fd fd_;
+};
+
+// Reads a list of pagemap chunks in order on a worker thread, up to `depth` ahead of the
+// caller: the kernel builds the next chunk (most of a scan's time) while the caller decodes
+// this one. Worth its thread only for a scan of several chunks.
+class PagemapReadAhead {
+ public:
+  PagemapReadAhead(const Pagemap& pagemap, std::vector<Run> chunks, size_t depth = 8);
+  ~PagemapReadAhead();
+  PagemapReadAhead(const PagemapReadAhead&) = delete;
+  PagemapReadAhead& operator=(const PagemapReadAhead&) = delete;
+
+  // The next chunk's entries, valid until the following call; fewer than the chunk's count
+  // when the process exited. An error ends the sequence.
+  [[nodiscard]] tl::expected<std::span<const uint64_t>, LiveError> next();
+
+ private:
+  void run();
+  const Pagemap& pagemap_;
+  const std::vector<Run> chunks_;
+  std::vector<std::vector<uint64_t>> slots_;
+  std::vector<tl::expected<size_t, LiveError>> results_;  // per slot
+  // Handoffs are atomics the other side spins on before it sleeps: a chunk takes about
+  // 100 us to read, and waking a sleeping thread on another CPU costs a good part of that
+  // (more in a VM), once per chunk.
+  std::atomic<size_t> produced_{0};  // chunks read into their slots
+  std::atomic<size_t> handed_{0};    // chunks given to the caller (it still holds the last one)
+  std::atomic<bool> stop_{false};
+  std::thread worker_;
 };
 
 }  // namespace pagewalk::live

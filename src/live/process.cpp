@@ -190,7 +190,7 @@ tl::expected<MappingCounts, LiveError> scan_mapping(const LiveProcess& p, const 
   MappingCounts counts;
   if (!m.in_pagemap()) return counts;
   chunk_pages = std::max<size_t>(chunk_pages, kPagesPerPmd);
-  std::vector<uint64_t> buf(chunk_pages);
+  std::vector<uint64_t> own(std::min<uint64_t>(chunk_pages, m.size() >> kPageShift));
   std::vector<uint64_t> block_flags(kPagesPerPmd);
   // Without real PFNs no block can be recognised, so ask smaps up front.
   const Mapping* info = privileged ? &m : &p.detailed(m);
@@ -222,16 +222,32 @@ tl::expected<MappingCounts, LiveError> scan_mapping(const LiveProcess& p, const 
     open = true;
   };
 
-  uint64_t page = m.start.value() >> kPageShift;
+  // Chunks end on a 2 MiB boundary when they can, so a THP block never straddles two.
+  std::vector<Run> chunks;
   const uint64_t end_page = m.end.value() >> kPageShift;
-  while (page < end_page) {
-    // Chunks end on a 2 MiB boundary when they can, so a THP block never straddles two.
+  for (uint64_t page = m.start.value() >> kPageShift; page < end_page;) {
     uint64_t last = std::min(end_page, page + chunk_pages);
     if (last < end_page && (last & ~(kPagesPerPmd - 1)) > page) last &= ~(kPagesPerPmd - 1);
-    const size_t n = last - page;
-    auto got = p.pagemap().read(page, std::span(buf).first(n));
-    if (!got) return tl::unexpected(got.error());
-    if (*got < n) return tl::unexpected(exited(p.pid()));
+    chunks.push_back({page, last - page});
+    page = last;
+  }
+  // Several chunks: the next is read on a worker thread while this one is decoded.
+  std::optional<PagemapReadAhead> ahead;
+  if (chunks.size() > 1) ahead.emplace(p.pagemap(), chunks);
+  for (const Run& chunk : chunks) {
+    const uint64_t page = chunk.first;
+    const size_t n = chunk.count;
+    std::span<const uint64_t> buf;
+    if (ahead) {
+      auto got = ahead->next();
+      if (!got) return tl::unexpected(got.error());
+      buf = *got;
+    } else {
+      auto got = p.pagemap().read(page, std::span(own).first(n));
+      if (!got) return tl::unexpected(got.error());
+      buf = std::span<const uint64_t>(own).first(*got);
+    }
+    if (buf.size() < n) return tl::unexpected(exited(p.pid()));
     for (size_t i = 0; i < n; ++i) {
       const PagemapEntry e{buf[i]};
       if (!e.present()) {
@@ -273,7 +289,6 @@ tl::expected<MappingCounts, LiveError> scan_mapping(const LiveProcess& p, const 
       const uint64_t pfn = e.pfn().value();
       add(va, pfn, 1, base_size, base_kind, pfn == 0 && !privileged);
     }
-    page = last;
   }
   flush();
   if (info->hugetlb) counts.huge_pages = counts.resident / (base_size / kPageSize);

@@ -573,11 +573,11 @@ tl::expected<void, std::string> QemuGdbstub::read_registers() {
     if (threads.size() > 4096) return tl::unexpected(fmt::format("{}: more than 4096 threads", endpoint()));
   }
   if (threads.empty()) threads.emplace_back();  // a stub without thread support: one CPU
-  pid_ = "1";
-  if (!threads[0].empty() && threads[0][0] == 'p') {
-    const size_t dot = threads[0].find('.');
-    pid_ = threads[0].substr(1, dot == std::string::npos ? std::string::npos : dot - 1);
-  }
+  // One expression: GCC 12 at -O3 warns falsely (-Wrestrict) on assigning a literal here.
+  const size_t dot = threads[0].find('.');
+  pid_ = !threads[0].empty() && threads[0][0] == 'p'
+             ? threads[0].substr(1, dot == std::string::npos ? std::string::npos : dot - 1)
+             : std::string(1, '1');
 
   for (size_t i = 0; i < threads.size(); ++i) {
     const std::string& t = threads[i];

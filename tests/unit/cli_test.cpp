@@ -15,6 +15,7 @@
 #include "../support/run_pagewalk.hpp"
 #include "../support/elf_core_writer.hpp"
 #include "cli/demo.hpp"
+#include "cli/io.hpp"
 
 namespace pagewalk {
 namespace {
@@ -52,6 +53,22 @@ class Cli : public ::testing::Test {
 };
 
 bool one_line(const std::string& s) { return !s.empty() && s.find('\n') == s.size() - 1; }
+
+// Every digit value in every position, against printf.
+TEST(CliHex, EveryDigitInEveryPosition) {
+  std::vector<uint64_t> values = {0, 1, 9, 0xa, 0xf, 0x10, ~uint64_t{0}, uint64_t{1} << 63, 0x80000001422c5867};
+  for (unsigned pos = 0; pos < 16; ++pos)
+    for (uint64_t d = 0; d < 16; ++d) values.push_back((d << (4 * pos)) | (uint64_t{0x5} << (4 * ((pos + 7) % 16))));
+  for (uint64_t v : values) {
+    char want[32];
+    std::snprintf(want, sizeof want, "0x%llx", static_cast<unsigned long long>(v));
+    EXPECT_EQ(pagewalk::cli::hex(v), want);
+    std::snprintf(want, sizeof want, "0x%016llx", static_cast<unsigned long long>(v));
+    std::string padded = "x";
+    pagewalk::cli::append_hex16(padded, v);
+    EXPECT_EQ(padded, std::string("x") + want);
+  }
+}
 
 TEST_F(Cli, DemoRuns) {
   const Result r = run("demo");
