@@ -335,7 +335,7 @@ TEST(LiveSelf, TransparentHugePageIsReportedAs2M) {
 }
 
 TEST(LiveSelf, MapScanCountsWhatPagemapShows) {
-  const size_t n = 300;
+  const size_t n = 3000;  // several 512-page chunks: read ahead on the worker thread
   char* p = static_cast<char*>(mmap(nullptr, n * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
   ASSERT_NE(p, MAP_FAILED);
   for (size_t i = 0; i < n; i += 3) p[i * 4096] = 1;  // every third page
@@ -362,8 +362,56 @@ TEST(LiveSelf, MapScanCountsWhatPagemapShows) {
   }
   EXPECT_EQ(counts->resident, expected_resident);
   EXPECT_EQ(pages_in_runs, counts->resident);
-  EXPECT_GE(counts->resident, 100u);
+  EXPECT_GE(counts->resident, 1000u);
   EXPECT_EQ(counts->runs, runs.size());
+  munmap(p, n * 4096);
+}
+
+// ---- read-ahead -----------------------------------------------------------------------
+
+std::vector<live::Run> chunks_of(const void* p, size_t pages, size_t per_chunk) {
+  std::vector<live::Run> chunks;
+  const uint64_t first = reinterpret_cast<uintptr_t>(p) >> 12;
+  for (size_t at = 0; at < pages; at += per_chunk) chunks.push_back({first + at, std::min(per_chunk, pages - at)});
+  return chunks;
+}
+
+TEST(PagemapReadAhead, GivesWhatDirectReadsGive) {
+  const size_t n = 1024;
+  char* p = static_cast<char*>(mmap(nullptr, n * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+  ASSERT_NE(p, MAP_FAILED);
+  for (size_t i = 0; i < n; i += 2) p[i * 4096] = 1;
+  auto pm = Pagemap::open(getpid());
+  ASSERT_TRUE(pm) << pm.error().message;
+  const auto chunks = chunks_of(p, n, 61);  // uneven: the last chunk is short
+  for (size_t depth : {2, 3, 8}) {
+    PagemapReadAhead ahead(*pm, chunks, depth);
+    for (const live::Run& c : chunks) {
+      auto got = ahead.next();
+      ASSERT_TRUE(got) << got.error().message;
+      std::vector<uint64_t> want(c.count);
+      ASSERT_EQ(*pm->read(c.first, want), c.count);
+      ASSERT_EQ(got->size(), c.count);
+      EXPECT_TRUE(std::equal(got->begin(), got->end(), want.begin())) << "chunk at page 0x" << std::hex << c.first;
+    }
+    auto past = ahead.next();  // past the end: empty, not an error
+    ASSERT_TRUE(past);
+    EXPECT_TRUE(past->empty());
+  }
+  munmap(p, n * 4096);
+}
+
+TEST(PagemapReadAhead, StoppingEarlyEndsTheWorker) {
+  const size_t n = 4096;
+  char* p = static_cast<char*>(mmap(nullptr, n * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+  ASSERT_NE(p, MAP_FAILED);
+  auto pm = Pagemap::open(getpid());
+  ASSERT_TRUE(pm);
+  {
+    PagemapReadAhead ahead(*pm, chunks_of(p, n, 16), 3);  // the worker fills its slots and waits
+    ASSERT_TRUE(ahead.next());
+  }  // must not hang
+  { PagemapReadAhead unused(*pm, chunks_of(p, n, 16), 3); }
   munmap(p, n * 4096);
 }
 
@@ -442,6 +490,18 @@ TEST(LiveProcessExit, ScanOfAProcessThatExitedAfterOpenFails) {
   auto t = translate(*p, std::vector<VirtAddr>{any->start}, {});
   ASSERT_FALSE(t);
   EXPECT_EQ(t.error().kind, LiveError::Kind::Exited);
+}
+
+TEST(LiveProcessExit, ReadAheadOfAProcessThatExitedEndsShortOrInError) {
+  const pid_t child = spawn_sleeper();
+  ASSERT_GT(child, 0);
+  auto pm = Pagemap::open(child);
+  ASSERT_TRUE(pm) << pm.error().message;
+  kill_and_reap(child);
+  static char probe[4096 * 64];
+  PagemapReadAhead ahead(*pm, chunks_of(probe, 64, 8), 3);
+  auto got = ahead.next();
+  EXPECT_TRUE(!got || got->size() < 8);
 }
 
 TEST(LiveProcessExit, NonexistentPid) {
