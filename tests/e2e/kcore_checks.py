@@ -18,6 +18,8 @@ import json
 import os
 import re
 
+import linux_checks
+
 KERNEL_HALF = 0xff00000000000000  # both 4- and 5-level kernel halves lie above this
 VMALLOC_SPAN = {False: 32 << 40, True: 12800 << 40}  # mm.rst: 32 TiB / 12.5 PiB
 # Kernel stacks are vmalloc'd (16 KiB + guard): the pagewalk runs' stacks are gone by the
@@ -70,25 +72,17 @@ def _doc(runs, tag, res, ok=(0,)):
     return run
 
 
-def _json(runs, tag, res, ok=(0,)):
+def _parsed(runs, tag, res, ok=(0,), lines=False):
+    """The run's stdout as one JSON document, or as JSON lines."""
     run = _doc(runs, tag, res, ok)
     if run is None:
         return None
     try:
+        if lines:
+            return [json.loads(x) for x in run["out"] if x.strip()]
         return json.loads("\n".join(run["out"]))
     except ValueError as e:
         res.fail("kcore", f"{tag}: not JSON ({e})")
-        return None
-
-
-def _jsonl(runs, tag, res, ok=(0,)):
-    run = _doc(runs, tag, res, ok)
-    if run is None:
-        return None
-    try:
-        return [json.loads(x) for x in run["out"] if x.strip()]
-    except ValueError as e:
-        res.fail("kcore", f"{tag}: not JSON lines ({e})")
         return None
 
 
@@ -108,7 +102,7 @@ def check(guest, case, orc, pid, kernel_version, vmalloc_base, res, outdir):
     user_pgd = cr3 & ~0xfff
     kernel_pgd = user_pgd & ~(1 << 12) if case["pti"] else user_pgd
 
-    info = _json(runs, "info", res)
+    info = _parsed(runs, "info", res)
     if info is not None:
         vi = info.get("vmcoreinfo") or {}
         if vi.get("OSRELEASE") != kernel_version:
@@ -118,7 +112,7 @@ def check(guest, case, orc, pid, kernel_version, vmalloc_base, res, outdir):
             res.fail("kcore-info", "expected segments with and without physical addresses")
         res.counts["kcore_segments"] = len(info.get("segments", []))
 
-    ps = _json(runs, "ps", res)
+    ps = _parsed(runs, "ps", res)
     if ps is not None:
         mine = [t for t in ps["tasks"] if t["pid"] == pid]
         if len(mine) != 1 or mine[0]["comm"] != "hello-mm":
@@ -132,7 +126,7 @@ def check(guest, case, orc, pid, kernel_version, vmalloc_base, res, outdir):
         res.counts["kcore_ps_tasks"] = len(ps["tasks"])
 
     # With kptr_restrict=2 the symbols come from the kernel's memory: same answer, and a note.
-    hidden = _json(runs, "pshidden", res)
+    hidden = _parsed(runs, "pshidden", res)
     if hidden is not None and ps is not None:
         key = lambda doc: [(t["pid"], t["comm"], t["pgd_pa"]) for t in doc["tasks"] if t["comm"] != "pagewalk"]
         if key(hidden) != key(ps):
@@ -142,30 +136,22 @@ def check(guest, case, orc, pid, kernel_version, vmalloc_base, res, outdir):
 
     # translate --pid: every level printed, and the answer = gva2gpa. Under PTI each VA
     # comes twice (kernel and user half of the PGD pair), each from its own root.
-    tr = _jsonl(runs, "translate", res, ok=(0, 1))
+    tr = _parsed(runs, "translate", res, ok=(0, 1), lines=True)
     if tr is not None:
-        views = 2 if case["pti"] else 1
-        prog = orc["prog"]
-        if len(tr) != views * len(prog):
-            res.fail("kcore-translate", f"{len(tr)} records for {len(prog)} VAs x {views} PGD(s)")
-        else:
-            for i, p in enumerate(prog):
-                for rec in tr[i * views:(i + 1) * views]:
-                    got = as_int(rec.get("pa")) if rec["status"] == "mapped" else None
-                    if as_int(rec["va"]) != p["va"] or got != p["gpa"]:
-                        res.fail("kcore-translate", f"{p['name']} 0x{p['va']:x}: pagewalk {rec['status']} "
-                                 f"{rec.get('pa')}, gva2gpa {p['gpa']}")
-                    steps = rec.get("steps", [])
-                    root = user_pgd if rec.get("pgd") == "user" else kernel_pgd
-                    if not steps or as_int(steps[0]["table"]) != root:
-                        res.fail("kcore-translate", f"0x{p['va']:x}: first table {steps[0]['table'] if steps else None}, "
-                                 f"expected 0x{root:x}")
-                    if rec["status"] == "mapped" and rec["page_size"] == 4096 and len(steps) != _levels(case):
-                        res.fail("kcore-translate", f"0x{p['va']:x}: {len(steps)} levels for a 4K page")
+        def levels_and_root(p, rec):
+            steps = rec.get("steps", [])
+            root = user_pgd if rec.get("pgd") == "user" else kernel_pgd
+            if not steps or as_int(steps[0]["table"]) != root:
+                res.fail("kcore-translate", f"0x{p['va']:x}: first table {steps[0]['table'] if steps else None}, "
+                         f"expected 0x{root:x}")
+            if rec["status"] == "mapped" and rec["page_size"] == 4096 and len(steps) != _levels(case):
+                res.fail("kcore-translate", f"0x{p['va']:x}: {len(steps)} levels for a 4K page")
+
+        if linux_checks.pid_records_match_gva2gpa(tr, orc["prog"], case, res, "kcore-translate", levels_and_root):
             res.counts["kcore_pid_vas"] = len(tr)
 
     # map --pid: the program's VAs fall in rows whose physical runs give gva2gpa.
-    mp = _jsonl(runs, "map", res)
+    mp = _parsed(runs, "map", res, lines=True)
     if mp is not None:
         rows = [(as_int(r["va_start"]), as_int(r["va_end"]), as_int(r["pa_start"]), r.get("pgd"))
                 for r in mp if r.get("pa_start")]
@@ -188,7 +174,7 @@ def check(guest, case, orc, pid, kernel_version, vmalloc_base, res, outdir):
 
     # translate --kernel: symbols, vmalloc areas, module bases = gva2gpa (under PTI the user
     # CR3 maps little of the kernel: what it does not map is counted, not compared).
-    kt = _jsonl(runs, "ktranslate", res, ok=(0, 1))
+    kt = _parsed(runs, "ktranslate", res, ok=(0, 1), lines=True)
     if kt is not None:
         compared = invisible = 0
         for rec in kt:
@@ -210,7 +196,7 @@ def check(guest, case, orc, pid, kernel_version, vmalloc_base, res, outdir):
 
     # map --kernel against info tlb: every kernel leaf QEMU sees lies in a pagewalk row with
     # the same physical address.
-    km = _jsonl(runs, "kmap", res)
+    km = _parsed(runs, "kmap", res, lines=True)
     if km is not None:
         rows = sorted((as_int(r["va_start"]), as_int(r["va_end"]), as_int(r["pa_start"]))
                       for r in km if r.get("pa_start"))

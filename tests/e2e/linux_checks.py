@@ -69,6 +69,25 @@ def as_int(v):
     return None if v is None else int(v, 16)
 
 
+def pid_records_match_gva2gpa(records, prog, case, res, check, each=None):
+    """translate --pid records, one per program VA (two under PTI: both halves of the PGD
+    pair), against gva2gpa. `each(p, rec)` adds checks of its own. False when the record
+    count is wrong (nothing compared)."""
+    views = 2 if case["pti"] else 1
+    if len(records) != views * len(prog):
+        res.fail(check, f"{len(records)} records for {len(prog)} VAs x {views} PGD(s)")
+        return False
+    for i, p in enumerate(prog):
+        for rec in records[i * views:(i + 1) * views]:
+            got = as_int(rec.get("pa")) if rec["status"] == "mapped" else None
+            if as_int(rec["va"]) != p["va"] or got != p["gpa"]:
+                res.fail(check, f"{p['name']} 0x{p['va']:x} ({rec.get('pgd', 'pgd')}): "
+                                f"pagewalk {rec['status']} {rec.get('pa')}, gva2gpa {p['gpa']}")
+            if each:
+                each(p, rec)
+    return True
+
+
 def check(pagewalk, dump_path, kdump_path, case, orc, lorc, res):
     ksyms, values, pid = lorc["ksyms"], lorc["values"], lorc["pid"]
 
@@ -110,16 +129,7 @@ def check(pagewalk, dump_path, kdump_path, case, orc, lorc, res):
     stdin = "".join(f"0x{p['va']:x}\n" for p in vas)
     out = pagewalk_json(pagewalk, ["translate", "--image", dump_path, "--pid", str(pid), "--jsonl", "-"],
                         ok_codes=(0, 1), stdin_text=stdin, lines=True)
-    views = 2 if case["pti"] else 1
-    if len(out) != views * len(vas):
-        res.fail("translate_pid", f"{len(out)} records for {len(vas)} VAs x {views} PGD(s)")
-    else:
-        for i, p in enumerate(vas):
-            for rec in out[i * views:(i + 1) * views]:
-                got = as_int(rec.get("pa")) if rec["status"] == "mapped" else None
-                if got != p["gpa"]:
-                    res.fail("translate_pid", f"{p['name']} 0x{p['va']:x} ({rec.get('pgd', 'pgd')}): "
-                                              f"pagewalk {rec['status']} {rec.get('pa')}, gva2gpa {p['gpa']}")
+    if pid_records_match_gva2gpa(out, vas, case, res, "translate_pid"):
         res.counts["pid_vas_compared"] = len(out)
 
     # kconv: the kernel's own formulas on direct-map and kernel-text samples = gva2gpa.
