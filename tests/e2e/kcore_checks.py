@@ -218,6 +218,22 @@ def check(guest, case, orc, pid, kernel_version, vmalloc_base, res, outdir):
                 continue
             res.fail("kcore-kmap", f"0x{va:x}: info tlb pa 0x{pa:x}, pagewalk "
                      f"{'row 0x%x-0x%x pa 0x%x' % hit if hit else 'no row'}")
+        # kmalloc'd objects in the direct map: the program's task_struct and mm_struct as
+        # ps --kcore named them (under PTI the user CR3 does not map them: not compared).
+        mine = [t for t in (ps or {}).get("tasks", []) if t["pid"] == pid]
+        for field in ("task", "mm", "pgd"):
+            if not mine:
+                break
+            va = as_int(mine[0][field])
+            want = guest.gva2gpa(va)
+            if want is None and case["pti"]:
+                continue
+            i = bisect.bisect_right(starts, va) - 1
+            got = rows[i][2] + (va - rows[i][0]) if i >= 0 and va < rows[i][1] else None
+            if got != want:
+                res.fail("kcore-kmap", f"{field} of pid {pid} at 0x{va:x}: pagewalk {got}, gva2gpa {want}")
+            else:
+                res.counts["kcore_kmalloc_objects"] = res.counts.get("kcore_kmalloc_objects", 0) + 1
         if churn > MAX_VMALLOC_CHURN_PAGES:
             res.fail("kcore-kmap", f"{churn} vmalloc pages differ (more than {MAX_VMALLOC_CHURN_PAGES})")
         if compared < 100:
