@@ -102,7 +102,7 @@ inline std::vector<uint8_t> build_core(const CoreSpec& spec) {
   const Elf64_Ehdr eh = core_header(spec.machine, nph);
   std::memcpy(out.data(), &eh, sizeof eh);
   std::memcpy(out.data() + sizeof eh, ph.data(), nph * sizeof(Elf64_Phdr));
-  std::memcpy(out.data() + notes_off, notes.data(), notes.size());
+  if (!notes.empty()) std::memcpy(out.data() + notes_off, notes.data(), notes.size());
   for (size_t i = 0; i < spec.loads.size(); ++i) {
     const CoreLoad& l = spec.loads[i];
     if (!l.fill) continue;
