@@ -1,5 +1,5 @@
-// Any bytes as an image file: the ELF (libelf), LiME and VMCOREINFO parsers must return an
-// error or a readable image, never crash or hang.
+// Any bytes as an image file: the ELF (libelf), LiME, kdump, /proc/kcore and VMCOREINFO
+// parsers must return an error or a readable image, never crash or hang.
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -8,6 +8,7 @@
 
 #include "linux/vmcoreinfo.hpp"
 #include "sources/image.hpp"
+#include "sources/kcore.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const int fd = memfd_create("image", 0);
@@ -28,6 +29,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       auto vi = pagewalk::linux_kernel::VmcoreInfo::parse(*image->vmcoreinfo);
       (void)vi.symbol("init_top_pgt");
       (void)vi.number("pgtable_l5_enabled");
+    }
+  }
+  // The same bytes as a copy of /proc/kcore (pread, not mmap; its own header checks).
+  if (auto kcore = pagewalk::open_kcore(path)) {
+    for (const pagewalk::PhysRange& r : kcore->memory->ranges()) {
+      std::byte buf[64];
+      (void)kcore->memory->read(r.start, {buf, sizeof buf});
+      (void)kcore->memory->read(r.start + (r.size > 8 ? r.size - 8 : 0), {buf, sizeof buf});  // runs off the end
     }
   }
   close(fd);

@@ -43,7 +43,7 @@ std::string read_error_text(const char* what) {
 std::vector<KcoreMemory::Run> physical_runs(const std::vector<KcoreSegment>& segments) {
   std::vector<KcoreMemory::Run> runs;
   for (const KcoreSegment& s : segments)
-    if (s.paddr && s.size) runs.push_back({PhysAddr(*s.paddr), s.offset, s.size});
+    if (s.paddr && s.size && s.size <= ~*s.paddr) runs.push_back({PhysAddr(*s.paddr), s.offset, s.size});  // no wrap
   std::sort(runs.begin(), runs.end(), [](const auto& a, const auto& b) {
     return a.pa.value() != b.pa.value() ? a.pa.value() < b.pa.value() : a.size > b.size;
   });
