@@ -103,7 +103,9 @@ tl::expected<Kcore, std::string> open_kcore(const std::string& path) {
   const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0)
     return tl::unexpected(fmt::format("{}: cannot open: {}{}", path, std::strerror(errno),
-                                      errno == EACCES || errno == EPERM ? " (reading the kernel's memory needs root)" : ""));
+                                      errno == EACCES || errno == EPERM ? " (reading the kernel's memory needs root)"
+                                      : errno == ENOENT ? " (a kernel without CONFIG_PROC_KCORE, or /proc not mounted)"
+                                                        : ""));
   // Owned by the memory object once it exists; until then closed on every error.
   struct Closer {
     int fd;
@@ -115,7 +117,9 @@ tl::expected<Kcore, std::string> open_kcore(const std::string& path) {
   auto fail = [&](std::string what) { return tl::unexpected(fmt::format("{}: {}", path, what)); };
 
   Elf64_Ehdr eh;
-  if (!pread_all(fd, std::as_writable_bytes(std::span(&eh, 1)), 0)) return fail(read_error_text("ELF header"));
+  if (!pread_all(fd, std::as_writable_bytes(std::span(&eh, 1)), 0))
+    // Containers often mask /proc/kcore with an empty file.
+    return fail(read_error_text("ELF header") + (errno == 0 ? " (an empty file: is /proc/kcore masked, as in a container?)" : ""));
   if (std::memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0) return fail("not an ELF file (is it /proc/kcore?)");
   if (eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_ident[EI_DATA] != ELFDATA2LSB)
     return fail("not a 64-bit little-endian ELF core");

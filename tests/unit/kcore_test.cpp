@@ -176,6 +176,10 @@ TEST(KcoreCli, BadInputIsOneLineAndTheRightStatus) {
   EXPECT_EQ(lines(missing.err), 1) << missing.err;
   EXPECT_NE(missing.err.find("/nonexistent/kcore"), std::string::npos);
 
+  auto masked = run_pagewalk("ps --kcore --kcore-file /dev/null");  // how containers mask it
+  EXPECT_EQ(masked.code, 3);
+  EXPECT_NE(masked.err.find("masked"), std::string::npos) << masked.err;
+
   const std::string junk = (std::filesystem::temp_directory_path() / fmt::format("pagewalk-junk-{}", getpid())).string();
   testing::write_file(junk, std::vector<uint8_t>(4096, 0x5a));
   auto notelf = run_pagewalk("translate --kcore --kcore-file " + junk + " 0xffff888000000000");
