@@ -2,6 +2,7 @@
 
 #include <elf.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -137,12 +138,19 @@ tl::expected<Kcore, std::string> open_kcore(const std::string& path) {
   std::vector<Elf64_Phdr> phdrs(phnum);
   if (!pread_all(fd, std::as_writable_bytes(std::span(phdrs)), eh.e_phoff)) return fail(read_error_text("program headers"));
 
+  // /proc/kcore reports the size of the address range it covers; a copy its real size. A
+  // note must lie inside either before anything is allocated for it.
+  struct stat st {};
+  const uint64_t file_size = fstat(fd, &st) == 0 && st.st_size > 0 ? static_cast<uint64_t>(st.st_size) : ~uint64_t{0};
+
   Kcore k;
   k.path = path;
   CoreNotes notes;
   for (const Elf64_Phdr& ph : phdrs) {
     if (ph.p_type == PT_NOTE) {
       if (ph.p_filesz > kMaxNotes) return fail(fmt::format("note segment of {} bytes", ph.p_filesz));
+      if (ph.p_offset > file_size || ph.p_filesz > file_size - ph.p_offset)
+        return fail("the note segment lies past the end of the file (truncated?)");
       std::vector<std::byte> bytes(ph.p_filesz);
       if (!pread_all(fd, bytes, ph.p_offset)) return fail(read_error_text("notes"));
       parse_core_notes(notes, bytes, eh.e_machine == EM_X86_64);
