@@ -48,22 +48,21 @@ std::optional<std::string> VmcoreInfo::get(std::string_view key) const {
   return it->second;
 }
 
-std::optional<uint64_t> VmcoreInfo::symbol(std::string_view name) const {
-  auto v = get(keyed("SYMBOL", name));
-  return v ? parse_int<uint64_t>(*v, 16) : std::nullopt;
+namespace {
+
+// Every typed accessor: the value of KIND(name) as an integer in `base`.
+template <typename T>
+std::optional<T> typed(const VmcoreInfo& vi, std::string_view kind, std::string_view name, int base) {
+  auto v = vi.get(keyed(kind, name));
+  return v ? parse_int<T>(*v, base) : std::nullopt;
 }
-std::optional<int64_t> VmcoreInfo::number(std::string_view name) const {
-  auto v = get(keyed("NUMBER", name));
-  return v ? parse_int<int64_t>(*v, 10) : std::nullopt;
-}
-std::optional<uint64_t> VmcoreInfo::size(std::string_view name) const {
-  auto v = get(keyed("SIZE", name));
-  return v ? parse_int<uint64_t>(*v, 10) : std::nullopt;
-}
-std::optional<uint64_t> VmcoreInfo::offset(std::string_view name) const {
-  auto v = get(keyed("OFFSET", name));
-  return v ? parse_int<uint64_t>(*v, 10) : std::nullopt;
-}
+
+}  // namespace
+
+std::optional<uint64_t> VmcoreInfo::symbol(std::string_view name) const { return typed<uint64_t>(*this, "SYMBOL", name, 16); }
+std::optional<int64_t> VmcoreInfo::number(std::string_view name) const { return typed<int64_t>(*this, "NUMBER", name, 10); }
+std::optional<uint64_t> VmcoreInfo::size(std::string_view name) const { return typed<uint64_t>(*this, "SIZE", name, 10); }
+std::optional<uint64_t> VmcoreInfo::offset(std::string_view name) const { return typed<uint64_t>(*this, "OFFSET", name, 10); }
 std::optional<uint64_t> VmcoreInfo::kernel_offset() const {
   auto v = get("KERNELOFFSET");
   return v ? parse_int<uint64_t>(*v, 16) : std::nullopt;
