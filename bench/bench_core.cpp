@@ -39,10 +39,10 @@ void translate(benchmark::State& state, bool cached, bool sorted = false) {
   }();
   const std::vector<uint64_t>& vas = sorted ? sorted_vas : f.vas;
   TableReader reader(*f.memory, 256, cached);
-  const Paging paging{&kX86_64_4Level, {}};
+  const Walker walker(Paging{&kX86_64_4Level, {}});
   size_t i = 0;
   for (auto _ : state) {
-    const Translation t = walk(paging, reader, f.machine.root, VirtAddr(vas[i]));
+    const Translation t = walker.walk(reader, f.machine.root, VirtAddr(vas[i]));
     benchmark::DoNotOptimize(t.pa);
     if (++i == vas.size()) i = 0;
   }

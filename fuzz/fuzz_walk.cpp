@@ -3,6 +3,7 @@
 // overlap), whatever the tables say.
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <span>
 
 #include "core/enumerate.hpp"
@@ -23,13 +24,23 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   TableReader reader(**mem, 8);
   const PhysAddr root = mode.root_from(uint64_t{data[3]} << 12 | data[4] << 5);
 
+  // One Walker through the small cache and fresh walks through no cache must agree, step
+  // for step, however the tables look.
+  const Walker walker(paging);
+  TableReader uncached(**mem, 1, false);
   for (size_t i = 8; i + 8 <= size && i < 8 * 64; i += 8) {
     uint64_t va;
     std::memcpy(&va, data + i, 8);
-    const Translation t = walk(paging, reader, root, VirtAddr(va));
+    const Translation t = walker.walk(reader, root, VirtAddr(va));
     if (t.nsteps > mode.level_count()) std::abort();
     if (t.status == Status::Mapped && (t.page_size == 0 || t.pa.offset_in(t.page_size) != va % t.page_size))
       std::abort();
+    const Translation u = walk(paging, uncached, root, VirtAddr(va));
+    if (t.status != u.status || t.nsteps != u.nsteps || t.pa != u.pa || t.page_size != u.page_size ||
+        t.perms != u.perms || t.swap_offset != u.swap_offset || t.unreadable != u.unreadable)
+      std::abort();
+    for (unsigned l = 0; l < t.nsteps; ++l)
+      if (t.steps[l].raw != u.steps[l].raw || t.steps[l].entry_addr != u.steps[l].entry_addr) std::abort();
   }
 
   EnumOptions o;

@@ -46,6 +46,7 @@ int cmd_translate(const TranslateArgs& a) {
   if (a.vas.empty()) throw CliError(kBadInput, "translate: give one or more VAs, or - to read them from stdin");
   Target t = open_target(a.target);
   TableReader reader(*t.memory);
+  const Walker walker(t.paging);
   Output out;
   int status = kAllMapped;
   bool first = true;
@@ -69,7 +70,7 @@ int cmd_translate(const TranslateArgs& a) {
       v = *parsed;
     }
     for (const RootView& view : t.views) {
-    const Translation tr = walk(t.paging, reader, view.root, VirtAddr(*v));
+    const Translation tr = walker.walk(reader, view.root, VirtAddr(*v));
     if (tr.status == Status::NonCanonical) {
       status = kBadInput;
       if (!a.json && !a.jsonl && !brief) {

@@ -16,6 +16,9 @@ enum class EntryKind : uint8_t {
   Reserved,    // present with a bit the hardware reserves: the MMU would fault
 };
 
+// Access as bits, the form the walk's hot path ANDs down the levels.
+inline constexpr uint8_t kPermWrite = 1, kPermUser = 2, kPermExec = 4, kPermAll = 7;
+
 // Access an entry allows below it; a walk ANDs these down the levels.
 struct Perms {
   bool write = true;
@@ -23,6 +26,12 @@ struct Perms {
   bool exec = true;
   constexpr Perms operator&(Perms o) const { return {write && o.write, user && o.user, exec && o.exec}; }
   constexpr bool operator==(const Perms&) const = default;
+  [[nodiscard]] constexpr uint8_t bits() const {
+    return static_cast<uint8_t>((write ? kPermWrite : 0) | (user ? kPermUser : 0) | (exec ? kPermExec : 0));
+  }
+  [[nodiscard]] static constexpr Perms from_bits(uint8_t b) {
+    return {(b & kPermWrite) != 0, (b & kPermUser) != 0, (b & kPermExec) != 0};
+  }
 };
 
 struct EntryDecode {

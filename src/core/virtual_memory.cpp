@@ -10,11 +10,11 @@ namespace pagewalk {
 tl::expected<PhysAddr, VirtReadError> VirtualMemory::to_phys(VirtAddr va) {
   if (cached_size_ && va.align_down(cached_size_).value() == cached_page_)
     return cached_pa_ + va.offset_in(cached_size_);
-  const Translation t = walk(paging_, reader_, root_, va);
+  const Translation t = walker_.walk(reader_, root_, va);
   if (!t.mapped()) {
     std::string why{to_string(t.status)};
     if (t.status == Status::NotPresent && t.nsteps)
-      why = fmt::format("not mapped (not present at {})", paging_.mode->levels[t.last().level].linux_name);
+      why = fmt::format("not mapped (not present at {})", paging().mode->levels[t.last().level].linux_name);
     if (t.status == Status::Unreadable) why = fmt::format("table at PA 0x{:x} is not in the image", t.unreadable.value());
     return tl::unexpected(VirtReadError{va, why});
   }

@@ -20,7 +20,7 @@ struct VirtReadError {
 class VirtualMemory {
  public:
   VirtualMemory(const Paging& paging, TableReader& reader, PhysAddr root)
-      : paging_(paging), reader_(reader), root_(root) {}
+      : walker_(paging), reader_(reader), root_(root) {}
 
   [[nodiscard]] tl::expected<void, VirtReadError> read(VirtAddr va, std::span<std::byte> out);
   [[nodiscard]] tl::expected<PhysAddr, VirtReadError> to_phys(VirtAddr va);
@@ -38,10 +38,10 @@ class VirtualMemory {
   [[nodiscard]] tl::expected<std::string, VirtReadError> c_string(VirtAddr va, size_t max_len);
 
   [[nodiscard]] PhysAddr root() const { return root_; }
-  [[nodiscard]] const Paging& paging() const { return paging_; }
+  [[nodiscard]] const Paging& paging() const { return walker_.paging(); }
 
  private:
-  const Paging& paging_;
+  Walker walker_;
   TableReader& reader_;
   PhysAddr root_;
   // One-entry translation cache: sequential reads cost one walk per page.

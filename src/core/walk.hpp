@@ -5,6 +5,7 @@
 #include <array>
 #include <string_view>
 
+#include "arch/x86/x86_entry.hpp"
 #include "core/entry.hpp"
 #include "core/paging_mode.hpp"
 #include "core/table_reader.hpp"
@@ -36,7 +37,7 @@ struct Step {
   uint16_t index;
   PhysAddr table;
   PhysAddr entry_addr;
-  uint64_t raw;
+  uint64_t raw;  // 0 when the entry could not be read (status Unreadable)
 };
 
 struct Translation {
@@ -55,6 +56,50 @@ struct Translation {
   [[nodiscard]] const Step& last() const { return steps[nsteps - 1]; }
 };
 
+// The walk prepared for one paging mode and CPU: what each level needs from the mode's
+// description (shifts, index masks, page sizes, the entry decoder's masks) is worked out
+// once. Clients that translate many addresses keep one.
+class Walker {
+ public:
+  explicit Walker(const Paging& paging);
+
+  [[nodiscard]] Translation walk(TableReader& reader, PhysAddr root, VirtAddr va) const;
+
+  [[nodiscard]] const Paging& paging() const { return paging_; }
+
+ private:
+  struct Level {
+    uint8_t shift;
+    uint64_t index_mask;
+  };
+  // A walk in progress: the state between two levels.
+  struct Cursor {
+    Translation* t;
+    VirtAddr va;
+    PhysAddr table;       // of the current level
+    PhysAddr entry_addr;  // of the step begun
+    uint8_t level;        // of the step begun
+    uint8_t perms;        // kPerm* bits accumulated above it
+  };
+  struct Next {
+    PhysAddr table;
+    uint8_t perms;
+    bool more;
+  };
+  [[nodiscard]] bool start(Translation& t, VirtAddr va) const;
+  void begin_step(Cursor& c) const;
+  [[nodiscard]] bool read_step(TableReader& reader, const Cursor& c, uint64_t& raw) const;
+  [[nodiscard]] bool finish_step(Cursor& c, uint64_t raw) const;
+  [[nodiscard]] Next finish_decoded(Translation& t, unsigned level, uint64_t raw, uint8_t perms) const;
+
+  Paging paging_;
+  uint8_t nlevels_;
+  uint8_t entry_bytes_;
+  std::array<Level, kMaxLevels> levels_{};
+  x86::HotDecoder hot_;
+};
+
+// One walk, for a single address (a Walker made for it).
 [[nodiscard]] Translation walk(const Paging& paging, TableReader& reader, PhysAddr root, VirtAddr va);
 
 }  // namespace pagewalk

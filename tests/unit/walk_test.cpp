@@ -2,6 +2,8 @@
 // SyntheticMemory fails any read of a page nobody wrote, so a walk that strays is caught.
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include "core/walk.hpp"
 #include "sources/synthetic.hpp"
 
@@ -109,6 +111,72 @@ TYPED_TEST(WalkTest, UncachedReaderGivesTheSameAnswers) {
     EXPECT_EQ(a.status, b.status);
     EXPECT_EQ(a.pa, b.pa);
     EXPECT_EQ(a.nsteps, b.nsteps);
+  }
+}
+
+// Every field walk() fills, compared; steps only where the walk took them.
+void expect_same(const Translation& a, const Translation& b) {
+  SCOPED_TRACE(::testing::Message() << "va 0x" << std::hex << a.va.value());
+  EXPECT_EQ(a.va, b.va);
+  ASSERT_EQ(a.status, b.status);
+  ASSERT_EQ(a.nsteps, b.nsteps);
+  for (unsigned i = 0; i < a.nsteps; ++i) {
+    EXPECT_EQ(a.steps[i].level, b.steps[i].level);
+    EXPECT_EQ(a.steps[i].index, b.steps[i].index);
+    EXPECT_EQ(a.steps[i].table, b.steps[i].table);
+    EXPECT_EQ(a.steps[i].entry_addr, b.steps[i].entry_addr);
+    EXPECT_EQ(a.steps[i].raw, b.steps[i].raw);
+  }
+  EXPECT_EQ(a.pa, b.pa);
+  EXPECT_EQ(a.page_size, b.page_size);
+  EXPECT_EQ(a.perms, b.perms);
+  EXPECT_EQ(a.swap_type, b.swap_type);
+  EXPECT_EQ(a.swap_offset, b.swap_offset);
+  EXPECT_EQ(a.unreadable, b.unreadable);
+}
+
+// Every outcome, walked by one Walker through a small cache (slots are evicted between
+// walks) and by fresh walks through no cache at all: the same answers, step for step.
+TYPED_TEST(WalkTest, OneWalkerAndASmallCacheGiveEveryAnswerAsFreshUncachedWalks) {
+  const PagingMode& m = this->mode;
+  const uint64_t top = m.va_bits == 32 ? 0xffffffffull : (uint64_t{1} << (m.va_bits - 1)) - 1;
+  std::vector<uint64_t> picks;
+  for (uint64_t i = 0; i < 40; ++i) {
+    const uint64_t va = 0x10000000 + i * 0x5000;
+    this->tables.map(VirtAddr(va), PhysAddr(0x7000000 + i * 0x3000), 4096, i % 2 ? 0x6 : 0x4, i % 3 ? 0x67 : 0x65);
+    picks.push_back(va + i);
+    picks.push_back(va + 0x1000);  // the next page: not present
+  }
+  for (unsigned l = 0; l + 1 < m.level_count(); ++l) {
+    if (!m.levels[l].can_be_leaf) continue;
+    const uint64_t va = 0x80000000 + uint64_t{l} * m.span(l);
+    this->tables.map(VirtAddr(va), PhysAddr(m.span(l) * 5), m.span(l), 0x2);
+    picks.push_back(va + 0x123456 % m.span(l));
+  }
+  this->tables.set_entry(VirtAddr(0x30000000), m.level_count() - 1, x86::encode_swap(m, 3, 0x4321));
+  this->tables.set_entry(VirtAddr(0x30001000), m.level_count() - 1, x86::encode_protnone(m, 0x9000, 0x60));
+  this->tables.set_entry(VirtAddr(0x30002000), m.level_count() - 1, m.entry_bytes == 8 ? 0x8000000000000080 | 0x1 | (uint64_t{1} << 51) : 0x1001);
+  const uint64_t lost = 3 * m.span(0);  // a root entry of its own, to a table the machine lacks
+  this->tables.set_entry(VirtAddr(lost), 0, 0x7f000000 | 0x7);
+  for (const uint64_t va : std::initializer_list<uint64_t>{0x30000010, 0x30001010, 0x30002010, 0x40000000, lost,
+                                                          lost + 0x1000, top, top + 1, ~uint64_t{0}, 0})
+    picks.push_back(va);
+  ASSERT_GT(picks.size(), 80u);
+
+  TableReader small(this->mem, 8);
+  TableReader uncached(this->mem, 1, false);
+  const Walker walker(this->paging);
+  std::set<Status> seen;
+  for (const uint64_t va : picks) {
+    const Translation one = walker.walk(small, this->tables.root(), VirtAddr(va));
+    const Translation fresh = walk(this->paging, uncached, this->tables.root(), VirtAddr(va));
+    expect_same(one, fresh);
+    seen.insert(one.status);
+  }
+  for (Status s : {Status::Mapped, Status::NotPresent, Status::Swap, Status::ProtNone, Status::Unreadable})
+    EXPECT_TRUE(seen.contains(s)) << to_string(s);
+  if (m.va_bits > 32) {
+    EXPECT_TRUE(seen.contains(Status::NonCanonical));
   }
 }
 

@@ -2,6 +2,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <random>
+
 #include "arch/x86/x86_entry.hpp"
 
 namespace pagewalk {
@@ -161,6 +163,46 @@ TEST(X86Entry, NxDisabled) {
   nonx.nx_enabled = false;
   EXPECT_TRUE(x86::decode(kX86_64_4Level, kPte, 0x80000001422c5867, nonx).perms.exec);
   EXPECT_THAT(x86::flag_names(kX86_64_4Level, kPte, 0x80000001422c5867, nonx), Not(Contains("NX")));
+}
+
+// The walk's hot decoder must answer as decode() for every entry it takes and take every
+// present, valid 64-bit entry: random entries (biased towards P, PS and high bits) for every
+// mode, level, MAXPHYADDR and NX setting.
+TEST(X86Entry, HotDecoderAgreesWithDecode) {
+  std::mt19937_64 rng(7);
+  unsigned taken = 0, declined = 0;
+  for (const PagingMode* mode : all_modes()) {
+    for (const unsigned pa_bits : {0u, 36u, 46u, 52u}) {
+      for (const bool nx : {true, false}) {
+        const DecodeOptions opt{static_cast<uint8_t>(pa_bits), nx, true};
+        const x86::HotDecoder hot(*mode, opt);
+        for (unsigned level = 0; level < mode->level_count(); ++level) {
+          for (int i = 0; i < 4000; ++i) {
+            uint64_t raw = rng();
+            if (i % 2) raw &= 0x80000000fffff1ffull;  // mostly no reserved address bits
+            if (i % 3) raw |= 1;                       // mostly present
+            if (i % 5 == 0) raw &= ~uint64_t{0x1fe000};  // large leaves with clear low bits
+            if (mode->entry_bytes == 4) raw &= 0xffffffff;
+            const EntryDecode d = x86::decode(*mode, level, raw, opt);
+            x86::HotEntry h{};
+            const bool valid = d.kind == EntryKind::Table || d.kind == EntryKind::Leaf;
+            if (!hot.decode(level, raw, h)) {
+              ++declined;
+              EXPECT_FALSE(valid && mode->entry_bytes == 8) << mode->name << " level " << level << " 0x" << std::hex << raw;
+              continue;
+            }
+            ++taken;
+            ASSERT_TRUE(valid) << mode->name << " level " << level << " 0x" << std::hex << raw;
+            EXPECT_EQ(h.leaf, d.kind == EntryKind::Leaf) << std::hex << raw;
+            EXPECT_EQ(h.addr, d.addr) << std::hex << raw;
+            EXPECT_EQ(h.perms, d.perms.bits()) << std::hex << raw;
+          }
+        }
+      }
+    }
+  }
+  EXPECT_GT(taken, 10000u);
+  EXPECT_GT(declined, 10000u);
 }
 
 }  // namespace

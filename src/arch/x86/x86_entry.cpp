@@ -112,6 +112,28 @@ EntryDecode decode(const PagingMode& mode, unsigned level, uint64_t raw, const D
   return d;
 }
 
+HotDecoder::HotDecoder(const PagingMode& mode, const DecodeOptions& opt) {
+  if (mode.entry_bytes != 8) return;  // every level declines: 32-bit entries go to decode()
+  const uint64_t pmask = pa_mask(effective_pa_bits(mode, opt));
+  const uint64_t reserved_pa = kAddrField64 & ~pmask;  // bits 51:MAXPHYADDR
+  nx_ = (mode.has_nx && opt.nx_enabled) ? uint64_t{1} << kNX : 0;
+  for (unsigned i = 0; i < mode.level_count(); ++i) {
+    const LevelDesc& l = mode.levels[i];
+    Level& h = levels_[i];
+    h.last = i + 1 == mode.level_count();
+    h.reserved = reserved_pa;
+    h.addr = pmask & ~0xfffull;
+    h.perms_always = (&mode == &kX86Pae && i == 0) ? kPermWrite | kPermUser : 0;
+    if (h.last) continue;
+    h.ps = uint64_t{1} << kPS;
+    if (l.can_be_leaf) {
+      const uint64_t low = uint64_t{1} << l.shift;
+      h.reserved_large = reserved_pa | ((low - 1) & ~0x1fffull);  // bit 12 is PAT
+      h.addr_large = pmask & ~(low - 1);
+    }
+  }
+}
+
 unsigned pkey(const PagingMode& mode, uint64_t raw) {
   return (mode.va_bits > 32 && bit(raw, kP)) ? static_cast<unsigned>((raw >> kPkey0) & 0xf) : 0;
 }

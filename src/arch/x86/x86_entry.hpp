@@ -2,6 +2,7 @@
 // Tables 4-4..4-11 and 4-14..4-20), plus the Linux meanings of non-present entries.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -29,6 +30,46 @@ inline constexpr unsigned kProtNone = kG;
 
 // Decodes the entry found at `level` of `mode`.
 [[nodiscard]] EntryDecode decode(const PagingMode& mode, unsigned level, uint64_t raw, const DecodeOptions& opt);
+
+// What the walk needs from a present entry that is not faulty: where it points, whether it
+// ends the walk, and its access bits (kPermWrite | kPermUser | kPermExec).
+struct HotEntry {
+  uint64_t addr;
+  bool leaf;
+  uint8_t perms;
+};
+
+// The walk's hot path: present 64-bit entries, decided with masks worked out once per mode
+// and CPU instead of from the mode's description at every level. It answers exactly as
+// decode() does for the entries it takes, and declines every other one (not present, a
+// reserved bit, PS where it cannot be, 32-bit entries) so that decode() says what they are.
+class HotDecoder {
+ public:
+  HotDecoder(const PagingMode& mode, const DecodeOptions& opt);
+
+  [[nodiscard]] bool decode(unsigned level, uint64_t raw, HotEntry& out) const {
+    const Level& l = levels_[level];
+    if (!(raw & 1)) return false;
+    const bool large = (raw & l.ps) != 0;
+    if (raw & (large ? l.reserved_large : l.reserved)) return false;
+    out.addr = raw & (large ? l.addr_large : l.addr);
+    out.leaf = large || l.last;
+    out.perms = static_cast<uint8_t>((((raw >> kRW) & 3) | l.perms_always) | ((raw & nx_) ? 0 : kPermExec));
+    return true;
+  }
+
+ private:
+  struct Level {
+    uint64_t ps = 0;              // the PS bit where it is defined (all but the last level)
+    uint64_t reserved = ~0ull;    // bits that must be clear in a table pointer or 4 KiB leaf
+    uint64_t reserved_large = ~0ull;  // ... in a large leaf (all bits: PS is itself reserved)
+    uint64_t addr = 0, addr_large = 0;
+    bool last = false;
+    uint8_t perms_always = 0;     // the PAE PDPTE has no access-rights bits
+  };
+  std::array<Level, kMaxLevels> levels_{};
+  uint64_t nx_ = 0;  // bit 63 when it means execute-disable
+};
 
 // Names of the bits set in the entry, as the level reads them ("P", "RW", "PS", "PAT", "NX",
 // "SOFT_DIRTY", "PROTNONE", "SWP_EXCLUSIVE", "PKEY=3", ...).
