@@ -1,5 +1,7 @@
 #include "cli/io.hpp"
 
+#include <cstring>
+
 #include <vector>
 
 #if defined(__SSE2__)
@@ -7,6 +9,8 @@
 #endif
 
 #include <fmt/format.h>
+
+#include "cli/numbers.hpp"
 
 namespace pagewalk::cli {
 
@@ -32,19 +36,33 @@ void hex_digits16(uint64_t v, char* out) {
 
 }  // namespace
 
-// The digits are copied out whole as they were stored: reading part of a 16-byte store
-// back (to prepend "0x" in one buffer) stalls store-to-load forwarding.
+// The digits are stored straight where they belong and never read back: reading part of
+// a 16-byte store stalls store-to-load forwarding.
+char* put_hex16(char* p, uint64_t v) {
+  p[0] = '0';
+  p[1] = 'x';
+  hex_digits16(v, p + 2);
+  return p + 18;
+}
+
+// The significant digits shifted to the front: all 16 are written, the end returned is
+// after the n that count (the rest is overwritten or trimmed by the caller).
+char* put_hex(char* p, uint64_t v) {
+  const int n = v ? 16 - __builtin_clzll(v) / 4 : 1;
+  p[0] = '0';
+  p[1] = 'x';
+  hex_digits16(n == 16 ? v : v << (4 * (16 - n)), p + 2);
+  return p + 2 + n;
+}
+
 void append_hex16(std::string& out, uint64_t v) {
-  alignas(16) char digits[16];
-  hex_digits16(v, digits);
-  out.append("0x", 2).append(digits, sizeof digits);
+  char* p = open_tail(out, 18);
+  close_tail(out, put_hex16(p, v));
 }
 
 void append_hex(std::string& out, uint64_t v) {
-  alignas(16) char digits[16];
-  hex_digits16(v, digits);
-  const int n = v ? 16 - __builtin_clzll(v) / 4 : 1;
-  out.append("0x", 2).append(digits + 16 - n, static_cast<size_t>(n));
+  char* p = open_tail(out, 18);
+  close_tail(out, put_hex(p, v));
 }
 
 std::string hex(uint64_t v) {

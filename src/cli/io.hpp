@@ -37,5 +37,8 @@ void for_each_stdin_line(const std::function<void(std::string_view)>& f);
 void append_hex(std::string& out, uint64_t v);
 // "0x" and 16 digits (aligned columns).
 void append_hex16(std::string& out, uint64_t v);
+// The same two written at p, which must have room for 18 bytes; they return the end.
+char* put_hex(char* p, uint64_t v);
+char* put_hex16(char* p, uint64_t v);
 
 }  // namespace pagewalk::cli

@@ -330,50 +330,51 @@ int live_map(const TargetOptions& target, const OutputFormat& f) {
   auto on_run = [&](const live::PhysRun& r) {
     const uint64_t bytes = r.pages * live::kPageSize;
     hidden |= r.pfn_hidden;
+    char* w;
     if (human) {
-      o += "    "sv;
-      append_hex16(o, r.va.value());
-      o += '-';
-      append_hex16(o, r.va.value() + bytes);
-      o += "  "sv;
-      if (r.pfn_hidden)
-        o += "PFN hidden        "sv;
-      else
-        append_hex16(o, r.pfn.value() << live::kPageShift);
-      o += "  "sv;
-      append_size(o, bytes, 6);
-      o += "  "sv;
-      append_dec(o, bytes / r.page_size);
-      o += " x "sv;
-      append_size(o, r.page_size, 0);
-      if (r.kind != PageKind::Base) o += r.kind == PageKind::Thp ? " THP" : " hugetlb";
-      o += '\n';
+      w = open_tail(o, 192);
+      w = put(w, "    "sv);
+      w = put_hex16(w, r.va.value());
+      *w++ = '-';
+      w = put_hex16(w, r.va.value() + bytes);
+      w = put(w, "  "sv);
+      w = r.pfn_hidden ? put(w, "PFN hidden        "sv) : put_hex16(w, r.pfn.value() << live::kPageShift);
+      w = put(w, "  "sv);
+      w = put_size(w, bytes, 6);
+      w = put(w, "  "sv);
+      w = put_dec(w, bytes / r.page_size);
+      w = put(w, " x "sv);
+      w = put_size(w, r.page_size, 0);
+      if (r.kind != PageKind::Base) w = put(w, r.kind == PageKind::Thp ? " THP"sv : " hugetlb"sv);
+      *w++ = '\n';
     } else {
-      if (f.json && !first_run) o += ',';
+      w = open_tail(o, 320);
+      if (f.json && !first_run) *w++ = ',';
       first_run = false;
-      o += '{';
+      *w++ = '{';
       if (f.jsonl) {
-        o += R"("kind":"run","mapping":")"sv;
-        append_hex(o, current->start.value());
-        o += "\","sv;
+        w = put(w, R"("kind":"run","mapping":")"sv);
+        w = put_hex(w, current->start.value());
+        w = put(w, "\","sv);
       }
-      o += R"("va_start":")"sv;
-      append_hex(o, r.va.value());
-      o += R"(","va_end":")"sv;
-      append_hex(o, r.va.value() + bytes);
+      w = put(w, R"("va_start":")"sv);
+      w = put_hex(w, r.va.value());
+      w = put(w, R"(","va_end":")"sv);
+      w = put_hex(w, r.va.value() + bytes);
       if (!r.pfn_hidden) {
-        o += R"(","pa_start":")"sv;
-        append_hex(o, r.pfn.value() << live::kPageShift);
+        w = put(w, R"(","pa_start":")"sv);
+        w = put_hex(w, r.pfn.value() << live::kPageShift);
       }
-      o += R"(","pages":)"sv;
-      append_dec(o, r.pages);
-      o += R"(,"page_size":)"sv;
-      append_dec(o, r.page_size);
-      o += R"(,"page_kind":")"sv;
-      o += to_string(r.kind);
-      o += "\"}"sv;
-      if (f.jsonl) o += '\n';
+      w = put(w, R"(","pages":)"sv);
+      w = put_dec(w, r.pages);
+      w = put(w, R"(,"page_size":)"sv);
+      w = put_dec(w, r.page_size);
+      w = put(w, R"(,"page_kind":")"sv);
+      w = put(w, to_string(r.kind));
+      w = put(w, "\"}"sv);
+      if (f.jsonl) *w++ = '\n';
     }
+    close_tail(o, w);
     out.maybe_flush();
   };
   for (const Mapping& m : p.mappings()) {

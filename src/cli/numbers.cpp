@@ -1,5 +1,7 @@
 #include "cli/numbers.hpp"
 
+#include <cstring>
+
 #include <charconv>
 
 #include <fmt/format.h>
@@ -48,26 +50,42 @@ char* digits_before(char* end, uint64_t v) {
 
 }  // namespace
 
-void append_dec(std::string& out, uint64_t v) {
-  char buf[20];
-  char* b = digits_before(buf + sizeof buf, v);
-  out.append(b, static_cast<size_t>(buf + sizeof buf - b));
+// Digits are written in place, not copied from a scratch buffer: a copy of a few bytes of
+// varying length is a library call, and costs more than the digits.
+unsigned dec_len(uint64_t v) {
+  unsigned n = 1;
+  for (; v >= 10; v /= 10) ++n;
+  return n;
 }
 
-void append_size(std::string& out, uint64_t bytes, size_t width) {
+char* put_dec(char* p, uint64_t v) {
+  char* end = p + dec_len(v);
+  digits_before(end, v);
+  return end;
+}
+
+char* put_size(char* p, uint64_t bytes, size_t width) {
   constexpr char units[] = {'B', 'K', 'M', 'G', 'T', 'P', 'E'};
   unsigned u = 0;
   while (u + 1 < sizeof units && bytes >= 1024 && bytes % 1024 == 0) {
     bytes /= 1024;
     ++u;
   }
-  char buf[24];
-  char* e = buf + sizeof buf;
-  *--e = units[u];
-  char* b = digits_before(e, bytes);
-  const size_t len = static_cast<size_t>(buf + sizeof buf - b);
-  if (len < width) out.append(width - len, ' ');
-  out.append(b, len);
+  const size_t len = dec_len(bytes) + 1;
+  for (; width > len; --width) *p++ = ' ';
+  p = put_dec(p, bytes);
+  *p++ = units[u];
+  return p;
+}
+
+void append_dec(std::string& out, uint64_t v) {
+  char* p = open_tail(out, 20);
+  close_tail(out, put_dec(p, v));
+}
+
+void append_size(std::string& out, uint64_t bytes, size_t width) {
+  char* p = open_tail(out, 24 + width);
+  close_tail(out, put_size(p, bytes, width));
 }
 
 std::string human_size(uint64_t bytes) {

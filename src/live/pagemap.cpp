@@ -1,5 +1,7 @@
 #include "live/pagemap.hpp"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 namespace pagewalk::live {
@@ -54,12 +56,18 @@ tl::expected<size_t, LiveError> Pagemap::read(uint64_t first_page, std::span<uin
   return done;
 }
 
-PagemapReadAhead::PagemapReadAhead(const Pagemap& pagemap, std::vector<Run> chunks, size_t depth)
+PagemapReadAhead::PagemapReadAhead(const Pagemap& pagemap, std::vector<Run> chunks, size_t depth, unsigned readers)
     : pagemap_(pagemap), chunks_(std::move(chunks)), results_(std::max<size_t>(depth, 2), size_t{0}) {
   uint64_t largest = 0;
   for (const Run& c : chunks_) largest = std::max(largest, c.count);
   slots_.assign(results_.size(), std::vector<uint64_t>(largest));
-  worker_ = std::thread([this] { run(); });
+  filled_ = std::make_unique<std::atomic<size_t>[]>(slots_.size());
+  if (readers == 0) readers = std::clamp(std::thread::hardware_concurrency(), 1u, 4u);
+  readers = std::min<unsigned>(readers, static_cast<unsigned>(slots_.size()));
+  for (unsigned r = 0; r < readers; ++r) readers_.emplace_back([this, r, readers] {
+    for (size_t i = r; i < chunks_.size(); i += readers)
+      if (!read_chunk(i)) return;
+  });
 }
 
 namespace {
@@ -83,33 +91,32 @@ void await(const std::atomic<size_t>& word, Pred pred) {
 
 PagemapReadAhead::~PagemapReadAhead() {
   stop_.store(true, std::memory_order_release);
-  handed_.fetch_add(slots_.size(), std::memory_order_acq_rel);  // wakes a worker waiting for a slot
+  handed_.fetch_add(slots_.size(), std::memory_order_acq_rel);  // wakes readers waiting for a slot
   handed_.notify_all();
-  worker_.join();
+  for (std::thread& t : readers_) t.join();
 }
 
-void PagemapReadAhead::run() {
-  for (size_t i = 0; i < chunks_.size(); ++i) {
-    const size_t slot = i % slots_.size();
-    // Slot `slot` last held chunk i - depth: wait until the caller is done with it, i.e.
-    // it has been handed a chunk after that one's successor.
-    await(handed_, [&] { return stop_.load(std::memory_order_acquire) || i + 1 < handed_.load(std::memory_order_acquire) + slots_.size(); });
-    if (stop_.load(std::memory_order_acquire)) return;
-    results_[slot] = pagemap_.read(chunks_[i].first, std::span(slots_[slot]).first(chunks_[i].count));
-    const bool failed = !results_[slot];
-    produced_.store(i + 1, std::memory_order_release);
-    produced_.notify_one();
-    if (failed) return;
-  }
+bool PagemapReadAhead::read_chunk(size_t i) {
+  const size_t slot = i % slots_.size();
+  // Slot `slot` last held chunk i - depth: wait until the caller is done with it, i.e.
+  // it has been handed a chunk after that one.
+  await(handed_, [&] {
+    return stop_.load(std::memory_order_acquire) || i + 1 < handed_.load(std::memory_order_acquire) + slots_.size();
+  });
+  if (stop_.load(std::memory_order_acquire)) return false;
+  results_[slot] = pagemap_.read(chunks_[i].first, std::span(slots_[slot]).first(chunks_[i].count));
+  filled_[slot].store(i + 1, std::memory_order_release);
+  filled_[slot].notify_one();
+  return results_[slot].has_value();  // after an error the caller stops at this chunk
 }
 
 tl::expected<std::span<const uint64_t>, LiveError> PagemapReadAhead::next() {
   const size_t i = handed_.load(std::memory_order_relaxed);
   if (i >= chunks_.size()) return std::span<const uint64_t>{};
   handed_.store(i + 1, std::memory_order_release);  // done with chunk i - 1: its slot is free
-  handed_.notify_one();
-  await(produced_, [&] { return produced_.load(std::memory_order_acquire) > i; });
+  handed_.notify_all();
   const size_t slot = i % slots_.size();
+  await(filled_[slot], [&] { return filled_[slot].load(std::memory_order_acquire) == i + 1; });
   if (!results_[slot]) return tl::unexpected(results_[slot].error());
   return std::span<const uint64_t>(slots_[slot]).first(*results_[slot]);
 }

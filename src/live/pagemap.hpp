@@ -4,6 +4,7 @@
 #pragma once
 
 #include <atomic>
+#include <memory>
 #include <cstdint>
 #include <span>
 #include <thread>
@@ -80,12 +81,15 @@ class Pagemap {
   Fd fd_;
 };
 
-// Reads a list of pagemap chunks in order on a worker thread, up to `depth` ahead of the
-// caller: the kernel builds the next chunk (most of a scan's time) while the caller decodes
-// this one. Worth its thread only for a scan of several chunks.
+// Reads a list of pagemap chunks on worker threads, up to `depth` ahead of the caller, who
+// gets them in order: the kernel builds the next chunks (most of a scan's time) while the
+// caller decodes this one. Reads of different ranges run in parallel in the kernel (they
+// share the mm's lock for reading), so with more than one CPU two readers take turns:
+// chunk i goes to reader i % readers. Worth its threads only for a scan of several chunks.
 class PagemapReadAhead {
  public:
-  PagemapReadAhead(const Pagemap& pagemap, std::vector<Run> chunks, size_t depth = 8);
+  // readers = 0: one per CPU, at most 4 (and at most `depth`).
+  PagemapReadAhead(const Pagemap& pagemap, std::vector<Run> chunks, size_t depth = 8, unsigned readers = 0);
   ~PagemapReadAhead();
   PagemapReadAhead(const PagemapReadAhead&) = delete;
   PagemapReadAhead& operator=(const PagemapReadAhead&) = delete;
@@ -95,7 +99,7 @@ class PagemapReadAhead {
   [[nodiscard]] tl::expected<std::span<const uint64_t>, LiveError> next();
 
  private:
-  void run();
+  bool read_chunk(size_t i);  // false: stop reading (an error, or the caller is gone)
   const Pagemap& pagemap_;
   const std::vector<Run> chunks_;
   std::vector<std::vector<uint64_t>> slots_;
@@ -103,10 +107,10 @@ class PagemapReadAhead {
   // Handoffs are atomics the other side spins on before it sleeps: a chunk takes about
   // 100 us to read, and waking a sleeping thread on another CPU costs a good part of that
   // (more in a VM), once per chunk.
-  std::atomic<size_t> produced_{0};  // chunks read into their slots
-  std::atomic<size_t> handed_{0};    // chunks given to the caller (it still holds the last one)
+  std::unique_ptr<std::atomic<size_t>[]> filled_;  // per slot: 1 + the chunk it holds
+  std::atomic<size_t> handed_{0};  // chunks given to the caller (it still holds the last one)
   std::atomic<bool> stop_{false};
-  std::thread worker_;
+  std::vector<std::thread> readers_;
 };
 
 }  // namespace pagewalk::live

@@ -287,7 +287,17 @@ tl::expected<MappingCounts, LiveError> scan_mapping(const LiveProcess& p, const 
       }
       ++counts.resident;
       const uint64_t pfn = e.pfn().value();
-      add(va, pfn, 1, base_size, base_kind, pfn == 0 && !privileged);
+      const bool hidden = pfn == 0 && !privileged;
+      add(va, pfn, 1, base_size, base_kind, hidden);
+      if (hidden) continue;
+      // The common case in a tight loop: entries that continue this run exactly (the same
+      // flag bits, the next frame), up to where a THP block could start.
+      const size_t limit = thp ? std::min(n, i + kPagesPerPmd - ((page + i) & (kPagesPerPmd - 1))) : n;
+      size_t j = i + 1;
+      while (j < limit && buf[j] == buf[j - 1] + 1) ++j;
+      cur.pages += j - i - 1;
+      counts.resident += j - i - 1;
+      i = j - 1;
     }
   }
   flush();

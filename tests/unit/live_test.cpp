@@ -384,8 +384,10 @@ TEST(PagemapReadAhead, GivesWhatDirectReadsGive) {
   auto pm = Pagemap::open(getpid());
   ASSERT_TRUE(pm) << pm.error().message;
   const auto chunks = chunks_of(p, n, 61);  // uneven: the last chunk is short
-  for (size_t depth : {2, 3, 8}) {
-    PagemapReadAhead ahead(*pm, chunks, depth);
+  // Depths and reader counts where readers wait for slots, and where they outnumber them.
+  for (const auto& [depth, readers] : {std::pair<size_t, unsigned>{2, 1}, {3, 1}, {8, 1}, {2, 2}, {3, 2}, {8, 3}, {2, 4}}) {
+    SCOPED_TRACE(::testing::Message() << "depth " << depth << ", readers " << readers);
+    PagemapReadAhead ahead(*pm, chunks, depth, readers);
     for (const live::Run& c : chunks) {
       auto got = ahead.next();
       ASSERT_TRUE(got) << got.error().message;
@@ -401,17 +403,19 @@ TEST(PagemapReadAhead, GivesWhatDirectReadsGive) {
   munmap(p, n * 4096);
 }
 
-TEST(PagemapReadAhead, StoppingEarlyEndsTheWorker) {
+TEST(PagemapReadAhead, StoppingEarlyEndsTheReaders) {
   const size_t n = 4096;
   char* p = static_cast<char*>(mmap(nullptr, n * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
   ASSERT_NE(p, MAP_FAILED);
   auto pm = Pagemap::open(getpid());
   ASSERT_TRUE(pm);
-  {
-    PagemapReadAhead ahead(*pm, chunks_of(p, n, 16), 3);  // the worker fills its slots and waits
-    ASSERT_TRUE(ahead.next());
-  }  // must not hang
-  { PagemapReadAhead unused(*pm, chunks_of(p, n, 16), 3); }
+  for (const unsigned readers : {1u, 2u, 3u}) {
+    {
+      PagemapReadAhead ahead(*pm, chunks_of(p, n, 16), 3, readers);  // readers fill the slots and wait
+      ASSERT_TRUE(ahead.next());
+    }  // must not hang
+    { PagemapReadAhead unused(*pm, chunks_of(p, n, 16), 3, readers); }
+  }
   munmap(p, n * 4096);
 }
 
