@@ -23,7 +23,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     for (const pagewalk::PhysRange& r : image->memory->ranges()) {
       std::byte buf[64];
       (void)image->memory->read(r.start, {buf, sizeof buf});
-      (void)image->memory->page_view(r.start);
+      (void)image->memory->view(r.start);
     }
     if (image->vmcoreinfo) {
       auto vi = pagewalk::linux_kernel::VmcoreInfo::parse(*image->vmcoreinfo);

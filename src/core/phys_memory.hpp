@@ -35,9 +35,10 @@ class PhysMemory {
   // Reads exactly out.size() bytes starting at pa.
   [[nodiscard]] virtual tl::expected<void, ReadError> read(PhysAddr pa, std::span<std::byte> out) = 0;
 
-  // A stable pointer to the 4 KiB page at `page` (aligned) when the source holds it in
-  // memory (an mmapped file), so readers can skip the copy; nullptr otherwise.
-  [[nodiscard]] virtual const std::byte* page_view(PhysAddr /*page*/) { return nullptr; }
+  // The bytes from the 4 KiB page at `page` (aligned) on, as far as the source holds them
+  // contiguously in memory (an mmapped file's segment; whole pages only), through a stable
+  // pointer, so readers can skip the copy; empty otherwise.
+  [[nodiscard]] virtual std::span<const std::byte> view(PhysAddr /*page*/) { return {}; }
 
   // The physical ranges the source can read, sorted.
   [[nodiscard]] virtual std::vector<PhysRange> ranges() const = 0;

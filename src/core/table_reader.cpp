@@ -11,12 +11,17 @@ TableReader::TableReader(PhysMemory& mem, unsigned slots, bool cached)
 
 void TableReader::clear() {
   for (Slot& s : slots_) s = Slot{};
+  extents_ = {};
 }
 
 bool TableReader::fill(Slot& s, uint64_t frame) {
   const PhysAddr page(frame * kPage);
-  if (const std::byte* view = mem_.page_view(page)) {
-    s = {frame + 1, view};
+  if (const std::span<const std::byte> view = mem_.view(page); view.size() >= kPage) {
+    if (view.size() >= kMinExtent) {  // long: later reads anywhere in it skip the slots
+      extents_[1] = extents_[0];
+      extents_[0] = {page.value(), view.size(), view.data()};
+    }
+    s = {frame + 1, view.data()};
     return true;
   }
   std::byte* buf = buffers_.get() + static_cast<size_t>(&s - slots_.data()) * kPage;

@@ -3,6 +3,7 @@
 // upper tables. The uncached mode exists to measure what the cache buys.
 #pragma once
 
+#include <array>
 #include <cstring>
 #include <memory>
 #include <vector>
@@ -28,6 +29,10 @@ class TableReader {
   // workload cannot evict the few upper tables every walk needs.
   [[nodiscard]] tl::expected<uint64_t, EntryReadError> entry(PhysAddr addr, unsigned bytes, unsigned level = 0) {
     if (!cached_) return read_direct(addr, bytes);
+    // Most tables of an mmapped dump lie in a few long stretches of its file: a range check
+    // finds them, with no slot to look up or fill.
+    for (const Extent& e : extents_)
+      if (addr.value() - e.start < e.size) return load(e.base + (addr.value() - e.start), bytes);
     const uint64_t frame = addr.value() / kPage;
     Slot& s = slots_[(level % kLevelSets) * per_level_ + (frame & (per_level_ - 1))];
     if (s.tag != frame + 1) {
@@ -57,6 +62,13 @@ class TableReader {
     uint64_t tag = 0;  // frame + 1; 0 = empty
     const std::byte* data = nullptr;
   };
+  // A stretch of at least kMinExtent bytes the source holds contiguously in memory.
+  struct Extent {
+    uint64_t start = 0;
+    uint64_t size = 0;  // 0: unused
+    const std::byte* base = nullptr;
+  };
+  static constexpr uint64_t kMinExtent = uint64_t{1} << 20;
   bool fill(Slot& s, uint64_t frame);
   tl::expected<uint64_t, EntryReadError> read_direct(PhysAddr addr, unsigned bytes);
 
@@ -65,6 +77,7 @@ class TableReader {
   bool cached_;
   size_t per_level_;
   std::vector<Slot> slots_;
+  std::array<Extent, 2> extents_{};  // the most recently found first
   std::unique_ptr<std::byte[]> buffers_;  // backing for sources without page views
 };
 

@@ -51,12 +51,13 @@ tl::expected<void, ReadError> SegmentedMemory::read(PhysAddr pa, std::span<std::
   return {};
 }
 
-const std::byte* SegmentedMemory::page_view(PhysAddr page) {
+std::span<const std::byte> SegmentedMemory::view(PhysAddr page) {
   const Segment* s = find(page.value());
-  if (!s) return nullptr;
+  if (!s) return {};
   const uint64_t off = page.value() - s->pa.value();
-  if (off > s->file_size || s->file_size - off < 4096) return nullptr;
-  return buffer_.data() + s->offset + off;
+  if (off > s->file_size) return {};
+  const uint64_t len = (s->file_size - off) & ~uint64_t{4095};  // bytes past file_size read as zero
+  return {buffer_.data() + s->offset + off, len};
 }
 
 std::vector<PhysRange> SegmentedMemory::ranges() const {

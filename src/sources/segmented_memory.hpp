@@ -25,7 +25,7 @@ class SegmentedMemory final : public PhysMemory {
                                                                               std::vector<Segment> segments);
 
   tl::expected<void, ReadError> read(PhysAddr pa, std::span<std::byte> out) override;
-  const std::byte* page_view(PhysAddr page) override;
+  std::span<const std::byte> view(PhysAddr page) override;
   std::vector<PhysRange> ranges() const override;
   [[nodiscard]] const std::vector<Segment>& segments() const { return segments_; }
 

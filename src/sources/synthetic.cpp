@@ -22,9 +22,10 @@ tl::expected<void, ReadError> SyntheticMemory::read(PhysAddr pa, std::span<std::
   return {};
 }
 
-const std::byte* SyntheticMemory::page_view(PhysAddr page) {
+std::span<const std::byte> SyntheticMemory::view(PhysAddr page) {
   auto it = pages_.find(page.value() / kPage);
-  return it == pages_.end() ? nullptr : it->second.get();
+  if (it == pages_.end()) return {};
+  return {it->second.get(), kPage};  // pages are separate allocations: one at a time
 }
 
 std::vector<PhysRange> SyntheticMemory::ranges() const {

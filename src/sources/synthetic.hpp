@@ -17,7 +17,7 @@ class SyntheticMemory final : public PhysMemory {
  public:
   static constexpr uint64_t kPage = 4096;
   tl::expected<void, ReadError> read(PhysAddr pa, std::span<std::byte> out) override;
-  const std::byte* page_view(PhysAddr page) override;
+  std::span<const std::byte> view(PhysAddr page) override;
   std::vector<PhysRange> ranges() const override;
 
   // The page holding pa, created zero-filled on first use.

@@ -2,9 +2,12 @@
 // SyntheticMemory fails any read of a page nobody wrote, so a walk that strays is caught.
 #include <gtest/gtest.h>
 
+#include <cstring>
+#include <random>
 #include <set>
 
 #include "core/walk.hpp"
+#include "sources/segmented_memory.hpp"
 #include "sources/synthetic.hpp"
 
 namespace pagewalk {
@@ -195,6 +198,47 @@ TEST(Walk, SwapAndProtNoneLeaves) {
   t = walk(p, r, tb.root(), VirtAddr(0x5614df883010));
   EXPECT_EQ(t.status, Status::ProtNone);
   EXPECT_EQ(t.pa.value(), 0x6566010u);
+}
+
+// The reader's fast path through long stretches of an image (the segments of an mmapped
+// dump) must give the bytes a plain read gives: inside and at the edges of each segment, in
+// a segment's zero-filled tail, in a segment too short for the fast path, and outside all.
+TEST(TableReader, LongStretchesOfAnImageReadAsTheirBytes) {
+  constexpr uint64_t kMiB = uint64_t{1} << 20;
+  std::vector<std::byte> file(4 * kMiB);
+  for (size_t i = 0; i + 8 <= file.size(); i += 8) {
+    const uint64_t word = 0x5a5a000000000000ull ^ (i * 0x9e3779b97f4a7c15ull);
+    std::memcpy(file.data() + i, &word, 8);
+  }
+  auto mem = SegmentedMemory::create(file, {{PhysAddr(0x100000), 0, 2 * kMiB, 3 * kMiB},
+                                            {PhysAddr(0x10000000), 2 * kMiB, kMiB + kMiB / 2, kMiB + kMiB / 2},
+                                            {PhysAddr(0x20000000), 3 * kMiB + kMiB / 2, 8192, 8192}});
+  ASSERT_TRUE(mem) << mem.error();
+  std::vector<uint64_t> probes;
+  for (const auto& [base, size] : std::initializer_list<std::pair<uint64_t, uint64_t>>{
+           {0x100000, 3 * kMiB}, {0x10000000, kMiB + kMiB / 2}, {0x20000000, 8192}}) {
+    for (uint64_t off : {uint64_t{0}, uint64_t{8}, uint64_t{4096}, size / 2, 2 * kMiB - 8, 2 * kMiB, size - 8, size})
+      if (off <= size) probes.push_back(base + off);
+    probes.push_back(base - 8);
+  }
+  std::mt19937_64 rng(3);
+  for (int i = 0; i < 2000; ++i) probes.push_back(0x100000 + (rng() % (3 * kMiB)) / 8 * 8);
+  for (int i = 0; i < 2000; ++i) probes.push_back(0x10000000 + (rng() % (kMiB + kMiB / 2)) / 8 * 8);
+
+  TableReader cached(**mem);
+  for (const unsigned bytes : {8u, 4u}) {
+    for (const uint64_t pa : probes) {
+      std::byte want[8]{};
+      const bool readable = (*mem)->read(PhysAddr(pa), {want, bytes}).has_value();
+      const auto got = cached.entry(PhysAddr(pa), bytes, static_cast<unsigned>(pa % 4));
+      ASSERT_EQ(got.has_value(), readable) << std::hex << pa;
+      if (readable) {
+        EXPECT_EQ(*got, TableReader::load(want, bytes)) << std::hex << pa;
+      } else {
+        EXPECT_EQ(got.error().addr.value(), pa) << std::hex << pa;
+      }
+    }
+  }
 }
 
 }  // namespace
