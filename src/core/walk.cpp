@@ -1,7 +1,5 @@
 #include "core/walk.hpp"
 
-#include <new>
-
 #include "arch/x86/x86_entry.hpp"
 
 namespace pagewalk {
@@ -38,10 +36,9 @@ Walker::Walker(const Paging& paging)
 // A walk is start(), then per level begin_step(), read_step() and finish_step(). The walk's
 // own state stays in the Cursor (registers): the Translation is only written, since reading
 // back what was just stored would put a store-forwarding delay on every level's critical
-// path.
+// path. (Written as one loop with plain locals, GCC 12 compiles it to half the speed.)
 
 [[gnu::always_inline]] inline bool Walker::start(Translation& t, VirtAddr va) const {
-  new (&t) Translation;  // default-initialised, as a local would be: steps are written as taken
   t.va = va;
   if (!paging_.mode->is_canonical(va)) {
     t.status = Status::NonCanonical;
