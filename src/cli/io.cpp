@@ -1,7 +1,6 @@
 #include "cli/io.hpp"
 
 #include <cstring>
-
 #include <vector>
 
 #if defined(__SSE2__)

@@ -1,8 +1,7 @@
 #include "cli/numbers.hpp"
 
-#include <cstring>
-
 #include <charconv>
+#include <cstring>
 
 #include <fmt/format.h>
 

@@ -2,9 +2,8 @@
 // both. Underscores and ' may group digits (0xffff_8880_0000_0000).
 #pragma once
 
-#include <cstring>
-
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <string>
 #include <string_view>
