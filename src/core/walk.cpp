@@ -71,6 +71,15 @@ Walker::Walker(const Paging& paging)
   return true;
 }
 
+// The outcome of a leaf (or of a PROT_NONE entry, with no access): where va lands.
+[[gnu::always_inline]] inline void Walker::map_to(Translation& t, Status status, unsigned level, uint64_t frame,
+                                                  uint8_t perms) const {
+  t.status = status;
+  t.perms = Perms::from_bits(perms);
+  t.page_size = uint64_t{1} << levels_[level].shift;
+  t.pa = PhysAddr(frame) + t.va.offset_in(t.page_size);
+}
+
 // Takes the entry's value: true when the walk goes on at c.table, false when *c.t holds
 // the outcome.
 [[gnu::always_inline]] inline bool Walker::finish_step(Cursor& c, uint64_t raw) const {
@@ -88,30 +97,21 @@ Walker::Walker(const Paging& paging)
     c.table = PhysAddr(h.addr);
     return ++c.level < nlevels_;
   }
-  t.status = Status::Mapped;
-  t.perms = Perms::from_bits(c.perms);
-  t.page_size = uint64_t{1} << levels_[c.level].shift;
-  t.pa = PhysAddr(h.addr) + t.va.offset_in(t.page_size);
+  map_to(t, Status::Mapped, c.level, h.addr, c.perms);
   return false;
 }
 
 // Every entry the hot decoder declines: not present, faulty, 32-bit. Returns in registers.
 Walker::Next Walker::finish_decoded(Translation& t, unsigned level, uint64_t raw, uint8_t perms) const {
-  const PagingMode& mode = *paging_.mode;
   const EntryDecode d = paging_.decode(level, raw);
   switch (d.kind) {
     case EntryKind::Table:
       return {PhysAddr(d.addr), static_cast<uint8_t>(perms & d.perms.bits()), true};
     case EntryKind::Leaf:
-      t.status = Status::Mapped;
-      t.perms = Perms::from_bits(perms & d.perms.bits());
-      t.page_size = mode.span(level);
-      t.pa = PhysAddr(d.addr) + t.va.offset_in(t.page_size);
+      map_to(t, Status::Mapped, level, d.addr, perms & d.perms.bits());
       break;
     case EntryKind::ProtNone:
-      t.status = Status::ProtNone;
-      t.page_size = mode.span(level);
-      t.pa = PhysAddr(d.addr) + t.va.offset_in(t.page_size);
+      map_to(t, Status::ProtNone, level, d.addr, 0);
       break;
     case EntryKind::Swap:
       t.status = Status::Swap;

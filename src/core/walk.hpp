@@ -90,6 +90,7 @@ class Walker {
   void begin_step(Cursor& c) const;
   [[nodiscard]] bool read_step(TableReader& reader, const Cursor& c, uint64_t& raw) const;
   [[nodiscard]] bool finish_step(Cursor& c, uint64_t raw) const;
+  void map_to(Translation& t, Status status, unsigned level, uint64_t frame, uint8_t perms) const;
   [[nodiscard]] Next finish_decoded(Translation& t, unsigned level, uint64_t raw, uint8_t perms) const;
 
   Paging paging_;
