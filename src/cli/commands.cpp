@@ -9,7 +9,11 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "arch/x86/x86_entry.hpp"
+#include "arch/registry.hpp"
+#include "core/architecture.hpp"
+#include "sources/gdb_remote.hpp"
+#include "sources/image.hpp"
+#include "sources/kcore.hpp"
 #include "cli/demo.hpp"
 #include "cli/errors.hpp"
 #include "cli/linux_commands.hpp"
@@ -45,14 +49,14 @@ struct TranslateArgs {
 int cmd_translate(const TranslateArgs& a) {
   if (a.vas.empty()) throw CliError(kBadInput, "translate: give one or more VAs, or - to read them from stdin");
   Target t = open_target(a.target);
-  TableReader reader(*t.memory);
+  TableReader reader(t.memory());
   const Walker walker(t.paging);
   Output out;
   int status = kAllMapped;
   bool first = true;
   if (a.json)
     out.buf() += fmt::format(R"({{"schema_version":{},"command":"translate","target":"{}","mode":"{}","root":"0x{:x}","results":[)",
-                             kSchemaVersion, t.name, t.paging.mode->name, t.root.value());
+                             kSchemaVersion, t.name(), t.paging.mode->name, t.roots[0].value());
   const bool stream = a.vas.size() == 1 && a.vas[0] == "-";
   const bool brief = a.brief || stream;
   if (brief && !a.json && !a.jsonl) append_brief_header(out.buf());
@@ -70,8 +74,8 @@ int cmd_translate(const TranslateArgs& a) {
       v = *parsed;
     }
     for (const RootView& view : t.views) {
-    const Translation tr = walker.walk(reader, view.root, VirtAddr(*v));
-    if (tr.status == Status::NonCanonical) {
+    const Translation tr = walker.walk(reader, view.roots, VirtAddr(*v));
+    if (tr.status == Status::NoRegion) {
       status = kBadInput;
       if (!a.json && !a.jsonl && !brief) {
         out.flush();
@@ -94,7 +98,7 @@ int cmd_translate(const TranslateArgs& a) {
       }
     } else {
       if (!first) out.buf() += '\n';
-      if (!view.label.empty()) out.buf() += fmt::format("# PTI {} PGD 0x{:x}\n", view.label, view.root.value());
+      if (!view.label.empty()) out.buf() += fmt::format("# PTI {} PGD 0x{:x}\n", view.label, view.roots[0].value());
       append_trace(out.buf(), t.paging, tr);
     }
     first = false;
@@ -110,7 +114,7 @@ int cmd_translate(const TranslateArgs& a) {
   }
   if (a.json) out.buf() += "]}\n";
   out.flush();
-  t.check_source();
+  check_source(*t.source);
   return status;
 }
 
@@ -125,7 +129,7 @@ struct MapArgs {
 
 int cmd_map(const MapArgs& a) {
   Target t = open_target(a.target);
-  TableReader reader(*t.memory);
+  TableReader reader(t.memory());
   EnumOptions eo;
   if (!a.from.empty()) eo.first = VirtAddr(number_arg(a.from, "--from"));
   if (!a.to.empty()) {
@@ -140,7 +144,7 @@ int cmd_map(const MapArgs& a) {
   const bool human = !a.json && !a.jsonl;
   if (a.json)
     out.buf() += fmt::format(R"({{"schema_version":{},"command":"map","target":"{}","mode":"{}","root":"0x{:x}","ranges":[)",
-                             kSchemaVersion, t.name, t.paging.mode->name, t.root.value());
+                             kSchemaVersion, t.name(), t.paging.mode->name, t.roots[0].value());
   if (human) {
     out.buf() += fmt::format("# {}\n", t.description);
     append_range_header(out.buf());
@@ -173,15 +177,15 @@ int cmd_map(const MapArgs& a) {
     }
     return true;
   };
-  CoalescePolicy policy;
+  CoalescePolicy policy = CoalescePolicy::for_mode(*t.paging.mode);
   policy.keep_holes = true;
   policy.contiguous_pa = !a.by_attributes;
   Coalescer coalescer(policy, emit);
   EnumReport rep;
   for (const RootView& view : t.views) {
     label = view.label;
-    if (human && !label.empty()) out.buf() += fmt::format("# PTI {} PGD 0x{:x}\n", label, view.root.value());
-    const EnumReport r = enumerate(t.paging, reader, view.root, eo, [&](const Range& rg) {
+    if (human && !label.empty()) out.buf() += fmt::format("# PTI {} PGD 0x{:x}\n", label, view.roots[0].value());
+    const EnumReport r = enumerate(t.paging, reader, view.roots, eo, [&](const Range& rg) {
       return a.pages ? emit(rg) : coalescer.push(rg);
     });
     if (!a.pages) coalescer.finish();
@@ -202,7 +206,7 @@ int cmd_map(const MapArgs& a) {
                              human_size(mapped_bytes), rep.tables, rep.entries);
   }
   out.flush();
-  t.check_source();
+  check_source(*t.source);
   for (const Range& l : rep.loops)
     fmt::print(stderr, "pagewalk: warning: the {} entry for 0x{:x} (0x{:x}) points back at table 0x{:x}; that "
                        "subtree was skipped\n",
@@ -220,16 +224,16 @@ int cmd_map(const MapArgs& a) {
 
 const PagingMode& mode_or_default(const std::string& name) {
   const PagingMode* m = mode_option(name);
-  return m ? *m : kX86_64_4Level;
+  return m ? *m : *arch::all_modes().front();
 }
 
 int cmd_decode(const std::string& va_text, const std::string& mode_name, bool json) {
   const PagingMode& m = mode_or_default(mode_name);
   const VirtAddr va(number_arg(va_text, "VA"));
-  if (!m.is_canonical(va)) {
+  if (!m.in_space(va)) {
     Translation t;
     t.va = va;
-    t.status = Status::NonCanonical;
+    t.status = Status::NoRegion;
     throw CliError(kBadInput, fmt::format("0x{:x}: {}", va.value(), reason(Paging{&m, {}}, t)));
   }
   const auto linux_levels = m.linux_levels();
@@ -304,9 +308,7 @@ int cmd_entry(const std::string& value, const std::string& level_name, const std
   if (m.entry_bytes == 4 && raw > 0xffffffffull)
     throw CliError(kBadInput, fmt::format("0x{:x} does not fit in a 32-bit {} entry", raw, m.name));
   const unsigned level = level_option(m, level_name);
-  Paging p{&m, {}};
-  p.options.pa_bits = static_cast<uint8_t>(pa_bits);
-  p.options.nx_enabled = !no_nx;
+  const Paging p{&m, target::user_decode_options({}, pa_bits, no_nx)};
   const EntryDecode d = p.decode(level, raw);
   const LevelDesc& l = m.levels[level];
   const uint64_t size = m.span(level);
@@ -319,12 +321,14 @@ int cmd_entry(const std::string& value, const std::string& level_name, const std
       j["pfn"] = hex(d.addr >> 12);
       j["page_size"] = size;
     }
-    j["flags"] = x86::flag_names(m, level, raw, p.options);
+    ordered_json flags = ordered_json::array();
+    for (std::string_view f : m.arch->flag_names(m, level, raw, p.options)) flags.push_back(f);
+    j["flags"] = flags;
     if (d.kind == EntryKind::Leaf || d.kind == EntryKind::Table)
-      j["access"] = {{"write", d.perms.write}, {"exec", d.perms.exec}, {"user", d.perms.user}};
-    if (d.kind == EntryKind::Leaf) j["pkey"] = x86::pkey(m, raw);
+      j["access"] = {{"kernel", Access::rwx(d.access.kernel())}, {"user", Access::rwx(d.access.user())}};
+    for (const EntryField& f : m.arch->entry_fields(m, level, raw, p.options)) j[std::string(f.name)] = f.value;
     if (d.kind == EntryKind::Swap)
-      j["swap"] = {{"type", d.swap_type}, {"offset", hex(d.swap_offset)}, {"kind", x86::swap_kind(d.swap_type)}};
+      j["swap"] = {{"type", d.swap_type}, {"offset", hex(d.swap_offset)}, {"kind", m.arch->swap_kind(d.swap_type)}};
     print_json(j);
     return kAllMapped;
   }
@@ -343,13 +347,13 @@ int cmd_entry(const std::string& value, const std::string& level_name, const std
       break;
     case EntryKind::Swap:
       out += fmt::format("  kind    swap entry\n  type    {} ({})\n  offset  0x{:x}\n", d.swap_type,
-                         x86::swap_kind(d.swap_type), d.swap_offset);
+                         m.arch->swap_kind(d.swap_type), d.swap_offset);
       break;
     case EntryKind::NotPresent: out += "  kind    not present\n"; break;
     case EntryKind::Reserved: out += "  kind    reserved bits set: the MMU would fault\n"; break;
   }
   out += fmt::format("  flags   {}\n", join_flags(p, level, raw));
-  if (d.kind == EntryKind::Leaf || d.kind == EntryKind::Table) out += fmt::format("  access  {}\n", access_string(d.perms));
+  if (d.kind == EntryKind::Leaf || d.kind == EntryKind::Table) out += fmt::format("  access  {}\n", access_view(d.access));
   fmt::print("{}", out);
   return kAllMapped;
 }
@@ -357,17 +361,16 @@ int cmd_entry(const std::string& value, const std::string& level_name, const std
 int cmd_modes(const std::string& mode_name, bool json) {
   std::vector<const PagingMode*> modes;
   if (mode_name.empty())
-    modes.assign(all_modes().begin(), all_modes().end());
+    modes = arch::all_modes();
   else
     modes.push_back(mode_option(mode_name));
   ordered_json all = ordered_json::array();
   std::string out;
   for (const PagingMode* m : modes) {
-    const bool long_words = m->va_bits > 32;  // the kernel's unsigned long
-    const uint64_t word = long_words ? ~uint64_t{0} : 0xffffffffull;
+    const uint64_t word = m->word_bits >= 64 ? ~uint64_t{0} : (uint64_t{1} << m->word_bits) - 1;  // unsigned long
     auto mask = [&](unsigned shift) { return ~((uint64_t{1} << shift) - 1) & word; };
     const unsigned pfn_bits = std::min<unsigned>(m->default_pa_bits, m->entry_bytes * 8u);
-    const uint64_t pfn_mask = x86::pa_mask(pfn_bits) & mask(m->page_shift());
+    const uint64_t pfn_mask = (pfn_bits >= 64 ? ~uint64_t{0} : (uint64_t{1} << pfn_bits) - 1) & mask(m->page_shift());
     const auto lv = m->linux_levels();
     constexpr const char* shift_names[] = {"PGDIR_SHIFT", "P4D_SHIFT", "PUD_SHIFT", "PMD_SHIFT", "PAGE_SHIFT"};
     constexpr const char* ptrs_names[] = {"PTRS_PER_PGD", "PTRS_PER_P4D", "PTRS_PER_PUD", "PTRS_PER_PMD",
@@ -425,63 +428,75 @@ int cmd_modes(const std::string& mode_name, bool json) {
 
 // ---- info ------------------------------------------------------------------------------
 
+// A CPU state's paging mode, as its architecture reads it.
+std::string cpu_mode_name(const CpuState& c) {
+  const Architecture* a = arch::find_architecture(c.arch);
+  if (!a) return "unknown";
+  auto p = a->paging_from_cpu(c);
+  if (!p) return "unknown";
+  return p->mode ? std::string(p->mode->name) : "paging-off";
+}
+
 int cmd_info(const TargetOptions& o, bool json) {
-  const Target src = open_source(o);
+  const std::unique_ptr<Source> src = open_source(o);
+  const auto* image = dynamic_cast<const ImageSource*>(src.get());
+  const auto* kcore = dynamic_cast<const KcoreSource*>(src.get());
+  const auto* qemu = dynamic_cast<const gdb::QemuGdbstub*>(src.get());
   std::vector<PhysRange> ranges;
   uint64_t total = 0;
   std::optional<linux_kernel::VmcoreInfo> vi;
-  std::string vi_source = src.qemu ? "not read through the gdbstub" : "none: no ELF note and no copy in memory";
-  if (!src.qemu) {
-    ranges = src.memory->ranges();
+  std::string vi_source = qemu ? "not read through the gdbstub" : "none: no ELF note and no copy in memory";
+  if (!qemu) {
+    ranges = src->memory().ranges();
     for (const PhysRange& r : ranges) total += r.size;
-    if (const auto& note = src.vmcoreinfo_note()) {
+    if (const auto& note = src->vmcoreinfo_note()) {
       vi = linux_kernel::VmcoreInfo::parse(*note);
       vi_source = "ELF note";
-    } else if (src.image) {
-      if (auto found = linux_kernel::find_vmcoreinfo(*src.memory)) {
+    } else if (src->scannable()) {
+      if (auto found = linux_kernel::find_vmcoreinfo(src->memory())) {
         // Taken without the note (QEMU without -device vmcoreinfo): the kernel's own copy.
         vi = linux_kernel::VmcoreInfo::parse(found->text);
         vi_source = fmt::format("found in memory at PA 0x{:x}", found->at.value());
       }
     }
   }
+  const std::span<const CpuState> cpus = src->cpus();
 
   if (json) {
     ordered_json j{{"schema_version", kSchemaVersion}, {"command", "info"}};
-    if (!src.qemu) {
-      j[src.kcore ? "kcore" : "image"] = src.name;
-      j["format"] = src.format;
-      if (src.image) j["file_size"] = src.image->file.bytes().size();
+    if (!qemu) {
+      j[kcore ? "kcore" : "image"] = src->name();
+      j["format"] = src->format();
+      if (image) j["file_size"] = image->image().file.bytes().size();
       j["memory_bytes"] = total;
       ordered_json rs = ordered_json::array();
       for (const PhysRange& r : ranges)
         rs.push_back({{"start", hex(r.start.value())}, {"end", hex(r.start.value() + r.size)}});
       j["ranges"] = rs;
-      if (src.kcore) {
+      if (kcore) {
         ordered_json segs = ordered_json::array();
-        for (const KcoreSegment& sg : src.kcore->segments)
+        for (const KcoreSegment& sg : kcore->kcore().segments)
           segs.push_back({{"vaddr", hex(sg.vaddr)}, {"paddr", sg.paddr ? ordered_json(hex(*sg.paddr)) : ordered_json(nullptr)},
                           {"size", sg.size}});
         j["segments"] = segs;
       }
     } else {
-      j["qemu"] = src.name;
-      j["format"] = src.format;
-      j["architecture"] = src.qemu->description().architecture;
-      j["packet_size"] = src.qemu->packet_size();
-      j["halted_on_attach"] = src.qemu->halted_on_attach();
+      j["qemu"] = src->name();
+      j["format"] = src->format();
+      j["architecture"] = qemu->description().architecture;
+      j["packet_size"] = qemu->packet_size();
+      j["halted_on_attach"] = qemu->halted_on_attach();
     }
-    ordered_json cpus = ordered_json::array();
-    for (const CpuRegisters& c : src.cpus) {
-      const PagingMode* m = x86_mode_from_registers(c.cr0, c.cr4, c.long_mode);
-      ordered_json cj{{"cpu", c.index}, {"cr0", hex(c.cr0)}, {"cr2", hex(c.cr2)}, {"cr3", hex(c.cr3)},
-                      {"cr4", hex(c.cr4)}, {"long_mode", c.long_mode}, {"rip", hex(c.rip)}, {"rsp", hex(c.rsp)},
-                      {"mode", m ? std::string(m->name) : "paging-off"}, {"source", c.source}};
-      if (c.efer) cj["efer"] = hex(*c.efer);
-      cpus.push_back(cj);
+    ordered_json cj = ordered_json::array();
+    for (const CpuState& c : cpus) {
+      ordered_json one{{"cpu", c.index}, {"arch", c.arch}};
+      for (const auto& [name, value] : c.registers) one[name] = hex(value);
+      one["mode"] = cpu_mode_name(c);
+      one["source"] = c.source;
+      cj.push_back(one);
     }
-    j["cpus"] = cpus;
-    if (src.image) j["prstatus_notes"] = src.image->prstatus_notes;
+    j["cpus"] = cj;
+    if (image) j["prstatus_notes"] = image->image().prstatus_notes;
     if (vi) {
       ordered_json v = ordered_json::object();
       for (const auto& [k, val] : vi->entries()) v[k] = val;
@@ -491,41 +506,41 @@ int cmd_info(const TargetOptions& o, bool json) {
       j["vmcoreinfo"] = nullptr;
     }
     print_json(j);
-    src.check_source();
+    check_source(*src);
     return kAllMapped;
   }
   std::string out;
-  if (src.image) {
+  if (image) {
     out = fmt::format("image    {}\nformat   {}\nsize     {} bytes in the file, {} of physical memory in {} "
                       "range(s)\n",
-                      src.image->path, src.format, src.image->file.bytes().size(), human_size(total), ranges.size());
-  } else if (src.kcore) {
-    out = fmt::format("kcore    {}\nformat   {}\nsize     {} of physical memory in {} range(s), {} segments\n", src.name,
-                      src.format, human_size(total), ranges.size(), src.kcore->segments.size());
+                      src->name(), src->format(), image->image().file.bytes().size(), human_size(total), ranges.size());
+  } else if (kcore) {
+    out = fmt::format("kcore    {}\nformat   {}\nsize     {} of physical memory in {} range(s), {} segments\n",
+                      src->name(), src->format(), human_size(total), ranges.size(), kcore->kcore().segments.size());
+  } else if (qemu) {
+    out = fmt::format("qemu     {}\nformat   {}, {}, packet size {}\nstate    {}\n", src->name(), src->format(),
+                      qemu->description().architecture, qemu->packet_size(),
+                      qemu->halted_on_attach() ? "was running; halted while attached, resumed on detach"
+                                               : "was already stopped; left stopped");
   } else {
-    out = fmt::format("qemu     {}\nformat   {}, {}, packet size {}\nstate    {}\n", src.name, src.format,
-                      src.qemu->description().architecture, src.qemu->packet_size(),
-                      src.qemu->halted_on_attach() ? "was running; halted while attached, resumed on detach"
-                                                   : "was already stopped; left stopped");
+    out = fmt::format("source   {}\nformat   {}\n", src->name(), src->format());
   }
   for (const PhysRange& r : ranges)
     out += fmt::format("  0x{:012x}-0x{:012x}  {:>8}\n", r.start.value(), r.start.value() + r.size, human_size(r.size));
-  if (src.kcore) {
+  if (kcore) {
     out += "segments (virtual -> physical)\n";
-    for (const KcoreSegment& sg : src.kcore->segments)
+    for (const KcoreSegment& sg : kcore->kcore().segments)
       out += fmt::format("  0x{:016x}  {:>8}  {}\n", sg.vaddr, human_size(sg.size),
                          sg.paddr ? fmt::format("PA 0x{:x}", *sg.paddr) : std::string("no physical address (vmalloc, modules, vmemmap)"));
   }
-  if (src.cpus.empty()) {
-    const unsigned notes = src.image ? src.image->prstatus_notes : 0;
-    out += fmt::format("cpus     no control registers in the {}{}\n", src.image ? "image" : src.kcore ? "kcore" : "target",
+  if (cpus.empty()) {
+    const unsigned notes = image ? image->image().prstatus_notes : 0;
+    out += fmt::format("cpus     no control registers in the {}{}\n", image ? "image" : kcore ? "kcore" : "target",
                        notes ? fmt::format(" ({} NT_PRSTATUS notes)", notes) : "");
   }
-  for (const CpuRegisters& c : src.cpus) {
-    const PagingMode* m = x86_mode_from_registers(c.cr0, c.cr4, c.long_mode);
-    out += fmt::format("cpu {:<4} CR0 0x{:x}  CR3 0x{:x}  CR4 0x{:x}  {}  mode {}  RIP 0x{:x}\n", c.index, c.cr0, c.cr3,
-                       c.cr4, c.efer ? fmt::format("EFER 0x{:x}", *c.efer) : std::string(c.long_mode ? "long mode" : "legacy"),
-                       m ? m->name : "paging off", c.rip);
+  for (const CpuState& c : cpus) {
+    const Architecture* a = arch::find_architecture(c.arch);
+    out += fmt::format("cpu {:<4} {}\n", c.index, a ? a->describe_cpu(c) : Architecture::describe_registers(c));
   }
   if (vi) {
     out += fmt::format("vmcoreinfo  {}: {} entries", vi_source, vi->entries().size());
@@ -536,7 +551,7 @@ int cmd_info(const TargetOptions& o, bool json) {
     out += fmt::format("vmcoreinfo  {}\n", vi_source);
   }
   fmt::print("{}", out);
-  src.check_source();
+  check_source(*src);
   return kAllMapped;
 }
 

@@ -9,6 +9,7 @@
 #include "cli/render.hpp"
 #include "linux/layout.hpp"
 #include "linux/tasks.hpp"
+#include "arch/registry.hpp"
 
 namespace pagewalk::cli {
 namespace {
@@ -17,9 +18,25 @@ using nlohmann::ordered_json;
 using linux_kernel::LinuxKernel;
 
 // The source stays open for as long as the kernel view reads it.
-std::unique_ptr<LinuxKernel> open_kernel(const TargetOptions& o, std::optional<Target>& source) {
-  source.emplace(open_source(o));
-  return open_linux(*source, o);
+std::unique_ptr<LinuxKernel> open_kernel(const TargetOptions& o, std::unique_ptr<Source>& source) {
+  source = open_source(o);
+  std::vector<std::string> notes;
+  auto k = target::open_linux(*source, o.spec(), notes);
+  if (!k) raise(k.error());
+  print_notes(notes);
+  return std::move(*k);
+}
+
+linux_kernel::TaskLayout task_layout(LinuxKernel& k, const TargetOptions& o) {
+  auto l = target::task_layout(k, o.spec());
+  if (!l) raise(l.error());
+  return *l;
+}
+
+std::vector<linux_kernel::Region> kernel_layout(const LinuxKernel& k) {
+  auto l = k.layout();
+  if (!l) throw CliError(kBadInput, fmt::format("layout: {}", l.error()));
+  return std::move(*l);
 }
 
 ordered_json known_json(const std::optional<linux_kernel::Known>& k) {
@@ -27,44 +44,33 @@ ordered_json known_json(const std::optional<linux_kernel::Known>& k) {
   return {{"value", hex(k->value)}, {"source", k->source}};
 }
 
-linux_kernel::LayoutParams layout_params(const LinuxKernel& k) {
-  linux_kernel::LayoutParams p;
-  p.five_level = k.paging.mode == &kX86_64_5Level;
-  if (k.page_offset_base) p.page_offset_base = k.page_offset_base->value;
-  if (k.vmalloc_base) p.vmalloc_base = k.vmalloc_base->value;
-  if (k.vmemmap_base) p.vmemmap_base = k.vmemmap_base->value;
-  p.max_pfn = k.max_pfn;
-  p.struct_page_size = k.struct_page_size;
-  if (k.vmcoreinfo && k.vmcoreinfo->number("KERNEL_IMAGE_SIZE"))
-    p.kernel_image_size = static_cast<uint64_t>(*k.vmcoreinfo->number("KERNEL_IMAGE_SIZE"));
-  if (k.kaslr_offset) p.kaslr_offset = k.kaslr_offset->value;
-  return p;
-}
-
 // ---- layout ----------------------------------------------------------------------------
 
 int cmd_layout(const LinuxCommandArgs& a) {
-  linux_kernel::LayoutParams params;
   std::unique_ptr<LinuxKernel> k;
-  std::optional<Target> image;
+  std::unique_ptr<Source> image;
   std::string source = "no image: the fixed layout of Documentation/arch/x86/x86_64/mm.rst";
+  std::vector<linux_kernel::Region> regions;
+  const PagingMode* mode = nullptr;
   if (a.target.given()) {
     k = open_kernel(a.target, image);
-    params = layout_params(*k);
-    source = fmt::format("{}: Linux {}", image->name, k->release.empty() ? "(release unknown)" : k->release);
-  } else if (const PagingMode* m = mode_option(a.target.mode)) {
-    if (m != &kX86_64_4Level && m != &kX86_64_5Level)
-      throw CliError(kBadInput, fmt::format("layout: the kernel layout is known for x86-64-4level and x86-64-5level, not {}", m->name));
-    params.five_level = m == &kX86_64_5Level;
+    mode = k->paging.mode;
+    regions = kernel_layout(*k);
+    source = fmt::format("{}: Linux {}", image->name(), k->release.empty() ? "(release unknown)" : k->release);
+  } else {
+    mode = mode_option(a.target.mode);
+    if (!mode) mode = arch::all_modes().front();
+    auto l = linux_kernel::linux_arch_for(mode).layout(nullptr, *mode);
+    if (!l) throw CliError(kBadInput, fmt::format("layout: {}", l.error()));
+    regions = std::move(*l);
   }
-  const auto regions = linux_kernel::x86_64_layout(params);
   std::optional<uint64_t> addr;
   if (!a.addr.empty()) addr = number_arg(a.addr, "layout ADDR");
   const linux_kernel::Region* hit = addr ? &linux_kernel::classify(regions, *addr) : nullptr;
 
   if (a.json) {
     ordered_json j{{"schema_version", kSchemaVersion}, {"command", "layout"}, {"source", source},
-                   {"mode", params.five_level ? "x86-64-5level" : "x86-64-4level"}};
+                   {"mode", mode->name}};
     if (k) {
       j["bases"] = {{"kaslr_offset", known_json(k->kaslr_offset)},       {"phys_base", known_json(k->phys_base)},
                     {"page_offset_base", known_json(k->page_offset_base)}, {"vmalloc_base", known_json(k->vmalloc_base)},
@@ -80,7 +86,7 @@ int cmd_layout(const LinuxCommandArgs& a) {
     fmt::print("{}\n", j.dump(2));
     return kAllMapped;
   }
-  std::string out = fmt::format("# {}, {}\n", source, params.five_level ? "5-level paging" : "4-level paging");
+  std::string out = fmt::format("# {}, {}\n", source, mode->levels.size() == 5 ? "5-level paging" : "4-level paging");
   if (k) {
     auto line = [&](const char* name, const std::optional<linux_kernel::Known>& v) {
       out += v ? fmt::format("# {:<17} 0x{:016x}  ({})\n", name, v->value, v->source)
@@ -159,11 +165,11 @@ KconvRow kconv_row(LinuxKernel& k, const std::vector<linux_kernel::Region>& regi
 int cmd_kconv(const LinuxCommandArgs& a) {
   if (a.virt.empty() && a.phys.empty() && a.pfn.empty() && a.page.empty())
     throw CliError(kBadInput, "kconv: give --virt VA, --phys PA, --pfn N or --page VA (each may repeat)");
-  std::optional<Target> image;
+  std::unique_ptr<Source> image;
   auto k = open_kernel(a.target, image);
   const uint64_t size = number_arg(a.size, "--size");
   if (size == 0 || size > (uint64_t{1} << 30)) throw CliError(kBadInput, "--size must be 1 byte .. 1 GiB");
-  const auto regions = linux_kernel::x86_64_layout(layout_params(*k));
+  const auto regions = kernel_layout(*k);
 
   // Every input is brought to a kernel VA first, then converted by the kernel's rule and
   // checked against the kernel's page tables.
@@ -189,7 +195,7 @@ int cmd_kconv(const LinuxCommandArgs& a) {
   for (const KconvRow& r : rows) if (r.disagree || !r.walk_pa) status = kSomeUnmapped;
   auto opt = [](const std::optional<uint64_t>& v) -> ordered_json { return v ? ordered_json(hex(*v)) : ordered_json(nullptr); };
   if (a.json) {
-    ordered_json j{{"schema_version", kSchemaVersion}, {"command", "kconv"}, {"image", image->name},
+    ordered_json j{{"schema_version", kSchemaVersion}, {"command", "kconv"}, {"image", image->name()},
                    {"page_offset_base", known_json(k->page_offset_base)}, {"phys_base", known_json(k->phys_base)},
                    {"vmemmap_base", known_json(k->vmemmap_base)}, {"struct_page_size", k->struct_page_size}};
     ordered_json rs = ordered_json::array();
@@ -202,7 +208,7 @@ int cmd_kconv(const LinuxCommandArgs& a) {
     return status;
   }
   std::string out = fmt::format("# {}: page_offset_base {}, phys_base {}, vmemmap_base {}, sizeof(struct page) {}\n",
-                                image->name, k->page_offset_base ? hex(k->page_offset_base->value) : "unknown",
+                                image->name(), k->page_offset_base ? hex(k->page_offset_base->value) : "unknown",
                                 k->phys_base ? hex(k->phys_base->value) : "unknown",
                                 k->vmemmap_base ? hex(k->vmemmap_base->value) : "unknown", k->struct_page_size);
   out += fmt::format("{:<18}  {:<14}  {:<14}  {:<10}  {:<18}  {:<16}  {}\n", "virt", "phys", "page tables", "pfn",
@@ -227,7 +233,7 @@ int cmd_kconv(const LinuxCommandArgs& a) {
 // ---- ps --------------------------------------------------------------------------------
 
 int cmd_ps(const LinuxCommandArgs& a) {
-  std::optional<Target> image;
+  std::unique_ptr<Source> image;
   auto k = open_kernel(a.target, image);
   const linux_kernel::TaskLayout layout = task_layout(*k, a.target);
   const linux_kernel::TaskList list = linux_kernel::list_tasks(*k, layout);
@@ -237,7 +243,7 @@ int cmd_ps(const LinuxCommandArgs& a) {
     return t.pgd->value();
   };
   if (a.json) {
-    ordered_json j{{"schema_version", kSchemaVersion}, {"command", "ps"}, {"image", image->name}, {"release", k->release},
+    ordered_json j{{"schema_version", kSchemaVersion}, {"command", "ps"}, {"image", image->name()}, {"release", k->release},
                    {"pti", pti ? ordered_json(*pti) : ordered_json(nullptr)}, {"offsets_from", layout.source}};
     ordered_json ts = ordered_json::array();
     for (const auto& t : list.tasks) {
@@ -251,7 +257,7 @@ int cmd_ps(const LinuxCommandArgs& a) {
     j["warnings"] = list.warnings;
     fmt::print("{}\n", j.dump(2));
   } else {
-    std::string out = fmt::format("# {}: Linux {}, {} processes, offsets from {}{}\n", image->name, k->release,
+    std::string out = fmt::format("# {}: Linux {}, {} processes, offsets from {}{}\n", image->name(), k->release,
                                   list.tasks.size(), layout.source,
                                   pti ? (*pti ? ", page-table isolation on" : ", no page-table isolation") : "");
     out += fmt::format("{:>7} {:>7}  {:<16} {:<18}  {:<18}  {:<18}  {}\n", "PID", "TGID", "COMM", "TASK", "MM", "PGD",

@@ -1,10 +1,12 @@
 #include "cli/render.hpp"
 
+#include <array>
 #include <iterator>
 
 #include <fmt/format.h>
 
-#include "arch/x86/x86_entry.hpp"
+#include "core/architecture.hpp"
+#include "target/target.hpp"
 #include "cli/io.hpp"
 #include "cli/numbers.hpp"
 
@@ -18,14 +20,14 @@ void append_padded(std::string& out, std::string_view s, size_t width) {
   if (s.size() < width) out.append(width - s.size(), ' ');
 }
 
-std::vector<std::string> flags_of(const Paging& p, unsigned level, uint64_t raw) {
-  return x86::flag_names(*p.mode, level, raw, p.options);
+FlagNames flags_of(const Paging& p, unsigned level, uint64_t raw) {
+  return p.mode->arch->flag_names(*p.mode, level, raw, p.options);
 }
 
 void append_json_flags(std::string& out, const Paging& p, unsigned level, uint64_t raw) {
   out += '[';
   bool first = true;
-  for (const std::string& f : flags_of(p, level, raw)) {
+  for (std::string_view f : flags_of(p, level, raw)) {
     if (!first) out += ',';
     first = false;
     out += '"';
@@ -37,32 +39,41 @@ void append_json_flags(std::string& out, const Paging& p, unsigned level, uint64
 
 }  // namespace
 
-std::string access_string(Perms p) { return std::string(access_view(p)); }
+std::string access_string(Access a) { return std::string(access_view(a)); }
 
-std::string_view access_view(Perms p) {
-  static constexpr std::string_view kNames[] = {"r-- kernel", "r-x kernel", "rw- kernel", "rwx kernel",
-                                                "r-- user",   "r-x user",   "rw- user",   "rwx user"};
-  return kNames[(p.user ? 4 : 0) | (p.write ? 2 : 0) | (p.exec ? 1 : 0)];
+std::string_view access_view(Access a) {
+  // Every one of the 64 combinations, worked out once: the batch paths print millions.
+  static const std::array<std::string, 64> kNames = [] {
+    std::array<std::string, 64> names;
+    for (unsigned bits = 0; bits < 64; ++bits) {
+      const Access x(static_cast<uint8_t>(bits));
+      const std::string_view k = Access::rwx(x.kernel()), u = Access::rwx(x.user());
+      if (x.user() == 0) names[bits] = std::string(k) + " kernel";
+      else if (x.user() == x.kernel()) names[bits] = std::string(u) + " user";
+      else names[bits] = fmt::format("user {}, kernel {}", u, k);
+    }
+    return names;
+  }();
+  return kNames[a.bits()];
 }
 
-std::string join_flags(const Paging& paging, unsigned level, uint64_t raw) {
-  std::string s;
-  for (const std::string& f : flags_of(paging, level, raw)) {
-    if (!s.empty()) s += ' ';
-    s += f;
-  }
-  return s;
+void append_access_json(std::string& out, Access a) {
+  out += R"({"kernel":")";
+  out += Access::rwx(a.kernel());
+  out += R"(","user":")";
+  out += Access::rwx(a.user());
+  out += R"("})";
 }
+
+std::string join_flags(const Paging& paging, unsigned level, uint64_t raw) { return flags_of(paging, level, raw).join(); }
 
 std::string reason(const Paging& paging, const Translation& t) {
   const PagingMode& m = *paging.mode;
   switch (t.status) {
     case Status::Mapped:
       return "";
-    case Status::NonCanonical:
-      if (!m.sign_extended) return fmt::format("beyond the {}-bit address space of {}", m.va_bits, m.name);
-      return fmt::format("not canonical in {}: bits 63..{} must all equal bit {}", m.name, m.va_bits - 1,
-                         m.va_bits - 1);
+    case Status::NoRegion:
+      return fmt::format("in no region of {} ({})", m.name, target::describe_regions(m));
     case Status::Unreadable:
       return fmt::format("the {} table entry at PA 0x{:x} is not in the image", m.levels[t.last().level].linux_name,
                          t.unreadable.value());
@@ -77,7 +88,7 @@ std::string reason(const Paging& paging, const Translation& t) {
                         : fmt::format("{} entry is not present (0x{:x})", lvl, s.raw);
     case Status::Swap:
       return fmt::format("swapped out: {} entry holds swap type {} ({}), offset 0x{:x}", lvl, t.swap_type,
-                         x86::swap_kind(t.swap_type), t.swap_offset);
+                         m.arch->swap_kind(t.swap_type), t.swap_offset);
     case Status::ProtNone:
       return fmt::format("PROT_NONE {} entry: no access; it would map PA 0x{:x}", lvl, t.pa.value());
     case Status::Reserved:
@@ -91,7 +102,7 @@ void append_trace(std::string& out, const Paging& paging, const Translation& t) 
   const PagingMode& m = *paging.mode;
   if (t.status == Status::Mapped) {
     fmt::format_to(sink(out), "0x{:x} -> 0x{:x}  ({} page, {})\n", t.va.value(), t.pa.value(),
-                   human_size(t.page_size), access_string(t.perms));
+                   human_size(t.page_size), access_view(t.access));
   } else {
     fmt::format_to(sink(out), "0x{:x}: {}: {}\n", t.va.value(), to_string(t.status), reason(paging, t));
   }
@@ -114,6 +125,7 @@ void append_trace(std::string& out, const Paging& paging, const Translation& t) 
     fmt::format_to(sink(out), "  {:<10} 0x{:016x} + offset 0x{:x} = 0x{:x}\n", "page", (t.pa - off).value(), off,
                    t.pa.value());
   }
+  for (const std::string& note : m.arch->access_notes(paging, t)) fmt::format_to(sink(out), "  note: {}\n", note);
 }
 
 void append_brief_header(std::string& out) {
@@ -136,7 +148,7 @@ void append_brief(std::string& out, const Paging& paging, const Translation& t) 
     out.append(sz.size() < 4 ? 4 - sz.size() : 0, ' ');
     out += sz;
     out += "  ";
-    out += t.status == Status::Mapped ? access_view(t.perms) : "none";
+    out += t.status == Status::Mapped ? access_view(t.access) : "none";
     out += '\n';
   } else {
     fmt::format_to(sink(out), "0x{:016x}  {:<13}  {:<18}  {:>4}  {}\n", t.va.value(), to_string(t.status), "-", "-",
@@ -149,12 +161,13 @@ void append_translation_json(std::string& out, const Paging& paging, const Trans
   fmt::format_to(sink(out), R"({{"va":"0x{:x}","status":"{}")", t.va.value(), to_string(t.status));
   if (t.status == Status::Mapped || t.status == Status::ProtNone)
     fmt::format_to(sink(out), R"(,"pa":"0x{:x}","page_size":{})", t.pa.value(), t.page_size);
-  if (t.status == Status::Mapped)
-    fmt::format_to(sink(out), R"(,"access":{{"write":{},"exec":{},"user":{}}})", t.perms.write, t.perms.exec,
-                   t.perms.user);
+  if (t.status == Status::Mapped) {
+    out += R"(,"access":)";
+    append_access_json(out, t.access);
+  }
   if (t.status == Status::Swap)
     fmt::format_to(sink(out), R"(,"swap":{{"type":{},"offset":"0x{:x}","kind":"{}"}})", t.swap_type, t.swap_offset,
-                   x86::swap_kind(t.swap_type));
+                   m.arch->swap_kind(t.swap_type));
   if (t.status == Status::Unreadable) fmt::format_to(sink(out), R"(,"unreadable_pa":"0x{:x}")", t.unreadable.value());
   if (t.status != Status::Mapped) {
     out += R"(,"reason":")";
@@ -187,7 +200,7 @@ void append_range(std::string& out, const Paging& paging, const Range& r) {
   fmt::format_to(sink(out), "0x{:016x}-0x{:016x}  {:>6}  ", r.start.value(), end, human_size(r.size));
   if (r.kind == RangeKind::Mapped) {
     fmt::format_to(sink(out), "0x{:016x}  {:<4}  {:<11}  {}\n", r.pa.value(),
-                   paging.mode->levels[r.level].linux_name, access_string(r.perms),
+                   paging.mode->levels[r.level].linux_name, access_view(r.access),
                    join_flags(paging, r.level, r.raw));
   } else if (r.kind == RangeKind::Loop) {
     fmt::format_to(sink(out), "{:<18}  {:<4}  loop: entry 0x{:x} points back at table 0x{:x}\n", "-",
@@ -201,10 +214,10 @@ void append_range_json(std::string& out, const Paging& paging, const Range& r) {
   fmt::format_to(sink(out), R"({{"va_start":"0x{:x}","va_end":"0x{:x}","kind":"{}")", r.start.value(),
                  r.start.value() + r.size, to_string(r.kind));
   if (r.kind == RangeKind::Mapped) {
-    fmt::format_to(sink(out),
-                   R"(,"pa_start":"0x{:x}","page_size":{},"pages":{},"level":"{}","access":{{"write":{},"exec":{},"user":{}}},"flags":)",
-                   r.pa.value(), r.page_size(*paging.mode), r.pages, paging.mode->levels[r.level].linux_name,
-                   r.perms.write, r.perms.exec, r.perms.user);
+    fmt::format_to(sink(out), R"(,"pa_start":"0x{:x}","page_size":{},"pages":{},"level":"{}","access":)",
+                   r.pa.value(), r.page_size(*paging.mode), r.pages, paging.mode->levels[r.level].linux_name);
+    append_access_json(out, r.access);
+    out += R"(,"flags":)";
     append_json_flags(out, paging, r.level, r.raw);
   } else if (r.kind == RangeKind::Loop) {
     fmt::format_to(sink(out), R"(,"level":"{}","raw":"0x{:x}","target":"0x{:x}")",

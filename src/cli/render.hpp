@@ -9,12 +9,16 @@
 
 namespace pagewalk::cli {
 
-inline constexpr int kSchemaVersion = 1;
+inline constexpr int kSchemaVersion = 2;
 
 // "0x" and 16 hex digits: the batch paths format millions of these.
 
-[[nodiscard]] std::string access_string(Perms p);  // "rwx user", "r-- kernel"
-[[nodiscard]] std::string_view access_view(Perms p);
+// "rw- user" (the kernel's rights are the same), "r-- kernel" (no user access), or both
+// when they differ: "user r-x, kernel rwx".
+[[nodiscard]] std::string access_string(Access a);
+[[nodiscard]] std::string_view access_view(Access a);
+// The JSON form: {"kernel":"rw-","user":"---"}.
+void append_access_json(std::string& out, Access a);
 [[nodiscard]] std::string reason(const Paging& paging, const Translation& t);
 [[nodiscard]] std::string join_flags(const Paging& paging, unsigned level, uint64_t raw);
 

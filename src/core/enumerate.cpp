@@ -2,13 +2,15 @@
 
 #include <algorithm>
 
+#include "core/architecture.hpp"
+
 namespace pagewalk {
 
 std::string_view to_string(RangeKind k) {
   switch (k) {
     case RangeKind::Mapped: return "mapped";
     case RangeKind::Hole: return "hole";
-    case RangeKind::NonCanonical: return "non-canonical";
+    case RangeKind::NoRegion: return "non-canonical";
     case RangeKind::Unreadable: return "unreadable";
     case RangeKind::Loop: return "loop";
   }
@@ -20,30 +22,43 @@ namespace {
 class Enumerator {
  public:
   Enumerator(const Paging& p, TableReader& r, const EnumOptions& o, const RangeSink& sink)
-      : paging_(p), mode_(*p.mode), reader_(r), sink_(sink), options_(o) {
-    const uint64_t size = mode_.space_size();
-    const uint64_t half = size / 2;
-    auto to_linear = [&](VirtAddr va, bool is_last) -> uint64_t {
-      if (mode_.is_canonical(va)) return mode_.linear(va);
-      if (!mode_.sign_extended) return is_last ? size - 1 : size;  // beyond a 32-bit space
-      return is_last ? half - 1 : half;                            // inside the gap
-    };
-    lo_ = to_linear(o.first, false);
-    hi_ = to_linear(o.last, true);
-  }
+      : walker_(p), mode_(*p.mode), reader_(r), sink_(sink), options_(o) {}
 
-  EnumReport run(PhysAddr root) {
-    if (lo_ <= hi_) {
-      ancestors_[0] = root;
-      visit(0, root, 0, Perms{});
-      flush();
+  EnumReport run(const RootSet& roots) {
+    const uint64_t first = options_.first.value(), last = options_.last.value();
+    if (first > last) return std::move(report_);
+    const VaRegion* previous = nullptr;
+    for (unsigned i = 0; i < mode_.regions.size() && !done(); ++i) {
+      const VaRegion& region = mode_.regions[i];
+      if (region.first > last) break;
+      // The gap between two regions, as far as the window reaches into it.
+      if (previous && region.first > previous->last + 1) {
+        const uint64_t from = std::max(previous->last + 1, first), to = std::min(region.first - 1, last);
+        if (from <= to) emit(make(from, to, RangeKind::NoRegion));
+      }
+      previous = &region;
+      if (region.last < first) continue;
+      // A region's VAs are its tree's addresses above a fixed base (x86-64's upper half:
+      // 0xffff000000000000 + the tree's 2^48 bytes).
+      tree_base_ = region.first & ~(mode_.tree_size() - 1);
+      region_ = static_cast<uint8_t>(i);
+      lo_ = std::max(region.first, first) - tree_base_;
+      hi_ = std::min(region.last, last) - tree_base_;
+      ancestors_[0] = roots[region.root];
+      visit(0, roots[region.root], 0, Access::all());
     }
+    flush();
     return std::move(report_);
   }
 
  private:
-  void visit(unsigned level, PhysAddr table, uint64_t base, Perms perms) {
-    ++report_.tables;
+  void visit(unsigned level, PhysAddr table, uint64_t base, Access access) {
+    // Regions that share a root (x86-64's halves) visit that one table once each.
+    if (level > 0 || std::find(roots_seen_.begin(), roots_seen_.begin() + nroots_seen_, table) ==
+                         roots_seen_.begin() + nroots_seen_) {
+      ++report_.tables;
+      if (level == 0 && nroots_seen_ < roots_seen_.size()) roots_seen_[nroots_seen_++] = table;
+    }
     const unsigned shift = mode_.levels[level].shift;
     const uint64_t span = mode_.span(level);
     const uint64_t count = mode_.entries(level);
@@ -60,16 +75,16 @@ class Enumerator {
       auto raw = reader_.entry(table + i * mode_.entry_bytes, mode_.entry_bytes, level);
       if (!raw) {
         report_.unreadable.push_back(raw.error().addr);
-        Range r = make(from, std::min(base + (last + 1) * span - 1, hi_), RangeKind::Unreadable);
+        Range r = make_tree(from, std::min(base + (last + 1) * span - 1, hi_), RangeKind::Unreadable);
         r.level = static_cast<uint8_t>(level);
         emit(r);
         return;
       }
-      const EntryDecode d = paging_.decode(level, *raw);
-      if (d.kind == EntryKind::Table) {
-        const PhysAddr next(d.addr);
+      const StepOutcome o = walker_.step(level, *raw, access);
+      if (o.kind == StepOutcome::Kind::Table && level + 1 < mode_.level_count()) {
+        const PhysAddr next(o.addr);
         if (std::find(ancestors_.begin(), ancestors_.begin() + level + 1, next) != ancestors_.begin() + level + 1) {
-          Range r = make(from, to, RangeKind::Loop);
+          Range r = make_tree(from, to, RangeKind::Loop);
           r.level = static_cast<uint8_t>(level);
           r.raw = *raw;
           r.pa = next;
@@ -78,25 +93,31 @@ class Enumerator {
           continue;
         }
         ancestors_[level + 1] = next;
-        visit(level + 1, next, start, perms & d.perms);
-      } else if (d.kind == EntryKind::Leaf) {
-        Range r = make(from, to, RangeKind::Mapped);
-        r.pa = PhysAddr(d.addr) + (from - start);
+        visit(level + 1, next, start, o.access);
+      } else if (o.kind == StepOutcome::Kind::Leaf && o.status == Status::Mapped) {
+        Range r = make_tree(from, to, RangeKind::Mapped);
+        r.pa = PhysAddr(o.addr) + (from - start);
         r.level = static_cast<uint8_t>(level);
         r.raw = *raw;
-        r.attrs = d.attrs;
-        r.perms = perms & d.perms;
+        r.attrs = o.attrs;
+        r.access = o.access;
         r.pages = 1;
         emit(r);
       } else {
-        emit(make(from, to, RangeKind::Hole));
+        emit(make_tree(from, to, RangeKind::Hole));
       }
     }
   }
 
-  [[nodiscard]] Range make(uint64_t from, uint64_t to_inclusive, RangeKind kind) const {
+  // A range given by its tree addresses, placed at its VAs.
+  [[nodiscard]] Range make_tree(uint64_t from, uint64_t to_inclusive, RangeKind kind) const {
+    Range r = make(tree_base_ + from, tree_base_ + to_inclusive, kind);
+    r.region = region_;
+    return r;
+  }
+  [[nodiscard]] static Range make(uint64_t from, uint64_t to_inclusive, RangeKind kind) {
     Range r;
-    r.start = VirtAddr(from);  // linear for now; made canonical on the way out
+    r.start = VirtAddr(from);
     r.size = to_inclusive - from + 1;
     r.kind = kind;
     return r;
@@ -104,21 +125,10 @@ class Enumerator {
 
   [[nodiscard]] bool done() const { return report_.stopped || report_.truncated; }
 
-  // Ranges arrive in linear order; holes are merged and the canonical gap is filled in.
+  // Ranges arrive in VA order; neighbouring holes are merged.
   void emit(const Range& r) {
-    const uint64_t from = r.start.value();
-    const uint64_t half = mode_.space_size() / 2;
-    if (mode_.sign_extended && !gap_done_ && from >= half && lo_ < half) {
-      flush();
-      gap_done_ = true;
-      Range gap;
-      gap.start = VirtAddr(half);
-      gap.size = mode_.canonical(half).value() - half;
-      gap.kind = RangeKind::NonCanonical;
-      deliver(gap);
-    }
     if (have_pending_ && pending_.kind == RangeKind::Hole && r.kind == RangeKind::Hole &&
-        pending_.start.value() + pending_.size == from) {
+        pending_.start + pending_.size == r.start) {
       pending_.size += r.size;
       return;
     }
@@ -130,33 +140,36 @@ class Enumerator {
   void flush() {
     if (!have_pending_) return;
     have_pending_ = false;
-    Range r = pending_;
-    r.start = mode_.canonical(r.start.value());
-    deliver(r);
+    if (!report_.stopped && !sink_(pending_)) report_.stopped = true;
   }
 
-  void deliver(const Range& r) {
-    if (!report_.stopped && !sink_(r)) report_.stopped = true;
-  }
-
-  const Paging& paging_;
+  const Walker walker_;
   const PagingMode& mode_;
   TableReader& reader_;
   const RangeSink& sink_;
   const EnumOptions& options_;
-  uint64_t lo_ = 0, hi_ = 0;  // the window in linear space, inclusive
+  uint64_t tree_base_ = 0;
+  uint8_t region_ = 0;
+  uint64_t lo_ = 0, hi_ = 0;  // the window inside the current region, as tree addresses
   std::array<PhysAddr, kMaxLevels> ancestors_{};
+  std::array<PhysAddr, kMaxRoots> roots_seen_{};
+  unsigned nroots_seen_ = 0;
   EnumReport report_;
   Range pending_;
   bool have_pending_ = false;
-  bool gap_done_ = false;
 };
 
 }  // namespace
 
-EnumReport enumerate(const Paging& paging, TableReader& reader, PhysAddr root, const EnumOptions& options,
+EnumReport enumerate(const Paging& paging, TableReader& reader, const RootSet& roots, const EnumOptions& options,
                      const RangeSink& sink) {
-  return Enumerator(paging, reader, options, sink).run(root);
+  return Enumerator(paging, reader, options, sink).run(roots);
+}
+
+CoalescePolicy CoalescePolicy::for_mode(const PagingMode& mode) {
+  CoalescePolicy p;
+  p.ignored_attrs = mode.arch->coalesce_ignored_attrs(mode);
+  return p;
 }
 
 bool Coalescer::joins(const Range& r) const {
@@ -165,7 +178,7 @@ bool Coalescer::joins(const Range& r) const {
   if (policy_.same_level && run_.level != r.level) return false;
   if (policy_.contiguous_pa && run_.pa + run_.size != r.pa) return false;
   const uint64_t mask = ~policy_.ignored_attrs;
-  return (run_.attrs & mask) == (r.attrs & mask) && run_.perms == r.perms;
+  return (run_.attrs & mask) == (r.attrs & mask) && run_.access == r.access;
 }
 
 bool Coalescer::push(const Range& r) {

@@ -1,6 +1,8 @@
 // Enumeration: the address space as a sequence of maximal ranges in VA order, holes
-// included, each unmapped subtree skipped in one step. Coalescing (ptdump-style runs of
-// equal attributes) is a separate stage with its policy as a parameter.
+// included, each unmapped subtree skipped in one step, the gaps between the mode's regions
+// reported as such. Every entry is judged by the walk's own step (Walker::step), so what
+// enumerate calls a leaf translates to the same PA, size and access. Coalescing
+// (ptdump-style runs of equal attributes) is a separate stage with its policy as a parameter.
 #pragma once
 
 #include <functional>
@@ -11,11 +13,11 @@
 namespace pagewalk {
 
 enum class RangeKind : uint8_t {
-  Mapped,        // one leaf entry (or a merged run, after coalescing)
-  Hole,          // nothing mapped (empty, not-present, swap and PROT_NONE entries alike)
-  NonCanonical,  // the gap between the canonical halves
-  Unreadable,    // a table here could not be read from the source
-  Loop,          // a table entry points back at its own table or an ancestor: skipped
+  Mapped,      // one leaf entry (or a merged run, after coalescing)
+  Hole,        // nothing mapped (empty, not-present, swap and PROT_NONE entries alike)
+  NoRegion,    // between two regions of the address space (printed "non-canonical")
+  Unreadable,  // a table here could not be read from the source
+  Loop,        // a table entry points back at its own table or an ancestor: skipped
 };
 [[nodiscard]] std::string_view to_string(RangeKind k);
 
@@ -25,9 +27,10 @@ struct Range {
   RangeKind kind = RangeKind::Hole;
   PhysAddr pa;        // Mapped: the PA of `start`
   uint8_t level = 0;  // Mapped: the leaf's level; Loop/Unreadable: where it happened
+  uint8_t region = 0; // the mode's region (not NoRegion)
   uint64_t raw = 0;   // Mapped: the leaf entry; Loop: the entry that loops
   uint64_t attrs = 0;
-  Perms perms{false, false, false};
+  Access access;
   uint64_t pages = 0;  // Mapped: leaf entries in the range
 
   [[nodiscard]] uint64_t page_size(const PagingMode& m) const { return m.span(level); }
@@ -51,17 +54,20 @@ struct EnumReport {
 // The sink returns false to stop early.
 using RangeSink = std::function<bool(const Range&)>;
 
-EnumReport enumerate(const Paging& paging, TableReader& reader, PhysAddr root, const EnumOptions& options,
+EnumReport enumerate(const Paging& paging, TableReader& reader, const RootSet& roots, const EnumOptions& options,
                      const RangeSink& sink);
 
 struct CoalescePolicy {
   bool contiguous_pa = true;   // merge only when the physical side continues as well
   bool same_level = true;      // keep 4 KiB, 2 MiB and 1 GiB runs apart
-  uint64_t ignored_attrs = (1u << 5) | (1u << 6);  // attribute bits that do not split a run (x86 A, D)
+  uint64_t ignored_attrs = 0;  // attribute bits that do not split a run (Architecture::coalesce_ignored_attrs)
   bool keep_holes = false;     // pass holes, gaps and errors through
+
+  // The policy with the architecture's ignored attribute bits.
+  [[nodiscard]] static CoalescePolicy for_mode(const PagingMode& mode);
 };
 
-// Merges neighbouring mapped ranges with equal attributes and permissions.
+// Merges neighbouring mapped ranges with equal attributes and access.
 class Coalescer {
  public:
   Coalescer(CoalescePolicy policy, RangeSink out) : policy_(policy), out_(std::move(out)) {}

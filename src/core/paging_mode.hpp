@@ -1,11 +1,12 @@
 // A paging mode is data: an ordered list of levels (root first), each with the VA bits it
-// indexes and whether it may hold a leaf. Shifts, table sizes, canonical ranges and the
-// kernel's PGDIR_SHIFT/PTRS_PER_* view are all derived from that list.
+// indexes and whether it may hold a leaf, and the regions of the address space with the
+// root that serves each. Shifts, table sizes, page sizes and the kernel's PGDIR_SHIFT /
+// PTRS_PER_* view are all derived from it. The architecture that reads the entries is a
+// pointer to its interface (core/architecture.hpp); core knows no architecture itself.
 #pragma once
 
 #include <array>
 #include <cstdint>
-#include <optional>
 #include <span>
 #include <string_view>
 
@@ -13,14 +14,24 @@
 
 namespace pagewalk {
 
-enum class Arch : uint8_t { X86 };
+class Architecture;
 
 struct LevelDesc {
   std::string_view linux_name;  // pgd, p4d, pud, pmd, pte
-  std::string_view hw_name;     // Intel SDM name: PML5, PML4, PDPT, PD, PT
+  std::string_view hw_name;     // the architecture manual's name for the level's table
   uint8_t shift;                // lowest VA bit this level indexes
   uint8_t index_bits;           // VA bits this level indexes
-  bool can_be_leaf;             // may map a large page (PS=1)
+  bool can_be_leaf;             // may map a large page (or block) here
+};
+
+// A stretch of the address space translated by one tree of tables. Regions are sorted and
+// do not overlap; a VA in none of them cannot be translated at all (the gap between
+// x86-64's canonical halves, the hole between AArch64's TTBR0 and TTBR1 ranges).
+struct VaRegion {
+  std::string_view name;
+  uint64_t first = 0;
+  uint64_t last = 0;  // inclusive: the top region ends at 2^64 - 1
+  uint8_t root = 0;   // which of the address space's roots serves it
 };
 
 // One of the kernel's five generic levels, as Linux reports it for a mode (folded levels
@@ -33,18 +44,19 @@ struct LinuxLevelView {
 };
 
 inline constexpr unsigned kMaxLevels = 5;
+inline constexpr unsigned kMaxRoots = 2;
 
 struct PagingMode {
   std::string_view name;
   std::string_view description;
-  Arch arch;
-  uint8_t entry_bytes;      // 8, or 4 for 32-bit 2-level paging
-  uint8_t va_bits;          // width of the translated address
-  bool sign_extended;       // x86-64: bits above va_bits copy bit va_bits-1
-  uint8_t default_pa_bits;  // MAXPHYADDR assumed unless the user says otherwise
-  bool has_nx;              // entries are 64-bit and bit 63 may be XD
-  uint64_t root_mask;       // CR3 bits that hold the root table's physical address
+  const Architecture* arch = nullptr;
+  uint8_t entry_bytes = 8;      // 8, 4 or 2
+  uint8_t va_bits = 48;         // VA bits one tree translates: the root table spans 2^va_bits
+  uint8_t default_pa_bits = 52; // physical address bits assumed unless the user says otherwise
+  uint8_t word_bits = 64;       // the kernel's unsigned long, for the masks it defines
+  uint32_t arch_traits = 0;     // facts about the mode only its architecture reads
   std::span<const LevelDesc> levels;
+  std::span<const VaRegion> regions;
 
   [[nodiscard]] constexpr unsigned level_count() const { return static_cast<unsigned>(levels.size()); }
   [[nodiscard]] constexpr unsigned index(VirtAddr va, unsigned level) const {
@@ -54,32 +66,38 @@ struct PagingMode {
   [[nodiscard]] constexpr unsigned entries(unsigned level) const { return 1u << levels[level].index_bits; }
   [[nodiscard]] constexpr uint64_t span(unsigned level) const { return uint64_t{1} << levels[level].shift; }
   [[nodiscard]] constexpr unsigned page_shift() const { return levels.back().shift; }
-  [[nodiscard]] constexpr uint64_t page_offset(VirtAddr va) const { return va.offset_in(uint64_t{1} << page_shift()); }
-  // The address space as a flat range [0, 2^va_bits): the walker enumerates in this space
-  // and canonical() maps an index-space address back to the real VA.
-  [[nodiscard]] constexpr uint64_t space_size() const { return uint64_t{1} << va_bits; }
-  [[nodiscard]] constexpr VirtAddr canonical(uint64_t linear) const {
-    if (!sign_extended || !((linear >> (va_bits - 1)) & 1)) return VirtAddr(linear);
-    return VirtAddr(linear | ~(space_size() - 1));
+  [[nodiscard]] constexpr uint64_t page_size() const { return uint64_t{1} << page_shift(); }
+  [[nodiscard]] constexpr uint64_t page_offset(VirtAddr va) const { return va.offset_in(page_size()); }
+  // The bytes one tree spans; a VA's place in its tree is its low va_bits.
+  [[nodiscard]] constexpr uint64_t tree_size() const { return uint64_t{1} << va_bits; }
+  [[nodiscard]] constexpr uint64_t tree_address(VirtAddr va) const { return va.value() & (tree_size() - 1); }
+
+  // The region that holds va, or nullptr.
+  [[nodiscard]] constexpr const VaRegion* region_of(VirtAddr va) const {
+    for (const VaRegion& r : regions)
+      if (va.value() >= r.first && va.value() <= r.last) return &r;
+    return nullptr;
   }
-  [[nodiscard]] constexpr uint64_t linear(VirtAddr va) const { return va.value() & (space_size() - 1); }
-  [[nodiscard]] constexpr bool is_canonical(VirtAddr va) const { return canonical(linear(va)) == va; }
-  [[nodiscard]] constexpr PhysAddr root_from(uint64_t cr3) const { return PhysAddr(cr3 & root_mask); }
+  [[nodiscard]] constexpr bool in_space(VirtAddr va) const { return region_of(va) != nullptr; }
+  [[nodiscard]] constexpr unsigned root_count() const {
+    unsigned n = 0;
+    for (const VaRegion& r : regions) n = r.root + 1u > n ? r.root + 1u : n;
+    return n;
+  }
 
   // The kernel's view: pgd, p4d, pud, pmd, pte in that order.
   [[nodiscard]] std::array<LinuxLevelView, 5> linux_levels() const;
 };
 
-[[nodiscard]] std::span<const PagingMode* const> all_modes();
-[[nodiscard]] const PagingMode* find_mode(std::string_view name);
+// The root tables of one address space, one per root its mode's regions name.
+struct RootSet {
+  std::array<PhysAddr, kMaxRoots> roots{};
 
-extern const PagingMode kX86_64_4Level;
-extern const PagingMode kX86_64_5Level;
-extern const PagingMode kX86Pae;
-extern const PagingMode kX86_32;
-
-// Chooses the x86 paging mode the CPU is in (Intel SDM Vol. 3A §4.1.1): CR0.PG, CR4.PAE,
-// EFER.LMA and CR4.LA57. Empty when paging is off.
-[[nodiscard]] const PagingMode* x86_mode_from_registers(uint64_t cr0, uint64_t cr4, bool long_mode);
+  constexpr RootSet() = default;
+  // One table serving every region (x86: CR3 for both canonical halves).
+  constexpr RootSet(PhysAddr root) { roots.fill(root); }  // NOLINT: implicit on purpose
+  constexpr RootSet(PhysAddr r0, PhysAddr r1) : roots{r0, r1} {}
+  [[nodiscard]] constexpr PhysAddr operator[](unsigned i) const { return roots[i]; }
+};
 
 }  // namespace pagewalk

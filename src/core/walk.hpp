@@ -1,11 +1,11 @@
-// The walk: one function that every client (translate, enumerate, reverse map, reading
-// virtual memory) sits on. It returns the whole trace, not just the answer.
+// The walk: one step that every client (translate, enumerate, reverse map, reading virtual
+// memory) sits on. It returns the whole trace, not just the answer.
 #pragma once
 
 #include <array>
+#include <memory>
 #include <string_view>
 
-#include "arch/x86/x86_entry.hpp"
 #include "core/entry.hpp"
 #include "core/paging_mode.hpp"
 #include "core/table_reader.hpp"
@@ -17,18 +17,21 @@ struct Paging {
   const PagingMode* mode = nullptr;
   DecodeOptions options;
 
+  // The full decoder of the mode's architecture.
   [[nodiscard]] EntryDecode decode(unsigned level, uint64_t raw) const;
 };
 
 enum class Status : uint8_t {
   Mapped,
-  NotPresent,    // an empty or non-present entry at steps[nsteps-1]
-  Swap,          // a Linux swap/migration entry in the leaf
-  ProtNone,      // a Linux PROT_NONE (or NUMA-hinting) leaf; pa is where it would map
-  NonCanonical,  // the address is outside the mode's address space
-  Unreadable,    // a table could not be read from the source
-  Reserved,      // a reserved bit is set: the MMU would fault
+  NotPresent,  // an empty or non-present entry at steps[nsteps-1]
+  Swap,        // a Linux swap/migration entry in the leaf
+  ProtNone,    // a Linux PROT_NONE (or NUMA-hinting) leaf; pa is where it would map
+  NoRegion,    // the address is in no region of the mode's address space
+  Unreadable,  // a table could not be read from the source
+  Reserved,    // a reserved bit is set: the MMU would fault
 };
+// "no-region" is printed as "non-canonical": the word users of every architecture know
+// for an address outside the translatable ranges.
 [[nodiscard]] std::string_view to_string(Status s);
 
 // Left uninitialised on purpose: a walk writes only the steps it takes (hot path).
@@ -44,10 +47,11 @@ struct Translation {
   VirtAddr va;
   Status status = Status::NotPresent;
   uint8_t nsteps = 0;
+  uint8_t region = 0;      // the mode's region that holds va (not NoRegion)
   std::array<Step, kMaxLevels> steps;  // [0, nsteps) are valid
   PhysAddr pa;             // Mapped, ProtNone
   uint64_t page_size = 0;  // Mapped, ProtNone
-  Perms perms{false, false, false};  // effective access, accumulated down the levels
+  Access access;           // effective access, accumulated down the levels
   uint8_t swap_type = 0;   // Swap
   uint64_t swap_offset = 0;
   PhysAddr unreadable;     // Unreadable: the address that failed
@@ -56,51 +60,48 @@ struct Translation {
   [[nodiscard]] const Step& last() const { return steps[nsteps - 1]; }
 };
 
-// The walk prepared for one paging mode and CPU: what each level needs from the mode's
-// description (shifts, index masks, page sizes, the entry decoder's masks) is worked out
-// once. Clients that translate many addresses keep one.
+// What one entry means for the walk that reads it: go on at a table, stop at a leaf, or
+// stop with a reason. Translate and enumerate both take their decisions from this.
+struct StepOutcome {
+  enum class Kind : uint8_t { Table, Leaf, End };
+  Kind kind = Kind::End;
+  Status status = Status::NotPresent;  // Leaf: Mapped or ProtNone; End: why the walk stops
+  Access access;                        // accumulated down to this entry (ProtNone: none)
+  uint8_t swap_type = 0;                // End with Swap
+  uint64_t addr = 0;                    // Table: the next table; Leaf: the frame's base
+  uint64_t attrs = 0;                   // Leaf: attribute bits, for coalescing
+  uint64_t swap_offset = 0;
+};
+
+// The walk prepared for one paging mode and CPU (core/walk_engine.hpp); an architecture
+// may supply its own with a fast path for present entries. Chosen once per Walker, so a
+// walk makes no per-level dispatch.
+class WalkEngine {
+ public:
+  virtual ~WalkEngine() = default;
+  [[nodiscard]] virtual Translation walk(TableReader& reader, const RootSet& roots, VirtAddr va) const = 0;
+  [[nodiscard]] virtual StepOutcome step(unsigned level, uint64_t raw, Access above) const = 0;
+  [[nodiscard]] virtual const Paging& paging() const = 0;
+};
+
+// The walk for one paging mode and CPU. Clients that translate many addresses keep one.
 class Walker {
  public:
   explicit Walker(const Paging& paging);
 
-  [[nodiscard]] Translation walk(TableReader& reader, PhysAddr root, VirtAddr va) const;
-
-  [[nodiscard]] const Paging& paging() const { return paging_; }
+  [[nodiscard]] Translation walk(TableReader& reader, const RootSet& roots, VirtAddr va) const {
+    return engine_->walk(reader, roots, va);
+  }
+  [[nodiscard]] StepOutcome step(unsigned level, uint64_t raw, Access above) const {
+    return engine_->step(level, raw, above);
+  }
+  [[nodiscard]] const Paging& paging() const { return engine_->paging(); }
 
  private:
-  struct Level {
-    uint8_t shift;
-    uint64_t index_mask;
-  };
-  // A walk in progress: the state between two levels.
-  struct Cursor {
-    Translation* t;
-    VirtAddr va;
-    PhysAddr table;       // of the current level
-    PhysAddr entry_addr;  // of the step begun
-    uint8_t level;        // of the step begun
-    uint8_t perms;        // kPerm* bits accumulated above it
-  };
-  struct Next {
-    PhysAddr table;
-    uint8_t perms;
-    bool more;
-  };
-  [[nodiscard]] bool start(Translation& t, VirtAddr va) const;
-  void begin_step(Cursor& c) const;
-  [[nodiscard]] bool read_step(TableReader& reader, const Cursor& c, uint64_t& raw) const;
-  [[nodiscard]] bool finish_step(Cursor& c, uint64_t raw) const;
-  void map_to(Translation& t, Status status, unsigned level, uint64_t frame, uint8_t perms) const;
-  [[nodiscard]] Next finish_decoded(Translation& t, unsigned level, uint64_t raw, uint8_t perms) const;
-
-  Paging paging_;
-  uint8_t nlevels_;
-  uint8_t entry_bytes_;
-  std::array<Level, kMaxLevels> levels_{};
-  x86::HotDecoder hot_;
+  std::shared_ptr<const WalkEngine> engine_;
 };
 
 // One walk, for a single address (a Walker made for it).
-[[nodiscard]] Translation walk(const Paging& paging, TableReader& reader, PhysAddr root, VirtAddr va);
+[[nodiscard]] Translation walk(const Paging& paging, TableReader& reader, const RootSet& roots, VirtAddr va);
 
 }  // namespace pagewalk

@@ -3,12 +3,6 @@
 #include <fmt/format.h>
 
 namespace pagewalk::linux_kernel {
-namespace {
-
-constexpr uint64_t kCr4La57 = uint64_t{1} << 12;
-
-}  // namespace
-
 const std::vector<std::string>& LinuxKernel::override_names() {
   static const std::vector<std::string> names = {"kaslr_offset",  "phys_base",    "pgd",          "page_offset_base",
                                                  "vmalloc_base",  "vmemmap_base", "mem_map"};
@@ -66,36 +60,31 @@ tl::expected<std::unique_ptr<LinuxKernel>, std::string> LinuxKernel::discover(co
     file_symbols->slide(slide);
   }
 
-  // Paging mode: the kernel's own flag, else the CPU's CR4.LA57, else 4-level.
+  // Paging mode: --mode, else what the architecture's rules read from the kernel or CPUs.
+  k->arch = &linux_arch_for(in.mode);
   if (in.mode) {
     k->paging.mode = in.mode;
     k->mode_source = "--mode";
-  } else if (vi && vi->number("pgtable_l5_enabled")) {
-    k->paging.mode = *vi->number("pgtable_l5_enabled") ? &kX86_64_5Level : &kX86_64_4Level;
-    k->mode_source = "VMCOREINFO NUMBER(pgtable_l5_enabled)";
-  } else if (in.cr4) {
-    k->paging.mode = (*in.cr4 & kCr4La57) ? &kX86_64_5Level : &kX86_64_4Level;
-    k->mode_source = "CR4.LA57";
   } else {
-    k->paging.mode = &kX86_64_4Level;
-    k->mode_source = "assumed";
+    k->paging.mode = k->arch->mode(vi, in.cpus, k->mode_source);
   }
   k->paging.options = in.options;
 
-  // The kernel's PGD: its symbol through the kernel-text mapping.
+  // The kernel's PGD: its symbol through the kernel-image mapping.
   k->kernel_pgd_va = override_of("pgd");
-  for (const char* name : {"init_top_pgt", "swapper_pg_dir"}) {
+  for (std::string_view name : k->arch->pgd_symbols()) {
     if (k->kernel_pgd_va) break;
     if (vi && vi->symbol(name)) k->kernel_pgd_va = Known{*vi->symbol(name), fmt::format("VMCOREINFO SYMBOL({})", name)};
     else if (file_symbols && file_symbols->find(name))
       k->kernel_pgd_va = Known{*file_symbols->find(name), fmt::format("{} {}", in.symbol_text_name, name)};
   }
-  if (!k->kernel_pgd_va) return tl::unexpected(std::string("the kernel's PGD (init_top_pgt) is unknown: give --base pgd=VA"));
-  if (!k->phys_base)
-    return tl::unexpected(std::string("phys_base is unknown (no VMCOREINFO NUMBER(phys_base)): give --base phys_base=VALUE"));
-  // Wrap-around arithmetic: a kernel loaded below its link address has a "negative" phys_base.
-  k->kernel_pgd = PhysAddr(k->kernel_pgd_va->value - kStartKernelMap + k->phys_base->value);
-  k->kernel_pgd_source = fmt::format("{} - __START_KERNEL_map + phys_base", k->kernel_pgd_va->source);
+  if (!k->kernel_pgd_va)
+    return tl::unexpected(fmt::format("the kernel's PGD ({}) is unknown: give --base pgd=VA", k->arch->pgd_symbols().front()));
+  std::string how;
+  auto pgd = k->arch->image_to_phys(*k, VirtAddr(k->kernel_pgd_va->value), how);
+  if (!pgd) return tl::unexpected(pgd.error());
+  k->kernel_pgd = *pgd;
+  k->kernel_pgd_source = fmt::format("{} {}", k->kernel_pgd_va->source, how);
 
   k->reader_ = std::make_unique<TableReader>(*in.memory);
   k->vm_ = std::make_unique<VirtualMemory>(k->paging, *k->reader_, k->kernel_pgd);
@@ -165,41 +154,6 @@ tl::expected<uint64_t, std::string> LinuxKernel::need(const std::optional<Known>
   if (v) return v->value;
   return tl::unexpected(fmt::format("{} is unknown ({}): give --kallsyms FILE, --system-map FILE or --base {}=VALUE",
                                     name, symbols.empty() ? "no kernel symbols" : "its symbol is missing", name));
-}
-
-tl::expected<PhysAddr, std::string> LinuxKernel::virt_to_phys(VirtAddr va) const {
-  if (va.value() >= kStartKernelMap) {
-    auto pb = need(phys_base, "phys_base");
-    if (!pb) return tl::unexpected(pb.error());
-    return PhysAddr(va.value() - kStartKernelMap + *pb);
-  }
-  auto pob = need(page_offset_base, "page_offset_base");
-  if (!pob) return tl::unexpected(pob.error());
-  if (va.value() < *pob) return tl::unexpected(fmt::format("0x{:x} is below the direct map (page_offset_base 0x{:x})", va.value(), *pob));
-  return PhysAddr(va.value() - *pob);
-}
-
-tl::expected<VirtAddr, std::string> LinuxKernel::phys_to_virt(PhysAddr pa) const {
-  auto pob = need(page_offset_base, "page_offset_base");
-  if (!pob) return tl::unexpected(pob.error());
-  return VirtAddr(pa.value() + *pob);
-}
-
-tl::expected<VirtAddr, std::string> LinuxKernel::pfn_to_page(Pfn pfn) const {
-  if (vmemmap_base) return VirtAddr(vmemmap_base->value + pfn.value() * struct_page_size);
-  if (mem_map) return VirtAddr(mem_map->value + pfn.value() * struct_page_size);  // ARCH_PFN_OFFSET is 0 on x86
-  auto v = need(vmemmap_base, "vmemmap_base");
-  return tl::unexpected(v.error());
-}
-
-tl::expected<Pfn, std::string> LinuxKernel::page_to_pfn(VirtAddr page) const {
-  const std::optional<Known>& base = vmemmap_base ? vmemmap_base : mem_map;
-  auto b = need(base, "vmemmap_base");
-  if (!b) return tl::unexpected(b.error());
-  if (page.value() < *b || (page.value() - *b) % struct_page_size)
-    return tl::unexpected(fmt::format("0x{:x} is not a struct page address (base 0x{:x}, {} bytes each)", page.value(), *b,
-                                      struct_page_size));
-  return Pfn((page.value() - *b) / struct_page_size);
 }
 
 }  // namespace pagewalk::linux_kernel

@@ -11,7 +11,9 @@
 #include <string>
 #include <vector>
 
+#include "core/cpu_state.hpp"
 #include "core/virtual_memory.hpp"
+#include "linux/linux_arch.hpp"
 #include "linux/layout.hpp"
 #include "linux/symbols.hpp"
 #include "linux/vmcoreinfo.hpp"
@@ -26,7 +28,7 @@ struct Known {
 struct KernelInputs {
   PhysMemory* memory = nullptr;
   std::optional<std::string> vmcoreinfo_note;  // the image's VMCOREINFO ELF note, if any
-  std::optional<uint64_t> cr4;                 // a CPU's CR4 when the image has registers
+  std::vector<CpuState> cpus;                  // the source's CPU states, when it has any
   const PagingMode* mode = nullptr;            // --mode, overrides what the kernel says
   DecodeOptions options;
   std::optional<std::string> symbol_text;      // a /proc/kallsyms or System.map text
@@ -44,12 +46,13 @@ class LinuxKernel {
   // The names --base NAME=VALUE accepts.
   static const std::vector<std::string>& override_names();
 
-  // __phys_addr_nodebug: kernel text through __START_KERNEL_map and phys_base, everything
-  // else through page_offset_base.
-  [[nodiscard]] tl::expected<PhysAddr, std::string> virt_to_phys(VirtAddr va) const;
-  [[nodiscard]] tl::expected<VirtAddr, std::string> phys_to_virt(PhysAddr pa) const;
-  [[nodiscard]] tl::expected<VirtAddr, std::string> pfn_to_page(Pfn pfn) const;
-  [[nodiscard]] tl::expected<Pfn, std::string> page_to_pfn(VirtAddr page) const;
+  // __pa/__va and pfn <-> struct page by the architecture's rules (LinuxArch).
+  [[nodiscard]] tl::expected<PhysAddr, std::string> virt_to_phys(VirtAddr va) const { return arch->virt_to_phys(*this, va); }
+  [[nodiscard]] tl::expected<VirtAddr, std::string> phys_to_virt(PhysAddr pa) const { return arch->phys_to_virt(*this, pa); }
+  [[nodiscard]] tl::expected<VirtAddr, std::string> pfn_to_page(Pfn pfn) const { return arch->pfn_to_page(*this, pfn); }
+  [[nodiscard]] tl::expected<Pfn, std::string> page_to_pfn(VirtAddr page) const { return arch->page_to_pfn(*this, page); }
+  // The kernel's virtual layout with its bases.
+  [[nodiscard]] tl::expected<std::vector<Region>, std::string> layout() const { return arch->layout(this, *paging.mode); }
 
   // A value the conversions need, or an error naming how to supply it.
   [[nodiscard]] tl::expected<uint64_t, std::string> need(const std::optional<Known>& v, const char* name) const;
@@ -59,6 +62,7 @@ class LinuxKernel {
   [[nodiscard]] TableReader& reader() { return *reader_; }
   [[nodiscard]] PhysMemory& phys() { return *phys_; }
 
+  const LinuxArch* arch = nullptr;  // the architecture's part of the rules
   std::optional<VmcoreInfo> vmcoreinfo;
   std::string vmcoreinfo_source;
   std::string release;

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <string_view>
 
+#include "arch/x86/x86_arch.hpp"
 #include "sources/bytes.hpp"
 
 namespace pagewalk {
@@ -21,17 +22,20 @@ struct QemuCpuStateLayout {
 
 void add_qemu_note(CoreNotes& notes, std::span<const std::byte> desc, bool long_mode) {
   if (desc.size() < QemuCpuStateLayout::kMinSize) return;
-  CpuRegisters r;
+  using R = x86::CpuRegisterNames;
+  CpuState r;
   r.index = static_cast<unsigned>(notes.cpus.size());
+  r.arch = x86::architecture().name();
   const std::byte* p = desc.data();
-  r.rip = load<uint64_t>(p + QemuCpuStateLayout::kRip);
-  r.rsp = load<uint64_t>(p + QemuCpuStateLayout::kRsp);
-  r.cr0 = load<uint64_t>(p + QemuCpuStateLayout::kCr);
-  r.cr2 = load<uint64_t>(p + QemuCpuStateLayout::kCr + 16);
-  r.cr3 = load<uint64_t>(p + QemuCpuStateLayout::kCr + 24);
-  r.cr4 = load<uint64_t>(p + QemuCpuStateLayout::kCr + 32);
-  // QEMU writes an EM_X86_64 core exactly when the CPU is in long mode (EFER.LMA).
-  r.long_mode = long_mode;
+  r.set(R::kCr0, load<uint64_t>(p + QemuCpuStateLayout::kCr));
+  r.set(R::kCr2, load<uint64_t>(p + QemuCpuStateLayout::kCr + 16));
+  r.set(R::kCr3, load<uint64_t>(p + QemuCpuStateLayout::kCr + 24));
+  r.set(R::kCr4, load<uint64_t>(p + QemuCpuStateLayout::kCr + 32));
+  // QEMU's note carries no EFER; it writes an EM_X86_64 core exactly when the CPU is in
+  // long mode (EFER.LMA).
+  r.set(R::kLongMode, long_mode ? 1 : 0);
+  r.set(R::kRip, load<uint64_t>(p + QemuCpuStateLayout::kRip));
+  r.set(R::kRsp, load<uint64_t>(p + QemuCpuStateLayout::kRsp));
   r.source = "QEMU note";
   notes.cpus.push_back(r);
 }

@@ -9,20 +9,12 @@
 #include <string>
 #include <vector>
 
+#include "core/cpu_state.hpp"
+
 namespace pagewalk {
 
-// One CPU's control registers, as a dump's notes give them.
-struct CpuRegisters {
-  unsigned index = 0;
-  uint64_t cr0 = 0, cr2 = 0, cr3 = 0, cr4 = 0;
-  std::optional<uint64_t> efer;  // QEMU's note does not carry EFER
-  bool long_mode = false;        // EFER.LMA, or what the dump implies about it
-  uint64_t rip = 0, rsp = 0;
-  std::string source;            // which note the values came from
-};
-
 struct CoreNotes {
-  std::vector<CpuRegisters> cpus;  // from QEMU notes, in order
+  std::vector<CpuState> cpus;  // from QEMU notes, in order (x86 registers: arch/x86/x86_arch.hpp)
   unsigned prstatus = 0;           // per-CPU NT_PRSTATUS notes (kdump vmcores, kcore)
   std::optional<std::string> vmcoreinfo;
   bool qemu = false;

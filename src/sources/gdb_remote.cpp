@@ -1,5 +1,7 @@
 #include "sources/gdb_remote.hpp"
 
+#include "arch/x86/x86_arch.hpp"
+
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -619,23 +621,19 @@ tl::expected<void, std::string> QemuGdbstub::read_registers() {
       }
       return v;
     };
-    CpuRegisters c;
+    using R = x86::CpuRegisterNames;
+    CpuState c;
     c.index = static_cast<unsigned>(i);
-    for (auto [reg, out] : {std::pair{cr0, &c.cr0}, {cr3, &c.cr3}, {cr4, &c.cr4}, {cr2, &c.cr2}, {rip, &c.rip},
-                            {rsp, &c.rsp}}) {
+    c.arch = x86::architecture().name();
+    for (auto [reg, name] : {std::pair{cr0, R::kCr0}, {cr2, R::kCr2}, {cr3, R::kCr3}, {cr4, R::kCr4},
+                             {efer, R::kEfer}, {rip, R::kRip}, {rsp, R::kRsp}}) {
       if (!reg) continue;
       auto v = value(*reg);
       if (!v) return tl::unexpected(v.error());
-      *out = *v;
+      c.set(name, *v);
     }
-    if (efer) {
-      auto v = value(*efer);
-      if (!v) return tl::unexpected(v.error());
-      c.efer = *v;
-      c.long_mode = (*v >> 10) & 1;  // EFER.LMA (Intel SDM Vol. 3, 2.2.1)
-    } else {
-      c.long_mode = false;  // a 32-bit description without EFER: not in long mode
-    }
+    // EFER.LMA says whether the vCPU is in long mode; a 32-bit description without EFER is not.
+    if (!efer) c.set(R::kLongMode, 0);
     c.source = t.empty() ? "gdbstub" : fmt::format("gdbstub thread {}", t);
     cpus_.push_back(std::move(c));
   }

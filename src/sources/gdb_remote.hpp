@@ -16,6 +16,7 @@
 
 #include "core/phys_memory.hpp"
 #include "sources/image.hpp"
+#include "sources/source.hpp"
 
 namespace pagewalk::gdb {
 
@@ -137,7 +138,7 @@ struct Endpoint {
 // QEMU's gdbstub in physical-memory mode. Attaching halts the guest (QEMU stops a running
 // VM when a debugger connects); close() gives the run state back: it restores virtual
 // memory mode and detaches (which resumes the VM) only if the VM was running before.
-class QemuGdbstub final : public PhysMemory {
+class QemuGdbstub final : public PhysMemory, public Source {
  public:
   [[nodiscard]] static tl::expected<std::unique_ptr<QemuGdbstub>, std::string> open(const std::string& endpoint,
                                                                                     const Options& options = {});
@@ -148,7 +149,14 @@ class QemuGdbstub final : public PhysMemory {
   // what cannot be read fails per read.
   [[nodiscard]] std::vector<PhysRange> ranges() const override;
 
-  [[nodiscard]] const std::vector<CpuRegisters>& cpus() const { return cpus_; }
+  // As a Source: its vCPUs' registers and its physical memory.
+  [[nodiscard]] std::string_view name() const override { return conn_->endpoint(); }
+  [[nodiscard]] std::string_view format() const override { return "QEMU gdbstub (physical-memory mode)"; }
+  [[nodiscard]] PhysMemory& memory() override { return *this; }
+  [[nodiscard]] std::span<const CpuState> cpus() const override { return cpus_; }
+  [[nodiscard]] bool scannable() const override { return false; }
+  [[nodiscard]] std::optional<std::string> health() const override { return transport_error(); }
+
   [[nodiscard]] const std::string& endpoint() const { return conn_->endpoint(); }
   [[nodiscard]] const TargetDescription& description() const { return desc_; }
   [[nodiscard]] size_t packet_size() const { return packet_size_; }
@@ -180,7 +188,7 @@ class QemuGdbstub final : public PhysMemory {
   bool closed_ = false;
   std::string pid_;  // the process part of thread ids ("1" from "p01.01") in multiprocess mode
   TargetDescription desc_;
-  std::vector<CpuRegisters> cpus_;
+  std::vector<CpuState> cpus_;
   // Read-ahead: whole pages, each fetched with as few `m` packets as the packet size allows.
   struct CachedPage {
     std::optional<uint64_t> frame;

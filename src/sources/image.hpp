@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/phys_memory.hpp"
+#include "sources/source.hpp"
 #include "sources/core_notes.hpp"
 #include "sources/mapped_file.hpp"
 
@@ -23,12 +24,27 @@ struct Image {
   std::string format;  // "ELF core (QEMU dump-guest-memory)", "LiME", ...
   MappedFile file;
   std::unique_ptr<PhysMemory> memory;
-  std::vector<CpuRegisters> cpus;
+  std::vector<CpuState> cpus;
   unsigned prstatus_notes = 0;  // per-CPU NT_PRSTATUS notes (kdump vmcores)
   std::optional<std::string> vmcoreinfo;
   uint16_t elf_machine = 0;
 
   void take_notes(CoreNotes&& notes);
+};
+
+// An image as a target's source.
+class ImageSource final : public Source {
+ public:
+  explicit ImageSource(Image image) : image_(std::move(image)) {}
+  [[nodiscard]] std::string_view name() const override { return image_.path; }
+  [[nodiscard]] std::string_view format() const override { return image_.format; }
+  [[nodiscard]] PhysMemory& memory() override { return *image_.memory; }
+  [[nodiscard]] std::span<const CpuState> cpus() const override { return image_.cpus; }
+  [[nodiscard]] const std::optional<std::string>& vmcoreinfo_note() const override { return image_.vmcoreinfo; }
+  [[nodiscard]] const Image& image() const { return image_; }
+
+ private:
+  Image image_;
 };
 
 [[nodiscard]] tl::expected<Image, std::string> open_image(const std::string& path, const ImageOptions& options);

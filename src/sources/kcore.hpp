@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/phys_memory.hpp"
+#include "sources/source.hpp"
 
 namespace pagewalk {
 
@@ -44,6 +45,22 @@ struct Kcore {
   std::vector<KcoreSegment> segments;
   std::unique_ptr<KcoreMemory> memory;
   std::optional<std::string> vmcoreinfo;  // the kernel's VMCOREINFO note
+};
+
+// /proc/kcore (or a copy of it) as a target's source. It holds no CPU registers.
+class KcoreSource final : public Source {
+ public:
+  explicit KcoreSource(Kcore kcore) : kcore_(std::move(kcore)) {}
+  [[nodiscard]] std::string_view name() const override { return kcore_.path; }
+  [[nodiscard]] std::string_view format() const override { return "Linux /proc/kcore (the running kernel)"; }
+  [[nodiscard]] PhysMemory& memory() override { return *kcore_.memory; }
+  [[nodiscard]] const std::optional<std::string>& vmcoreinfo_note() const override { return kcore_.vmcoreinfo; }
+  // One pread per page: scanning all of RAM for VMCOREINFO is left to the note.
+  [[nodiscard]] bool scannable() const override { return false; }
+  [[nodiscard]] const Kcore& kcore() const { return kcore_; }
+
+ private:
+  Kcore kcore_;
 };
 
 // Opens the file read-only and reads its headers and notes.

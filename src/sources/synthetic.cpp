@@ -1,5 +1,7 @@
 #include "sources/synthetic.hpp"
 
+#include "arch/x86/x86_modes.hpp"
+
 #include <algorithm>
 #include <cstring>
 #include <stdexcept>
@@ -95,7 +97,7 @@ PhysAddr TableBuilder::entry_addr(VirtAddr va, unsigned level, uint64_t table_fl
     if (!(raw & 1)) {
       const PhysAddr t = alloc_table();
       // PAE PDPTEs take only P (their RW/US bits are reserved).
-      raw = t.value() | ((&mode_ == &kX86Pae && l == 0) ? 0x1 : table_flags);
+      raw = t.value() | (((mode_.arch_traits & x86::kPaeRoot) && l == 0) ? 0x1 : table_flags);
       mem_.write_u64(e, raw, mode_.entry_bytes);
     } else if (l + 1 < mode_.level_count() && (raw & 0x80) && mode_.levels[l].can_be_leaf) {
       throw std::logic_error(fmt::format("0x{:x} is already covered by a large page", va.value()));

@@ -1,15 +1,19 @@
 // A machine built in memory: sparse physical pages and a builder that lays out page
-// tables for any x86 mode. Used by `demo`, the tests, the benchmarks and the fuzzers.
+// tables for any x86 mode (the TableBuilder writes x86 entries). Used by `demo`, the tests, the benchmarks and the fuzzers.
 // Reading a page that was never written fails, so a walk that strays is caught.
 #pragma once
 
 #include <memory>
+#include <string>
+#include <vector>
 #include <optional>
 #include <string_view>
 #include <unordered_map>
 
+#include "arch/x86/x86_modes.hpp"
 #include "core/paging_mode.hpp"
 #include "core/phys_memory.hpp"
+#include "sources/source.hpp"
 
 namespace pagewalk {
 
@@ -29,6 +33,23 @@ class SyntheticMemory final : public PhysMemory {
 
  private:
   std::unordered_map<uint64_t, std::unique_ptr<std::byte[]>> pages_;
+};
+
+// A synthetic machine as a target's source: its memory and the CPU states given to it.
+class SyntheticSource final : public Source {
+ public:
+  explicit SyntheticSource(std::string name = "synthetic machine") : name_(std::move(name)) {}
+  [[nodiscard]] std::string_view name() const override { return name_; }
+  [[nodiscard]] std::string_view format() const override { return "synthetic (page tables built in memory)"; }
+  [[nodiscard]] PhysMemory& memory() override { return mem_; }
+  [[nodiscard]] std::span<const CpuState> cpus() const override { return cpus_; }
+  [[nodiscard]] SyntheticMemory& synthetic() { return mem_; }
+  void add_cpu(CpuState cpu) { cpus_.push_back(std::move(cpu)); }
+
+ private:
+  std::string name_;
+  SyntheticMemory mem_;
+  std::vector<CpuState> cpus_;
 };
 
 // Lays out page tables in a SyntheticMemory, allocating table pages from a bump allocator.

@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include "arch/x86/x86_entry.hpp"
 #include "core/enumerate.hpp"
 #include "sources/synthetic.hpp"
 
@@ -44,7 +45,7 @@ TEST(Enumerate, RangesTileTheWholeSpace) {
   // The canonical gap appears once, exactly.
   int gaps = 0;
   for (const Range& r : ranges)
-    if (r.kind == RangeKind::NonCanonical) {
+    if (r.kind == RangeKind::NoRegion) {
       ++gaps;
       EXPECT_EQ(r.start.value(), 0x0000800000000000u);
       EXPECT_EQ(r.start.value() + r.size, 0xffff800000000000u);
@@ -127,7 +128,7 @@ TEST(Coalesce, MergesContiguousEqualRuns) {
   f.tables.map(VirtAddr(0x411000), PhysAddr(0x91000), 4096, 0x4);        // read-only
   f.tables.map(VirtAddr(0x412000), PhysAddr(0x92000), 4096, 0x4 | 0x60); // A|D differ: ignored
   std::vector<Range> out;
-  Coalescer c(CoalescePolicy{}, [&](const Range& r) {
+  Coalescer c(CoalescePolicy::for_mode(kX86_64_4Level), [&](const Range& r) {
     out.push_back(r);
     return true;
   });
@@ -141,7 +142,7 @@ TEST(Coalesce, MergesContiguousEqualRuns) {
   EXPECT_EQ(out[2].pages, 2u);
   // ptdump-style: attributes only, PA jumps allowed.
   out.clear();
-  CoalescePolicy by_attr;
+  CoalescePolicy by_attr = CoalescePolicy::for_mode(kX86_64_4Level);
   by_attr.contiguous_pa = false;
   Coalescer c2(by_attr, [&](const Range& r) {
     out.push_back(r);

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "arch/x86/x86_arch.hpp"
 #include "../support/elf_core_writer.hpp"
 #include "linux/vmcoreinfo.hpp"
 #include "sources/image.hpp"
@@ -47,12 +48,12 @@ TEST(Image, QemuElfCore) {
   ASSERT_TRUE(img) << img.error();
   EXPECT_EQ(img->format, "ELF core (QEMU dump-guest-memory)");
   ASSERT_EQ(img->cpus.size(), 2u);
-  EXPECT_EQ(img->cpus[0].cr3, 0x68c8000u);
-  EXPECT_EQ(img->cpus[0].cr4, 0x3006f0u);
-  EXPECT_EQ(img->cpus[0].rip, 0xffffffff81000000u);
-  EXPECT_EQ(img->cpus[0].rsp, 0x7ffe0000u);
-  EXPECT_TRUE(img->cpus[0].long_mode);
-  EXPECT_EQ(img->cpus[1].cr4, 0x3016f0u);
+  EXPECT_EQ(img->cpus[0].get_or("cr3", ~uint64_t{0}), 0x68c8000u);
+  EXPECT_EQ(img->cpus[0].get_or("cr4", ~uint64_t{0}), 0x3006f0u);
+  EXPECT_EQ(img->cpus[0].get_or("rip", ~uint64_t{0}), 0xffffffff81000000u);
+  EXPECT_EQ(img->cpus[0].get_or("rsp", ~uint64_t{0}), 0x7ffe0000u);
+  EXPECT_TRUE(x86::long_mode(img->cpus[0]));
+  EXPECT_EQ(img->cpus[1].get_or("cr4", ~uint64_t{0}), 0x3016f0u);
   ASSERT_TRUE(img->vmcoreinfo);
   const auto vi = linux_kernel::VmcoreInfo::parse(*img->vmcoreinfo);
   EXPECT_EQ(vi.get("OSRELEASE"), "6.1.0-test");

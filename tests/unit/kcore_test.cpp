@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "arch/x86/x86_entry.hpp"
 #include "sources/kcore.hpp"
 #include "sources/synthetic.hpp"
 #include "../support/elf_core_writer.hpp"

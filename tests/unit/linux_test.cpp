@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "arch/x86/x86_entry.hpp"
 #include "core/virtual_memory.hpp"
 #include "linux/btf_layout.hpp"
 #include "linux/kernel.hpp"

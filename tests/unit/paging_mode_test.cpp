@@ -1,5 +1,9 @@
 #include <gtest/gtest.h>
 
+#include "arch/registry.hpp"
+
+#include "arch/x86/x86_arch.hpp"
+#include "arch/x86/x86_modes.hpp"
 #include "core/paging_mode.hpp"
 
 namespace pagewalk {
@@ -53,35 +57,42 @@ TEST(PagingMode, KernelNamesOtherModes) {
   EXPECT_EQ(l[4].ptrs_per, 1024u);
 }
 
-TEST(PagingMode, Canonical) {
+// x86-64's two canonical halves are the mode's two regions, both under the one CR3.
+TEST(PagingMode, RegionsAreTheCanonicalHalves) {
   const PagingMode& m4 = kX86_64_4Level;
-  EXPECT_TRUE(m4.is_canonical(VirtAddr(0x00007fffffffffff)));
-  EXPECT_FALSE(m4.is_canonical(VirtAddr(0x0000800000000000)));
-  EXPECT_FALSE(m4.is_canonical(VirtAddr(0xffff7fffffffffff)));
-  EXPECT_TRUE(m4.is_canonical(VirtAddr(0xffff800000000000)));
+  EXPECT_TRUE(m4.in_space(VirtAddr(0x00007fffffffffff)));
+  EXPECT_FALSE(m4.in_space(VirtAddr(0x0000800000000000)));
+  EXPECT_FALSE(m4.in_space(VirtAddr(0xffff7fffffffffff)));
+  EXPECT_TRUE(m4.in_space(VirtAddr(0xffff800000000000)));
+  EXPECT_EQ(m4.region_of(VirtAddr(0xffff888000000000)), &m4.regions[1]);
+  EXPECT_EQ(m4.regions[1].root, m4.regions[0].root);
+  EXPECT_EQ(m4.root_count(), 1u);
   const PagingMode& m5 = kX86_64_5Level;
-  EXPECT_TRUE(m5.is_canonical(VirtAddr(0x0000800000000000)));
-  EXPECT_TRUE(m5.is_canonical(VirtAddr(0xff11000000000000)));
-  EXPECT_FALSE(m5.is_canonical(VirtAddr(0x0100000000000000)));
-  EXPECT_TRUE(kX86_32.is_canonical(VirtAddr(0xffffffff)));
-  EXPECT_FALSE(kX86Pae.is_canonical(VirtAddr(0x100000000)));
-  EXPECT_EQ(m4.canonical(0x0000800000000000).value(), 0xffff800000000000u);
+  EXPECT_TRUE(m5.in_space(VirtAddr(0x0000800000000000)));
+  EXPECT_TRUE(m5.in_space(VirtAddr(0xff11000000000000)));
+  EXPECT_FALSE(m5.in_space(VirtAddr(0x0100000000000000)));
+  EXPECT_TRUE(kX86_32.in_space(VirtAddr(0xffffffff)));
+  EXPECT_FALSE(kX86Pae.in_space(VirtAddr(0x100000000)));
+  // The upper half's tree addresses are its low 48 bits.
+  EXPECT_EQ(m4.tree_address(VirtAddr(0xffff800000000000)), 0x0000800000000000u);
 }
 
 TEST(PagingMode, FromRegisters) {
-  EXPECT_EQ(x86_mode_from_registers(0x80050033, 0x3006f0, true), &kX86_64_4Level);
-  EXPECT_EQ(x86_mode_from_registers(0x80050033, 0x3016f0, true), &kX86_64_5Level);
-  EXPECT_EQ(x86_mode_from_registers(0x80050033, 0x20, false), &kX86Pae);
-  EXPECT_EQ(x86_mode_from_registers(0x80050033, 0x10, false), &kX86_32);
-  EXPECT_EQ(x86_mode_from_registers(0x11, 0x20, false), nullptr);
-  EXPECT_EQ(kX86_64_4Level.root_from(0x80000001b60a0805).value(), 0x1b60a0000u);  // PCID bits dropped
-  EXPECT_EQ(kX86Pae.root_from(0x12345fe0).value(), 0x12345fe0u);
+  EXPECT_EQ(x86::mode_from_registers(0x80050033, 0x3006f0, true), &kX86_64_4Level);
+  EXPECT_EQ(x86::mode_from_registers(0x80050033, 0x3016f0, true), &kX86_64_5Level);
+  EXPECT_EQ(x86::mode_from_registers(0x80050033, 0x20, false), &kX86Pae);
+  EXPECT_EQ(x86::mode_from_registers(0x80050033, 0x10, false), &kX86_32);
+  EXPECT_EQ(x86::mode_from_registers(0x11, 0x20, false), nullptr);
+  const Architecture& x = x86::architecture();
+  EXPECT_EQ(x.root_from_register(kX86_64_4Level, 0x80000001b60a0805).value(), 0x1b60a0000u);  // PCID bits dropped
+  EXPECT_EQ(x.root_from_register(kX86Pae, 0x12345fe0).value(), 0x12345fe0u);
+  EXPECT_EQ(x.root_from_register(kX86_32, 0x12345fe0).value(), 0x12345000u);
 }
 
 TEST(PagingMode, Lookup) {
-  for (const PagingMode* m : all_modes()) EXPECT_EQ(find_mode(m->name), m);
-  EXPECT_EQ(find_mode("x86-64-4level"), &kX86_64_4Level);
-  EXPECT_EQ(find_mode("nope"), nullptr);
+  for (const PagingMode* m : arch::all_modes()) EXPECT_EQ(arch::find_mode(m->name), m);
+  EXPECT_EQ(arch::find_mode("x86-64-4level"), &kX86_64_4Level);
+  EXPECT_EQ(arch::find_mode("nope"), nullptr);
 }
 
 }  // namespace

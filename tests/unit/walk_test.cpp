@@ -6,6 +6,7 @@
 #include <random>
 #include <set>
 
+#include "arch/x86/x86_entry.hpp"
 #include "core/walk.hpp"
 #include "sources/segmented_memory.hpp"
 #include "sources/synthetic.hpp"
@@ -49,8 +50,8 @@ TYPED_TEST(WalkTest, FourKilobytePage) {
     EXPECT_EQ(t.steps[l].entry_addr, table + uint64_t{t.steps[l].index} * this->mode.entry_bytes);
     table = PhysAddr(t.steps[l].raw & 0x000ffffffffff000ull);
   }
-  EXPECT_TRUE(t.perms.write);
-  EXPECT_TRUE(t.perms.user);
+  EXPECT_TRUE(t.access.has(Access::kKernelWrite));
+  EXPECT_TRUE(t.access.has(Access::kUserRead));
 }
 
 TYPED_TEST(WalkTest, LargePagesAtEveryLevelThatAllowsThem) {
@@ -92,8 +93,8 @@ TYPED_TEST(WalkTest, PermissionsAccumulateDownTheLevels) {
   const Translation t = this->go(0x23456000);
   ASSERT_EQ(t.status, Status::Mapped);
   // PAE PDPTEs carry no RW bit, so with 3 levels the PD still denies the write.
-  EXPECT_FALSE(t.perms.write);
-  EXPECT_TRUE(t.perms.user);
+  EXPECT_FALSE(t.access.has(Access::kKernelWrite));
+  EXPECT_TRUE(t.access.has(Access::kUserRead));
 }
 
 TYPED_TEST(WalkTest, OutsideTheAddressSpace) {
@@ -101,7 +102,7 @@ TYPED_TEST(WalkTest, OutsideTheAddressSpace) {
                        : this->mode.va_bits == 48 ? 0x0000800000000000ull
                                                   : 0x0100000000000000ull;
   const Translation t = this->go(bad);
-  EXPECT_EQ(t.status, Status::NonCanonical);
+  EXPECT_EQ(t.status, Status::NoRegion);
   EXPECT_EQ(t.nsteps, 0u);
 }
 
@@ -132,7 +133,7 @@ void expect_same(const Translation& a, const Translation& b) {
   }
   EXPECT_EQ(a.pa, b.pa);
   EXPECT_EQ(a.page_size, b.page_size);
-  EXPECT_EQ(a.perms, b.perms);
+  EXPECT_EQ(a.access, b.access);
   EXPECT_EQ(a.swap_type, b.swap_type);
   EXPECT_EQ(a.swap_offset, b.swap_offset);
   EXPECT_EQ(a.unreadable, b.unreadable);
@@ -179,7 +180,7 @@ TYPED_TEST(WalkTest, OneWalkerAndASmallCacheGiveEveryAnswerAsFreshUncachedWalks)
   for (Status s : {Status::Mapped, Status::NotPresent, Status::Swap, Status::ProtNone, Status::Unreadable})
     EXPECT_TRUE(seen.contains(s)) << to_string(s);
   if (m.va_bits > 32) {
-    EXPECT_TRUE(seen.contains(Status::NonCanonical));
+    EXPECT_TRUE(seen.contains(Status::NoRegion));
   }
 }
 

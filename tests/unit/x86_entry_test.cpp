@@ -2,6 +2,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "arch/registry.hpp"
+
 #include <random>
 
 #include "arch/x86/x86_entry.hpp"
@@ -21,9 +23,9 @@ TEST(X86Entry, ArticlePteFrameExcludesNx) {
   EXPECT_EQ(d.kind, EntryKind::Leaf);
   EXPECT_EQ(d.addr, 0x1422c5000u);
   EXPECT_NE(d.addr, 0x80000001422c5000u);
-  EXPECT_FALSE(d.perms.exec);
-  EXPECT_TRUE(d.perms.write);
-  EXPECT_TRUE(d.perms.user);
+  EXPECT_FALSE(d.access.has(Access::kKernelExec));
+  EXPECT_TRUE(d.access.has(Access::kKernelWrite));
+  EXPECT_TRUE(d.access.has(Access::kUserRead));
   EXPECT_THAT(x86::flag_names(kX86_64_4Level, kPte, 0x80000001422c5867, kDefault), Contains("NX"));
   // Bit 11 is Linux's soft-dirty bit.
   EXPECT_THAT(x86::flag_names(kX86_64_4Level, kPte, 0x80000001422c5867, kDefault), Contains("SOFT_DIRTY"));
@@ -34,7 +36,7 @@ TEST(X86Entry, ArticleKernelPteIsGlobal) {
   const EntryDecode d = x86::decode(kX86_64_4Level, kPte, 0x80000001d83cd163, kDefault);
   EXPECT_EQ(d.kind, EntryKind::Leaf);
   EXPECT_EQ(d.addr, 0x1d83cd000u);
-  EXPECT_FALSE(d.perms.user);
+  EXPECT_FALSE(d.access.has(Access::kUserRead));
   const auto f = x86::flag_names(kX86_64_4Level, kPte, 0x80000001d83cd163, kDefault);
   EXPECT_THAT(f, Contains("G"));
   EXPECT_THAT(f, Contains("NX"));
@@ -45,7 +47,7 @@ TEST(X86Entry, TableEntries) {
   const EntryDecode d = x86::decode(kX86_64_4Level, kPgd, 0x8000000005847067, kDefault);
   EXPECT_EQ(d.kind, EntryKind::Table);
   EXPECT_EQ(d.addr, 0x5847000u);
-  EXPECT_FALSE(d.perms.exec);  // NX in an upper level takes exec away below it
+  EXPECT_FALSE(d.access.has(Access::kKernelExec));  // NX in an upper level takes exec away below it
   // Bit 6 (D) is ignored in a table entry and bit 7 is PS: neither is shown as D/PAT.
   const auto f = x86::flag_names(kX86_64_4Level, kPmd, 0x5bb3067, kDefault);
   EXPECT_THAT(f, Not(Contains("D")));
@@ -139,10 +141,10 @@ TEST(X86Entry, Legacy32BitPaging) {
   EXPECT_EQ(d.addr, 0x100400000u);
   // Without CR4.PSE the PS bit is ignored and the PDE points to a page table.
   DecodeOptions nopse;
-  nopse.pse_enabled = false;
+  nopse.cpu_flags = x86::kNoPse;
   EXPECT_EQ(x86::decode(kX86_32, 0, 0x00402083, nopse).kind, EntryKind::Table);
   EXPECT_EQ(x86::decode(kX86_32, 1, 0xabcde067, kDefault).addr, 0xabcde000u);
-  EXPECT_TRUE(x86::decode(kX86_32, 1, 0xabcde067, kDefault).perms.exec);  // no NX in 32-bit entries
+  EXPECT_TRUE(x86::decode(kX86_32, 1, 0xabcde067, kDefault).access.has(Access::kUserExec));  // no NX in 32-bit entries
 }
 
 TEST(X86Entry, PaeLevels) {
@@ -150,18 +152,18 @@ TEST(X86Entry, PaeLevels) {
   EntryDecode d = x86::decode(kX86Pae, 0, 0x12345001, kDefault);
   EXPECT_EQ(d.kind, EntryKind::Table);
   EXPECT_EQ(d.addr, 0x12345000u);
-  EXPECT_TRUE(d.perms.write && d.perms.user);
+  EXPECT_TRUE(d.access.has(Access::kKernelWrite) && d.access.has(Access::kUserRead));
   d = x86::decode(kX86Pae, 1, 0x80000000402000e3, kDefault);
   EXPECT_EQ(d.kind, EntryKind::Leaf);
   EXPECT_EQ(d.addr, 0x40200000u);
-  EXPECT_FALSE(d.perms.exec);
+  EXPECT_FALSE(d.access.has(Access::kKernelExec));
   EXPECT_EQ(x86::decode(kX86Pae, 0, 0x12345081, kDefault).kind, EntryKind::Reserved);
 }
 
 TEST(X86Entry, NxDisabled) {
   DecodeOptions nonx;
-  nonx.nx_enabled = false;
-  EXPECT_TRUE(x86::decode(kX86_64_4Level, kPte, 0x80000001422c5867, nonx).perms.exec);
+  nonx.cpu_flags = x86::kNoNx;
+  EXPECT_TRUE(x86::decode(kX86_64_4Level, kPte, 0x80000001422c5867, nonx).access.has(Access::kUserExec));
   EXPECT_THAT(x86::flag_names(kX86_64_4Level, kPte, 0x80000001422c5867, nonx), Not(Contains("NX")));
 }
 
@@ -171,10 +173,10 @@ TEST(X86Entry, NxDisabled) {
 TEST(X86Entry, HotDecoderAgreesWithDecode) {
   std::mt19937_64 rng(7);
   unsigned taken = 0, declined = 0;
-  for (const PagingMode* mode : all_modes()) {
+  for (const PagingMode* mode : arch::all_modes()) {
     for (const unsigned pa_bits : {0u, 36u, 46u, 52u}) {
       for (const bool nx : {true, false}) {
-        const DecodeOptions opt{static_cast<uint8_t>(pa_bits), nx, true};
+        const DecodeOptions opt{static_cast<uint8_t>(pa_bits), nx ? 0u : uint32_t{x86::kNoNx}};
         const x86::HotDecoder hot(*mode, opt);
         for (unsigned level = 0; level < mode->level_count(); ++level) {
           for (int i = 0; i < 4000; ++i) {
@@ -184,7 +186,7 @@ TEST(X86Entry, HotDecoderAgreesWithDecode) {
             if (i % 5 == 0) raw &= ~uint64_t{0x1fe000};  // large leaves with clear low bits
             if (mode->entry_bytes == 4) raw &= 0xffffffff;
             const EntryDecode d = x86::decode(*mode, level, raw, opt);
-            x86::HotEntry h{};
+            FastEntry h{};
             const bool valid = d.kind == EntryKind::Table || d.kind == EntryKind::Leaf;
             if (!hot.decode(level, raw, h)) {
               ++declined;
@@ -195,7 +197,8 @@ TEST(X86Entry, HotDecoderAgreesWithDecode) {
             ASSERT_TRUE(valid) << mode->name << " level " << level << " 0x" << std::hex << raw;
             EXPECT_EQ(h.leaf, d.kind == EntryKind::Leaf) << std::hex << raw;
             EXPECT_EQ(h.addr, d.addr) << std::hex << raw;
-            EXPECT_EQ(h.perms, d.perms.bits()) << std::hex << raw;
+            EXPECT_EQ(h.access, d.access.bits()) << std::hex << raw;
+            EXPECT_EQ(h.attrs, d.attrs) << std::hex << raw;
           }
         }
       }

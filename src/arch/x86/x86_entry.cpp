@@ -1,6 +1,5 @@
 #include "arch/x86/x86_entry.hpp"
 
-#include <fmt/format.h>
 
 namespace pagewalk::x86 {
 namespace {
@@ -22,7 +21,7 @@ LevelFacts facts(const PagingMode& mode, unsigned level, uint64_t raw, const Dec
   f.linux_leafish = f.last || (l.can_be_leaf && level + 2 == mode.level_count());
   if (!f.last && bit(raw, kPS)) {
     // With CR4.PSE clear, 32-bit paging ignores PDE.PS (SDM Table 4-5).
-    const bool pse_ignored = mode.entry_bytes == 4 && !opt.pse_enabled;
+    const bool pse_ignored = mode.entry_bytes == 4 && (opt.cpu_flags & kNoPse);
     f.large_leaf = l.can_be_leaf && !pse_ignored;
     // The PAE PDPTE has no PS bit: bit 7 is reserved there too.
     f.ps_reserved = !l.can_be_leaf && !pse_ignored;
@@ -32,6 +31,10 @@ LevelFacts facts(const PagingMode& mode, unsigned level, uint64_t raw, const Dec
 
 unsigned effective_pa_bits(const PagingMode& mode, const DecodeOptions& opt) {
   return opt.pa_bits ? opt.pa_bits : mode.default_pa_bits;
+}
+
+bool nx_in_use(const PagingMode& mode, const DecodeOptions& opt) {
+  return (mode.arch_traits & kHasNx) && !(opt.cpu_flags & kNoNx);
 }
 
 }  // namespace
@@ -45,7 +48,6 @@ EntryDecode decode(const PagingMode& mode, unsigned level, uint64_t raw, const D
   const bool wide = mode.entry_bytes == 8;
 
   if (!bit(raw, kP)) {
-    d.perms = {false, false, false};
     d.attrs = raw;
     if (!f.linux_leafish) {
       d.kind = EntryKind::NotPresent;
@@ -73,10 +75,8 @@ EntryDecode decode(const PagingMode& mode, unsigned level, uint64_t raw, const D
   }
 
   // Present. PAE PDPTEs carry no access-rights bits (SDM §4.4.1).
-  const bool pae_pdpte = &mode == &kX86Pae && level == 0;
-  d.perms.write = pae_pdpte || bit(raw, kRW);
-  d.perms.user = pae_pdpte || bit(raw, kUS);
-  d.perms.exec = !(mode.has_nx && opt.nx_enabled && bit(raw, kNX));
+  const bool pae_pdpte = (mode.arch_traits & kPaeRoot) && level == 0;
+  d.access = access_of(pae_pdpte || bit(raw, kRW), pae_pdpte || bit(raw, kUS), !(nx_in_use(mode, opt) && bit(raw, kNX)));
 
   if (f.ps_reserved) {
     d.kind = EntryKind::Reserved;
@@ -116,36 +116,38 @@ HotDecoder::HotDecoder(const PagingMode& mode, const DecodeOptions& opt) {
   if (mode.entry_bytes != 8) return;  // every level declines: 32-bit entries go to decode()
   const uint64_t pmask = pa_mask(effective_pa_bits(mode, opt));
   const uint64_t reserved_pa = kAddrField64 & ~pmask;  // bits 51:MAXPHYADDR
-  nx_ = (mode.has_nx && opt.nx_enabled) ? uint64_t{1} << kNX : 0;
+  nx_ = nx_in_use(mode, opt) ? uint64_t{1} << kNX : 0;
   for (unsigned i = 0; i < mode.level_count(); ++i) {
     const LevelDesc& l = mode.levels[i];
     Level& h = levels_[i];
     h.last = i + 1 == mode.level_count();
     h.reserved = reserved_pa;
     h.addr = pmask & ~0xfffull;
-    h.perms_always = (&mode == &kX86Pae && i == 0) ? kPermWrite | kPermUser : 0;
+    h.attrs = ~kAddrField64;
+    const bool pae_pdpte = (mode.arch_traits & kPaeRoot) && i == 0;
+    for (unsigned bits = 0; bits < 8; ++bits)
+      h.access[bits] = access_of(pae_pdpte || (bits & 1), pae_pdpte || (bits & 2), !(bits & 4)).bits();
     if (h.last) continue;
     h.ps = uint64_t{1} << kPS;
     if (l.can_be_leaf) {
       const uint64_t low = uint64_t{1} << l.shift;
       h.reserved_large = reserved_pa | ((low - 1) & ~0x1fffull);  // bit 12 is PAT
       h.addr_large = pmask & ~(low - 1);
+      h.attrs_large = ~(kAddrField64 & ~0x1000ull);
     }
   }
 }
 
 unsigned pkey(const PagingMode& mode, uint64_t raw) {
-  return (mode.va_bits > 32 && bit(raw, kP)) ? static_cast<unsigned>((raw >> kPkey0) & 0xf) : 0;
+  return ((mode.arch_traits & kLongMode) && bit(raw, kP)) ? static_cast<unsigned>((raw >> kPkey0) & 0xf) : 0;
 }
 
-std::vector<std::string> flag_names(const PagingMode& mode, unsigned level, uint64_t raw, const DecodeOptions& opt) {
-  std::vector<std::string> out;
+FlagNames flag_names(const PagingMode& mode, unsigned level, uint64_t raw, const DecodeOptions& opt) {
+  FlagNames out;
   if (raw == 0) return out;
   const LevelFacts f = facts(mode, level, raw, opt);
   const bool wide = mode.entry_bytes == 8;
-  auto add = [&](bool on, const char* name) {
-    if (on) out.emplace_back(name);
-  };
+  auto add = [&](bool on, std::string_view name) { out.add(on, name); };
   const bool present = bit(raw, kP);
   const bool leaf = present && (f.last || f.large_leaf);
   const bool protnone = !present && f.linux_leafish && bit(raw, kProtNone);
@@ -182,11 +184,14 @@ std::vector<std::string> flag_names(const PagingMode& mode, unsigned level, uint
       add(bit(raw, kSoftw1), "SPECIAL");
       add(bit(raw, kSoftw2), "UFFD_WP");
       add(bit(raw, kSoftw3), "SOFT_DIRTY");
-      if (mode.va_bits > 32) add(bit(raw, kSoftw5), "SAVED_DIRTY");
+      if (mode.arch_traits & kLongMode) add(bit(raw, kSoftw5), "SAVED_DIRTY");
     }
-    if (const unsigned k = pkey(mode, raw)) out.push_back(fmt::format("PKEY={}", k));
+    static constexpr std::string_view kPkeys[] = {"",       "PKEY=1",  "PKEY=2",  "PKEY=3",  "PKEY=4", "PKEY=5",
+                                                  "PKEY=6", "PKEY=7",  "PKEY=8",  "PKEY=9",  "PKEY=10", "PKEY=11",
+                                                  "PKEY=12", "PKEY=13", "PKEY=14", "PKEY=15"};
+    if (const unsigned k = pkey(mode, raw)) add(true, kPkeys[k]);
   }
-  add(mode.has_nx && opt.nx_enabled && bit(raw, kNX), "NX");
+  add(nx_in_use(mode, opt) && bit(raw, kNX), "NX");
   return out;
 }
 

@@ -4,12 +4,11 @@
 
 #include <array>
 #include <cstdint>
-#include <string>
 #include <string_view>
-#include <vector>
 
-#include "core/entry.hpp"
-#include "core/paging_mode.hpp"
+#include "arch/x86/x86_modes.hpp"
+#include "core/architecture.hpp"
+#include "core/walk_engine.hpp"
 
 namespace pagewalk::x86 {
 
@@ -31,30 +30,25 @@ inline constexpr unsigned kProtNone = kG;
 // Decodes the entry found at `level` of `mode`.
 [[nodiscard]] EntryDecode decode(const PagingMode& mode, unsigned level, uint64_t raw, const DecodeOptions& opt);
 
-// What the walk needs from a present entry that is not faulty: where it points, whether it
-// ends the walk, and its access bits (kPermWrite | kPermUser | kPermExec).
-struct HotEntry {
-  uint64_t addr;
-  bool leaf;
-  uint8_t perms;
-};
-
-// The walk's hot path: present 64-bit entries, decided with masks worked out once per mode
-// and CPU instead of from the mode's description at every level. It answers exactly as
-// decode() does for the entries it takes, and declines every other one (not present, a
-// reserved bit, PS where it cannot be, 32-bit entries) so that decode() says what they are.
+// The walk's fast path (core/walk_engine.hpp): present 64-bit entries, decided with masks
+// worked out once per mode and CPU instead of from the mode's description at every level.
+// It answers exactly as decode() does for the entries it takes, and declines every other
+// one (not present, a reserved bit, PS where it cannot be, 32-bit entries) so that decode()
+// says what they are.
 class HotDecoder {
  public:
   HotDecoder(const PagingMode& mode, const DecodeOptions& opt);
 
-  [[nodiscard]] bool decode(unsigned level, uint64_t raw, HotEntry& out) const {
+  [[nodiscard]] bool decode(unsigned level, uint64_t raw, FastEntry& out) const {
     const Level& l = levels_[level];
     if (!(raw & 1)) return false;
     const bool large = (raw & l.ps) != 0;
     if (raw & (large ? l.reserved_large : l.reserved)) return false;
     out.addr = raw & (large ? l.addr_large : l.addr);
+    out.attrs = raw & (large ? l.attrs_large : l.attrs);
     out.leaf = large || l.last;
-    out.perms = static_cast<uint8_t>((((raw >> kRW) & 3) | l.perms_always) | ((raw & nx_) ? 0 : kPermExec));
+    // R/W and U/S (bits 1, 2) and XD (63, when NX is on) pick the entry's Access.
+    out.access = l.access[((raw >> kRW) & 3) | ((raw & nx_) >> (kNX - 2))];
     return true;
   }
 
@@ -64,17 +58,25 @@ class HotDecoder {
     uint64_t reserved = ~0ull;    // bits that must be clear in a table pointer or 4 KiB leaf
     uint64_t reserved_large = ~0ull;  // ... in a large leaf (all bits: PS is itself reserved)
     uint64_t addr = 0, addr_large = 0;
+    uint64_t attrs = 0, attrs_large = 0;  // the bits outside the address field
     bool last = false;
-    uint8_t perms_always = 0;     // the PAE PDPTE has no access-rights bits
+    std::array<uint8_t, 8> access{};  // by R/W | U/S << 1 | XD << 2
   };
   std::array<Level, kMaxLevels> levels_{};
   uint64_t nx_ = 0;  // bit 63 when it means execute-disable
 };
 
+// The Access an entry with these bits allows below it (SDM Vol. 3A §4.6): the kernel may
+// read everything, write with R/W, execute without XD; the user the same only with U/S.
+// (SMEP, SMAP and CR0.WP act on top of this; see access notes.)
+[[nodiscard]] constexpr Access access_of(bool rw, bool us, bool exec) {
+  const uint8_t k = static_cast<uint8_t>(1 | (rw ? 2 : 0) | (exec ? 4 : 0));
+  return Access::of(k, us ? k : 0);
+}
+
 // Names of the bits set in the entry, as the level reads them ("P", "RW", "PS", "PAT", "NX",
 // "SOFT_DIRTY", "PROTNONE", "SWP_EXCLUSIVE", "PKEY=3", ...).
-[[nodiscard]] std::vector<std::string> flag_names(const PagingMode& mode, unsigned level, uint64_t raw,
-                                                       const DecodeOptions& opt);
+[[nodiscard]] FlagNames flag_names(const PagingMode& mode, unsigned level, uint64_t raw, const DecodeOptions& opt);
 
 // Protection key of a leaf (x86-64 only; 0 otherwise).
 [[nodiscard]] unsigned pkey(const PagingMode& mode, uint64_t raw);

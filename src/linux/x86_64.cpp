@@ -1,0 +1,121 @@
+// Linux on x86-64: arch/x86/include/asm/page_64.h (__pa, __pa_symbol), pgtable_64_types.h
+// (the 5-level switch), Documentation/arch/x86/x86_64/mm.rst (the layout), and PTI's PGD
+// pairs (arch/x86/mm/pti.c).
+#include <fmt/format.h>
+
+#include "arch/x86/x86_arch.hpp"
+#include "arch/x86/x86_modes.hpp"
+#include "linux/kernel.hpp"
+#include "linux/linux_arch.hpp"
+#include "linux/tasks.hpp"
+
+namespace pagewalk::linux_kernel {
+namespace {
+
+constexpr uint64_t kCr4La57 = uint64_t{1} << 12;
+
+class X86_64Linux final : public LinuxArch {
+ public:
+  [[nodiscard]] std::string_view name() const override { return "x86-64"; }
+
+  // The kernel's own flag, else the CPU's CR4.LA57, else 4-level.
+  const PagingMode* mode(const VmcoreInfo* vi, std::span<const CpuState> cpus, std::string& source) const override {
+    if (vi && vi->number("pgtable_l5_enabled")) {
+      source = "VMCOREINFO NUMBER(pgtable_l5_enabled)";
+      return *vi->number("pgtable_l5_enabled") ? &kX86_64_5Level : &kX86_64_4Level;
+    }
+    if (!cpus.empty()) {
+      source = "CR4.LA57";
+      return (cpus.front().get_or(x86::CpuRegisterNames::kCr4, 0) & kCr4La57) ? &kX86_64_5Level : &kX86_64_4Level;
+    }
+    source = "assumed";
+    return &kX86_64_4Level;
+  }
+
+  std::span<const std::string_view> pgd_symbols() const override {
+    static constexpr std::string_view kNames[] = {"init_top_pgt", "swapper_pg_dir"};
+    return kNames;
+  }
+
+  // __pa_symbol: v - __START_KERNEL_map + phys_base (wrap-around arithmetic: a kernel
+  // loaded below its link address has a "negative" phys_base).
+  tl::expected<PhysAddr, std::string> image_to_phys(const LinuxKernel& k, VirtAddr va, std::string& how) const override {
+    if (!k.phys_base)
+      return tl::unexpected(std::string("phys_base is unknown (no VMCOREINFO NUMBER(phys_base)): give --base phys_base=VALUE"));
+    how = "- __START_KERNEL_map + phys_base";
+    return PhysAddr(va.value() - kStartKernelMap + k.phys_base->value);
+  }
+
+  // __phys_addr_nodebug: kernel text through __START_KERNEL_map and phys_base, everything
+  // else through page_offset_base.
+  tl::expected<PhysAddr, std::string> virt_to_phys(const LinuxKernel& k, VirtAddr va) const override {
+    if (va.value() >= kStartKernelMap) {
+      auto pb = k.need(k.phys_base, "phys_base");
+      if (!pb) return tl::unexpected(pb.error());
+      return PhysAddr(va.value() - kStartKernelMap + *pb);
+    }
+    auto pob = k.need(k.page_offset_base, "page_offset_base");
+    if (!pob) return tl::unexpected(pob.error());
+    if (va.value() < *pob)
+      return tl::unexpected(fmt::format("0x{:x} is below the direct map (page_offset_base 0x{:x})", va.value(), *pob));
+    return PhysAddr(va.value() - *pob);
+  }
+
+  tl::expected<VirtAddr, std::string> phys_to_virt(const LinuxKernel& k, PhysAddr pa) const override {
+    auto pob = k.need(k.page_offset_base, "page_offset_base");
+    if (!pob) return tl::unexpected(pob.error());
+    return VirtAddr(pa.value() + *pob);
+  }
+
+  // SPARSEMEM_VMEMMAP (every x86-64 kernel): vmemmap_base + pfn; FLATMEM's mem_map when a
+  // kernel exports it (ARCH_PFN_OFFSET is 0 on x86).
+  tl::expected<VirtAddr, std::string> pfn_to_page(const LinuxKernel& k, Pfn pfn) const override {
+    if (k.vmemmap_base) return VirtAddr(k.vmemmap_base->value + pfn.value() * k.struct_page_size);
+    if (k.mem_map) return VirtAddr(k.mem_map->value + pfn.value() * k.struct_page_size);
+    auto v = k.need(k.vmemmap_base, "vmemmap_base");
+    return tl::unexpected(v.error());
+  }
+
+  tl::expected<Pfn, std::string> page_to_pfn(const LinuxKernel& k, VirtAddr page) const override {
+    const std::optional<Known>& base = k.vmemmap_base ? k.vmemmap_base : k.mem_map;
+    auto b = k.need(base, "vmemmap_base");
+    if (!b) return tl::unexpected(b.error());
+    if (page.value() < *b || (page.value() - *b) % k.struct_page_size)
+      return tl::unexpected(fmt::format("0x{:x} is not a struct page address (base 0x{:x}, {} bytes each)",
+                                        page.value(), *b, k.struct_page_size));
+    return Pfn((page.value() - *b) / k.struct_page_size);
+  }
+
+  tl::expected<std::vector<Region>, std::string> layout(const LinuxKernel* k, const PagingMode& mode) const override {
+    LayoutParams p;
+    if (&mode != &kX86_64_4Level && &mode != &kX86_64_5Level)
+      return tl::unexpected(fmt::format(
+          "the kernel layout is known for x86-64-4level and x86-64-5level, not {}", mode.name));
+    p.five_level = &mode == &kX86_64_5Level;
+    if (k) {
+      if (k->page_offset_base) p.page_offset_base = k->page_offset_base->value;
+      if (k->vmalloc_base) p.vmalloc_base = k->vmalloc_base->value;
+      if (k->vmemmap_base) p.vmemmap_base = k->vmemmap_base->value;
+      p.max_pfn = k->max_pfn;
+      p.struct_page_size = k->struct_page_size;
+      if (k->vmcoreinfo && k->vmcoreinfo->number("KERNEL_IMAGE_SIZE"))
+        p.kernel_image_size = static_cast<uint64_t>(*k->vmcoreinfo->number("KERNEL_IMAGE_SIZE"));
+      if (k->kaslr_offset) p.kaslr_offset = k->kaslr_offset->value;
+    }
+    return x86_64_layout(p);
+  }
+
+  // Under PTI every PGD is a pair: the kernel half first, the user half 4 KiB above.
+  std::vector<ProcessRoot> process_roots(LinuxKernel& k, const TaskLayout& layout, PhysAddr pgd) const override {
+    if (!pti_enabled(k, layout).value_or(false)) return {{"", RootSet(pgd)}};
+    return {{"kernel", RootSet(pgd)}, {"user", RootSet(pgd + kPtiUserPgdOffset)}};
+  }
+};
+
+const X86_64Linux kX86_64Linux;
+
+}  // namespace
+
+const LinuxArch& linux_arch_for(const PagingMode* /*mode*/) { return kX86_64Linux; }
+
+}  // namespace pagewalk::linux_kernel

@@ -1,0 +1,322 @@
+#include "target/target.hpp"
+
+#include <sys/stat.h>
+
+#include <chrono>
+#include <fstream>
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "arch/registry.hpp"
+#include "arch/x86/x86_modes.hpp"
+#include "linux/tasks.hpp"
+#include "sources/gdb_remote.hpp"
+#include "sources/image.hpp"
+#include "sources/kcore.hpp"
+
+namespace pagewalk::target {
+namespace {
+
+// Errors inside the opening code travel as this exception and leave the public functions
+// as values.
+struct Failure {
+  Error error;
+};
+[[noreturn]] void fail(Error::Kind kind, std::string message) { throw Failure{{kind, std::move(message), {}}}; }
+[[noreturn]] void bad_input(std::string message) { fail(Error::Kind::BadInput, std::move(message)); }
+[[noreturn]] void cannot_open(std::string message) { fail(Error::Kind::Target, std::move(message)); }
+
+template <typename F>
+auto guarded(F&& f, const std::vector<std::string>* notes = nullptr) -> tl::expected<decltype(f()), Error> {
+  try {
+    return f();
+  } catch (Failure& e) {
+    if (notes) e.error.notes = *notes;
+    return tl::unexpected(std::move(e.error));
+  }
+}
+
+std::string read_text_file(const std::string& path, const char* what) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) cannot_open(fmt::format("{} {}: cannot open: {}", what, path, std::strerror(errno)));
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// /proc/kallsyms lists every address as zero to whoever may not see them (kptr_restrict).
+// Per-CPU symbols are zero anyway, so one non-zero address anywhere says they are shown.
+bool addresses_hidden(std::string_view kallsyms) {
+  for (size_t at = 0; at < kallsyms.size();) {
+    const size_t nl = std::min(kallsyms.find('\n', at), kallsyms.size());
+    const std::string_view addr = kallsyms.substr(at, kallsyms.substr(at, nl - at).find(' '));
+    if (addr.find_first_not_of('0') != std::string_view::npos) return false;
+    at = nl + 1;
+  }
+  return true;
+}
+
+// The kernel image's kcore segment (p_vaddr in __START_KERNEL_map's range, with a
+// p_paddr) implies phys_base: __pa_symbol(v) = v - __START_KERNEL_map + phys_base.
+std::optional<linux_kernel::Known> kcore_phys_base(const Kcore& k) {
+  for (const KcoreSegment& s : k.segments)
+    if (s.paddr && s.vaddr >= linux_kernel::kStartKernelMap &&
+        s.vaddr < linux_kernel::kStartKernelMap + (uint64_t{1} << 30))
+      return linux_kernel::Known{*s.paddr - (s.vaddr - linux_kernel::kStartKernelMap),
+                                 "the kernel text segment of " + k.path};
+  return std::nullopt;
+}
+
+const PagingMode* mode_or_fail(const std::string& name) {
+  auto m = mode_by_name(name);
+  if (!m) throw Failure{m.error()};
+  return *m;
+}
+
+std::unique_ptr<Source> open_source_or_fail(const TargetSpec& s) {
+  if (int(!s.image.empty()) + int(!s.qemu.empty()) + int(s.kcore) > 1)
+    bad_input("give one of --image, --qemu and --kcore");
+  if (s.kcore) {
+    auto k = open_kcore(s.kcore_file);
+    if (!k) cannot_open(k.error());
+    return std::make_unique<KcoreSource>(std::move(*k));
+  }
+  if (s.qemu.empty()) {
+    if (s.image.empty()) bad_input("no target: give --image FILE or --qemu HOST:PORT");
+    auto image = open_image(s.image, {s.format, s.raw_base});
+    if (!image) cannot_open(image.error());
+    return std::make_unique<ImageSource>(std::move(*image));
+  }
+  if (auto ep = gdb::parse_endpoint(s.qemu); !ep) bad_input(fmt::format("--qemu: {}", ep.error()));
+  if (s.qemu_timeout_ms == 0) bad_input("--qemu-timeout must be above 0");
+  gdb::Options go;
+  go.connect_timeout = go.request_timeout = std::chrono::milliseconds(s.qemu_timeout_ms);
+  auto stub = gdb::QemuGdbstub::open(s.qemu, go);
+  if (!stub) cannot_open(stub.error());
+  return std::move(*stub);
+}
+
+std::unique_ptr<linux_kernel::LinuxKernel> open_linux_or_fail(Source& src, const TargetSpec& s,
+                                                              std::vector<std::string>& notes) {
+  linux_kernel::KernelInputs in;
+  in.memory = &src.memory();
+  in.vmcoreinfo_note = src.vmcoreinfo_note();
+  if (const auto* k = dynamic_cast<const KcoreSource*>(&src)) in.phys_base_hint = kcore_phys_base(k->kcore());
+  in.cpus.assign(src.cpus().begin(), src.cpus().end());
+  in.mode = mode_or_fail(s.mode);
+  in.options = user_decode_options({}, s.pa_bits, s.no_nx);
+  if (!s.kallsyms.empty() && !s.system_map.empty()) bad_input("give --kallsyms or --system-map, not both");
+  if (!s.kallsyms.empty()) {
+    in.symbol_text = read_text_file(s.kallsyms, "--kallsyms");
+    in.symbol_text_name = s.kallsyms;
+  } else if (!s.system_map.empty()) {
+    in.symbol_text = read_text_file(s.system_map, "--system-map");
+    in.symbol_text_name = s.system_map;
+    in.symbol_text_is_system_map = true;
+  } else if (s.live_kernel()) {
+    std::string text = read_text_file("/proc/kallsyms", "--kcore:");
+    if (addresses_hidden(text)) {
+      notes.emplace_back("note: /proc/kallsyms hides its addresses (kernel.kptr_restrict); decoding the kernel's "
+                         "symbol tables from memory instead");
+    } else {
+      in.symbol_text = std::move(text);
+      in.symbol_text_name = "/proc/kallsyms";
+    }
+  }
+  in.overrides = s.kernel_facts;
+  auto k = linux_kernel::LinuxKernel::discover(in);
+  if (!k) cannot_open(fmt::format("{}: {}", src.name(), k.error()));
+  for (const std::string& w : (*k)->warnings) notes.push_back("warning: " + w);
+  return std::move(*k);
+}
+
+linux_kernel::TaskLayout task_layout_or_fail(linux_kernel::LinuxKernel& k, const TargetSpec& s) {
+  if (!s.btf.empty() && !s.vmlinux.empty()) bad_input("give --btf or --vmlinux, not both");
+  if (!s.vmlinux.empty()) {
+    auto l = linux_kernel::task_layout_from_dwarf(s.vmlinux);
+    if (!l) cannot_open(l.error());
+    return *l;
+  }
+  std::vector<std::byte> data;
+  std::string from;
+  const std::string btf = !s.btf.empty() ? s.btf : s.live_kernel() ? "/sys/kernel/btf/vmlinux" : "";
+  if (!btf.empty()) {
+    // sysfs files report a size of their own; read to the end rather than map.
+    const std::string text = read_text_file(btf, "--btf");
+    const auto* b = reinterpret_cast<const std::byte*>(text.data());
+    data.assign(b, b + text.size());
+    from = btf;
+  } else {
+    auto b = linux_kernel::read_kernel_btf(k);
+    if (!b) cannot_open(b.error());
+    data = std::move(*b);
+    from = "the image's BTF";
+  }
+  auto l = linux_kernel::task_layout_from_btf(data);
+  if (!l) cannot_open(fmt::format("{}: {}", from, l.error()));
+  l->source = from;
+  return *l;
+}
+
+// --pid / --kernel: the roots come from the kernel's own data, not from a CPU register.
+void select_linux_roots(Target& t, const TargetSpec& s) {
+  if (s.pid && s.kernel) bad_input("give --pid or --kernel, not both");
+  if (s.root || s.cpu) bad_input("--pid and --kernel choose the root table: drop --cr3/--cpu");
+  t.kernel = open_linux_or_fail(*t.source, s, t.notes);
+  linux_kernel::LinuxKernel& k = *t.kernel;
+  t.paging = k.paging;
+  const std::string where = fmt::format("{}: {}, {} ({})", t.name(), t.source->format(), k.paging.mode->name, k.mode_source);
+  if (s.kernel || !s.pid) {
+    t.roots = k.kernel_pgd;
+    t.root_source = fmt::format("kernel PGD 0x{:x} (init_top_pgt)", k.kernel_pgd.value());
+    t.views = {{"", t.roots}};
+    t.description = fmt::format("{}, root {}", where, t.root_source);
+    return;
+  }
+  const int32_t pid = *s.pid;
+  const linux_kernel::TaskLayout layout = task_layout_or_fail(k, s);
+  const linux_kernel::TaskList list = linux_kernel::list_tasks(k, layout);
+  for (const std::string& w : list.warnings) t.notes.push_back("warning: " + w);
+  const linux_kernel::Task* task = nullptr;
+  for (const auto& tk : list.tasks)
+    if (tk.pid == pid) task = &tk;
+  if (!task)
+    bad_input(fmt::format("no process {} in the task list of {} ({} processes; see pagewalk ps)", pid, t.name(),
+                          list.tasks.size()));
+  if (!task->mm) bad_input(fmt::format("pid {} ({}) is a kernel thread: it has no mm; use --kernel", pid, task->comm));
+  if (!task->pgd)
+    cannot_open(fmt::format("pid {} ({}): its PGD at 0x{:x} is not mapped by the kernel's tables", pid, task->comm,
+                            task->pgd_va));
+  const PhysAddr pgd = *task->pgd;
+  const std::vector<linux_kernel::ProcessRoot> roots = k.arch->process_roots(k, layout, pgd);
+  t.roots = pgd;
+  t.root_source = fmt::format("pid {} ({}) mm->pgd 0x{:x} = PA 0x{:x}", task->pid, task->comm, task->pgd_va, pgd.value());
+  if (roots.size() == 1) {
+    if (!s.pti.empty()) t.notes.emplace_back("note: the kernel does not use page-table isolation; --pti ignored");
+    t.views = {{"", roots.front().roots}};
+  } else {
+    // A PTI pair: both halves unless --pti picks one.
+    for (const auto& r : roots)
+      if (s.pti.empty() || s.pti == r.label) t.views.push_back({r.label, r.roots});
+    t.roots = t.views.front().roots;
+    t.root_source += fmt::format(", PTI: user PGD 0x{:x}", roots.back().roots[0].value());
+  }
+  t.description = fmt::format("{}, root {}", where, t.root_source);
+}
+
+// A CPU state's architecture, or the x86 rules when the source names none.
+const Architecture& architecture_of(const CpuState& cpu) {
+  if (const Architecture* a = arch::find_architecture(cpu.arch)) return *a;
+  return *arch::all_architectures().front();
+}
+
+Target open_target_or_fail(const TargetSpec& s, Target& t) {
+  t.source = open_source_or_fail(s);
+  if (s.wants_linux()) {
+    select_linux_roots(t, s);
+    return std::move(t);
+  }
+  if (!s.pti.empty()) bad_input("--pti needs --pid");
+  if (s.pa_bits && (s.pa_bits < 32 || s.pa_bits > 52))
+    bad_input(fmt::format("--pa-bits {} is outside 32..52", s.pa_bits));
+  const PagingMode* mode = mode_or_fail(s.mode);
+  std::string mode_source = "--mode";
+
+  const std::span<const CpuState> cpus = t.source->cpus();
+  const CpuState* cpu = nullptr;
+  if (s.cpu) {
+    if (*s.cpu >= cpus.size())
+      bad_input(cpus.empty() ? fmt::format("--cpu {}: {} holds no CPU registers", *s.cpu, t.name())
+                             : fmt::format("--cpu {}: {} holds registers of CPUs 0..{}", *s.cpu, t.name(),
+                                           cpus.size() - 1));
+    cpu = &cpus[*s.cpu];
+  } else if (!cpus.empty() && !s.root) {
+    cpu = &cpus[0];
+  }
+  // What the CPU says (mode, roots, its control bits); --mode and --cr3 override.
+  std::optional<CpuPaging> from_cpu;
+  const CpuState* mode_cpu = cpu ? cpu : (!cpus.empty() ? &cpus[0] : nullptr);
+  if (mode_cpu) {
+    auto p = architecture_of(*mode_cpu).paging_from_cpu(*mode_cpu);
+    if (p) from_cpu = std::move(*p);
+  }
+  if (s.root) {
+    if (!mode && from_cpu && from_cpu->mode) {
+      mode = from_cpu->mode;
+      mode_source = cpu ? fmt::format("CPU {} registers", cpu->index) : "CPU 0 registers";
+    }
+    if (!mode) {
+      mode = arch::all_modes().front();
+      mode_source = "assumed; give --mode to change";
+      t.notes.push_back(fmt::format("note: the image names no paging mode; assuming --mode {}", mode->name));
+    }
+    t.roots = mode->arch->root_from_register(*mode, *s.root);
+    t.root_source = fmt::format("--cr3 0x{:x}", *s.root);
+  } else if (cpu) {
+    if (!from_cpu) cannot_open(fmt::format("CPU {} of {}: its registers do not say how it pages", cpu->index, t.name()));
+    if (!mode) {
+      mode = from_cpu->mode;
+      mode_source = from_cpu->mode_source;
+      if (!mode)
+        cannot_open(fmt::format("CPU {} has {}: virtual addresses are physical", cpu->index, from_cpu->mode_source));
+      t.roots = from_cpu->roots;
+    } else {
+      // --mode with a CPU's root register: read it as that mode reads it.
+      t.roots = mode->arch->root_from_register(*mode, from_cpu->root_register.value_or(0));
+    }
+    t.root_source = from_cpu->root_source;
+  } else {
+    bad_input(fmt::format("{} ({}) holds no CPU registers: give --cr3 X (and --mode M)", t.name(), t.source->format()));
+  }
+  t.paging.mode = mode;
+  // The CPU's control bits apply when its registers chose the mode; the user's override them.
+  t.paging.options = user_decode_options(from_cpu && from_cpu->mode == mode ? from_cpu->options : DecodeOptions{},
+                                         s.pa_bits, s.no_nx);
+  t.views = {{"", t.roots}};
+  t.description =
+      fmt::format("{}: {}, {} ({}), root {}", t.name(), t.source->format(), mode->name, mode_source, t.root_source);
+  return std::move(t);
+}
+
+}  // namespace
+
+tl::expected<const PagingMode*, Error> mode_by_name(const std::string& name) {
+  if (name.empty()) return nullptr;
+  if (const PagingMode* m = arch::find_mode(name)) return m;
+  return tl::unexpected(
+      Error{Error::Kind::BadInput, fmt::format("unknown paging mode '{}' (known: {})", name, arch::mode_names()), {}});
+}
+
+DecodeOptions user_decode_options(DecodeOptions base, unsigned pa_bits, bool no_nx) {
+  base.pa_bits = static_cast<uint8_t>(pa_bits);
+  if (no_nx) base.cpu_flags |= x86::kNoNx;  // --no-nx is x86's EFER.NXE
+  return base;
+}
+
+std::string describe_regions(const PagingMode& mode) {
+  std::string s;
+  for (const VaRegion& r : mode.regions)
+    s += fmt::format("{}{} 0x{:x}-0x{:x}", s.empty() ? "" : ", ", r.name, r.first, r.last);
+  return s;
+}
+
+tl::expected<std::unique_ptr<Source>, Error> open_source(const TargetSpec& spec) {
+  return guarded([&] { return open_source_or_fail(spec); });
+}
+
+tl::expected<Target, Error> open_target(const TargetSpec& spec) {
+  Target t;  // its notes outlive a failure
+  return guarded([&] { return open_target_or_fail(spec, t); }, &t.notes);
+}
+
+tl::expected<std::unique_ptr<linux_kernel::LinuxKernel>, Error> open_linux(Source& source, const TargetSpec& spec,
+                                                                           std::vector<std::string>& notes) {
+  return guarded([&] { return open_linux_or_fail(source, spec, notes); }, &notes);
+}
+
+tl::expected<linux_kernel::TaskLayout, Error> task_layout(linux_kernel::LinuxKernel& kernel, const TargetSpec& spec) {
+  return guarded([&] { return task_layout_or_fail(kernel, spec); });
+}
+
+}  // namespace pagewalk::target
