@@ -2,7 +2,9 @@
 // JSON for the hot paths is written by hand into a buffer: schema in docs/json-schema.md.
 #pragma once
 
+#include <array>
 #include <string>
+#include <string_view>
 
 #include "core/enumerate.hpp"
 #include "core/walk.hpp"
@@ -16,7 +18,9 @@ inline constexpr int kSchemaVersion = 2;
 // "rw- user" (the kernel's rights are the same), "r-- kernel" (no user access), or both
 // when they differ: "user r-x, kernel rwx".
 [[nodiscard]] std::string access_string(Access a);
-[[nodiscard]] std::string_view access_view(Access a);
+[[nodiscard]] inline std::string_view access_view(Access a);
+// access_view(a) appended to out (the batch paths' form).
+void append_access(std::string& out, Access a);
 // The JSON form: {"kernel":"rw-","user":"---"}.
 void append_access_json(std::string& out, Access a);
 [[nodiscard]] std::string reason(const Paging& paging, const Translation& t);
@@ -34,5 +38,38 @@ void append_translation_json(std::string& out, const Paging& paging, const Trans
 void append_range_header(std::string& out);
 void append_range(std::string& out, const Paging& paging, const Range& r);
 void append_range_json(std::string& out, const Paging& paging, const Range& r);
+
+// All 64 forms of access_view, built at compile time: the batch paths print millions.
+struct AccessNames {
+  std::array<std::array<char, 24>, 64> text{};
+  std::array<uint8_t, 64> length{};
+  constexpr AccessNames() {
+    for (unsigned bits = 0; bits < 64; ++bits) {
+      const Access a(static_cast<uint8_t>(bits));
+      unsigned n = 0;
+      auto put = [&](std::string_view s) {
+        for (char c : s) text[bits][n++] = c;
+      };
+      if (a.user() == 0) {
+        put(Access::rwx(a.kernel()));
+        put(" kernel");
+      } else if (a.user() == a.kernel()) {
+        put(Access::rwx(a.user()));
+        put(" user");
+      } else {
+        put("user ");
+        put(Access::rwx(a.user()));
+        put(", kernel ");
+        put(Access::rwx(a.kernel()));
+      }
+      length[bits] = static_cast<uint8_t>(n);
+    }
+  }
+};
+inline constexpr AccessNames kAccessNames{};
+
+inline std::string_view access_view(Access a) {
+  return {kAccessNames.text[a.bits()].data(), kAccessNames.length[a.bits()]};
+}
 
 }  // namespace pagewalk::cli

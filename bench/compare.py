@@ -1,0 +1,68 @@
+#!/usr/bin/env python3
+"""Runs the hot-path benchmarks of two builds in one run, interleaved, and prints each
+figure of both with the ratio after/before: the library (cached and uncached, random and
+in VA order, enumeration), the CLI `translate -` stream (brief and --jsonl) and
+`map --pages` (text and --jsonl) on the same 512 MiB image. Usage:
+    bench/compare.py BEFORE_BUILD AFTER_BUILD"""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(__file__))
+from run_bench import best_of  # noqa: E402
+
+
+def library(build, reps):
+    out = subprocess.run([os.path.join(build, "bench", "bench_core"), "--benchmark_format=json",
+                          "--benchmark_min_time=0.5", f"--benchmark_repetitions={reps}"],
+                         check=True, capture_output=True, text=True).stdout
+    runs = {}
+    for b in json.loads(out)["benchmarks"]:
+        if b.get("run_type") == "iteration":
+            runs.setdefault(b["run_name"], []).append(b["items_per_second"])
+    return runs
+
+
+def median(v):
+    return sorted(v)[len(v) // 2]
+
+
+def main():
+    before, after = sys.argv[1], sys.argv[2]
+    rounds = 3  # each round runs both builds, so a slow minute of the VM hits both
+    lib = {before: {}, after: {}}
+    for _ in range(rounds):
+        for b in (before, after):
+            for name, r in library(b, 2).items():
+                lib[b].setdefault(name, []).extend(r)
+    print(f"library, median of {2 * rounds} repetitions per build (M items/s)")
+    print(f"  {'benchmark':<28} {'before':>9} {'after':>9}  after/before")
+    for name in lib[before]:
+        x, y = median(lib[before][name]), median(lib[after][name])
+        print(f"  {name:<28} {x / 1e6:9.2f} {y / 1e6:9.2f}  {y / x:.3f}")
+
+    with tempfile.TemporaryDirectory() as tmp:
+        image, vas = os.path.join(tmp, "bench.elf"), os.path.join(tmp, "vas.txt")
+        lines = 2_000_000
+        subprocess.run([os.path.join(after, "bench", "make_bench_image"), image, "512", vas, str(lines)], check=True)
+        rows = 4 * 1024 * 1024 // 4 + 28 * 512 + 32
+        cases = [("translate - (brief)", ["translate", "--image", image, "-"], vas, lines, "lines"),
+                 ("translate - --jsonl", ["translate", "--image", image, "--jsonl", "-"], vas, lines, "lines"),
+                 ("map --pages", ["map", "--pages", "--image", image], None, rows, "rows"),
+                 ("map --pages --jsonl", ["map", "--pages", "--jsonl", "--image", image], None, rows, "rows")]
+        print(f"\nCLI on a 512 MiB ELF image, {lines} VAs on stdin; best of 3 rounds, builds interleaved (M/s)")
+        print(f"  {'command':<28} {'before':>9} {'after':>9}  after/before")
+        for label, args, stdin, n, unit in cases:
+            best = {before: float("inf"), after: float("inf")}
+            for _ in range(3):
+                for b in (before, after):
+                    s, _ = best_of(1, [os.path.join(b, "pagewalk")] + args, stdin)
+                    best[b] = min(best[b], s)
+            x, y = n / best[before], n / best[after]
+            print(f"  {label:<28} {x / 1e6:9.2f} {y / 1e6:9.2f}  {y / x:.3f}  ({unit})")
+
+
+if __name__ == "__main__":
+    main()
