@@ -58,7 +58,7 @@ int cmd_layout(const LinuxCommandArgs& a) {
     regions = kernel_layout(*k);
     source = fmt::format("{}: Linux {}", image->name(), k->release.empty() ? "(release unknown)" : k->release);
   } else {
-    mode = mode_option(a.target.mode);
+    mode = mode_option(a.target.fields.mode);
     if (!mode) mode = arch::all_modes().front();
     auto l = linux_kernel::linux_arch_for(mode).layout(nullptr, *mode);
     if (!l) throw CliError(kBadInput, fmt::format("layout: {}", l.error()));

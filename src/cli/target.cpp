@@ -8,59 +8,43 @@
 namespace pagewalk::cli {
 
 void TargetOptions::add_to(CLI::App& app) {
-  app.add_option("--image", image, "memory image: ELF core (QEMU dump-guest-memory, kdump), LiME or raw");
-  app.add_option("--qemu", qemu, "a running QEMU guest: its gdbstub at HOST:PORT (QEMU -gdb tcp:HOST:PORT)");
-  app.add_flag("--kcore", kcore,
+  app.add_option("--image", fields.image, "memory image: ELF core (QEMU dump-guest-memory, kdump), LiME or raw");
+  app.add_option("--qemu", fields.qemu, "a running QEMU guest: its gdbstub at HOST:PORT (QEMU -gdb tcp:HOST:PORT)");
+  app.add_flag("--kcore", fields.kcore,
                "the running kernel through /proc/kcore (root), with /proc/kallsyms and /sys/kernel/btf/vmlinux");
-  app.add_option("--kcore-file", kcore_file, "with --kcore: read this copy or path instead of /proc/kcore")
+  app.add_option("--kcore-file", fields.kcore_file, "with --kcore: read this copy or path instead of /proc/kcore")
       ->capture_default_str();
-  app.add_option("--qemu-timeout", qemu_timeout_ms, "milliseconds to wait for the gdbstub to connect or answer")
+  app.add_option("--qemu-timeout", fields.qemu_timeout_ms, "milliseconds to wait for the gdbstub to connect or answer")
       ->capture_default_str();
-  app.add_option("--format", format, "image format: auto, elf, kdump, lime, raw")->capture_default_str();
+  app.add_option("--format", fields.format, "image format: auto, elf, kdump, lime, raw")->capture_default_str();
   app.add_option("--base", bases,
                  "a raw image's first physical address; or NAME=VALUE for a kernel fact the image lacks "
                  "(kaslr_offset, phys_base, pgd, page_offset_base, vmalloc_base, vmemmap_base, mem_map)");
-  app.add_option("--cpu", cpu, "take CR3 and the paging mode from this CPU's registers (dump note or vCPU; default 0)");
+  app.add_option("--cpu", fields.cpu, "take CR3 and the paging mode from this CPU's registers (dump note or vCPU; default 0)");
   app.add_option("--cr3", cr3, "root table: a CR3 value (or the root table's physical address)");
-  app.add_option("--mode", mode, "paging mode: x86-64-4level, x86-64-5level, x86-pae, x86-32 (see pagewalk modes)");
-  app.add_option("--pa-bits", pa_bits, "MAXPHYADDR: physical address bits (default: the mode's, 52 on x86-64)");
-  app.add_flag("--no-nx", no_nx, "EFER.NXE is clear: bit 63 is not execute-disable");
+  app.add_option("--mode", fields.mode, "paging mode: x86-64-4level, x86-64-5level, x86-pae, x86-32 (see pagewalk modes)");
+  app.add_option("--pa-bits", fields.pa_bits, "MAXPHYADDR: physical address bits (default: the mode's, 52 on x86-64)");
+  app.add_flag("--no-nx", fields.no_nx, "EFER.NXE is clear: bit 63 is not execute-disable");
   app.add_option("--pid", pid,
                  "a process: with --image, found in the dump's task list; without, a live process through "
                  "/proc (PID or self; PFNs need root)");
-  app.add_flag("--kernel", kernel, "walk the kernel's own page tables (init_top_pgt)");
-  app.add_option("--pti", pti, "with page-table isolation: walk only the user or the kernel half of the PGD pair")
+  app.add_flag("--kernel", fields.kernel, "walk the kernel's own page tables (init_top_pgt)");
+  app.add_option("--pti", fields.pti, "with page-table isolation: walk only the user or the kernel half of the PGD pair")
       ->check(CLI::IsMember({"user", "kernel"}));
-  app.add_option("--kallsyms", kallsyms, "kernel symbols from a /proc/kallsyms text (when the image has none)");
-  app.add_option("--system-map", system_map, "kernel symbols from the kernel's System.map");
-  app.add_option("--btf", btf, "kernel BTF file (e.g. a copy of /sys/kernel/btf/vmlinux) for structure offsets");
-  app.add_option("--vmlinux", vmlinux, "a vmlinux with DWARF debug info for structure offsets (kernels without BTF)");
+  app.add_option("--kallsyms", fields.kallsyms, "kernel symbols from a /proc/kallsyms text (when the image has none)");
+  app.add_option("--system-map", fields.system_map, "kernel symbols from the kernel's System.map");
+  app.add_option("--btf", fields.btf, "kernel BTF file (e.g. a copy of /sys/kernel/btf/vmlinux) for structure offsets");
+  app.add_option("--vmlinux", fields.vmlinux, "a vmlinux with DWARF debug info for structure offsets (kernels without BTF)");
 }
 
 target::TargetSpec TargetOptions::spec() const {
-  target::TargetSpec s;
-  s.image = image;
-  s.qemu = qemu;
-  s.kcore = kcore;
-  s.kcore_file = kcore_file;
-  s.format = format;
-  s.qemu_timeout_ms = qemu_timeout_ms;
-  s.mode = mode;
-  s.pa_bits = pa_bits;
-  s.no_nx = no_nx;
-  s.cpu = cpu;
+  target::TargetSpec s = fields;
   if (!cr3.empty()) s.root = number_arg(cr3, "--cr3");
   if (!pid.empty()) {
     auto p = parse_u64(pid);
     if (!p || *p > 0x7fffffff) throw CliError(kBadInput, fmt::format("--pid '{}' is not a process id", pid));
     s.pid = static_cast<int32_t>(*p);
   }
-  s.kernel = kernel;
-  s.pti = pti;
-  s.kallsyms = kallsyms;
-  s.system_map = system_map;
-  s.btf = btf;
-  s.vmlinux = vmlinux;
   for (const std::string& item : bases) {
     const size_t eq = item.find('=');
     if (eq == std::string::npos) {

@@ -16,27 +16,17 @@ using target::RootView;
 using target::Target;
 
 struct TargetOptions {
-  std::string image;
-  std::string qemu;  // HOST:PORT of QEMU's gdbstub
-  bool kcore = false;  // the running kernel through /proc/kcore
-  std::string kcore_file = target::kLiveKcore;
-  unsigned qemu_timeout_ms = 10000;
-  std::string format = "auto";
-  std::vector<std::string> bases;  // a raw image's base, or NAME=VALUE kernel facts
-  std::optional<unsigned> cpu;
-  std::string cr3;
-  std::string mode;
-  unsigned pa_bits = 0;
-  bool no_nx = false;
-  std::string pid;
-  bool kernel = false;
-  std::string pti;  // user | kernel
-  std::string kallsyms, system_map, btf, vmlinux;
+  // The options that need no parsing are bound straight into the library's spec.
+  target::TargetSpec fields;
+  // Numbers and lists parsed into it by spec(): --cr3, --pid (PID or self for live
+  // processes), --base (a raw image's base or NAME=VALUE kernel facts).
+  std::string cr3, pid;
+  std::vector<std::string> bases;
 
   void add_to(CLI::App& app);
-  [[nodiscard]] bool given() const { return !image.empty() || !qemu.empty() || kcore; }
+  [[nodiscard]] bool given() const { return fields.has_source(); }
   // A live process through /proc: --pid with no image and no guest.
-  [[nodiscard]] bool live() const { return !pid.empty() && !given() && !kernel; }
+  [[nodiscard]] bool live() const { return !pid.empty() && !given() && !fields.kernel; }
   // The library's description of the target; throws CliError on a malformed value.
   [[nodiscard]] target::TargetSpec spec() const;
 };

@@ -4,6 +4,7 @@
 // enumerate yields must translate, through the walk, to the same PA, page size and access.
 #include <gtest/gtest.h>
 
+#include "../support/x86_modes.hpp"
 #include "arch/registry.hpp"
 #include "arch/x86/x86_entry.hpp"
 #include "core/enumerate.hpp"
@@ -11,11 +12,6 @@
 
 namespace pagewalk {
 namespace {
-
-template <const PagingMode* M>
-struct ModeParam {
-  static const PagingMode& mode() { return *M; }
-};
 
 template <typename P>
 class WalkEnumerate : public ::testing::Test {
@@ -64,9 +60,7 @@ class WalkEnumerate : public ::testing::Test {
   std::vector<uint64_t> large;
 };
 
-using Modes = ::testing::Types<ModeParam<&kX86_64_4Level>, ModeParam<&kX86_64_5Level>, ModeParam<&kX86Pae>,
-                               ModeParam<&kX86_32>>;
-TYPED_TEST_SUITE(WalkEnumerate, Modes);
+TYPED_TEST_SUITE(WalkEnumerate, test::X86Modes);
 
 TYPED_TEST(WalkEnumerate, EveryLeafTranslatesAsEnumerateSaysAndTheRangesTile) {
   EnumReport rep;

@@ -6,6 +6,7 @@
 #include <random>
 #include <set>
 
+#include "../support/x86_modes.hpp"
 #include "arch/x86/x86_entry.hpp"
 #include "core/walk.hpp"
 #include "sources/segmented_memory.hpp"
@@ -13,11 +14,6 @@
 
 namespace pagewalk {
 namespace {
-
-template <const PagingMode* M>
-struct ModeParam {
-  static const PagingMode& mode() { return *M; }
-};
 
 template <typename P>
 class WalkTest : public ::testing::Test {
@@ -31,9 +27,7 @@ class WalkTest : public ::testing::Test {
   Translation go(uint64_t va) { return walk(paging, reader, tables.root(), VirtAddr(va)); }
 };
 
-using Modes = ::testing::Types<ModeParam<&kX86_64_4Level>, ModeParam<&kX86_64_5Level>, ModeParam<&kX86Pae>,
-                               ModeParam<&kX86_32>>;
-TYPED_TEST_SUITE(WalkTest, Modes);
+TYPED_TEST_SUITE(WalkTest, test::X86Modes);
 
 TYPED_TEST(WalkTest, FourKilobytePage) {
   this->tables.map(VirtAddr(0x12345000), PhysAddr(0x7654000), 4096, 0x6);
