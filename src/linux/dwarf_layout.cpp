@@ -10,6 +10,8 @@
 
 #include <fmt/format.h>
 
+#include "sources/input_file.hpp"
+
 #include "linux/btf_layout.hpp"
 
 namespace pagewalk::linux_kernel {
@@ -52,8 +54,9 @@ std::optional<uint64_t> member_offset(Dwarf_Die* composite, std::string_view nam
 }  // namespace
 
 tl::expected<TaskLayout, std::string> task_layout_from_dwarf(const std::string& path) {
-  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return tl::unexpected(fmt::format("{}: cannot open: {}", path, std::strerror(errno)));
+  auto opened = open_input(path);
+  if (!opened) return tl::unexpected(opened.error());
+  const int fd = *opened;
   Dwarf* dw = dwarf_begin(fd, DWARF_C_READ);
   if (!dw) {
     close(fd);

@@ -11,6 +11,8 @@
 
 #include <fmt/format.h>
 
+#include "sources/input_file.hpp"
+
 #include "sources/core_notes.hpp"
 
 namespace pagewalk {
@@ -101,12 +103,13 @@ std::vector<PhysRange> KcoreMemory::ranges() const {
 }
 
 tl::expected<Kcore, std::string> open_kcore(const std::string& path) {
-  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    return tl::unexpected(fmt::format("{}: cannot open: {}{}", path, std::strerror(errno),
-                                      errno == EACCES || errno == EPERM ? " (reading the kernel's memory needs root)"
-                                      : errno == ENOENT ? " (a kernel without CONFIG_PROC_KCORE, or /proc not mounted)"
-                                                        : ""));
+  errno = 0;
+  auto opened = open_input(path, kCharacterDevice);
+  if (!opened)
+    return tl::unexpected(opened.error() + (errno == EACCES || errno == EPERM ? " (reading the kernel's memory needs root)"
+                                            : errno == ENOENT ? " (a kernel without CONFIG_PROC_KCORE, or /proc not mounted)"
+                                                              : ""));
+  const int fd = *opened;
   // Owned by the memory object once it exists; until then closed on every error.
   struct Closer {
     int fd;

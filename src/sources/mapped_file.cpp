@@ -11,17 +11,18 @@
 
 #include <fmt/format.h>
 
+#include "sources/input_file.hpp"
+
 namespace pagewalk {
 
 tl::expected<MappedFile, std::string> MappedFile::open(const std::string& path) {
   MappedFile f;
   f.path_ = path;
-  f.fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (f.fd_ < 0) return tl::unexpected(fmt::format("cannot open {}: {}", path, std::strerror(errno)));
+  auto fd = open_input(path, kBlockDevice);
+  if (!fd) return tl::unexpected(fd.error());
+  f.fd_ = *fd;
   struct stat st {};
   if (fstat(f.fd_, &st) != 0) return tl::unexpected(fmt::format("cannot stat {}: {}", path, std::strerror(errno)));
-  if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
-    return tl::unexpected(fmt::format("{} is not a regular file", path));
   if (st.st_size == 0) return tl::unexpected(fmt::format("{} is empty", path));
   f.size_ = static_cast<size_t>(st.st_size);
   void* p = mmap(nullptr, f.size_, PROT_READ, MAP_PRIVATE, f.fd_, 0);

@@ -3,8 +3,6 @@
 #include <sys/stat.h>
 
 #include <chrono>
-#include <fstream>
-#include <sstream>
 
 #include <fmt/format.h>
 
@@ -13,6 +11,7 @@
 #include "linux/tasks.hpp"
 #include "sources/gdb_remote.hpp"
 #include "sources/image.hpp"
+#include "sources/input_file.hpp"
 #include "sources/kcore.hpp"
 
 namespace pagewalk::target {
@@ -37,12 +36,13 @@ auto guarded(F&& f, const std::vector<std::string>* notes = nullptr) -> tl::expe
   }
 }
 
+// Symbol files and BTF: a running kernel's /proc/kallsyms is about 15 MiB, its BTF 5 MiB.
+constexpr size_t kMaxSymbolFile = size_t{256} << 20;
+
 std::string read_text_file(const std::string& path, const char* what) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) cannot_open(fmt::format("{} {}: cannot open: {}", what, path, std::strerror(errno)));
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+  auto text = read_input(path, kMaxSymbolFile, what);
+  if (!text) cannot_open(text.error());
+  return std::move(*text);
 }
 
 // /proc/kallsyms lists every address as zero to whoever may not see them (kptr_restrict).
