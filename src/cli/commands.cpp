@@ -3,7 +3,9 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -308,6 +310,7 @@ int cmd_entry(const std::string& value, const std::string& level_name, const std
   if (m.entry_bytes == 4 && raw > 0xffffffffull)
     throw CliError(kBadInput, fmt::format("0x{:x} does not fit in a 32-bit {} entry", raw, m.name));
   const unsigned level = level_option(m, level_name);
+  if (auto ok = target::check_pa_bits(pa_bits, &m); !ok) raise(ok.error());
   const Paging p{&m, target::user_decode_options({}, pa_bits, no_nx)};
   const EntryDecode d = p.decode(level, raw);
   const LevelDesc& l = m.levels[level];
@@ -461,6 +464,12 @@ int cmd_info(const TargetOptions& o, bool json) {
     }
   }
   const std::span<const CpuState> cpus = src->cpus();
+  // Options info cannot use are refused rather than ignored.
+  (void)mode_option(o.fields.mode);
+  if (o.fields.cpu && *o.fields.cpu >= cpus.size())
+    throw CliError(kBadInput, cpus.empty() ? fmt::format("--cpu {}: {} holds no CPU registers", *o.fields.cpu, src->name())
+                                           : fmt::format("--cpu {}: {} holds registers of CPUs 0..{}", *o.fields.cpu,
+                                                         src->name(), cpus.size() - 1));
 
   if (json) {
     ordered_json j{{"schema_version", kSchemaVersion}, {"command", "info"}};
@@ -558,6 +567,7 @@ int cmd_info(const TargetOptions& o, bool json) {
 }  // namespace
 
 int run(int argc, char** argv) {
+  reserve_standard_descriptors();
   CLI::App app{"pagewalk: virtual to physical addresses, every page-table level shown"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "pagewalk 0.1.0");
@@ -635,7 +645,7 @@ int run(int argc, char** argv) {
     fmt::print(stderr, "pagewalk: {} (see pagewalk --help)\n", msg);
     return kBadInput;
   }
-  try {
+  auto run_chosen = [&]() -> int {
     if (*demo) return run_demo(demo_json);
     if (*translate)
       return ta.target.live() ? live_translate(ta.vas, ta.target, {ta.json, ta.jsonl, ta.brief}) : cmd_translate(ta);
@@ -646,11 +656,21 @@ int run(int argc, char** argv) {
     if (*modes) return cmd_modes(mmode, mjson);
     if (*info) return cmd_info(io, ijson);
     if (int rc = linux_cmds.run_chosen(); rc >= 0) return rc;
+    return kBadInput;
+  };
+  try {
+    const int rc = run_chosen();
+    check_stdout();
+    return rc;
   } catch (const CliError& e) {
     std::fflush(stdout);
     fmt::print(stderr, "pagewalk: {}\n", e.what());
     return e.code();
   } catch (const std::exception& e) {
+    if (std::ferror(stdout)) {
+      fmt::print(stderr, "pagewalk: cannot write the output: {}\n", std::strerror(errno ? errno : EIO));
+      return kTargetError;
+    }
     std::fflush(stdout);
     fmt::print(stderr, "pagewalk: internal error: {}\n", e.what());
     return kTargetError;

@@ -1,5 +1,9 @@
 #include "cli/io.hpp"
 
+#include <fcntl.h>
+
+#include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <vector>
 
@@ -9,6 +13,7 @@
 
 #include <fmt/format.h>
 
+#include "cli/errors.hpp"
 #include "cli/numbers.hpp"
 
 namespace pagewalk::cli {
@@ -70,7 +75,37 @@ std::string hex(uint64_t v) {
   return s;
 }
 
+namespace {
+bool stdin_closed = false;
+}
+
+bool reserve_standard_descriptors() {
+  for (int fd = 0; fd <= 2; ++fd) {
+    if (fcntl(fd, F_GETFD) != -1 || errno != EBADF) continue;
+    // The lowest free descriptor is this one.
+    if (::open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY) != fd) std::abort();
+    if (fd == 0) stdin_closed = true;
+  }
+  return stdin_closed;
+}
+
+void check_stdout() {
+  if (std::fflush(stdout) != 0 || std::ferror(stdout))
+    throw CliError(kTargetError, fmt::format("cannot write the output: {}", std::strerror(errno ? errno : EIO)));
+}
+
+void Output::flush() {
+  if (!buf_.empty() && std::fwrite(buf_.data(), 1, buf_.size(), stdout) != buf_.size()) {
+    buf_.clear();
+    check_stdout();
+  }
+  buf_.clear();
+}
+
 void for_each_stdin_line(const std::function<void(std::string_view)>& f) {
+  if (stdin_closed)
+    throw CliError(kBadInput, "standard input is closed: give the addresses as arguments, or pipe them in");
+  constexpr size_t kMaxLine = 4096;
   std::string carry;
   std::vector<char> block(1 << 20);
   size_t n;
@@ -80,12 +115,14 @@ void for_each_stdin_line(const std::function<void(std::string_view)>& f) {
     while (true) {
       const size_t nl = chunk.find('\n', start);
       if (nl == std::string_view::npos) {
-        carry.append(chunk.substr(start));
+        // A line is an address: past kMaxLine bytes it can only be wrong, and the rest of
+        // it is not kept (a 300 MB line must not become 300 MB of memory).
+        carry.append(chunk.substr(start, kMaxLine - std::min(kMaxLine, carry.size())));
         break;
       }
       std::string_view line = chunk.substr(start, nl - start);
       if (!carry.empty()) {
-        carry.append(line);
+        carry.append(line.substr(0, kMaxLine - std::min(kMaxLine, carry.size())));
         line = carry;
       }
       while (!line.empty() && (line.back() == '\r' || line.back() == ' ' || line.back() == '\t')) line.remove_suffix(1);

@@ -15,19 +15,29 @@ class Output {
   Output() = default;
   Output(const Output&) = delete;
   Output& operator=(const Output&) = delete;
-  ~Output() { flush(); }
+  ~Output() {
+    try {
+      flush();
+    } catch (...) {  // reported by check_stdout() at the end of the command
+    }
+  }
   std::string& buf() { return buf_; }
   void maybe_flush() {
     if (buf_.size() >= (1u << 16)) flush();
   }
-  void flush() {
-    if (!buf_.empty()) std::fwrite(buf_.data(), 1, buf_.size(), stdout);
-    buf_.clear();
-  }
+  // A short write (a full disk) ends the command with one error; see check_stdout().
+  void flush();
 
  private:
   std::string buf_;
 };
+
+// Descriptors 0, 1 and 2 that the caller left closed are opened on /dev/null, so that no
+// file the tool opens later takes their place (an image read as the list of VAs). Returns
+// whether stdin was closed.
+bool reserve_standard_descriptors();
+// Throws CliError when stdout had a write error (ENOSPC on /dev/full, EIO, ...).
+void check_stdout();
 
 // Reads stdin in large blocks and calls f for every non-empty, non-comment line, trimmed.
 void for_each_stdin_line(const std::function<void(std::string_view)>& f);

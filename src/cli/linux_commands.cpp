@@ -176,7 +176,11 @@ int cmd_kconv(const LinuxCommandArgs& a) {
   std::vector<std::pair<bool, uint64_t>> starts;  // (physical?, address)
   for (const auto& v : a.virt) starts.emplace_back(false, number_arg(v, "--virt"));
   for (const auto& v : a.phys) starts.emplace_back(true, number_arg(v, "--phys"));
-  for (const auto& v : a.pfn) starts.emplace_back(true, number_arg(v, "--pfn") << 12);
+  for (const auto& v : a.pfn) {
+    const uint64_t pfn = number_arg(v, "--pfn");
+    if (pfn >> (64 - 12)) throw CliError(kBadInput, fmt::format("--pfn {}: above the largest frame number (0x{:x})", v, ~uint64_t{0} >> 12));
+    starts.emplace_back(true, pfn << 12);
+  }
   for (const auto& v : a.page) {
     auto pfn = k->page_to_pfn(VirtAddr(number_arg(v, "--page")));
     if (!pfn) throw CliError(kBadInput, pfn.error());
@@ -185,6 +189,8 @@ int cmd_kconv(const LinuxCommandArgs& a) {
 
   std::vector<KconvRow> rows;
   for (const auto& [physical, start] : starts) {
+    if (start + (size - 1) < start)
+      throw CliError(kBadInput, fmt::format("0x{:x} + {} bytes runs past the end of the address space", start, size));
     // One row per page the range touches; the first keeps the given offset.
     const uint64_t pages = ((start + size - 1) >> 12) - (start >> 12) + 1;
     for (uint64_t i = 0; i < pages; ++i)

@@ -9,6 +9,19 @@
 
 namespace pagewalk::cli {
 
+std::string shown_input(std::string_view text) {
+  // At most 64 bytes of it, control bytes and non-ASCII as \xNN: one short, printable line.
+  std::string out;
+  for (size_t i = 0; i < text.size() && i < 64; ++i) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c >= 0x20 && c < 0x7f) out += static_cast<char>(c);
+    else out += fmt::format("\\x{:02x}", c);
+  }
+  if (text.size() > 64) out += fmt::format("... ({} bytes)", text.size());
+  return out;
+}
+
+
 tl::expected<uint64_t, std::string> parse_u64(std::string_view text) {
   std::string_view s = text;
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
@@ -21,12 +34,14 @@ tl::expected<uint64_t, std::string> parse_u64(std::string_view text) {
   std::string digits;
   for (char c : s)
     if (c != '_' && c != '\'') digits += c;
-  if (digits.empty()) return tl::unexpected(fmt::format("'{}' is not a number", text));
+  if (digits.empty()) return tl::unexpected(fmt::format("'{}' is not a number", shown_input(text)));
   uint64_t v = 0;
   auto [p, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), v, base);
-  if (ec == std::errc::result_out_of_range) return tl::unexpected(fmt::format("'{}' does not fit in 64 bits", text));
+  if (ec == std::errc::result_out_of_range)
+    return tl::unexpected(fmt::format("'{}' does not fit in 64 bits", shown_input(text)));
   if (ec != std::errc() || p != digits.data() + digits.size())
-    return tl::unexpected(fmt::format("'{}' is not a {} number", text, base == 16 ? "hex" : "decimal (use 0x for hex)"));
+    return tl::unexpected(
+        fmt::format("'{}' is not a {} number", shown_input(text), base == 16 ? "hex" : "decimal (use 0x for hex)"));
   return v;
 }
 

@@ -13,6 +13,8 @@
 namespace pagewalk::cli {
 
 [[nodiscard]] tl::expected<uint64_t, std::string> parse_u64(std::string_view text);
+// Input text for a message: at most 64 bytes, unprintable bytes escaped.
+[[nodiscard]] std::string shown_input(std::string_view text);
 
 // A number given as a command-line argument: throws CliError(kBadInput) naming `what`.
 [[nodiscard]] uint64_t number_arg(const std::string& text, const char* what);

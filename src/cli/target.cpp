@@ -16,7 +16,9 @@ void TargetOptions::add_to(CLI::App& app) {
       ->capture_default_str();
   app.add_option("--qemu-timeout", fields.qemu_timeout_ms, "milliseconds to wait for the gdbstub to connect or answer")
       ->capture_default_str();
-  app.add_option("--format", fields.format, "image format: auto, elf, kdump, lime, raw")->capture_default_str();
+  app.add_option("--format", fields.format, "image format: auto, elf, kdump, lime, raw")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"auto", "elf", "kdump", "lime", "raw"}));
   app.add_option("--base", bases,
                  "a raw image's first physical address; or NAME=VALUE for a kernel fact the image lacks "
                  "(kaslr_offset, phys_base, pgd, page_offset_base, vmalloc_base, vmemmap_base, mem_map)");
@@ -39,6 +41,7 @@ void TargetOptions::add_to(CLI::App& app) {
 
 target::TargetSpec TargetOptions::spec() const {
   target::TargetSpec s = fields;
+  if (auto ok = target::check_pa_bits(s.pa_bits, nullptr); !ok) raise(ok.error());
   if (!cr3.empty()) s.root = number_arg(cr3, "--cr3");
   if (!pid.empty()) {
     auto p = parse_u64(pid);

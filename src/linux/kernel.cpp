@@ -137,8 +137,20 @@ tl::expected<std::unique_ptr<LinuxKernel>, std::string> LinuxKernel::discover(co
     if (v) k->mem_map = Known{*v, "read at VMCOREINFO SYMBOL(mem_map)"};
   }
   if (vi && vi->size("page")) {
-    k->struct_page_size = *vi->size("page");
-    k->struct_page_size_source = "VMCOREINFO SIZE(page)";
+    // struct page is 40 to 80 bytes in every configuration (include/linux/mm_types.h); a
+    // value far outside that is a corrupt VMCOREINFO, and would divide by zero or scale
+    // every pfn <-> struct page answer wrongly.
+    const uint64_t size = *vi->size("page");
+    if (size >= kMinStructPage && size <= kMaxStructPage) {
+      k->struct_page_size = size;
+      k->struct_page_size_source = "VMCOREINFO SIZE(page)";
+    } else {
+      k->struct_page_size = 0;
+      k->struct_page_size_source = fmt::format("unknown (VMCOREINFO SIZE(page)={} rejected)", size);
+      k->warnings.push_back(fmt::format("VMCOREINFO SIZE(page)={} is not a struct page size ({}..{} bytes): "
+                                        "pfn <-> struct page conversions are off",
+                                        size, kMinStructPage, kMaxStructPage));
+    }
   }
   for (const PhysRange& r : in.memory->ranges()) k->max_pfn = std::max(k->max_pfn, (r.start.value() + r.size) >> 12);
   return k;

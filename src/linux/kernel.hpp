@@ -71,7 +71,8 @@ class LinuxKernel {
   std::string kernel_pgd_source;
   Paging paging;
   std::string mode_source;
-  uint64_t struct_page_size = 64;
+  static constexpr uint64_t kMinStructPage = 32, kMaxStructPage = 256;
+  uint64_t struct_page_size = 64;  // 0: unknown (a corrupt SIZE(page))
   std::string struct_page_size_source = "default";
   uint64_t max_pfn = 0;  // one past the highest frame the image holds
   SymbolTable symbols;

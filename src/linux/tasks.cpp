@@ -6,6 +6,17 @@
 
 namespace pagewalk::linux_kernel {
 
+std::string escaped(std::string_view bytes) {
+  std::string out;
+  for (const char ch : bytes) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c >= 0x20 && c < 0x7f && c != '\\') out += ch;
+    else out += fmt::format("\\x{:02x}", c);
+  }
+  return out;
+}
+
+
 TaskList list_tasks(LinuxKernel& kernel, const TaskLayout& l, size_t max_tasks) {
   TaskList out;
   const auto init_task = kernel.symbol("init_task");
@@ -24,7 +35,7 @@ TaskList list_tasks(LinuxKernel& kernel, const TaskLayout& l, size_t max_tasks) 
     if (!pid || !tgid || !comm || !mm) return tl::unexpected(fmt::format("task_struct at 0x{:x} is not readable", task));
     t.pid = *pid;
     t.tgid = *tgid;
-    t.comm = *comm;
+    t.comm = escaped(*comm);
     t.mm = *mm;
     if (t.mm) {
       auto pgd = vm.value<uint64_t>(VirtAddr(t.mm + l.mm_pgd));

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "linux/btf_layout.hpp"
@@ -11,11 +12,15 @@
 
 namespace pagewalk::linux_kernel {
 
+// Bytes from the image as one printable ASCII line: control bytes, backslashes and
+// everything above 0x7e as \xNN, so a comm can neither break a row nor a JSON string.
+[[nodiscard]] std::string escaped(std::string_view bytes);
+
 struct Task {
   uint64_t task = 0;  // VA of the task_struct
   int32_t pid = 0;
   int32_t tgid = 0;
-  std::string comm;
+  std::string comm;  // escaped()
   uint64_t mm = 0;      // 0 for kernel threads
   uint64_t pgd_va = 0;  // mm->pgd
   std::optional<PhysAddr> pgd;  // where the kernel's tables map pgd_va

@@ -70,6 +70,7 @@ class X86_64Linux final : public LinuxArch {
   // SPARSEMEM_VMEMMAP (every x86-64 kernel): vmemmap_base + pfn; FLATMEM's mem_map when a
   // kernel exports it (ARCH_PFN_OFFSET is 0 on x86).
   tl::expected<VirtAddr, std::string> pfn_to_page(const LinuxKernel& k, Pfn pfn) const override {
+    if (k.struct_page_size == 0) return tl::unexpected("struct page's size is " + k.struct_page_size_source);
     if (k.vmemmap_base) return VirtAddr(k.vmemmap_base->value + pfn.value() * k.struct_page_size);
     if (k.mem_map) return VirtAddr(k.mem_map->value + pfn.value() * k.struct_page_size);
     auto v = k.need(k.vmemmap_base, "vmemmap_base");
@@ -80,6 +81,7 @@ class X86_64Linux final : public LinuxArch {
     const std::optional<Known>& base = k.vmemmap_base ? k.vmemmap_base : k.mem_map;
     auto b = k.need(base, "vmemmap_base");
     if (!b) return tl::unexpected(b.error());
+    if (k.struct_page_size == 0) return tl::unexpected("struct page's size is " + k.struct_page_size_source);
     if (page.value() < *b || (page.value() - *b) % k.struct_page_size)
       return tl::unexpected(fmt::format("0x{:x} is not a struct page address (base 0x{:x}, {} bytes each)",
                                         page.value(), *b, k.struct_page_size));
@@ -97,9 +99,13 @@ class X86_64Linux final : public LinuxArch {
       if (k->vmalloc_base) p.vmalloc_base = k->vmalloc_base->value;
       if (k->vmemmap_base) p.vmemmap_base = k->vmemmap_base->value;
       p.max_pfn = k->max_pfn;
-      p.struct_page_size = k->struct_page_size;
-      if (k->vmcoreinfo && k->vmcoreinfo->number("KERNEL_IMAGE_SIZE"))
-        p.kernel_image_size = static_cast<uint64_t>(*k->vmcoreinfo->number("KERNEL_IMAGE_SIZE"));
+      if (k->struct_page_size) p.struct_page_size = k->struct_page_size;
+      // KERNEL_IMAGE_SIZE is 512 MiB, or 1 GiB with KASLR (arch/x86/include/asm/page_64_types.h);
+      // anything else is a corrupt VMCOREINFO and keeps the default.
+      if (k->vmcoreinfo && k->vmcoreinfo->number("KERNEL_IMAGE_SIZE")) {
+        const int64_t n = *k->vmcoreinfo->number("KERNEL_IMAGE_SIZE");
+        if (n >= (int64_t{16} << 20) && n <= (int64_t{1} << 30)) p.kernel_image_size = static_cast<uint64_t>(n);
+      }
       if (k->kaslr_offset) p.kaslr_offset = k->kaslr_offset->value;
     }
     return x86_64_layout(p);

@@ -32,6 +32,16 @@ void Image::take_notes(CoreNotes&& notes) {
   vmcoreinfo = std::move(notes.vmcoreinfo);
 }
 
+std::string ImageSource::machine() const {
+  switch (image_.elf_machine) {
+    case EM_NONE: return "";  // not an ELF core, or no machine given
+    case EM_X86_64:
+    case EM_386: return "x86";
+    case EM_AARCH64: return "AArch64 (ELF machine 183)";
+    default: return fmt::format("ELF machine {}", image_.elf_machine);
+  }
+}
+
 tl::expected<void, std::string> parse_elf_core(Image& image) {
   if (elf_version(EV_CURRENT) == EV_NONE) return tl::unexpected(std::string("libelf is unusable"));
   const auto bytes = image.file.bytes();
@@ -39,16 +49,21 @@ tl::expected<void, std::string> parse_elf_core(Image& image) {
   // convert data in place, which our read-only mapping forbids.
   ElfHandle h;
   h.elf = elf_begin(image.file.fd(), ELF_C_READ_MMAP, nullptr);
-  if (!h.elf || elf_kind(h.elf) != ELF_K_ELF)
-    return tl::unexpected(fmt::format("{}: not a valid ELF file ({})", image.path, elf_errmsg(-1)));
+  if (!h.elf) return tl::unexpected(fmt::format("{}: libelf cannot read it ({})", image.path, elf_errmsg(-1)));
+  if (elf_kind(h.elf) != ELF_K_ELF) return tl::unexpected(fmt::format("{}: not an ELF file (no ELF magic)", image.path));
+  // Byte order first: a big-endian header's other fields would read as nonsense.
+  if (bytes.size() > EI_DATA && static_cast<unsigned char>(bytes[EI_DATA]) != ELFDATA2LSB)
+    return tl::unexpected(fmt::format("{}: a big-endian ELF file (EI_DATA {}): only little-endian cores are read",
+                                      image.path, static_cast<unsigned>(static_cast<unsigned char>(bytes[EI_DATA]))));
   GElf_Ehdr eh;
-  if (!gelf_getehdr(h.elf, &eh)) return tl::unexpected(fmt::format("{}: corrupt ELF header", image.path));
-  if (eh.e_type != ET_CORE) return tl::unexpected(fmt::format("{}: ELF file is not a core dump", image.path));
-  if (eh.e_ident[EI_DATA] != ELFDATA2LSB)
-    return tl::unexpected(fmt::format("{}: big-endian cores are not supported", image.path));
+  if (!gelf_getehdr(h.elf, &eh))
+    return tl::unexpected(fmt::format("{}: corrupt ELF header ({})", image.path, elf_errmsg(-1)));
+  if (eh.e_type != ET_CORE)
+    return tl::unexpected(fmt::format("{}: an ELF file of type {}, not a core dump (ET_CORE)", image.path, eh.e_type));
   image.elf_machine = eh.e_machine;
   size_t nph = 0;
-  if (elf_getphdrnum(h.elf, &nph) != 0) return tl::unexpected(fmt::format("{}: corrupt program headers", image.path));
+  if (elf_getphdrnum(h.elf, &nph) != 0)
+    return tl::unexpected(fmt::format("{}: corrupt program headers ({})", image.path, elf_errmsg(-1)));
 
   std::vector<Segment> segments;
   CoreNotes notes;
@@ -56,7 +71,8 @@ tl::expected<void, std::string> parse_elf_core(Image& image) {
   for (size_t i = 0; i < nph; ++i) {
     GElf_Phdr ph;
     if (!gelf_getphdr(h.elf, static_cast<int>(i), &ph))
-      return tl::unexpected(fmt::format("{}: corrupt program header {}", image.path, i));
+      return tl::unexpected(fmt::format("{}: program header {} of {} cannot be read ({}; truncated?)", image.path, i,
+                                        nph, elf_errmsg(-1)));
     if (ph.p_type == PT_LOAD) {
       segments.push_back({PhysAddr(ph.p_paddr), ph.p_offset, ph.p_filesz, ph.p_memsz});
     } else if (ph.p_type == PT_NOTE) {

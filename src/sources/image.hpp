@@ -41,6 +41,7 @@ class ImageSource final : public Source {
   [[nodiscard]] PhysMemory& memory() override { return *image_.memory; }
   [[nodiscard]] std::span<const CpuState> cpus() const override { return image_.cpus; }
   [[nodiscard]] const std::optional<std::string>& vmcoreinfo_note() const override { return image_.vmcoreinfo; }
+  [[nodiscard]] std::string machine() const override;
   [[nodiscard]] const Image& image() const { return image_; }
 
  private:

@@ -25,6 +25,10 @@ class Source {
   [[nodiscard]] virtual std::string_view format() const = 0;  // "ELF core (QEMU dump-guest-memory)", ...
   [[nodiscard]] virtual PhysMemory& memory() = 0;
   [[nodiscard]] virtual std::span<const CpuState> cpus() const { return {}; }
+  // The architecture the source says its memory belongs to (an ELF core's e_machine), as
+  // an Architecture's name ("x86") or a description of one pagewalk lacks; "" when it
+  // does not say.
+  [[nodiscard]] virtual std::string machine() const { return ""; }
   // The kernel's VMCOREINFO as the source's own note gives it (dumps, /proc/kcore).
   [[nodiscard]] virtual const std::optional<std::string>& vmcoreinfo_note() const {
     static const std::optional<std::string> none;

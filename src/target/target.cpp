@@ -97,8 +97,11 @@ std::unique_ptr<Source> open_source_or_fail(const TargetSpec& s) {
   return std::move(*stub);
 }
 
+void check_machine(const Source& src, const TargetSpec& s);
+
 std::unique_ptr<linux_kernel::LinuxKernel> open_linux_or_fail(Source& src, const TargetSpec& s,
                                                               std::vector<std::string>& notes) {
+  check_machine(src, s);
   linux_kernel::KernelInputs in;
   in.memory = &src.memory();
   in.vmcoreinfo_note = src.vmcoreinfo_note();
@@ -211,15 +214,24 @@ const Architecture& architecture_of(const CpuState& cpu) {
   return *arch::all_architectures().front();
 }
 
+// A source of an architecture pagewalk has no rules for is walked only when --mode says how.
+void check_machine(const Source& src, const TargetSpec& s) {
+  const std::string machine = src.machine();
+  if (machine.empty() || !s.mode.empty() || arch::find_architecture(machine)) return;
+  bad_input(fmt::format("{} is a core of {}: pagewalk has no paging rules for it yet (give --mode to read its "
+                        "tables as one of: {})",
+                        src.name(), machine, arch::mode_names()));
+}
+
 Target open_target_or_fail(const TargetSpec& s, Target& t) {
   t.source = open_source_or_fail(s);
+  check_machine(*t.source, s);
   if (s.wants_linux()) {
     select_linux_roots(t, s);
     return std::move(t);
   }
   if (!s.pti.empty()) bad_input("--pti needs --pid");
-  if (s.pa_bits && (s.pa_bits < 32 || s.pa_bits > 52))
-    bad_input(fmt::format("--pa-bits {} is outside 32..52", s.pa_bits));
+  if (auto ok = check_pa_bits(s.pa_bits, nullptr); !ok) throw Failure{ok.error()};
   const PagingMode* mode = mode_or_fail(s.mode);
   std::string mode_source = "--mode";
 
@@ -270,6 +282,7 @@ Target open_target_or_fail(const TargetSpec& s, Target& t) {
     bad_input(fmt::format("{} ({}) holds no CPU registers: give --cr3 X (and --mode M)", t.name(), t.source->format()));
   }
   t.paging.mode = mode;
+  if (auto ok = check_pa_bits(s.pa_bits, mode); !ok) throw Failure{ok.error()};
   // The CPU's control bits apply when its registers chose the mode; the user's override them.
   t.paging.options = user_decode_options(from_cpu && from_cpu->mode == mode ? from_cpu->options : DecodeOptions{},
                                          s.pa_bits, s.no_nx);
@@ -286,6 +299,16 @@ tl::expected<const PagingMode*, Error> mode_by_name(const std::string& name) {
   if (const PagingMode* m = arch::find_mode(name)) return m;
   return tl::unexpected(
       Error{Error::Kind::BadInput, fmt::format("unknown paging mode '{}' (known: {})", name, arch::mode_names()), {}});
+}
+
+tl::expected<void, Error> check_pa_bits(unsigned pa_bits, const PagingMode* mode) {
+  const unsigned most = mode ? mode->default_pa_bits : 52;
+  if (pa_bits == 0 || (pa_bits >= 32 && pa_bits <= most)) return {};
+  return tl::unexpected(Error{Error::Kind::BadInput,
+                              mode ? fmt::format("--pa-bits {} is outside 32..{} ({}'s physical address bits)", pa_bits,
+                                                 most, mode->name)
+                                   : fmt::format("--pa-bits {} is outside 32..52 (the physical address bits)", pa_bits),
+                              {}});
 }
 
 DecodeOptions user_decode_options(DecodeOptions base, unsigned pa_bits, bool no_nx) {

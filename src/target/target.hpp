@@ -103,6 +103,10 @@ struct Target {
 // The mode a name gives, or an error listing the known ones; nullptr for "".
 [[nodiscard]] tl::expected<const PagingMode*, Error> mode_by_name(const std::string& name);
 
+// --pa-bits: 0 (the mode's default), or 32 up to the physical address bits the mode can
+// hold (52 for 64-bit entries, 40 for x86-32); `mode` may be unknown yet.
+[[nodiscard]] tl::expected<void, Error> check_pa_bits(unsigned pa_bits, const PagingMode* mode);
+
 // The decode options the user's --pa-bits and --no-nx give, on top of `base`.
 [[nodiscard]] DecodeOptions user_decode_options(DecodeOptions base, unsigned pa_bits, bool no_nx);
 
