@@ -42,6 +42,9 @@ class PhysMemory {
 
   // The physical ranges the source can read, sorted.
   [[nodiscard]] virtual std::vector<PhysRange> ranges() const = 0;
+  // The part of them that holds data of its own (an ELF segment's file bytes, not the
+  // zeros of p_memsz past them): what a scan for something the kernel wrote need read.
+  [[nodiscard]] virtual std::vector<PhysRange> backed_ranges() const { return ranges(); }
 };
 
 }  // namespace pagewalk

@@ -90,15 +90,28 @@ std::optional<FoundVmcoreInfo> text_at(PhysMemory& memory, PhysAddr pa, uint64_t
 
 }  // namespace
 
+// A source that offers a whole physical address space (a gdbstub) fails its reads past
+// RAM: after this many unreadable bytes in a row a range is given up, which bounds the
+// scan by the memory there is rather than by what the source claims.
+// (256 MiB: the legacy holes below 1 MiB are far smaller; a 32-bit PCI hole ends the scan,
+// and the kernel writes VMCOREINFO early, in low memory.)
+constexpr uint64_t kGiveUpAfter = uint64_t{256} << 20;
+
 std::optional<FoundVmcoreInfo> find_vmcoreinfo(PhysMemory& memory) {
   // Fast pass: the kernel allocates the note buffer it exports (vmcoreinfo_note) page-aligned,
   // so its text starts 24 bytes into a page (12-byte note header, "VMCOREINFO\0" padded to
   // 12); vmcoreinfo_data starts a page. Checking two offsets per page is cheap.
-  for (const PhysRange& r : memory.ranges()) {
+  for (const PhysRange& r : memory.backed_ranges()) {
+    uint64_t unreadable = 0;  // bytes in a row that could not be read
     for (uint64_t off = (4096 - r.start.offset_in(4096)) % 4096; off + 4096 <= r.size; off += 4096) {
+      if (unreadable > kGiveUpAfter) break;
       for (uint64_t at : {uint64_t{24}, uint64_t{0}}) {
         char head[10];
-        if (!memory.read(r.start + (off + at), std::as_writable_bytes(std::span(head)))) continue;
+        if (!memory.read(r.start + (off + at), std::as_writable_bytes(std::span(head)))) {
+          unreadable += 4096;  // the page is not there: its other offset is not either
+          break;
+        }
+        unreadable = 0;
         if (std::string_view(head, sizeof head) != kKey) continue;
         if (auto found = text_at(memory, r.start + (off + at), r.size - (off + at))) return found;
       }
@@ -110,10 +123,15 @@ std::optional<FoundVmcoreInfo> find_vmcoreinfo(PhysMemory& memory) {
 std::optional<FoundVmcoreInfo> find_vmcoreinfo_anywhere(PhysMemory& memory) {
   static constexpr size_t kChunk = size_t{4} << 20;
   std::vector<std::byte> buf(kChunk + kMaxText);
-  for (const PhysRange& r : memory.ranges()) {
-    for (uint64_t off = 0; off < r.size; off += kChunk) {
+  for (const PhysRange& r : memory.backed_ranges()) {
+    uint64_t unreadable = 0;
+    for (uint64_t off = 0; off < r.size && unreadable <= kGiveUpAfter; off += kChunk) {
       const size_t len = static_cast<size_t>(std::min<uint64_t>(r.size - off, kChunk + kMaxText));
-      if (!memory.read(r.start + off, std::span(buf.data(), len))) continue;
+      if (!memory.read(r.start + off, std::span(buf.data(), len))) {
+        unreadable += kChunk;
+        continue;
+      }
+      unreadable = 0;
       const char* base = reinterpret_cast<const char*>(buf.data());
       const size_t scan_end = std::min(len, kChunk);  // the tail overlaps the next chunk
       const char* p = base;

@@ -42,6 +42,10 @@ void add_qemu_note(CoreNotes& notes, std::span<const std::byte> desc, bool long_
 
 uint32_t align4(uint32_t v) { return (v + 3) & ~uint32_t{3}; }
 
+// The kernel's VMCOREINFO is one page (VMCOREINFO_BYTES, include/linux/crash_core.h); a note
+// far larger is corrupt, and is not taken (the copy in memory may still be found).
+constexpr uint32_t kMaxVmcoreinfo = 1u << 20;
+
 }  // namespace
 
 void parse_core_notes(CoreNotes& out, std::span<const std::byte> notes, bool long_mode) {
@@ -59,7 +63,7 @@ void parse_core_notes(CoreNotes& out, std::span<const std::byte> notes, bool lon
       add_qemu_note(out, desc, long_mode);
     } else if (name == "CORE" && type == NT_PRSTATUS) {
       ++out.prstatus;
-    } else if (name == "VMCOREINFO") {
+    } else if (name == "VMCOREINFO" && descsz <= kMaxVmcoreinfo) {
       out.vmcoreinfo.emplace(reinterpret_cast<const char*>(desc.data()), desc.size());
       while (!out.vmcoreinfo->empty() && out.vmcoreinfo->back() == '\0') out.vmcoreinfo->pop_back();
     }

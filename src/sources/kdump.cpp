@@ -123,6 +123,16 @@ tl::expected<void, std::string> check_header(int fd) {
   }
   // Two bitmaps of one bit per page fill the bitmap blocks.
   if (pages > bitmap_bytes / 2 * 8) return tl::unexpected(fmt::format("header claims {} pages, more than its bitmaps hold", pages));
+  // The note area (header version 4 on) must lie in the file: libkdumpfile reads it
+  // through a mapping and faults (SIGBUS) on what lies past the end.
+  if (version >= 4) {
+    std::byte sub[kSubNoteSize + 8];
+    if (pread(fd, sub, sizeof sub, block) != static_cast<ssize_t>(sizeof sub)) return tl::unexpected(std::string("sub-header is cut short"));
+    const uint64_t off = load<uint64_t>(sub + kSubNoteOffset), size = load<uint64_t>(sub + kSubNoteSize);
+    if (size && (off > file_size || size > file_size - off))
+      return tl::unexpected(fmt::format("header puts its notes at offset {} ({} bytes), past the end of the {}-byte file "
+                                        "(truncated or corrupt)", off, size, file_size));
+  }
   return {};
 }
 

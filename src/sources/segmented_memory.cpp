@@ -60,6 +60,19 @@ std::span<const std::byte> SegmentedMemory::view(PhysAddr page) {
   return {buffer_.data() + s->offset + off, len};
 }
 
+std::vector<PhysRange> SegmentedMemory::backed_ranges() const {
+  std::vector<PhysRange> out;
+  for (const Segment& s : segments_) {
+    const uint64_t n = std::min(s.file_size, s.mem_size);
+    if (n == 0) continue;
+    if (!out.empty() && out.back().start + out.back().size == s.pa)
+      out.back().size += n;
+    else
+      out.push_back({s.pa, n});
+  }
+  return out;
+}
+
 std::vector<PhysRange> SegmentedMemory::ranges() const {
   std::vector<PhysRange> out;
   for (const Segment& s : segments_) {

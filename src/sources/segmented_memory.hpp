@@ -27,6 +27,7 @@ class SegmentedMemory final : public PhysMemory {
   tl::expected<void, ReadError> read(PhysAddr pa, std::span<std::byte> out) override;
   std::span<const std::byte> view(PhysAddr page) override;
   std::vector<PhysRange> ranges() const override;
+  std::vector<PhysRange> backed_ranges() const override;
   [[nodiscard]] const std::vector<Segment>& segments() const { return segments_; }
 
  private:
