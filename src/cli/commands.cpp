@@ -126,7 +126,7 @@ struct MapArgs {
   TargetOptions target;
   bool json = false, jsonl = false, pages = false, holes = false, by_attributes = false;
   std::string from, to;
-  uint64_t max_entries = uint64_t{1} << 30;
+  uint64_t max_entries = 0;  // 0: default_max_entries() of the target's memory
 };
 
 int cmd_map(const MapArgs& a) {
@@ -140,7 +140,7 @@ int cmd_map(const MapArgs& a) {
     eo.last = VirtAddr(to - 1);
   }
   if (eo.last < eo.first) throw CliError(kBadInput, "--to must be above --from");
-  eo.max_entries = a.max_entries;
+  eo.max_entries = a.max_entries ? a.max_entries : default_max_entries(t.memory());
 
   Output out;
   const bool human = !a.json && !a.jsonl;
@@ -218,7 +218,7 @@ int cmd_map(const MapArgs& a) {
                rep.unreadable.size(), rep.unreadable.front().value());
   if (rep.truncated)
     fmt::print(stderr, "pagewalk: warning: stopped after {} entries (--max-entries); the map is incomplete\n",
-               a.max_entries);
+               eo.max_entries);
   return (rep.truncated || !rep.loops.empty() || !rep.unreadable.empty()) ? kSomeUnmapped : kAllMapped;
 }
 
@@ -595,7 +595,9 @@ int run(int argc, char** argv) {
   map->add_flag("--by-attributes", ma.by_attributes, "merge runs with equal attributes even if the PA jumps");
   map->add_option("--from", ma.from, "first VA of the window");
   map->add_option("--to", ma.to, "end of the window (exclusive)");
-  map->add_option("--max-entries", ma.max_entries, "stop after examining this many entries")->capture_default_str();
+  map->add_option("--max-entries", ma.max_entries,
+                  "stop after examining this many entries (default: 64 per 4 KiB page the target holds, "
+                  "4 Mi at least, 1 Gi at most)");
 
   std::string dva, dmode;
   bool djson = false;

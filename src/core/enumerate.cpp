@@ -166,6 +166,13 @@ EnumReport enumerate(const Paging& paging, TableReader& reader, const RootSet& r
   return Enumerator(paging, reader, options, sink).run(roots);
 }
 
+uint64_t default_max_entries(const PhysMemory& memory) {
+  uint64_t pages = 0;
+  for (const PhysRange& r : memory.backed_ranges()) pages += r.size / 4096;
+  constexpr uint64_t kFloor = uint64_t{1} << 22, kCeiling = uint64_t{1} << 30;
+  return pages >= kCeiling / 64 ? kCeiling : std::max(kFloor, pages * 64);
+}
+
 CoalescePolicy CoalescePolicy::for_mode(const PagingMode& mode) {
   CoalescePolicy p;
   p.ignored_attrs = mode.arch->coalesce_ignored_attrs(mode);

@@ -51,6 +51,13 @@ struct EnumReport {
   std::vector<PhysAddr> unreadable;  // tables that could not be read
 };
 
+// The work bound for enumerating tables held in `memory`: 64 entries for every 4 KiB page
+// the source holds (between 4 Mi and 1 Gi entries). Honest tables examine at most 512
+// entries per table page, and tables are a small share of memory; tables whose entries
+// share subtrees many times over (which a hostile image can make) would otherwise
+// multiply the work without bound in what the source claims to hold.
+[[nodiscard]] uint64_t default_max_entries(const PhysMemory& memory);
+
 // The sink returns false to stop early.
 using RangeSink = std::function<bool(const Range&)>;
 
