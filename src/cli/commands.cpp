@@ -50,6 +50,7 @@ struct TranslateArgs {
 
 int cmd_translate(const TranslateArgs& a) {
   if (a.vas.empty()) throw CliError(kBadInput, "translate: give one or more VAs, or - to read them from stdin");
+  if (a.vas.size() == 1 && a.vas[0] == "-") require_stdin();
   Target t = open_target(a.target);
   TableReader reader(t.memory());
   const Walker walker(t.paging);

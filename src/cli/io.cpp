@@ -89,6 +89,11 @@ bool reserve_standard_descriptors() {
   return stdin_closed;
 }
 
+void require_stdin() {
+  if (stdin_closed)
+    throw CliError(kBadInput, "standard input is closed: give the addresses as arguments, or pipe them in");
+}
+
 void check_stdout() {
   if (std::fflush(stdout) != 0 || std::ferror(stdout))
     throw CliError(kTargetError, fmt::format("cannot write the output: {}", std::strerror(errno ? errno : EIO)));
@@ -103,8 +108,7 @@ void Output::flush() {
 }
 
 void for_each_stdin_line(const std::function<void(std::string_view)>& f) {
-  if (stdin_closed)
-    throw CliError(kBadInput, "standard input is closed: give the addresses as arguments, or pipe them in");
+  require_stdin();
   constexpr size_t kMaxLine = 4096;
   std::string carry;
   std::vector<char> block(1 << 20);

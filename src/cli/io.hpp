@@ -36,6 +36,9 @@ class Output {
 // file the tool opens later takes their place (an image read as the list of VAs). Returns
 // whether stdin was closed.
 bool reserve_standard_descriptors();
+// Throws CliError(kBadInput) when the caller closed stdin (reserve_standard_descriptors):
+// called before a command that reads it writes anything.
+void require_stdin();
 // Throws CliError when stdout had a write error (ENOSPC on /dev/full, EIO, ...).
 void check_stdout();
 

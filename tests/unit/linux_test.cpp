@@ -630,13 +630,14 @@ constexpr uint64_t text_pa(uint64_t va, uint64_t phys_base) { return va - kStart
 // 2 MiB pages; the PGD's root table is init_top_pgt itself; VMCOREINFO lies in RAM with no
 // note pointing at it.
 struct KernelMachine {
-  explicit KernelMachine(uint64_t pb) : phys_base(pb), m(PhysAddr(text_pa(kPgdVa, pb))) {
+  explicit KernelMachine(uint64_t pb, std::string_view page_size_line = "SIZE(page)=64\n")
+      : phys_base(pb), m(PhysAddr(text_pa(kPgdVa, pb))) {
     m.map(kText, text_pa(kText, pb), 32 * kMiB, 2 * kMiB);
     m.map(kPageOffsetBase, 0, 8 * kMiB, 2 * kMiB);
     const std::string vi = fmt::format(
         "OSRELEASE=6.1.0-test\nPAGESIZE=4096\nSYMBOL(init_top_pgt)={:x}\nNUMBER(phys_base)={}\nKERNELOFFSET={:x}\n"
-        "NUMBER(pgtable_l5_enabled)=0\nSIZE(page)=64\n",
-        kPgdVa, static_cast<int64_t>(pb), kKaslr);
+        "NUMBER(pgtable_l5_enabled)=0\n{}",
+        kPgdVa, static_cast<int64_t>(pb), kKaslr, page_size_line);
     m.mem.write(PhysAddr(kVmcoreinfoPa), bytes_of(vi + '\0'));
   }
   KernelInputs inputs() {
@@ -648,6 +649,24 @@ struct KernelMachine {
   uint64_t phys_base;
   Machine m;
 };
+
+// A corrupt SIZE(page) must neither divide by zero nor scale answers: it is rejected with a
+// warning, and pfn <-> struct page conversions say why they cannot answer.
+TEST(LinuxKernel, ACorruptStructPageSizeIsRejected) {
+  for (const char* line : {"SIZE(page)=0\n", "SIZE(page)=1\n", "SIZE(page)=100000\n"}) {
+    KernelMachine km(kPhysBase, line);
+    auto k = LinuxKernel::discover(km.inputs());
+    ASSERT_TRUE(k) << k.error();
+    EXPECT_EQ((*k)->struct_page_size, 0u) << line;
+    EXPECT_TRUE(any_contains((*k)->warnings, "is not a struct page size")) << joined((*k)->warnings);
+    auto page = (*k)->pfn_to_page(Pfn(0x1234));
+    ASSERT_FALSE(page);
+    EXPECT_NE(page.error().find("rejected"), std::string::npos) << page.error();
+    auto pfn = (*k)->page_to_pfn(VirtAddr(kVmemmapBase + 0x40));
+    ASSERT_FALSE(pfn);
+    EXPECT_NE(pfn.error().find("rejected"), std::string::npos) << pfn.error();
+  }
+}
 
 TEST(LinuxKernel, DiscoversTheKernelAndConvertsAddresses) {
   KernelMachine km(kPhysBase);
@@ -908,6 +927,17 @@ class LinuxTasks : public ::testing::Test {
     return k ? std::move(*k) : nullptr;
   }
 };
+
+// Comms are bytes the image holds: shown as one printable line whatever they are.
+TEST_F(LinuxTasks, CommsAreEscaped) {
+  write_task(kTaskB, 42, 40, "a\nb\x01\xff\\z", kMmB, kInitTask, kTaskA);
+  auto k = kernel();
+  ASSERT_TRUE(k);
+  const TaskList list = list_tasks(*k, layout);
+  ASSERT_EQ(list.tasks.size(), 3u);
+  EXPECT_EQ(list.tasks[2].comm, "a\\x0ab\\x01\\xff\\x5cz");
+  EXPECT_EQ(escaped("plain/0:1-x"), "plain/0:1-x");
+}
 
 TEST_F(LinuxTasks, FollowsTheRing) {
   auto k = kernel();
