@@ -15,6 +15,8 @@ unit() {
   cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
   cmake --build build -j "$JOBS"
   ctest --test-dir build --output-on-failure -j "$JOBS"
+  banner "bad-input corpus (20 s and 256 MiB per case)"
+  python3 tests/badinput/run_badinput.py build/pagewalk
 }
 
 sanitize_build() {

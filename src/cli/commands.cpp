@@ -25,6 +25,7 @@
 #include "cli/render.hpp"
 #include "cli/target.hpp"
 #include "core/enumerate.hpp"
+#include "linux/tasks.hpp"
 #include "linux/vmcoreinfo.hpp"
 
 namespace pagewalk::cli {
@@ -509,7 +510,7 @@ int cmd_info(const TargetOptions& o, bool json) {
     if (image) j["prstatus_notes"] = image->image().prstatus_notes;
     if (vi) {
       ordered_json v = ordered_json::object();
-      for (const auto& [k, val] : vi->entries()) v[k] = val;
+      for (const auto& [k, val] : vi->entries()) v[linux_kernel::escaped(k)] = linux_kernel::escaped(val);
       j["vmcoreinfo"] = v;
       j["vmcoreinfo_source"] = vi_source;
     } else {
@@ -554,7 +555,7 @@ int cmd_info(const TargetOptions& o, bool json) {
   }
   if (vi) {
     out += fmt::format("vmcoreinfo  {}: {} entries", vi_source, vi->entries().size());
-    if (auto rel = vi->get("OSRELEASE")) out += fmt::format(", OSRELEASE {}", *rel);
+    if (auto rel = vi->get("OSRELEASE")) out += fmt::format(", OSRELEASE {}", linux_kernel::escaped(*rel));
     if (auto off = vi->kernel_offset()) out += fmt::format(", KERNELOFFSET 0x{:x}", *off);
     out += '\n';
   } else {

@@ -1,5 +1,7 @@
 #include "linux/kernel.hpp"
 
+#include "linux/tasks.hpp"
+
 #include <fmt/format.h>
 
 namespace pagewalk::linux_kernel {
@@ -27,7 +29,7 @@ tl::expected<std::unique_ptr<LinuxKernel>, std::string> LinuxKernel::discover(co
     k->vmcoreinfo_source = fmt::format("found in memory at PA 0x{:x}", found->at.value());
   }
   const VmcoreInfo* vi = k->vmcoreinfo ? &*k->vmcoreinfo : nullptr;
-  if (vi) k->release = vi->get("OSRELEASE").value_or("");
+  if (vi) k->release = escaped(vi->get("OSRELEASE").value_or(""));  // shown in text and JSON
 
   std::optional<SymbolTable> file_symbols;
   if (in.symbol_text) {

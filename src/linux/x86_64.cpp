@@ -20,15 +20,21 @@ class X86_64Linux final : public LinuxArch {
 
   // The kernel's own flag, else the CPU's CR4.LA57, else 4-level.
   const PagingMode* mode(const VmcoreInfo* vi, std::span<const CpuState> cpus, std::string& source) const override {
+    std::string ignored;
     if (vi && vi->number("pgtable_l5_enabled")) {
-      source = "VMCOREINFO NUMBER(pgtable_l5_enabled)";
-      return *vi->number("pgtable_l5_enabled") ? &kX86_64_5Level : &kX86_64_4Level;
+      const int64_t l5 = *vi->number("pgtable_l5_enabled");
+      if (l5 == 0 || l5 == 1) {
+        source = "VMCOREINFO NUMBER(pgtable_l5_enabled)";
+        return l5 ? &kX86_64_5Level : &kX86_64_4Level;
+      }
+      // The kernel writes 0 or 1 (arch/x86/kernel/crash_core_64.c); anything else is corrupt.
+      ignored = fmt::format("; VMCOREINFO NUMBER(pgtable_l5_enabled)={} ignored", l5);
     }
     if (!cpus.empty()) {
-      source = "CR4.LA57";
+      source = "CR4.LA57" + ignored;
       return (cpus.front().get_or(x86::CpuRegisterNames::kCr4, 0) & kCr4La57) ? &kX86_64_5Level : &kX86_64_4Level;
     }
-    source = "assumed";
+    source = "assumed" + ignored;
     return &kX86_64_4Level;
   }
 
