@@ -107,38 +107,44 @@ void Output::flush() {
   buf_.clear();
 }
 
+void LineSplitter::emit(std::string_view line, const Sink& f) {
+  while (!line.empty() && (line.back() == '\r' || line.back() == ' ' || line.back() == '\t')) line.remove_suffix(1);
+  while (!line.empty() && (line.front() == ' ' || line.front() == '\t')) line.remove_prefix(1);
+  if (!line.empty() && line.front() != '#') f(line);
+}
+
+void LineSplitter::feed(std::string_view chunk, const Sink& f) {
+  size_t start = 0;
+  while (true) {
+    const size_t nl = chunk.find('\n', start);
+    const std::string_view piece = chunk.substr(start, nl == std::string_view::npos ? std::string_view::npos : nl - start);
+    if (nl == std::string_view::npos) {
+      carry_.append(piece.substr(0, kMaxLine - std::min(kMaxLine, carry_.size())));
+      return;
+    }
+    if (carry_.empty()) {
+      emit(piece.substr(0, kMaxLine), f);
+    } else {
+      carry_.append(piece.substr(0, kMaxLine - std::min(kMaxLine, carry_.size())));
+      emit(carry_, f);
+      carry_.clear();
+    }
+    start = nl + 1;
+  }
+}
+
+void LineSplitter::finish(const Sink& f) {
+  if (!carry_.empty()) emit(carry_, f);
+  carry_.clear();
+}
+
 void for_each_stdin_line(const std::function<void(std::string_view)>& f) {
   require_stdin();
-  constexpr size_t kMaxLine = 4096;
-  std::string carry;
+  LineSplitter lines;
   std::vector<char> block(1 << 20);
   size_t n;
-  while ((n = std::fread(block.data(), 1, block.size(), stdin)) > 0) {
-    std::string_view chunk(block.data(), n);
-    size_t start = 0;
-    while (true) {
-      const size_t nl = chunk.find('\n', start);
-      if (nl == std::string_view::npos) {
-        // A line is an address: past kMaxLine bytes it can only be wrong, and the rest of
-        // it is not kept (a 300 MB line must not become 300 MB of memory).
-        carry.append(chunk.substr(start, kMaxLine - std::min(kMaxLine, carry.size())));
-        break;
-      }
-      std::string_view line = chunk.substr(start, nl - start);
-      if (!carry.empty()) {
-        carry.append(line.substr(0, kMaxLine - std::min(kMaxLine, carry.size())));
-        line = carry;
-      }
-      while (!line.empty() && (line.back() == '\r' || line.back() == ' ' || line.back() == '\t')) line.remove_suffix(1);
-      while (!line.empty() && (line.front() == ' ' || line.front() == '\t')) line.remove_prefix(1);
-      if (!line.empty() && line.front() != '#') f(line);
-      carry.clear();
-      start = nl + 1;
-    }
-  }
-  std::string_view last = carry;
-  while (!last.empty() && (last.back() == '\r' || last.back() == ' ')) last.remove_suffix(1);
-  if (!last.empty() && last.front() != '#') f(last);
+  while ((n = std::fread(block.data(), 1, block.size(), stdin)) > 0) lines.feed(std::string_view(block.data(), n), f);
+  lines.finish(f);
 }
 
 }  // namespace pagewalk::cli

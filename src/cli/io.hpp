@@ -42,6 +42,21 @@ void require_stdin();
 // Throws CliError when stdout had a write error (ENOSPC on /dev/full, EIO, ...).
 void check_stdout();
 
+// Splits text that arrives in chunks into lines: each trimmed of blanks (and a CR), empty
+// lines and '#' comments skipped, and every line cut at kMaxLine bytes (a line is an
+// address: past that it can only be wrong, and the rest of it is not kept).
+class LineSplitter {
+ public:
+  static constexpr size_t kMaxLine = 4096;
+  using Sink = std::function<void(std::string_view)>;
+  void feed(std::string_view chunk, const Sink& f);
+  void finish(const Sink& f);
+
+ private:
+  void emit(std::string_view line, const Sink& f);
+  std::string carry_;
+};
+
 // Reads stdin in large blocks and calls f for every non-empty, non-comment line, trimmed.
 void for_each_stdin_line(const std::function<void(std::string_view)>& f);
 
