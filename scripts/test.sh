@@ -38,9 +38,10 @@ sanitize() {
 
 fuzz() {
   banner "fuzzing, ${FUZZ_SECONDS}s per target"
-  [ -x build-san/fuzz/fuzz_walk ] || sanitize_build
+  [ -x build-san/fuzz/fuzz_lines ] || sanitize_build
   local corpus found
-  for t in fuzz_image fuzz_walk fuzz_gdb_packet; do
+  local targets=(fuzz_image fuzz_walk fuzz_gdb_packet fuzz_vmcoreinfo fuzz_symbols fuzz_btf fuzz_kernel fuzz_lines)
+  for t in "${targets[@]}"; do
     corpus=$(mktemp -d)
     cp fuzz/seeds/"$t"/* "$corpus"/ 2>/dev/null || true
     echo "--- $t"
@@ -56,7 +57,7 @@ fuzz() {
     fi
     rm -rf "$corpus"
   done
-  echo "fuzz: 3 passed, 0 failed"
+  echo "fuzz: ${#targets[@]} passed, 0 failed"
 }
 
 e2e() {
