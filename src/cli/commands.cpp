@@ -55,6 +55,7 @@ int cmd_translate(const TranslateArgs& a) {
   Target t = open_target(a.target);
   TableReader reader(t.memory());
   const Walker walker(t.paging);
+  const RangeSet held(t.memory().ranges());
   Output out;
   int status = kAllMapped;
   bool first = true;
@@ -91,7 +92,7 @@ int cmd_translate(const TranslateArgs& a) {
     }
     if (a.json || a.jsonl) {
       if (a.json && !first) out.buf() += ',';
-      append_translation_json(out.buf(), t.paging, tr);
+      append_translation_json(out.buf(), t.paging, tr, !tr.mapped() || held.contains(tr.pa));
       if (!view.label.empty()) label_json_object(out.buf(), view.label);
       if (a.jsonl) out.buf() += '\n';
     } else if (brief) {
@@ -103,7 +104,7 @@ int cmd_translate(const TranslateArgs& a) {
     } else {
       if (!first) out.buf() += '\n';
       if (!view.label.empty()) out.buf() += fmt::format("# PTI {} PGD 0x{:x}\n", view.label, view.roots[0].value());
-      append_trace(out.buf(), t.paging, tr);
+      append_trace(out.buf(), t.paging, tr, !tr.mapped() || held.contains(tr.pa));
     }
     first = false;
     out.maybe_flush();

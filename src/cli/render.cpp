@@ -93,7 +93,7 @@ std::string reason(const Paging& paging, const Translation& t) {
   }
 }
 
-void append_trace(std::string& out, const Paging& paging, const Translation& t) {
+void append_trace(std::string& out, const Paging& paging, const Translation& t, bool held) {
   const PagingMode& m = *paging.mode;
   if (t.status == Status::Mapped) {
     fmt::format_to(sink(out), "0x{:x} -> 0x{:x}  ({} page, {})\n", t.va.value(), t.pa.value(),
@@ -120,6 +120,9 @@ void append_trace(std::string& out, const Paging& paging, const Translation& t) 
     fmt::format_to(sink(out), "  {:<10} 0x{:016x} + offset 0x{:x} = 0x{:x}\n", "page", (t.pa - off).value(), off,
                    t.pa.value());
   }
+  if (t.status == Status::Mapped && !held)
+    fmt::format_to(sink(out), "  note: PA 0x{:x} is not in the target's memory: the frame is mapped but its bytes "
+                              "are not in this source\n", t.pa.value());
   for (const std::string& note : m.arch->access_notes(paging, t)) fmt::format_to(sink(out), "  note: {}\n", note);
 }
 
@@ -152,7 +155,7 @@ void append_brief(std::string& out, const Paging& paging, const Translation& t) 
   }
 }
 
-void append_translation_json(std::string& out, const Paging& paging, const Translation& t) {
+void append_translation_json(std::string& out, const Paging& paging, const Translation& t, bool held) {
   const PagingMode& m = *paging.mode;
   fmt::format_to(sink(out), R"({{"va":"0x{:x}","status":"{}")", t.va.value(), to_string(t.status));
   if (t.status == Status::Mapped || t.status == Status::ProtNone)
@@ -160,6 +163,7 @@ void append_translation_json(std::string& out, const Paging& paging, const Trans
   if (t.status == Status::Mapped) {
     out += R"(,"access":)";
     append_access_json(out, t.access);
+    if (!held) out += R"(,"frame_in_source":false)";
   }
   if (t.status == Status::Swap)
     fmt::format_to(sink(out), R"(,"swap":{{"type":{},"offset":"0x{:x}","kind":"{}"}})", t.swap_type, t.swap_offset,

@@ -27,12 +27,14 @@ void append_access_json(std::string& out, Access a);
 [[nodiscard]] std::string join_flags(const Paging& paging, unsigned level, uint64_t raw);
 
 // The full per-level trace of one translation.
-void append_trace(std::string& out, const Paging& paging, const Translation& t);
+// `held`: whether the source holds the frame a mapped address lands in (an image may leave
+// frames out: kdump's filtered pages, RAM a dump never saw); said when it does not.
+void append_trace(std::string& out, const Paging& paging, const Translation& t, bool held = true);
 // One aligned line: VA, status, PA, page size, access.
 void append_brief(std::string& out, const Paging& paging, const Translation& t);
 void append_brief_header(std::string& out);
 // One JSON object, no trailing newline.
-void append_translation_json(std::string& out, const Paging& paging, const Translation& t);
+void append_translation_json(std::string& out, const Paging& paging, const Translation& t, bool held = true);
 
 // Map rows.
 void append_range_header(std::string& out);

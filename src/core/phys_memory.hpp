@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <tl/expected.hpp>
@@ -23,6 +24,26 @@ struct ReadError {
 struct PhysRange {
   PhysAddr start;
   uint64_t size;
+};
+
+// Sorted physical ranges, for asking whether an address lies in one.
+class RangeSet {
+ public:
+  RangeSet() = default;
+  explicit RangeSet(std::vector<PhysRange> ranges) : ranges_(std::move(ranges)) {}
+  [[nodiscard]] bool contains(PhysAddr pa) const {
+    size_t lo = 0, hi = ranges_.size();
+    while (lo < hi) {
+      const size_t mid = (lo + hi) / 2;
+      if (pa < ranges_[mid].start) hi = mid;
+      else if (pa - ranges_[mid].start < ranges_[mid].size) return true;
+      else lo = mid + 1;
+    }
+    return false;
+  }
+
+ private:
+  std::vector<PhysRange> ranges_;
 };
 
 class PhysMemory {

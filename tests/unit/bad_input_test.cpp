@@ -44,6 +44,7 @@ class BadInput : public ::testing::Test {
     TableBuilder t(ram, kX86_64_4Level, PhysAddr(0x600000), PhysAddr(kPgdPa));
     t.map(VirtAddr(kPageOffsetBase), PhysAddr(0), 2 * kMiB, 0x63, 0x63);
     t.map(VirtAddr(kText), PhysAddr(kTextPa), 2 * kMiB, 0x63, 0x63);
+    t.map(VirtAddr(0x400000), PhysAddr(0x7f000000), 4096, 0x67);  // a frame the dump does not hold
     testing::CoreSpec spec;
     spec.cpus = {{0x80050033, kPgdPa, 0x3006f0, 0, 0}};
     spec.vmcoreinfo = fmt::format(
@@ -152,6 +153,19 @@ TEST_F(BadInput, ElfHeadersSayWhatIsWrong) {
   testing::write_file(dir_ + "/big.elf", big);
   expect_error(run("info --image " + dir_ + "/big.elf"), 3, "big-endian");
   for (const char* f : {"/exec.elf", "/big.elf"}) EXPECT_THAT(run("info --image " + dir_ + f).err, ::testing::Not(HasSubstr("no error")));
+}
+
+// A leaf whose frame the image does not hold is still the walk's answer, with the hint.
+TEST_F(BadInput, AFrameOutsideTheImageIsFlagged) {
+  CliResult r = run("translate --image " + dir_ + "/linux.elf 0x400123");
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("0x400123 -> 0x7f000123"));
+  EXPECT_THAT(r.out, HasSubstr("note: PA 0x7f000123 is not in the target's memory"));
+  r = run("translate --jsonl --image " + dir_ + "/linux.elf 0x400123 0xffff888000001000");
+  EXPECT_EQ(r.code, 0) << r.err;
+  const size_t nl = r.out.find('\n');
+  EXPECT_THAT(r.out.substr(0, nl), HasSubstr(R"("frame_in_source":false)"));
+  EXPECT_THAT(r.out.substr(nl), ::testing::Not(HasSubstr("frame_in_source")));
 }
 
 TEST_F(BadInput, OutputThatCannotBeWrittenIsAnError) {
