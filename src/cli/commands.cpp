@@ -467,6 +467,7 @@ int cmd_info(const TargetOptions& o, bool json) {
     }
   }
   const std::span<const CpuState> cpus = src->cpus();
+  const std::vector<std::string> problems = src->problems();
   // Options info cannot use are refused rather than ignored.
   (void)mode_option(o.fields.mode);
   if (o.fields.cpu && *o.fields.cpu >= cpus.size())
@@ -517,9 +518,11 @@ int cmd_info(const TargetOptions& o, bool json) {
     } else {
       j["vmcoreinfo"] = nullptr;
     }
+    j["problems"] = problems;
     print_json(j);
     check_source(*src);
-    return kAllMapped;
+    for (const std::string& p : problems) fmt::print(stderr, "pagewalk: warning: {}\n", p);
+    return problems.empty() ? kAllMapped : kSomeUnmapped;
   }
   std::string out;
   if (image) {
@@ -564,7 +567,9 @@ int cmd_info(const TargetOptions& o, bool json) {
   }
   fmt::print("{}", out);
   check_source(*src);
-  return kAllMapped;
+  // A malformed part of the file: described as far as it reads, said, and not a clean 0.
+  for (const std::string& p : problems) fmt::print(stderr, "pagewalk: warning: {}\n", p);
+  return problems.empty() ? kAllMapped : kSomeUnmapped;
 }
 
 }  // namespace

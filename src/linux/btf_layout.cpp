@@ -1,5 +1,7 @@
 #include "linux/btf_layout.hpp"
 
+#include <cstring>
+
 #include <bpf/btf.h>
 #include <fmt/format.h>
 
@@ -39,6 +41,18 @@ std::optional<uint64_t> find_member(const btf* b, int type_id, std::string_view 
 
 tl::expected<TaskLayout, std::string> task_layout_from_btf(std::span<const std::byte> data) {
   if (data.size() < 24 || data.size() > (size_t{256} << 20)) return tl::unexpected(std::string("BTF data has an implausible size"));
+  // The type section must start and run 4-byte aligned, as the kernel requires of BTF
+  // (kernel/bpf/btf.c, "Unaligned type_off"): libbpf takes an unaligned one and its inline
+  // accessors then read misaligned btf_type records.
+  uint32_t hdr_len, type_off, type_len;
+  std::memcpy(&hdr_len, data.data() + 4, 4);
+  std::memcpy(&type_off, data.data() + 8, 4);
+  std::memcpy(&type_len, data.data() + 12, 4);
+  if (uint16_t magic; std::memcpy(&magic, data.data(), 2), magic != 0xeB9F)
+    return tl::unexpected(fmt::format("not BTF data (magic 0x{:04x}, not 0xeb9f little-endian)", magic));
+  if ((hdr_len | type_off | type_len) & 3)
+    return tl::unexpected(fmt::format("corrupt BTF: header {} bytes, types at {} ({} bytes): not 4-byte aligned",
+                                      hdr_len, type_off, type_len));
   std::unique_ptr<btf, BtfDeleter> b(btf__new(data.data(), static_cast<__u32>(data.size())));
   if (!b) return tl::unexpected(fmt::format("BTF does not parse ({})", std::strerror(errno)));
   auto struct_id = [&](const char* name) -> tl::expected<int, std::string> {

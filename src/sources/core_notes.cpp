@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <string_view>
 
+#include <fmt/format.h>
+
 #include "arch/x86/x86_arch.hpp"
 #include "sources/bytes.hpp"
 
@@ -21,7 +23,11 @@ struct QemuCpuStateLayout {
 };
 
 void add_qemu_note(CoreNotes& notes, std::span<const std::byte> desc, bool long_mode) {
-  if (desc.size() < QemuCpuStateLayout::kMinSize) return;
+  if (desc.size() < QemuCpuStateLayout::kMinSize) {
+    notes.problems.push_back(fmt::format("a QEMU CPU note of {} bytes, fewer than the {} its registers take: not read",
+                                         desc.size(), QemuCpuStateLayout::kMinSize));
+    return;
+  }
   using R = x86::CpuRegisterNames;
   CpuState r;
   r.index = static_cast<unsigned>(notes.cpus.size());
@@ -55,7 +61,12 @@ void parse_core_notes(CoreNotes& out, std::span<const std::byte> notes, bool lon
     const std::byte* h = notes.data() + off;
     const uint32_t namesz = load<uint32_t>(h), descsz = load<uint32_t>(h + 4), type = load<uint32_t>(h + 8);
     const uint64_t name_at = off + 12, desc_at = name_at + align4(namesz), end = desc_at + uint64_t{align4(descsz)};
-    if (namesz > notes.size() || descsz > notes.size() || end > notes.size() + 3 || desc_at + descsz > notes.size()) break;
+    if (namesz > notes.size() || descsz > notes.size() || end > notes.size() + 3 || desc_at + descsz > notes.size()) {
+      out.problems.push_back(fmt::format("a note at offset {} of a note segment runs past its end (name {} bytes, "
+                                         "description {} bytes, {} bytes left): it and the notes after it are not read",
+                                         off, namesz, descsz, notes.size() - off));
+      break;
+    }
     const std::string_view name(reinterpret_cast<const char*>(notes.data() + name_at), namesz ? namesz - 1 : 0);
     const std::span<const std::byte> desc = notes.subspan(desc_at, descsz);
     if (name == "QEMU") {
@@ -63,7 +74,9 @@ void parse_core_notes(CoreNotes& out, std::span<const std::byte> notes, bool lon
       add_qemu_note(out, desc, long_mode);
     } else if (name == "CORE" && type == NT_PRSTATUS) {
       ++out.prstatus;
-    } else if (name == "VMCOREINFO" && descsz <= kMaxVmcoreinfo) {
+    } else if (name == "VMCOREINFO" && descsz > kMaxVmcoreinfo) {
+      out.problems.push_back(fmt::format("a VMCOREINFO note of {} bytes, larger than the kernel writes: not read", descsz));
+    } else if (name == "VMCOREINFO") {
       out.vmcoreinfo.emplace(reinterpret_cast<const char*>(desc.data()), desc.size());
       while (!out.vmcoreinfo->empty() && out.vmcoreinfo->back() == '\0') out.vmcoreinfo->pop_back();
     }

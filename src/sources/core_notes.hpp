@@ -18,6 +18,7 @@ struct CoreNotes {
   unsigned prstatus = 0;           // per-CPU NT_PRSTATUS notes (kdump vmcores, kcore)
   std::optional<std::string> vmcoreinfo;
   bool qemu = false;
+  std::vector<std::string> problems;  // malformed notes, said once each
 };
 
 // Adds what one note segment holds to `out` (called once per PT_NOTE). A malformed note

@@ -30,6 +30,7 @@ void Image::take_notes(CoreNotes&& notes) {
   cpus = std::move(notes.cpus);
   prstatus_notes = notes.prstatus;
   vmcoreinfo = std::move(notes.vmcoreinfo);
+  problems.insert(problems.end(), notes.problems.begin(), notes.problems.end());
 }
 
 std::string ImageSource::machine() const {
@@ -123,7 +124,7 @@ tl::expected<void, std::string> parse_lime(Image& image) {
 tl::expected<Image, std::string> open_image(const std::string& path, const ImageOptions& options) {
   auto file = MappedFile::open(path);
   if (!file) return tl::unexpected(file.error());
-  Image image{path, "", std::move(*file), nullptr, {}, 0, std::nullopt, 0};
+  Image image{path, "", std::move(*file), nullptr, {}, 0, std::nullopt, 0, {}};
   const auto bytes = image.file.bytes();
   std::string format = options.format;
   if (format == "auto") {

@@ -28,6 +28,7 @@ struct Image {
   unsigned prstatus_notes = 0;  // per-CPU NT_PRSTATUS notes (kdump vmcores)
   std::optional<std::string> vmcoreinfo;
   uint16_t elf_machine = 0;
+  std::vector<std::string> problems;  // what in the file is malformed but did not stop reading it
 
   void take_notes(CoreNotes&& notes);
 };
@@ -42,6 +43,7 @@ class ImageSource final : public Source {
   [[nodiscard]] std::span<const CpuState> cpus() const override { return image_.cpus; }
   [[nodiscard]] const std::optional<std::string>& vmcoreinfo_note() const override { return image_.vmcoreinfo; }
   [[nodiscard]] std::string machine() const override;
+  [[nodiscard]] std::vector<std::string> problems() const override { return image_.problems; }
   [[nodiscard]] const Image& image() const { return image_; }
 
  private:

@@ -37,6 +37,8 @@ class Source {
   // Whether scanning the whole memory (for an in-memory VMCOREINFO) is reasonable: not over
   // a network link to a gdbstub.
   [[nodiscard]] virtual bool scannable() const { return true; }
+  // What is malformed in the source but did not stop it being read (a corrupt note).
+  [[nodiscard]] virtual std::vector<std::string> problems() const { return {}; }
   // After reads: why the source failed under them (a lost gdbstub connection), if it did.
   [[nodiscard]] virtual std::optional<std::string> health() const { return std::nullopt; }
 };

@@ -225,6 +225,7 @@ void check_machine(const Source& src, const TargetSpec& s) {
 
 Target open_target_or_fail(const TargetSpec& s, Target& t) {
   t.source = open_source_or_fail(s);
+  for (const std::string& p : t.source->problems()) t.notes.push_back("warning: " + p);
   check_machine(*t.source, s);
   if (s.wants_linux()) {
     select_linux_roots(t, s);
@@ -279,7 +280,8 @@ Target open_target_or_fail(const TargetSpec& s, Target& t) {
     }
     t.root_source = from_cpu->root_source;
   } else {
-    bad_input(fmt::format("{} ({}) holds no CPU registers: give --cr3 X (and --mode M)", t.name(), t.source->format()));
+    bad_input(fmt::format("{} ({}) holds no CPU registers{}: give --cr3 X (and --mode M)", t.name(), t.source->format(),
+                          t.source->problems().empty() ? "" : " it can read (see the warning above)"));
   }
   t.paging.mode = mode;
   if (auto ok = check_pa_bits(s.pa_bits, mode); !ok) throw Failure{ok.error()};
