@@ -243,13 +243,15 @@ def cases(d):
 
     # Notes.
     notes_at = 64 + 56 * 2
-    add("note-namesz-huge", f"info --image {mutated('namesz.elf', notes_at, '<I', 0x7FFFFFFF)}", 0, "")
-    add("note-descsz-huge", f"info --image {mutated('descsz.elf', notes_at + 4, '<I', 0x7FFFFFFF)}", 0, "")
+    # A corrupt note area: the image is still described, the problem said, the status 1.
+    add("note-namesz-huge", f"info --image {mutated('namesz.elf', notes_at, '<I', 0x7FFFFFFF)}", 1, "runs past its end")
+    add("note-descsz-huge", f"info --image {mutated('descsz.elf', notes_at + 4, '<I', 0x7FFFFFFF)}", 1,
+        "runs past its end")
     short_cpu = write("shortcpu.elf", elf_core([(0, bytes(base_ram().b), RAM)], note("QEMU", 0, b"\1\0\0\0" * 4)))
     add("qemu-note-short", f"translate --image {short_cpu} 0x0", 2, "holds no CPU registers")
     big_vi = write("bigvi.elf", elf_core([(0, bytes(base_ram().b), RAM)], note("QEMU", 0, qemu_cpu(PGD_PA)) +
                                        note("VMCOREINFO", 0, vmcoreinfo() + b"X" * (2 * MiB))))
-    add("vmcoreinfo-2MiB", f"info --image {big_vi}", 0, "")
+    add("vmcoreinfo-2MiB", f"info --image {big_vi}", 1, "larger than the kernel writes")
     for name, kw, status, words in [
             ("size-page-0", {"SIZE(page)": "0"}, 2, "SIZE(page)=0 rejected"),
             ("size-page-huge", {"SIZE(page)": "99999999"}, 2, "rejected"),
