@@ -1,8 +1,5 @@
 #include "core/walk.hpp"
 
-#include <iterator>
-
-#include <fmt/format.h>
 
 #include "core/architecture.hpp"
 #include "core/walk_engine.hpp"
@@ -69,48 +66,6 @@ Walker::Walker(const Paging& paging) : engine_(paging.mode->arch->make_engine(pa
 
 Translation walk(const Paging& paging, TableReader& reader, const RootSet& roots, VirtAddr va) {
   return Walker(paging).walk(reader, roots, va);
-}
-
-// ---- Architecture defaults ----------------------------------------------------------------
-
-std::string FlagNames::join(char sep) const {
-  std::string s;
-  for (std::string_view n : *this) {
-    if (!s.empty()) s += sep;
-    s += n;
-  }
-  return s;
-}
-
-std::vector<EntryField> Architecture::entry_fields(const PagingMode&, unsigned, uint64_t,
-                                                   const DecodeOptions&) const {
-  return {};
-}
-
-std::string_view Architecture::swap_kind(unsigned /*type*/) const { return "swap"; }
-
-uint64_t Architecture::coalesce_ignored_attrs(const PagingMode&) const { return 0; }
-
-std::shared_ptr<const WalkEngine> Architecture::make_engine(const Paging& paging) const {
-  return std::make_shared<const BasicWalkEngine<NoFastPath>>(paging);
-}
-
-PhysAddr Architecture::root_from_register(const PagingMode& mode, uint64_t value) const {
-  // Without other knowledge: the register holds the table's address, aligned to a page.
-  return PhysAddr(value & ~(mode.page_size() - 1));
-}
-
-tl::expected<CpuPaging, std::string> Architecture::paging_from_cpu(const CpuState& cpu) const {
-  return tl::unexpected(
-      fmt::format("{} has no rules for CPU {}'s registers: give the root and the mode", name(), cpu.index));
-}
-
-std::vector<std::string> Architecture::access_notes(const Paging&, const Translation&) const { return {}; }
-
-std::string Architecture::describe_registers(const CpuState& cpu) {
-  std::string s;
-  for (const auto& [n, v] : cpu.registers) fmt::format_to(std::back_inserter(s), "{}{} 0x{:x}", s.empty() ? "" : "  ", n, v);
-  return s;
 }
 
 }  // namespace pagewalk

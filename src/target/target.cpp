@@ -1,7 +1,5 @@
 #include "target/target.hpp"
 
-#include <sys/stat.h>
-
 #include <chrono>
 
 #include <fmt/format.h>
