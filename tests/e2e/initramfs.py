@@ -35,6 +35,10 @@ mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev 2>/dev/null
 exec </dev/console >/dev/console 2>&1
+# Kernel messages printed on the console from here on would split our INFO
+# lines (a late "tsc: Refined TSC clocksource calibration" did); keep only
+# emergencies there. The ring buffer still holds everything for `dmesg`.
+dmesg -n 1
 
 # With little RAM the kernel may default THP to "madvise" or "never".
 echo always > /sys/kernel/mm/transparent_hugepage/enabled
