@@ -66,6 +66,11 @@ class PhysMemory {
   // The part of them that holds data of its own (an ELF segment's file bytes, not the
   // zeros of p_memsz past them): what a scan for something the kernel wrote need read.
   [[nodiscard]] virtual std::vector<PhysRange> backed_ranges() const { return ranges(); }
+
+  // A hint from a pass over much of memory: these bytes will not be read again soon. A
+  // file-mapped source gives their pages back, so that scanning a whole dump does not grow
+  // the process by the dump's size. Reads afterwards still work.
+  virtual void release(PhysRange /*range*/) {}
 };
 
 }  // namespace pagewalk

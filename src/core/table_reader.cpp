@@ -7,7 +7,7 @@ namespace pagewalk {
 
 TableReader::TableReader(PhysMemory& mem, unsigned slots, bool cached)
     : mem_(mem), cached_(cached), per_level_(std::bit_ceil(std::max(slots / kLevelSets, 1u))),
-      slots_(per_level_ * kLevelSets), buffers_(std::make_unique<std::byte[]>(slots_.size() * kPage)) {}
+      slots_(per_level_ * kLevelSets), buffers_(std::make_unique_for_overwrite<std::byte[]>(slots_.size() * kPage)) {}
 
 void TableReader::clear() {
   for (Slot& s : slots_) s = Slot{};

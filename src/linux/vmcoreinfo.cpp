@@ -96,6 +96,8 @@ std::optional<FoundVmcoreInfo> text_at(PhysMemory& memory, PhysAddr pa, uint64_t
 // (256 MiB: the legacy holes below 1 MiB are far smaller; a 32-bit PCI hole ends the scan,
 // and the kernel writes VMCOREINFO early, in low memory.)
 constexpr uint64_t kGiveUpAfter = uint64_t{256} << 20;
+// Scanned memory is handed back in steps of this size (PhysMemory::release).
+constexpr uint64_t kReleaseStep = uint64_t{64} << 20;
 
 std::optional<FoundVmcoreInfo> find_vmcoreinfo(PhysMemory& memory) {
   // Fast pass: the kernel allocates the note buffer it exports (vmcoreinfo_note) page-aligned,
@@ -103,8 +105,13 @@ std::optional<FoundVmcoreInfo> find_vmcoreinfo(PhysMemory& memory) {
   // 12); vmcoreinfo_data starts a page. Checking two offsets per page is cheap.
   for (const PhysRange& r : memory.backed_ranges()) {
     uint64_t unreadable = 0;  // bytes in a row that could not be read
+    uint64_t released = 0;  // bytes of the range handed back so far
     for (uint64_t off = (4096 - r.start.offset_in(4096)) % 4096; off + 4096 <= r.size; off += 4096) {
       if (unreadable > kGiveUpAfter) break;
+      if (off - released >= kReleaseStep) {
+        memory.release({r.start + released, off - released});
+        released = off;
+      }
       for (uint64_t at : {uint64_t{24}, uint64_t{0}}) {
         char head[10];
         if (!memory.read(r.start + (off + at), std::as_writable_bytes(std::span(head)))) {
@@ -116,14 +123,19 @@ std::optional<FoundVmcoreInfo> find_vmcoreinfo(PhysMemory& memory) {
         if (auto found = text_at(memory, r.start + (off + at), r.size - (off + at))) return found;
       }
     }
+    memory.release({r.start + released, r.size - released});
   }
   return find_vmcoreinfo_anywhere(memory);
 }
 
 std::optional<FoundVmcoreInfo> find_vmcoreinfo_anywhere(PhysMemory& memory) {
   static constexpr size_t kChunk = size_t{4} << 20;
-  std::vector<std::byte> buf(kChunk + kMaxText);
-  for (const PhysRange& r : memory.backed_ranges()) {
+  const std::vector<PhysRange> ranges = memory.backed_ranges();
+  uint64_t largest = 0;
+  for (const PhysRange& r : ranges) largest = std::max(largest, r.size);
+  // No bigger than the largest range: a small memory should not pay for a 4 MiB buffer.
+  std::vector<std::byte> buf(static_cast<size_t>(std::min<uint64_t>(largest, kChunk + kMaxText)));
+  for (const PhysRange& r : ranges) {
     uint64_t unreadable = 0;
     for (uint64_t off = 0; off < r.size && unreadable <= kGiveUpAfter; off += kChunk) {
       const size_t len = static_cast<size_t>(std::min<uint64_t>(r.size - off, kChunk + kMaxText));
@@ -132,6 +144,7 @@ std::optional<FoundVmcoreInfo> find_vmcoreinfo_anywhere(PhysMemory& memory) {
         continue;
       }
       unreadable = 0;
+      memory.release({r.start + off, len});  // the copy in buf is what is scanned
       const char* base = reinterpret_cast<const char*>(buf.data());
       const size_t scan_end = std::min(len, kChunk);  // the tail overlaps the next chunk
       const char* p = base;

@@ -84,7 +84,7 @@ tl::expected<void, std::string> parse_elf_core(Image& image) {
     }
   }
   if (segments.empty()) return tl::unexpected(fmt::format("{}: ELF core has no memory (no PT_LOAD)", image.path));
-  auto mem = SegmentedMemory::create(bytes, std::move(segments));
+  auto mem = SegmentedMemory::create(bytes, std::move(segments), Backing::FileMapping);
   if (!mem) return tl::unexpected(fmt::format("{}: {}", image.path, mem.error()));
   image.memory = std::move(*mem);
   image.format = notes.qemu ? "ELF core (QEMU dump-guest-memory)" : notes.vmcoreinfo ? "ELF core (kdump vmcore)" : "ELF core";
@@ -114,7 +114,7 @@ tl::expected<void, std::string> parse_lime(Image& image) {
     segments.push_back({PhysAddr(start), off, size, size});
     off += size;
   }
-  auto mem = SegmentedMemory::create(bytes, std::move(segments));
+  auto mem = SegmentedMemory::create(bytes, std::move(segments), Backing::FileMapping);
   if (!mem) return tl::unexpected(fmt::format("{}: {}", image.path, mem.error()));
   image.memory = std::move(*mem);
   image.format = "LiME";
@@ -147,7 +147,8 @@ tl::expected<Image, std::string> open_image(const std::string& path, const Image
   } else if (format == "kdump") {
     parsed = parse_kdump(image);
   } else if (format == "raw") {
-    auto mem = SegmentedMemory::create(bytes, {{PhysAddr(options.raw_base), 0, bytes.size(), bytes.size()}});
+    auto mem = SegmentedMemory::create(bytes, {{PhysAddr(options.raw_base), 0, bytes.size(), bytes.size()}},
+                                       Backing::FileMapping);
     if (!mem) return tl::unexpected(fmt::format("{}: {}", path, mem.error()));
     image.memory = std::move(*mem);
     image.format = fmt::format("raw (base 0x{:x})", options.raw_base);

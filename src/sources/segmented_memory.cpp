@@ -1,5 +1,7 @@
 #include "sources/segmented_memory.hpp"
 
+#include <sys/mman.h>
+
 #include <algorithm>
 #include <cstring>
 
@@ -8,7 +10,7 @@
 namespace pagewalk {
 
 tl::expected<std::unique_ptr<SegmentedMemory>, std::string> SegmentedMemory::create(
-    std::span<const std::byte> buffer, std::vector<Segment> segments) {
+    std::span<const std::byte> buffer, std::vector<Segment> segments, Backing backing) {
   for (const Segment& s : segments) {
     if (s.offset > buffer.size() || s.file_size > buffer.size() - s.offset)
       return tl::unexpected(fmt::format("segment at physical 0x{:x} needs file bytes 0x{:x}..0x{:x} but the file "
@@ -23,7 +25,7 @@ tl::expected<std::unique_ptr<SegmentedMemory>, std::string> SegmentedMemory::cre
     if (segments[i - 1].pa + segments[i - 1].mem_size > segments[i].pa)
       return tl::unexpected(fmt::format("segments at physical 0x{:x} and 0x{:x} overlap",
                                         segments[i - 1].pa.value(), segments[i].pa.value()));
-  return std::unique_ptr<SegmentedMemory>(new SegmentedMemory(buffer, std::move(segments)));
+  return std::unique_ptr<SegmentedMemory>(new SegmentedMemory(buffer, std::move(segments), backing));
 }
 
 const Segment* SegmentedMemory::find(uint64_t pa) const {
@@ -58,6 +60,22 @@ std::span<const std::byte> SegmentedMemory::view(PhysAddr page) {
   if (off > s->file_size) return {};
   const uint64_t len = (s->file_size - off) & ~uint64_t{4095};  // bytes past file_size read as zero
   return {buffer_.data() + s->offset + off, len};
+}
+
+void SegmentedMemory::release(PhysRange range) {
+  if (backing_ != Backing::FileMapping || range.size == 0) return;
+  const uint64_t first = range.start.value(), last = first + (range.size - 1);
+  for (const Segment& s : segments_) {
+    if (s.file_size == 0 || s.pa.value() > last || s.pa.value() + (s.file_size - 1) < first) continue;
+    // The part of this segment's file bytes inside the range, shrunk to whole pages of the
+    // mapping (which starts page-aligned): a partial page may hold bytes still in use.
+    const uint64_t lo = std::max(first, s.pa.value()) - s.pa.value();
+    const uint64_t hi = std::min(last - s.pa.value(), s.file_size - 1) + 1;
+    const uint64_t from = (s.offset + lo + 4095) & ~uint64_t{4095}, to = (s.offset + hi) & ~uint64_t{4095};
+    // MADV_DONTNEED on a private read-only file mapping drops the pages; a later read faults
+    // them in from the file again (madvise(2)).
+    if (to > from) (void)madvise(const_cast<std::byte*>(buffer_.data()) + from, to - from, MADV_DONTNEED);
+  }
 }
 
 std::vector<PhysRange> SegmentedMemory::backed_ranges() const {

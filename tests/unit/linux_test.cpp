@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <iterator>
@@ -26,6 +27,7 @@
 #include "linux/symbols.hpp"
 #include "linux/tasks.hpp"
 #include "linux/vmcoreinfo.hpp"
+#include "sources/image.hpp"
 #include "sources/synthetic.hpp"
 
 namespace pagewalk::linux_kernel {
@@ -233,6 +235,44 @@ TEST(LinuxVmcoreInfo, FoundInALaterRangeAndNotInFormatStrings) {
   ASSERT_TRUE(found);
   EXPECT_EQ(found->at.value(), 0x5000ff0u);
   EXPECT_EQ(found->text, text);
+}
+
+// Resident KiB of this process's mapping that holds `p` (/proc/self/smaps), or -1.
+long resident_kib_of_mapping(const void* p) {
+  std::ifstream smaps("/proc/self/smaps");
+  const auto at = reinterpret_cast<uintptr_t>(p);
+  bool inside = false;
+  for (std::string line; std::getline(smaps, line);) {
+    uintptr_t lo = 0, hi = 0;
+    if (std::sscanf(line.c_str(), "%lx-%lx ", &lo, &hi) == 2 && line.find(':') > line.find(' ')) {
+      inside = lo <= at && at < hi;
+    } else if (inside && line.rfind("Rss:", 0) == 0) {
+      return std::stol(line.substr(4));
+    }
+  }
+  return -1;
+}
+
+TEST(LinuxVmcoreInfo, AScanOverAMappedDumpGivesItsPagesBack) {
+  // 192 MiB of a sparse raw file with no VMCOREINFO: both passes read all of it. Without
+  // PhysMemory::release the mapping ends the scan with every page resident.
+  const std::string path = testing::TempDir() + "pagewalk-scan-rss.raw";
+  constexpr uint64_t kSize = 192 * kMiB;
+  {
+    std::ofstream f(path, std::ios::binary);
+    f.seekp(static_cast<std::streamoff>(kSize - 1));
+    f.put('\0');
+  }
+  auto image = open_image(path, ImageOptions{"raw", 0});
+  ASSERT_TRUE(image) << image.error();
+  EXPECT_FALSE(find_vmcoreinfo(*image->memory));
+  const long rss = resident_kib_of_mapping(image->file.bytes().data());
+  ASSERT_GE(rss, 0);
+  EXPECT_LT(static_cast<uint64_t>(rss), kSize / kKiB / 2) << "KiB resident after the scan";
+  // Pages given back read as before.
+  std::array<std::byte, 8> word{};
+  EXPECT_TRUE(image->memory->read(PhysAddr(kSize - 8), word));
+  std::remove(path.c_str());
 }
 
 // ---------------------------------------------------------------------------------------
