@@ -92,11 +92,11 @@ int cmd_translate(const TranslateArgs& a) {
     }
     if (a.json || a.jsonl) {
       if (a.json && !first) out.buf() += ',';
-      append_translation_json(out.buf(), t.paging, tr, !tr.mapped() || held.contains(tr.pa));
+      append_translation_json(out.buf(), t.paging, tr, SourceNotes::of(t.memory(), held, tr));
       if (!view.label.empty()) label_json_object(out.buf(), view.label);
       if (a.jsonl) out.buf() += '\n';
     } else if (brief) {
-      append_brief(out.buf(), t.paging, tr);
+      append_brief(out.buf(), t.paging, tr, SourceNotes::of(t.memory(), held, tr));
       if (!view.label.empty()) {
         out.buf().pop_back();
         out.buf() += fmt::format("  ({} PGD)\n", view.label);
@@ -104,7 +104,7 @@ int cmd_translate(const TranslateArgs& a) {
     } else {
       if (!first) out.buf() += '\n';
       if (!view.label.empty()) out.buf() += fmt::format("# PTI {} PGD 0x{:x}\n", view.label, view.roots[0].value());
-      append_trace(out.buf(), t.paging, tr, !tr.mapped() || held.contains(tr.pa));
+      append_trace(out.buf(), t.paging, tr, SourceNotes::of(t.memory(), held, tr));
     }
     first = false;
     out.maybe_flush();
@@ -676,6 +676,13 @@ int run(int argc, char** argv) {
     std::fflush(stdout);
     fmt::print(stderr, "pagewalk: {}\n", e.what());
     return e.code();
+  } catch (const std::bad_alloc&) {
+    // Every size read from an input is bounded where it enters; what is left is a machine
+    // with too little memory for the work asked (a whole-space map, a huge batch).
+    std::fflush(stdout);
+    fmt::print(stderr, "pagewalk: out of memory for this request (narrow it: --from/--to, --max-entries, "
+                       "fewer addresses per run)\n");
+    return kTargetError;
   } catch (const std::exception& e) {
     if (std::ferror(stdout)) {
       fmt::print(stderr, "pagewalk: cannot write the output: {}\n", std::strerror(errno ? errno : EIO));

@@ -62,7 +62,45 @@ void append_access_json(std::string& out, Access a) {
 
 std::string join_flags(const Paging& paging, unsigned level, uint64_t raw) { return flags_of(paging, level, raw).join(); }
 
-std::string reason(const Paging& paging, const Translation& t) {
+void append_json_string(std::string& out, std::string_view s) {
+  out += '"';
+  for (size_t i = 0; i < s.size();) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c < 0x80) {
+      switch (c) {
+        case '"': out += "\\\""; break;
+        case '\\': out += "\\\\"; break;
+        case '\n': out += "\\n"; break;
+        case '\t': out += "\\t"; break;
+        default:
+          if (c < 0x20) fmt::format_to(sink(out), "\\u{:04x}", static_cast<unsigned>(c));
+          else out += static_cast<char>(c);
+      }
+      ++i;
+      continue;
+    }
+    // A well-formed UTF-8 sequence (RFC 3629: no overlongs, no surrogates, <= U+10FFFF) is
+    // copied; anything else is one replacement character per byte.
+    const size_t n = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc2 ? 2 : 0;
+    bool ok = n != 0 && c <= 0xf4 && i + n <= s.size();
+    for (size_t k = 1; ok && k < n; ++k) ok = (static_cast<unsigned char>(s[i + k]) & 0xc0) == 0x80;
+    if (ok && n >= 3) {
+      const auto c1 = static_cast<unsigned char>(s[i + 1]);
+      ok = !(c == 0xe0 && c1 < 0xa0) && !(c == 0xed && c1 >= 0xa0) && !(c == 0xf0 && c1 < 0x90) &&
+           !(c == 0xf4 && c1 >= 0x90);
+    }
+    if (ok) {
+      out.append(s.substr(i, n));
+      i += n;
+    } else {
+      out += "\xEF\xBF\xBD";
+      ++i;
+    }
+  }
+  out += '"';
+}
+
+std::string reason(const Paging& paging, const Translation& t, const SourceNotes& notes) {
   const PagingMode& m = *paging.mode;
   switch (t.status) {
     case Status::Mapped:
@@ -70,8 +108,9 @@ std::string reason(const Paging& paging, const Translation& t) {
     case Status::NoRegion:
       return fmt::format("in no region of {} ({})", m.name, target::describe_regions(m));
     case Status::Unreadable:
-      return fmt::format("the {} table entry at PA 0x{:x} is not in the image", m.levels[t.last().level].linux_name,
-                         t.unreadable.value());
+      return fmt::format("the {} table entry at PA 0x{:x} cannot be read: {}", m.levels[t.last().level].linux_name,
+                         t.unreadable.value(), notes.unreadable_why.empty() ? "the source has no such bytes"
+                                                                           : notes.unreadable_why);
     default:
       break;
   }
@@ -93,13 +132,13 @@ std::string reason(const Paging& paging, const Translation& t) {
   }
 }
 
-void append_trace(std::string& out, const Paging& paging, const Translation& t, bool held) {
+void append_trace(std::string& out, const Paging& paging, const Translation& t, const SourceNotes& notes) {
   const PagingMode& m = *paging.mode;
   if (t.status == Status::Mapped) {
     fmt::format_to(sink(out), "0x{:x} -> 0x{:x}  ({} page, {})\n", t.va.value(), t.pa.value(),
                    human_size(t.page_size), access_view(t.access));
   } else {
-    fmt::format_to(sink(out), "0x{:x}: {}: {}\n", t.va.value(), to_string(t.status), reason(paging, t));
+    fmt::format_to(sink(out), "0x{:x}: {}: {}\n", t.va.value(), to_string(t.status), reason(paging, t, notes));
   }
   if (t.nsteps == 0) return;
   fmt::format_to(sink(out), "  {:<10} {:<18} {:>9}  {:<18} {:<18} {}\n", "level", "table", "index", "entry at",
@@ -120,7 +159,7 @@ void append_trace(std::string& out, const Paging& paging, const Translation& t, 
     fmt::format_to(sink(out), "  {:<10} 0x{:016x} + offset 0x{:x} = 0x{:x}\n", "page", (t.pa - off).value(), off,
                    t.pa.value());
   }
-  if (t.status == Status::Mapped && !held)
+  if (t.status == Status::Mapped && !notes.frame_held)
     fmt::format_to(sink(out), "  note: PA 0x{:x} is not in the target's memory: the frame is mapped but its bytes "
                               "are not in this source\n", t.pa.value());
   for (const std::string& note : m.arch->access_notes(paging, t)) fmt::format_to(sink(out), "  note: {}\n", note);
@@ -130,7 +169,7 @@ void append_brief_header(std::string& out) {
   fmt::format_to(sink(out), "{:<18}  {:<13}  {:<18}  {:>4}  {}\n", "VA", "STATUS", "PA", "SIZE", "ACCESS");
 }
 
-void append_brief(std::string& out, const Paging& paging, const Translation& t) {
+void append_brief(std::string& out, const Paging& paging, const Translation& t, const SourceNotes& notes) {
   if (t.status == Status::Mapped || t.status == Status::ProtNone) {
     const std::string_view size = t.page_size == 4096         ? "4K"
                                   : t.page_size == (2u << 20) ? "2M"
@@ -151,11 +190,12 @@ void append_brief(std::string& out, const Paging& paging, const Translation& t) 
     out += '\n';
   } else {
     fmt::format_to(sink(out), "0x{:016x}  {:<13}  {:<18}  {:>4}  {}\n", t.va.value(), to_string(t.status), "-", "-",
-                   reason(paging, t));
+                   reason(paging, t, notes));
   }
 }
 
-void append_translation_json(std::string& out, const Paging& paging, const Translation& t, bool held) {
+void append_translation_json(std::string& out, const Paging& paging, const Translation& t,
+                             const SourceNotes& notes) {
   const PagingMode& m = *paging.mode;
   fmt::format_to(sink(out), R"({{"va":"0x{:x}","status":"{}")", t.va.value(), to_string(t.status));
   if (t.status == Status::Mapped || t.status == Status::ProtNone)
@@ -163,16 +203,15 @@ void append_translation_json(std::string& out, const Paging& paging, const Trans
   if (t.status == Status::Mapped) {
     out += R"(,"access":)";
     append_access_json(out, t.access);
-    if (!held) out += R"(,"frame_in_source":false)";
+    if (!notes.frame_held) out += R"(,"frame_in_source":false)";
   }
   if (t.status == Status::Swap)
     fmt::format_to(sink(out), R"(,"swap":{{"type":{},"offset":"0x{:x}","kind":"{}"}})", t.swap_type, t.swap_offset,
                    m.arch->swap_kind(t.swap_type));
   if (t.status == Status::Unreadable) fmt::format_to(sink(out), R"(,"unreadable_pa":"0x{:x}")", t.unreadable.value());
   if (t.status != Status::Mapped) {
-    out += R"(,"reason":")";
-    out += reason(paging, t);  // our reasons hold no characters JSON must escape
-    out += '"';
+    out += R"(,"reason":)";
+    append_json_string(out, reason(paging, t, notes));  // may quote the source's own words
   }
   out += R"(,"steps":[)";
   for (unsigned i = 0; i < t.nsteps; ++i) {

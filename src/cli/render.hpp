@@ -23,18 +23,38 @@ inline constexpr int kSchemaVersion = 2;
 void append_access(std::string& out, Access a);
 // The JSON form: {"kernel":"rw-","user":"---"}.
 void append_access_json(std::string& out, Access a);
-[[nodiscard]] std::string reason(const Paging& paging, const Translation& t);
+// A JSON string literal for any bytes: quotes, backslashes and control characters escaped,
+// bytes that are not UTF-8 replaced by U+FFFD, so the document stays valid.
+void append_json_string(std::string& out, std::string_view s);
+
+// What the source adds to a translation's message.
+struct SourceNotes {
+  // Whether the source holds the frame a mapped address lands in (an image may leave frames
+  // out: kdump's filtered pages, RAM a dump never saw); said when it does not.
+  bool frame_held = true;
+  // Why a table entry could not be read, in the source's words (read_failure).
+  std::string unreadable_why;
+
+  // Asks the source only when there is something to say (no strings on the mapped path).
+  static SourceNotes of(PhysMemory& memory, const RangeSet& held, const Translation& t) {
+    SourceNotes n;
+    if (t.mapped()) n.frame_held = held.contains(t.pa);
+    if (t.status == Status::Unreadable) n.unreadable_why = read_failure(memory, t.unreadable);
+    return n;
+  }
+};
+
+[[nodiscard]] std::string reason(const Paging& paging, const Translation& t, const SourceNotes& notes = {});
 [[nodiscard]] std::string join_flags(const Paging& paging, unsigned level, uint64_t raw);
 
 // The full per-level trace of one translation.
-// `held`: whether the source holds the frame a mapped address lands in (an image may leave
-// frames out: kdump's filtered pages, RAM a dump never saw); said when it does not.
-void append_trace(std::string& out, const Paging& paging, const Translation& t, bool held = true);
+void append_trace(std::string& out, const Paging& paging, const Translation& t, const SourceNotes& notes = {});
 // One aligned line: VA, status, PA, page size, access.
-void append_brief(std::string& out, const Paging& paging, const Translation& t);
+void append_brief(std::string& out, const Paging& paging, const Translation& t, const SourceNotes& notes = {});
 void append_brief_header(std::string& out);
 // One JSON object, no trailing newline.
-void append_translation_json(std::string& out, const Paging& paging, const Translation& t, bool held = true);
+void append_translation_json(std::string& out, const Paging& paging, const Translation& t,
+                             const SourceNotes& notes = {});
 
 // Map rows.
 void append_range_header(std::string& out);

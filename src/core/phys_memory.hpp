@@ -73,4 +73,13 @@ class PhysMemory {
   virtual void release(PhysRange /*range*/) {}
 };
 
+// Why `pa` cannot be read, in the source's words ("not in the image", a kdump page that
+// does not decompress, a gdbstub error). A walk keeps only the address that failed, so
+// that the hot path carries no strings; a message asks the source again.
+[[nodiscard]] inline std::string read_failure(PhysMemory& memory, PhysAddr pa) {
+  std::byte b[1];
+  auto r = memory.read(pa, b);
+  return r ? std::string("read failed, then succeeded on retry") : std::move(r.error().reason);
+}
+
 }  // namespace pagewalk

@@ -15,7 +15,9 @@ tl::expected<PhysAddr, VirtReadError> VirtualMemory::to_phys(VirtAddr va) {
     std::string why{to_string(t.status)};
     if (t.status == Status::NotPresent && t.nsteps)
       why = fmt::format("not mapped (not present at {})", paging().mode->levels[t.last().level].linux_name);
-    if (t.status == Status::Unreadable) why = fmt::format("table at PA 0x{:x} is not in the image", t.unreadable.value());
+    if (t.status == Status::Unreadable)
+      why = fmt::format("table at PA 0x{:x} cannot be read: {}", t.unreadable.value(),
+                        read_failure(reader_.memory(), t.unreadable));
     return tl::unexpected(VirtReadError{va, why});
   }
   cached_size_ = t.page_size;
@@ -33,7 +35,9 @@ tl::expected<void, VirtReadError> VirtualMemory::read(VirtAddr va, std::span<std
     // Stay within one 4 KiB page per read: neighbouring pages need not be contiguous.
     const size_t chunk = std::min<size_t>(out.size() - done, 4096 - at.offset_in(4096));
     auto r = reader_.memory().read(*pa, out.subspan(done, chunk));
-    if (!r) return tl::unexpected(VirtReadError{at, fmt::format("PA 0x{:x} is not in the image", r.error().addr.value())});
+    if (!r)
+      return tl::unexpected(
+          VirtReadError{at, fmt::format("PA 0x{:x} cannot be read: {}", r.error().addr.value(), r.error().reason)});
     done += chunk;
   }
   return {};

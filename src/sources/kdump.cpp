@@ -74,8 +74,7 @@ class KdumpMemory final : public PhysMemory {
     while (done < out.size()) {
       size_t len = out.size() - done;
       const kdump_status s = kdump_read(ctx_, KDUMP_MACHPHYSADDR, pa.value() + done, out.data() + done, &len);
-      if (s != KDUMP_OK || len == 0)
-        return tl::unexpected(ReadError{pa + done, s == KDUMP_OK ? "short read" : kdump_get_err(ctx_)});
+      if (s != KDUMP_OK || len == 0) return tl::unexpected(ReadError{pa + done, failure(s)});
       done += len;
     }
     return {};
@@ -83,6 +82,15 @@ class KdumpMemory final : public PhysMemory {
   std::vector<PhysRange> ranges() const override { return ranges_; }
 
  private:
+  // The reason in terms of the dump, with libkdumpfile's own words for the detail.
+  std::string failure(kdump_status s) const {
+    switch (s) {
+      case KDUMP_OK: return "the dump returned no bytes for it";
+      case KDUMP_ERR_NODATA: return "not in the dump (filtered out, or never saved)";
+      case KDUMP_ERR_CORRUPT: return fmt::format("the dump's data for this page is corrupt ({})", kdump_get_err(ctx_));
+      default: return fmt::format("the dump's page cannot be read ({})", kdump_get_err(ctx_));
+    }
+  }
   kdump_ctx_t* ctx_;
   int fd_;
   std::vector<PhysRange> ranges_;

@@ -16,6 +16,7 @@
 #include "../support/elf_core_writer.hpp"
 #include "cli/demo.hpp"
 #include "cli/io.hpp"
+#include "cli/render.hpp"
 
 namespace pagewalk {
 namespace {
@@ -68,6 +69,36 @@ TEST(CliHex, EveryDigitInEveryPosition) {
     pagewalk::cli::append_hex16(padded, v);
     EXPECT_EQ(padded, std::string("x") + want);
   }
+}
+
+// Any bytes make a valid JSON string; UTF-8 stays as it is, anything else is U+FFFD.
+TEST(CliJson, AnyBytesMakeAValidString) {
+  const std::string rep = "\xEF\xBF\xBD";
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"plain", "plain"},
+      {"a\"b\\c\n\t\x01", "a\"b\\c\n\t\x01"},
+      {"caf\xC3\xA9", "caf\xC3\xA9"},
+      {"\xF4\x8F\xBF\xBF", "\xF4\x8F\xBF\xBF"},        // U+10FFFF
+      {"\xFF", rep},                                        // never in UTF-8
+      {"\xC0\xAF", rep + rep},                             // overlong '/'
+      {"\xED\xA0\x80", rep + rep + rep},                   // a surrogate
+      {"\xF4\x90\x80\x80", rep + rep + rep + rep},         // above U+10FFFF
+      {"ok\xC3", "ok" + rep},                               // cut short
+  };
+  for (const auto& [in, want] : cases) {
+    std::string out;
+    cli::append_json_string(out, in);
+    const auto parsed = nlohmann::json::parse(out, nullptr, false);
+    ASSERT_FALSE(parsed.is_discarded()) << out;
+    EXPECT_EQ(parsed.get<std::string>(), want) << out;
+  }
+  // Every one- and two-byte string.
+  for (unsigned a = 0; a < 256; ++a)
+    for (unsigned b = 0; b < 256; ++b) {
+      std::string out;
+      cli::append_json_string(out, std::string{static_cast<char>(a), static_cast<char>(b)});
+      ASSERT_FALSE(nlohmann::json::parse(out, nullptr, false).is_discarded()) << a << " " << b;
+    }
 }
 
 TEST_F(Cli, DemoRuns) {
