@@ -67,9 +67,9 @@ int cmd_translate(const TranslateArgs& a) {
   if (brief && !a.json && !a.jsonl) append_brief_header(out.buf());
 
   auto one = [&](std::string_view text) {
-    std::optional<uint64_t> v = parse_u64_fast(text);
+    std::optional<uint64_t> v = parse_address_fast(text);
     if (!v) {
-      auto parsed = parse_u64(text);
+      auto parsed = parse_address(text);
       if (!parsed) {
         out.flush();
         fmt::print(stderr, "pagewalk: {}\n", parsed.error());
@@ -136,9 +136,9 @@ int cmd_map(const MapArgs& a) {
   Target t = open_target(a.target);
   TableReader reader(t.memory());
   EnumOptions eo;
-  if (!a.from.empty()) eo.first = VirtAddr(number_arg(a.from, "--from"));
+  if (!a.from.empty()) eo.first = VirtAddr(address_arg(a.from, "--from"));
   if (!a.to.empty()) {
-    const uint64_t to = number_arg(a.to, "--to");
+    const uint64_t to = address_arg(a.to, "--to");
     if (to == 0) throw CliError(kBadInput, "--to 0: the window is empty");
     eo.last = VirtAddr(to - 1);
   }
@@ -234,7 +234,7 @@ const PagingMode& mode_or_default(const std::string& name) {
 
 int cmd_decode(const std::string& va_text, const std::string& mode_name, bool json) {
   const PagingMode& m = mode_or_default(mode_name);
-  const VirtAddr va(number_arg(va_text, "VA"));
+  const VirtAddr va(address_arg(va_text, "VA"));
   if (!m.in_space(va)) {
     Translation t;
     t.va = va;
@@ -309,7 +309,7 @@ std::string_view kind_name(EntryKind k) {
 int cmd_entry(const std::string& value, const std::string& level_name, const std::string& mode_name,
               unsigned pa_bits, bool no_nx, bool json) {
   const PagingMode& m = mode_or_default(mode_name);
-  const uint64_t raw = number_arg(value, "entry value");
+  const uint64_t raw = address_arg(value, "entry value");
   if (m.entry_bytes == 4 && raw > 0xffffffffull)
     throw CliError(kBadInput, fmt::format("0x{:x} does not fit in a 32-bit {} entry", raw, m.name));
   const unsigned level = level_option(m, level_name);
@@ -587,7 +587,7 @@ int run(int argc, char** argv) {
   TranslateArgs ta;
   auto* translate = app.add_subcommand("translate", "translate virtual addresses, showing every level");
   translate->alias("vtop");
-  translate->add_option("VA", ta.vas, "virtual addresses (hex 0x... or decimal); - reads one per line from stdin");
+  translate->add_option("VA", ta.vas, "virtual addresses, hex (0x optional; 0n for decimal); - reads one per line from stdin");
   ta.target.add_to(*translate);
   translate->add_flag("--json", ta.json, "one JSON document");
   translate->add_flag("--jsonl", ta.jsonl, "one JSON object per address");

@@ -65,7 +65,7 @@ int cmd_layout(const LinuxCommandArgs& a) {
     regions = std::move(*l);
   }
   std::optional<uint64_t> addr;
-  if (!a.addr.empty()) addr = number_arg(a.addr, "layout ADDR");
+  if (!a.addr.empty()) addr = address_arg(a.addr, "layout ADDR");
   const linux_kernel::Region* hit = addr ? &linux_kernel::classify(regions, *addr) : nullptr;
 
   if (a.json) {
@@ -167,22 +167,22 @@ int cmd_kconv(const LinuxCommandArgs& a) {
     throw CliError(kBadInput, "kconv: give --virt VA, --phys PA, --pfn N or --page VA (each may repeat)");
   std::unique_ptr<Source> image;
   auto k = open_kernel(a.target, image);
-  const uint64_t size = number_arg(a.size, "--size");
+  const uint64_t size = count_arg(a.size, "--size");
   if (size == 0 || size > (uint64_t{1} << 30)) throw CliError(kBadInput, "--size must be 1 byte .. 1 GiB");
   const auto regions = kernel_layout(*k);
 
   // Every input is brought to a kernel VA first, then converted by the kernel's rule and
   // checked against the kernel's page tables.
   std::vector<std::pair<bool, uint64_t>> starts;  // (physical?, address)
-  for (const auto& v : a.virt) starts.emplace_back(false, number_arg(v, "--virt"));
-  for (const auto& v : a.phys) starts.emplace_back(true, number_arg(v, "--phys"));
+  for (const auto& v : a.virt) starts.emplace_back(false, address_arg(v, "--virt"));
+  for (const auto& v : a.phys) starts.emplace_back(true, address_arg(v, "--phys"));
   for (const auto& v : a.pfn) {
-    const uint64_t pfn = number_arg(v, "--pfn");
+    const uint64_t pfn = address_arg(v, "--pfn");
     if (pfn >> (64 - 12)) throw CliError(kBadInput, fmt::format("--pfn {}: above the largest frame number (0x{:x})", v, ~uint64_t{0} >> 12));
     starts.emplace_back(true, pfn << 12);
   }
   for (const auto& v : a.page) {
-    auto pfn = k->page_to_pfn(VirtAddr(number_arg(v, "--page")));
+    auto pfn = k->page_to_pfn(VirtAddr(address_arg(v, "--page")));
     if (!pfn) throw CliError(kBadInput, pfn.error());
     starts.emplace_back(true, pfn->value() << 12);
   }

@@ -264,9 +264,9 @@ int live_translate(const std::vector<std::string>& vas, const TargetOptions& tar
     batch_index.clear();
   };
   auto one = [&](std::string_view text) {
-    std::optional<uint64_t> v = parse_u64_fast(text);
+    std::optional<uint64_t> v = parse_address_fast(text);
     if (!v) {
-      auto parsed = parse_u64(text);
+      auto parsed = parse_address(text);
       if (!parsed) {
         bad.push_back(parsed.error());
         batch_index.push_back(SIZE_MAX);
@@ -413,7 +413,7 @@ int live_map(const TargetOptions& target, const OutputFormat& f) {
 }
 
 void add_ptov_options(CLI::App& app, PtovArgs& a) {
-  app.add_option("PA", a.pa, "physical address (hex 0x... or decimal)");
+  app.add_option("PA", a.pa, "physical address, hex (0x optional; 0n for decimal)");
   app.add_option("--pfn", a.pfn, "page frame number instead of a PA");
   app.add_option("--pid", a.pid, "look in this process only (PID or self); default: every process in /proc");
   app.add_flag("--all", a.all, "keep scanning after kpagecount mappers are found");
@@ -425,9 +425,9 @@ int cmd_ptov(const PtovArgs& a) {
   if (a.pa.empty() == a.pfn.empty()) throw CliError(kBadInput, "ptov: give a physical address or --pfn N (one of them)");
   uint64_t pfn = 0, offset = 0;
   if (!a.pfn.empty()) {
-    pfn = number_arg(a.pfn, "--pfn");
+    pfn = address_arg(a.pfn, "--pfn");
   } else {
-    const uint64_t pa = number_arg(a.pa, "PA");
+    const uint64_t pa = address_arg(a.pa, "PA");
     pfn = pa >> live::kPageShift;
     offset = pa & (live::kPageSize - 1);
   }

@@ -22,13 +22,14 @@ std::string shown_input(std::string_view text) {
 }
 
 
-tl::expected<uint64_t, std::string> parse_u64(std::string_view text) {
+tl::expected<uint64_t, std::string> parse_number(std::string_view text, Radix bare) {
   std::string_view s = text;
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
-  int base = 10;
-  if (s.size() > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
-    base = 16;
+  int base = bare == Radix::Hex ? 16 : 10;
+  const bool prefixed = s.size() > 2 && s[0] == '0' && std::strchr("xXnN", s[1]) != nullptr;
+  if (prefixed) {
+    base = s[1] == 'x' || s[1] == 'X' ? 16 : 10;
     s.remove_prefix(2);
   }
   std::string digits;
@@ -40,13 +41,21 @@ tl::expected<uint64_t, std::string> parse_u64(std::string_view text) {
   if (ec == std::errc::result_out_of_range)
     return tl::unexpected(fmt::format("'{}' does not fit in 64 bits", shown_input(text)));
   if (ec != std::errc() || p != digits.data() + digits.size())
-    return tl::unexpected(
-        fmt::format("'{}' is not a {} number", shown_input(text), base == 16 ? "hex" : "decimal (use 0x for hex)"));
+    return tl::unexpected(fmt::format("'{}' is not a {} number{}", shown_input(text), base == 16 ? "hex" : "decimal",
+                                      prefixed         ? ""
+                                      : base == 16     ? " (addresses are hex; 0n marks decimal)"
+                                                       : " (counts are decimal; 0x marks hex)"));
   return v;
 }
 
-uint64_t number_arg(const std::string& text, const char* what) {
-  auto v = parse_u64(text);
+uint64_t address_arg(const std::string& text, const char* what) {
+  auto v = parse_address(text);
+  if (!v) throw CliError(kBadInput, fmt::format("{}: {}", what, v.error()));
+  return *v;
+}
+
+uint64_t count_arg(const std::string& text, const char* what) {
+  auto v = parse_count(text);
   if (!v) throw CliError(kBadInput, fmt::format("{}: {}", what, v.error()));
   return *v;
 }

@@ -1,5 +1,8 @@
-// Numbers on the command line and on stdin: hex with 0x, or decimal, as the articles use
-// both. Underscores and ' may group digits (0xffff_8880_0000_0000).
+// Numbers on the command line and on stdin. Addresses, raw entries and frame numbers are hex,
+// with or without 0x, as crash, /proc/PID/maps and QEMU's `info tlb` write them; PIDs,
+// counts and sizes are decimal. Either default gives way to a prefix: 0x for hex, 0n for
+// decimal (WinDbg's form; 'n' is no hex digit, so 0n is never an address). Underscores and
+// ' may group digits (0xffff_8880_0000_0000).
 #pragma once
 
 #include <cstdint>
@@ -12,31 +15,40 @@
 
 namespace pagewalk::cli {
 
-[[nodiscard]] tl::expected<uint64_t, std::string> parse_u64(std::string_view text);
+// What a number without a prefix is read as.
+enum class Radix { Hex, Decimal };
+
+[[nodiscard]] tl::expected<uint64_t, std::string> parse_number(std::string_view text, Radix bare);
+// An address, raw entry or frame number: bare digits are hex.
+[[nodiscard]] inline tl::expected<uint64_t, std::string> parse_address(std::string_view text) {
+  return parse_number(text, Radix::Hex);
+}
+// A PID, count or size: bare digits are decimal.
+[[nodiscard]] inline tl::expected<uint64_t, std::string> parse_count(std::string_view text) {
+  return parse_number(text, Radix::Decimal);
+}
 // Input text for a message: at most 64 bytes, unprintable bytes escaped.
 [[nodiscard]] std::string shown_input(std::string_view text);
 
-// A number given as a command-line argument: throws CliError(kBadInput) naming `what`.
-[[nodiscard]] uint64_t number_arg(const std::string& text, const char* what);
+// Command-line arguments: throw CliError(kBadInput) naming `what`.
+[[nodiscard]] uint64_t address_arg(const std::string& text, const char* what);
+[[nodiscard]] uint64_t count_arg(const std::string& text, const char* what);
 
-// Fast path for batch input: digits only, no grouping. Returns nullopt when the slow,
-// explaining parser is needed.
-[[nodiscard]] inline std::optional<uint64_t> parse_u64_fast(std::string_view s) {
-  if (s.size() > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
-    if (s.size() > 18) return std::nullopt;
-    uint64_t v = 0;
-    for (size_t i = 2; i < s.size(); ++i) {
-      const char c = s[i];
-      unsigned d;
-      if (c >= '0' && c <= '9') d = static_cast<unsigned>(c - '0');
-      else if (c >= 'a' && c <= 'f') d = static_cast<unsigned>(c - 'a' + 10);
-      else if (c >= 'A' && c <= 'F') d = static_cast<unsigned>(c - 'A' + 10);
-      else return std::nullopt;
-      v = (v << 4) | d;
-    }
-    return v;
+// Fast path for batch addresses: hex digits with or without 0x, no grouping. Returns nullopt
+// when the slow, explaining parser is needed.
+[[nodiscard]] inline std::optional<uint64_t> parse_address_fast(std::string_view s) {
+  if (s.size() > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) s.remove_prefix(2);
+  if (s.empty() || s.size() > 16) return std::nullopt;
+  uint64_t v = 0;
+  for (const char c : s) {
+    unsigned d;
+    if (c >= '0' && c <= '9') d = static_cast<unsigned>(c - '0');
+    else if (c >= 'a' && c <= 'f') d = static_cast<unsigned>(c - 'a' + 10);
+    else if (c >= 'A' && c <= 'F') d = static_cast<unsigned>(c - 'A' + 10);
+    else return std::nullopt;
+    v = (v << 4) | d;
   }
-  return std::nullopt;
+  return v;
 }
 
 // "4K", "2M", "1G" style sizes for people.

@@ -42,16 +42,16 @@ void TargetOptions::add_to(CLI::App& app) {
 target::TargetSpec TargetOptions::spec() const {
   target::TargetSpec s = fields;
   if (auto ok = target::check_pa_bits(s.pa_bits, nullptr); !ok) raise(ok.error());
-  if (!cr3.empty()) s.root = number_arg(cr3, "--cr3");
+  if (!cr3.empty()) s.root = address_arg(cr3, "--cr3");
   if (!pid.empty()) {
-    auto p = parse_u64(pid);
+    auto p = parse_count(pid);
     if (!p || *p > 0x7fffffff) throw CliError(kBadInput, fmt::format("--pid '{}' is not a process id", pid));
     s.pid = static_cast<int32_t>(*p);
   }
   for (const std::string& item : bases) {
     const size_t eq = item.find('=');
     if (eq == std::string::npos) {
-      s.raw_base = number_arg(item, "--base");
+      s.raw_base = address_arg(item, "--base");
       continue;
     }
     const std::string name = item.substr(0, eq);
@@ -61,7 +61,7 @@ target::TargetSpec TargetOptions::spec() const {
       for (const auto& n : known) list += (list.empty() ? "" : ", ") + n;
       throw CliError(kBadInput, fmt::format("--base {}: unknown name '{}' (known: {})", item, name, list));
     }
-    s.kernel_facts[name] = number_arg(item.substr(eq + 1), fmt::format("--base {}", item).c_str());
+    s.kernel_facts[name] = address_arg(item.substr(eq + 1), fmt::format("--base {}", item).c_str());
   }
   return s;
 }

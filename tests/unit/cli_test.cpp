@@ -206,6 +206,30 @@ TEST_F(Cli, MapEndsOnALoopAndSaysSo) {
   EXPECT_EQ(rows, 7u);  // 4K heap, 2M THP, four 1G direct-map pages, 2M kernel text
 }
 
+// Addresses are hex with or without 0x (as /proc/PID/maps and `info tlb` print them);
+// 0n marks decimal. Counts are decimal.
+TEST_F(Cli, AddressesAreHexAndCountsDecimal) {
+  const Result with = run("translate --brief --json 0x5614df8812a0" + image());
+  const Result bare = run("translate --brief --json 5614df8812a0" + image());
+  const Result dec = run("translate --brief --json 0n94647649571488" + image());
+  ASSERT_EQ(with.code, bare.code) << bare.err;
+  EXPECT_THAT(with.out, HasSubstr(R"("va":"0x5614df8812a0")"));
+  EXPECT_EQ(with.out, bare.out);
+  EXPECT_EQ(with.out, dec.out);
+  // On stdin too, mixed.
+  const Result batch = run("translate --jsonl -" + image(), "5614df8812a0\n0x5614df8812a0\n0n94647649571488\n");
+  size_t n = 0;
+  for (size_t at = 0; (at = batch.out.find(R"("va":"0x5614df8812a0")", at)) != std::string::npos; ++at) ++n;
+  EXPECT_EQ(n, 3u) << batch.out << batch.err;
+  // A decimal-looking number that is not hex is refused with the rule, not read as decimal.
+  Result r = run("decode 0n12a");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_THAT(r.err, HasSubstr("is not a decimal number"));
+  r = run("decode 4198400z");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_THAT(r.err, HasSubstr("addresses are hex; 0n marks decimal"));
+}
+
 TEST_F(Cli, BadInputGivesOneLineAndStatus) {
   Result r = run("translate 0x12 --image " + dir_ + "/missing.elf");
   EXPECT_EQ(r.code, 3);
@@ -214,7 +238,7 @@ TEST_F(Cli, BadInputGivesOneLineAndStatus) {
   r = run("translate 0x12 --image " + dir_ + "/notes.txt");
   EXPECT_EQ(r.code, 3);
   EXPECT_THAT(r.err, HasSubstr("unrecognised image format"));
-  r = run("decode 12abc");
+  r = run("decode 12xyz");
   EXPECT_EQ(r.code, 2);
   EXPECT_TRUE(one_line(r.err)) << r.err;
   r = run("decode 0x0000800000000000");

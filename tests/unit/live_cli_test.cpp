@@ -219,7 +219,7 @@ TEST(LiveCli, PtovFindsThisProcesssFrame) {
     if (h["pid"] == getpid() && h["va"] == hex(va)) found = true;
   EXPECT_TRUE(found) << r.out;
   // By PFN, in this process only, human output.
-  const Result h = run(fmt::format("ptov --pfn {} --pid {}", pfn, getpid()));
+  const Result h = run(fmt::format("ptov --pfn {:x} --pid {}", pfn, getpid()));
   EXPECT_EQ(h.code, 0) << h.err;
   EXPECT_THAT(h.out, HasSubstr(fmt::format("{:#018x}", reinterpret_cast<uintptr_t>(va) & ~uintptr_t{0xfff})));
 }
