@@ -52,6 +52,10 @@ struct TranslateArgs {
 int cmd_translate(const TranslateArgs& a) {
   if (a.vas.empty()) throw CliError(kBadInput, "translate: give one or more VAs, or - to read them from stdin");
   if (a.vas.size() == 1 && a.vas[0] == "-") require_stdin();
+  const bool stream = a.vas.size() == 1 && a.vas[0] == "-";
+  // Addresses on the command line are checked before anything is printed.
+  if (!stream)
+    for (const std::string& va : a.vas) (void)address_arg(va, "VA");
   Target t = open_target(a.target);
   TableReader reader(t.memory());
   const Walker walker(t.paging);
@@ -62,7 +66,6 @@ int cmd_translate(const TranslateArgs& a) {
   if (a.json)
     out.buf() += fmt::format(R"({{"schema_version":{},"command":"translate","target":"{}","mode":"{}","root":"0x{:x}","results":[)",
                              kSchemaVersion, t.name(), t.paging.mode->name, t.roots[0].value());
-  const bool stream = a.vas.size() == 1 && a.vas[0] == "-";
   const bool brief = a.brief || stream;
   if (brief && !a.json && !a.jsonl) append_brief_header(out.buf());
 
@@ -80,16 +83,8 @@ int cmd_translate(const TranslateArgs& a) {
     }
     for (const RootView& view : t.views) {
     const Translation tr = walker.walk(reader, view.roots, VirtAddr(*v));
-    if (tr.status == Status::NoRegion) {
-      status = kBadInput;
-      if (!a.json && !a.jsonl && !brief) {
-        out.flush();
-        fmt::print(stderr, "pagewalk: 0x{:x}: {}\n", *v, reason(t.paging, tr));
-        return;
-      }
-    } else if (!tr.mapped() && status == kAllMapped) {
-      status = kSomeUnmapped;
-    }
+    // A VA in no region (non-canonical) is an answer like any unmapped one.
+    if (!tr.mapped() && status == kAllMapped) status = kSomeUnmapped;
     if (a.json || a.jsonl) {
       if (a.json && !first) out.buf() += ',';
       append_translation_json(out.buf(), t.paging, tr, SourceNotes::of(t.memory(), held, tr));

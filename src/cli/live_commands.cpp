@@ -199,9 +199,12 @@ void append_translation_json(std::string& out, const live::LiveTranslation& t, i
 int live_translate(const std::vector<std::string>& vas, const TargetOptions& target, const OutputFormat& f) {
   if (vas.empty()) throw CliError(kBadInput, "translate: give one or more VAs, or - to read them from stdin");
   if (vas.size() == 1 && vas[0] == "-") require_stdin();
+  const bool stream = vas.size() == 1 && vas[0] == "-";
+  // Addresses on the command line are checked before anything is printed.
+  if (!stream)
+    for (const std::string& va : vas) (void)address_arg(va, "VA");
   LiveContext c = open_live(target, true, true);
   const live::LiveProcess& p = *c.process;
-  const bool stream = vas.size() == 1 && vas[0] == "-";
   const bool brief = (f.brief || stream) && !f.json && !f.jsonl;
   const bool human = !f.json && !f.jsonl && !brief;
   live::TranslateOptions to;

@@ -88,15 +88,28 @@ char* put_dec(char* p, uint64_t v) {
 }
 
 char* put_size(char* p, uint64_t bytes, size_t width) {
+  // The largest unit the size reaches, with one decimal when it is not a whole number of
+  // them: 4K, 2M, 10.5M, 16E (what ls -h and df -h print).
   constexpr char units[] = {'B', 'K', 'M', 'G', 'T', 'P', 'E'};
   unsigned u = 0;
-  while (u + 1 < sizeof units && bytes >= 1024 && bytes % 1024 == 0) {
-    bytes /= 1024;
-    ++u;
+  while (u + 1 < sizeof units && bytes >> (10 * (u + 1)) != 0) ++u;
+  const unsigned shift = 10 * u;
+  uint64_t whole = bytes >> shift;
+  const uint64_t rest = bytes - (whole << shift);
+  uint64_t tenth = 0;
+  bool exact = rest == 0;
+  if (!exact) {
+    // rest < 2^60, so 10 * rest fits; rounded to the nearest tenth.
+    tenth = (rest * 10 + (uint64_t{1} << shift) / 2) >> shift;
+    if (tenth == 10) whole += 1, tenth = 0;
   }
-  const size_t len = dec_len(bytes) + 1;
+  const size_t len = dec_len(whole) + (exact ? 0 : 2) + 1;
   for (; width > len; --width) *p++ = ' ';
-  p = put_dec(p, bytes);
+  p = put_dec(p, whole);
+  if (!exact) {
+    *p++ = '.';
+    *p++ = static_cast<char>('0' + tenth);
+  }
   *p++ = units[u];
   return p;
 }

@@ -16,6 +16,7 @@
 #include "../support/elf_core_writer.hpp"
 #include "cli/demo.hpp"
 #include "cli/io.hpp"
+#include "cli/numbers.hpp"
 #include "cli/render.hpp"
 
 namespace pagewalk {
@@ -69,6 +70,19 @@ TEST(CliHex, EveryDigitInEveryPosition) {
     pagewalk::cli::append_hex16(padded, v);
     EXPECT_EQ(padded, std::string("x") + want);
   }
+}
+
+TEST(CliSizes, LargestUnitWithOneDecimalWhereNeeded) {
+  const std::vector<std::pair<uint64_t, std::string>> cases = {
+      {0, "0B"},           {512, "512B"},          {4096, "4K"},          {1536, "1.5K"},
+      {2u << 20, "2M"},    {11010048, "10.5M"},    {706232 * 1024ull, "689.7M"},
+      {1ull << 30, "1G"},  {~0ull, "16.0E"},       {0xffff000000000000ull, "16.0E"},
+      {(1ull << 40) - 1, "1024.0G"},  // rounds up within the unit it reached
+  };
+  for (const auto& [bytes, want] : cases) EXPECT_EQ(cli::human_size(bytes), want) << bytes;
+  std::string padded;
+  cli::append_size(padded, 1536, 6);
+  EXPECT_EQ(padded, "  1.5K");
 }
 
 // Any bytes make a valid JSON string; UTF-8 stays as it is, anything else is U+FFFD.
@@ -186,8 +200,14 @@ TEST_F(Cli, BatchGoesOnPastBadAddresses) {
   EXPECT_EQ(out[2]["status"], "non-canonical");
   EXPECT_TRUE(one_line(r.err)) << r.err;
   EXPECT_THAT(r.err, HasSubstr("0xzz"));
-  // Without the bad input, unmapped addresses give status 1.
-  EXPECT_EQ(run("translate - --brief" + image(), "0x100000000000\n0x5614df8812a0\n").code, 1);
+  EXPECT_THAT(out[0]["reason"].get<std::string>(), HasSubstr("cannot be read: not in the image"));
+  // Without the bad input, unmapped and non-canonical addresses are answers: status 1.
+  EXPECT_EQ(run("translate - --brief" + image(), "0x100000000000\n0x5614df8812a0\n0x800000000000\n").code, 1);
+  // A malformed address on the command line ends the command before anything is printed.
+  const Result early = run("translate --json 0x5614df8812a0 0xzz" + image());
+  EXPECT_EQ(early.code, 2);
+  EXPECT_EQ(early.out, "");
+  EXPECT_TRUE(one_line(early.err)) << early.err;
 }
 
 TEST_F(Cli, MapEndsOnALoopAndSaysSo) {

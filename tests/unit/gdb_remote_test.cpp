@@ -352,8 +352,7 @@ TEST_F(GdbStub, TranslateThroughTheStubEqualsTheSyntheticWalk) {
     vas.push_back(VirtAddr(0x0000700000000000));  // nothing there
     for (VirtAddr va : vas) {
       const Translation t = walk(paging, reader, s.root, va);
-      if (t.status == Status::NoRegion) want_code = 2;
-      else if (!t.mapped() && want_code == 0) want_code = 1;
+      if (!t.mapped()) want_code = 1;  // a VA in no region is an answer too
       cli::append_translation_json(want, paging, t);
       want += '\n';
       args += fmt::format(" 0x{:x}", va.value());
