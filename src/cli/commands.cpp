@@ -1,5 +1,6 @@
 #include "cli/commands.hpp"
 
+#include <algorithm>
 #include <unistd.h>
 
 #include <chrono>
@@ -9,6 +10,7 @@
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
 #include "arch/registry.hpp"
@@ -463,8 +465,7 @@ int cmd_info(const TargetOptions& o, bool json) {
   }
   const std::span<const CpuState> cpus = src->cpus();
   const std::vector<std::string> problems = src->problems();
-  // Options info cannot use are refused rather than ignored.
-  (void)mode_option(o.fields.mode);
+  // A CPU the source does not hold is refused rather than ignored.
   if (o.fields.cpu && *o.fields.cpu >= cpus.size())
     throw CliError(kBadInput, cpus.empty() ? fmt::format("--cpu {}: {} holds no CPU registers", *o.fields.cpu, src->name())
                                            : fmt::format("--cpu {}: {} holds registers of CPUs 0..{}", *o.fields.cpu,
@@ -567,11 +568,70 @@ int cmd_info(const TargetOptions& o, bool json) {
   return problems.empty() ? kAllMapped : kSomeUnmapped;
 }
 
+// CLI11's words, or ours where they say more: an option the command does not offer names the
+// commands that do.
+std::string parse_error_message(CLI::App& app, const CLI::ParseError& e) {
+  const std::vector<CLI::App*> chosen = app.get_subcommands();
+  const std::string cmd = chosen.empty() ? "" : chosen.front()->get_name();
+  if (dynamic_cast<const CLI::ExtrasError*>(&e) && !chosen.empty()) {
+    for (const std::string& extra : chosen.front()->remaining()) {
+      if (extra.rfind("--", 0) != 0) continue;
+      const std::string name = extra.substr(0, extra.find('='));
+      std::vector<std::string> offered_by;
+      for (const CLI::App* sub : app.get_subcommands({}))
+        if (sub->get_option_no_throw(name)) offered_by.push_back(sub->get_name());
+      if (offered_by.empty())
+        return fmt::format("{}: unknown option {} (see pagewalk {} --help)", cmd, name, cmd);
+      return fmt::format("{}: {} does not apply here; it is an option of {} (see pagewalk {} --help)", cmd, name,
+                         fmt::join(offered_by, ", "), cmd);
+    }
+  }
+  return fmt::format("{}{}{} (see pagewalk {}--help)", cmd, cmd.empty() ? "" : ": ", e.what(), cmd.empty() ? "" : cmd + " ");
+}
+
+size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diag = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      const size_t up = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diag = up;
+    }
+  }
+  return row[b.size()];
+}
+
+// A first word that is no command: the nearest one, or the command that does what another
+// tool's command of that name does.
+std::string unknown_command_message(CLI::App& app, const std::string& word) {
+  static constexpr std::pair<std::string_view, std::string_view> kOtherTools[] = {
+      {"vm", "map --pid P"},      {"task", "ps"},         {"kmem", "kconv"},
+      {"pte", "entry"},           {"tlb", "map --pages"}, {"mm", "layout"},
+      {"pslist", "ps"},           {"ptdump", "map --kernel"}, {"virt_to_phys", "kconv --virt"},
+  };
+  std::vector<std::string> names;
+  for (const CLI::App* sub : app.get_subcommands({})) names.push_back(sub->get_name());
+  for (const auto& [other, ours] : kOtherTools)
+    if (word == other) return fmt::format("no command '{}'; for that use: pagewalk {}", shown_input(word), ours);
+  std::string best;
+  size_t best_d = word.size() >= 5 ? 3 : 2;  // two edits away for longer words, one for short
+  for (const std::string& n : names)
+    if (const size_t d = edit_distance(word, n); d < best_d) best_d = d, best = n;
+  if (!best.empty())
+    return fmt::format("no command '{}'; did you mean '{}'? (see pagewalk help {})", shown_input(word), best, best);
+  return fmt::format("no command '{}'; the commands are {} (see pagewalk --help)", shown_input(word),
+                     fmt::join(names, ", "));
+}
+
 }  // namespace
 
 int run(int argc, char** argv) {
   reserve_standard_descriptors();
   CLI::App app{"pagewalk: virtual to physical addresses, every page-table level shown"};
+  app.name("pagewalk");
   app.require_subcommand(1);
   app.set_version_flag("--version", "pagewalk 0.1.0");
 
@@ -633,21 +693,37 @@ int run(int argc, char** argv) {
   TargetOptions io;
   bool ijson = false;
   auto* info = app.add_subcommand("info", "what a target holds: format, RAM ranges, CPUs and registers, VMCOREINFO");
-  io.add_to(*info);
+  io.add_to(*info, kSourceOptions | kCpuOption);
   info->add_flag("--json", ijson, "JSON output");
 
   LinuxCommands linux_cmds;
   linux_cmds.add_to(app);
 
+  // `pagewalk help [CMD]` is `pagewalk [CMD] --help`; a first word that is no command is
+  // named, with the nearest one.
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (!args.empty() && args[0] == "help") {
+    args.erase(args.begin());
+    args.resize(std::min<size_t>(args.size(), 1));
+    args.push_back("--help");
+  }
+  if (!args.empty() && !args[0].empty() && args[0][0] != '-') {
+    bool known = false;
+    for (const CLI::App* sub : app.get_subcommands({})) known |= sub->check_name(args[0]);
+    if (!known) {
+      fmt::print(stderr, "pagewalk: {}\n", unknown_command_message(app, args[0]));
+      return kBadInput;
+    }
+  }
+  std::reverse(args.begin(), args.end());  // CLI11 takes them last first
   try {
-    app.parse(argc, argv);
+    app.parse(args);
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    std::string msg = e.what();
-    fmt::print(stderr, "pagewalk: {} (see pagewalk --help)\n", msg);
+    fmt::print(stderr, "pagewalk: {}\n", parse_error_message(app, e));
     return kBadInput;
   }
   auto run_chosen = [&]() -> int {

@@ -1,6 +1,7 @@
 #include "cli/linux_commands.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
 #include "cli/errors.hpp"
@@ -242,7 +243,17 @@ int cmd_ps(const LinuxCommandArgs& a) {
   std::unique_ptr<Source> image;
   auto k = open_kernel(a.target, image);
   const linux_kernel::TaskLayout layout = task_layout(*k, a.target);
-  const linux_kernel::TaskList list = linux_kernel::list_tasks(*k, layout);
+  linux_kernel::TaskList list = linux_kernel::list_tasks(*k, layout);
+  if (!a.pids.empty()) {
+    std::vector<uint64_t> want;
+    for (const std::string& p : a.pids) want.push_back(count_arg(p, "--pid"));
+    std::erase_if(list.tasks, [&](const linux_kernel::Task& t) {
+      return std::find(want.begin(), want.end(), static_cast<uint64_t>(t.pid)) == want.end();
+    });
+    if (list.tasks.empty())
+      throw CliError(kBadInput, fmt::format("ps: no process {} in the task list of {}", fmt::join(a.pids, ", "),
+                                                image->name()));
+  }
   const std::optional<bool> pti = linux_kernel::pti_enabled(*k, layout);
   auto pgd_pa = [](const linux_kernel::Task& t) -> std::optional<uint64_t> {
     if (!t.pgd) return std::nullopt;
@@ -285,7 +296,7 @@ int cmd_ps(const LinuxCommandArgs& a) {
 void LinuxCommands::add_to(CLI::App& app) {
   layout = app.add_subcommand("layout", "the kernel's virtual layout (KASLR bases applied) and the region of ADDR");
   layout->add_option("ADDR", layout_args.addr, "a kernel or user virtual address to place");
-  layout_args.target.add_to(*layout);
+  layout_args.target.add_to(*layout, kSourceOptions | kCpuOption | kPagingOptions | kSymbolOptions);
   layout->add_flag("--json", layout_args.json, "JSON output");
 
   kconv = app.add_subcommand("kconv", "kernel address conversions: virt/phys/pfn/struct page, checked against the tables");
@@ -295,11 +306,14 @@ void LinuxCommands::add_to(CLI::App& app) {
   kconv->add_option("--page", kconv_args.page, "the address of a struct page");
   kconv->add_option("--size", kconv_args.size, "cover this many bytes from each address, one row per page (e.g. 16K as 0x4000)")
       ->capture_default_str();
-  kconv_args.target.add_to(*kconv);
+  kconv_args.target.add_to(*kconv, kSourceOptions | kCpuOption | kPagingOptions | kSymbolOptions);
   kconv->add_flag("--json", kconv_args.json, "JSON output");
 
   ps = app.add_subcommand("ps", "processes in an image: pid, comm, task, mm and pgd (offsets from BTF)");
-  ps_args.target.add_to(*ps);
+  ps_args.target.add_to(*ps, kSourceOptions | kCpuOption | kPagingOptions | kSymbolOptions | kTypeOptions);
+  ps->add_option("--pid", ps_args.pids, "only this process (repeat for more)")
+      ->expected(1)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   ps->add_flag("--json", ps_args.json, "JSON output");
 }
 

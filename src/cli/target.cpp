@@ -7,36 +7,54 @@
 
 namespace pagewalk::cli {
 
-void TargetOptions::add_to(CLI::App& app) {
-  app.add_option("--image", fields.image, "memory image: ELF core (QEMU dump-guest-memory, kdump), LiME or raw");
-  app.add_option("--qemu", fields.qemu, "a running QEMU guest: its gdbstub at HOST:PORT (QEMU -gdb tcp:HOST:PORT)");
-  app.add_flag("--kcore", fields.kcore,
-               "the running kernel through /proc/kcore (root), with /proc/kallsyms and /sys/kernel/btf/vmlinux");
-  app.add_option("--kcore-file", fields.kcore_file, "with --kcore: read this copy or path instead of /proc/kcore")
-      ->capture_default_str();
-  app.add_option("--qemu-timeout", fields.qemu_timeout_ms, "milliseconds to wait for the gdbstub to connect or answer")
-      ->capture_default_str();
-  app.add_option("--format", fields.format, "image format: auto, elf, kdump, lime, raw")
-      ->capture_default_str()
-      ->check(CLI::IsMember({"auto", "elf", "kdump", "lime", "raw"}));
-  app.add_option("--base", bases,
-                 "a raw image's first physical address; or NAME=VALUE for a kernel fact the image lacks "
-                 "(kaslr_offset, phys_base, pgd, page_offset_base, vmalloc_base, vmemmap_base, mem_map)");
-  app.add_option("--cpu", fields.cpu, "take CR3 and the paging mode from this CPU's registers (dump note or vCPU; default 0)");
-  app.add_option("--cr3", cr3, "root table: a CR3 value (or the root table's physical address)");
-  app.add_option("--mode", fields.mode, "paging mode: x86-64-4level, x86-64-5level, x86-pae, x86-32 (see pagewalk modes)");
-  app.add_option("--pa-bits", fields.pa_bits, "MAXPHYADDR: physical address bits (default: the mode's, 52 on x86-64)");
-  app.add_flag("--no-nx", fields.no_nx, "EFER.NXE is clear: bit 63 is not execute-disable");
-  app.add_option("--pid", pid,
-                 "a process: with --image, found in the dump's task list; without, a live process through "
-                 "/proc (PID or self; PFNs need root)");
-  app.add_flag("--kernel", fields.kernel, "walk the kernel's own page tables (init_top_pgt)");
-  app.add_option("--pti", fields.pti, "with page-table isolation: walk only the user or the kernel half of the PGD pair")
-      ->check(CLI::IsMember({"user", "kernel"}));
-  app.add_option("--kallsyms", fields.kallsyms, "kernel symbols from a /proc/kallsyms text (when the image has none)");
-  app.add_option("--system-map", fields.system_map, "kernel symbols from the kernel's System.map");
-  app.add_option("--btf", fields.btf, "kernel BTF file (e.g. a copy of /sys/kernel/btf/vmlinux) for structure offsets");
-  app.add_option("--vmlinux", fields.vmlinux, "a vmlinux with DWARF debug info for structure offsets (kernels without BTF)");
+void TargetOptions::add_to(CLI::App& app, unsigned uses) {
+  if (uses & kSourceOptions) {
+    app.add_option("--image", fields.image, "memory image: ELF core (QEMU dump-guest-memory, kdump), LiME or raw");
+    app.add_option("--qemu", fields.qemu, "a running QEMU guest: its gdbstub at HOST:PORT (QEMU -gdb tcp:HOST:PORT)");
+    app.add_flag("--kcore", fields.kcore,
+                 "the running kernel through /proc/kcore (root), with /proc/kallsyms and /sys/kernel/btf/vmlinux");
+    app.add_option("--kcore-file", fields.kcore_file, "with --kcore: read this copy or path instead of /proc/kcore")
+        ->capture_default_str();
+    app.add_option("--qemu-timeout", fields.qemu_timeout_ms, "milliseconds to wait for the gdbstub to connect or answer")
+        ->capture_default_str();
+    app.add_option("--format", fields.format, "image format: auto, elf, kdump, lime, raw")
+        ->capture_default_str()
+        ->check(CLI::IsMember({"auto", "elf", "kdump", "lime", "raw"}));
+    // One value per --base: a list option would take a following positional (ADDR) as its own.
+    app.add_option("--base", bases,
+                   "a raw image's first physical address; or NAME=VALUE for a kernel fact the image lacks "
+                   "(kaslr_offset, phys_base, pgd, page_offset_base, vmalloc_base, vmemmap_base, mem_map)")
+        ->expected(1)
+        ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  }
+  if (uses & kCpuOption)
+    app.add_option("--cpu", fields.cpu,
+                   "take CR3 and the paging mode from this CPU's registers (dump note or vCPU; default 0)");
+  if (uses & kRootOptions)
+    app.add_option("--cr3", cr3, "root table: a CR3 value (or the root table's physical address)");
+  if (uses & kPagingOptions) {
+    app.add_option("--mode", fields.mode,
+                   "paging mode: x86-64-4level, x86-64-5level, x86-pae, x86-32 (see pagewalk modes)");
+    app.add_option("--pa-bits", fields.pa_bits, "MAXPHYADDR: physical address bits (default: the mode's, 52 on x86-64)");
+    app.add_flag("--no-nx", fields.no_nx, "EFER.NXE is clear: bit 63 is not execute-disable");
+  }
+  if (uses & kRootOptions) {
+    app.add_option("--pid", pid,
+                   "a process: with --image, found in the dump's task list; without, a live process through "
+                   "/proc (PID or self; PFNs need root)");
+    app.add_flag("--kernel", fields.kernel, "walk the kernel's own page tables (init_top_pgt)");
+    app.add_option("--pti", fields.pti, "with page-table isolation: walk only the user or the kernel half of the PGD pair")
+        ->check(CLI::IsMember({"user", "kernel"}));
+  }
+  if (uses & kSymbolOptions) {
+    app.add_option("--kallsyms", fields.kallsyms, "kernel symbols from a /proc/kallsyms text (when the image has none)");
+    app.add_option("--system-map", fields.system_map, "kernel symbols from the kernel's System.map");
+  }
+  if (uses & kTypeOptions) {
+    app.add_option("--btf", fields.btf, "kernel BTF file (e.g. a copy of /sys/kernel/btf/vmlinux) for structure offsets");
+    app.add_option("--vmlinux", fields.vmlinux,
+                   "a vmlinux with DWARF debug info for structure offsets (kernels without BTF)");
+  }
 }
 
 target::TargetSpec TargetOptions::spec() const {

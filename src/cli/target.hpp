@@ -15,6 +15,17 @@ namespace pagewalk::cli {
 using target::RootView;
 using target::Target;
 
+// Which TARGET options a command offers: each offers exactly those it uses.
+enum TargetUses : unsigned {
+  kSourceOptions = 1,   // --image, --qemu, --kcore, --kcore-file, --qemu-timeout, --format, --base
+  kCpuOption = 2,       // --cpu
+  kPagingOptions = 4,   // --mode, --pa-bits, --no-nx
+  kRootOptions = 8,     // --cr3, --pid, --kernel, --pti: which address space is walked
+  kSymbolOptions = 16,  // --kallsyms, --system-map
+  kTypeOptions = 32,    // --btf, --vmlinux
+  kAllTargetOptions = 63,
+};
+
 struct TargetOptions {
   // The options that need no parsing are bound straight into the library's spec.
   target::TargetSpec fields;
@@ -23,7 +34,7 @@ struct TargetOptions {
   std::string cr3, pid;
   std::vector<std::string> bases;
 
-  void add_to(CLI::App& app);
+  void add_to(CLI::App& app, unsigned uses = kAllTargetOptions);
   [[nodiscard]] bool given() const { return fields.has_source(); }
   // A live process through /proc: --pid with no image and no guest.
   [[nodiscard]] bool live() const { return !pid.empty() && !given() && !fields.kernel; }

@@ -104,13 +104,27 @@ TEST_F(BadInput, PaBitsOutsideWhatTheModeHoldsAreRefused) {
   const CliResult ok = run("entry 0x8000000012345867 --pa-bits 46");
   EXPECT_EQ(ok.code, 0) << ok.err;
   EXPECT_THAT(ok.out, HasSubstr("frame   0x12345000"));
-  expect_error(run("info --image " + dir_ + "/linux.elf --pa-bits 200"), 2, "--pa-bits 200");
+  expect_error(run("translate 0x1000 --image " + dir_ + "/linux.elf --pa-bits 200"), 2, "--pa-bits 200");
 }
 
 TEST_F(BadInput, OptionsThatCannotApplyAreRefused) {
   expect_error(run("info --image " + dir_ + "/linux.elf --format bogus"), 2, "--format");
   expect_error(run("info --image " + dir_ + "/linux.elf --cpu 999"), 2, "holds registers of CPUs 0..0");
-  expect_error(run("info --image " + dir_ + "/linux.elf --mode bogus"), 2, "unknown paging mode 'bogus'");
+  expect_error(run("translate 0x1000 --image " + dir_ + "/linux.elf --mode bogus"), 2, "unknown paging mode 'bogus'");
+  // Options a command does not use are not offered: the message names who takes them.
+  expect_error(run("info --image " + dir_ + "/linux.elf --mode x86-32"), 2,
+               "info: --mode does not apply here; it is an option of translate, map");
+  expect_error(run("ps --image " + dir_ + "/linux.elf --cr3 0x1000"), 2, "ps: --cr3 does not apply here");
+  expect_error(run("kconv --image " + dir_ + "/linux.elf --kernel --pfn 1"), 2, "kconv: --kernel does not apply here");
+}
+
+TEST_F(BadInput, CommandsAreNamedWhenMisspelt) {
+  expect_error(run("transalte 0x1000"), 2, "no command 'transalte'; did you mean 'translate'?");
+  expect_error(run("vm"), 2, "for that use: pagewalk map --pid P");
+  expect_error(run("rd 0x1000"), 2, "the commands are demo, translate");
+  const CliResult help = run("help translate");
+  EXPECT_EQ(help.code, 0);
+  EXPECT_THAT(help.out, HasSubstr("Usage: pagewalk translate"));
 }
 
 TEST_F(BadInput, ACorruptVmcoreinfoGivesNoCrashAndNoWrongAnswer) {
