@@ -312,8 +312,7 @@ void LinuxCommands::add_to(CLI::App& app) {
   ps = app.add_subcommand("ps", "processes in an image: pid, comm, task, mm and pgd (offsets from BTF)");
   ps_args.target.add_to(*ps, kSourceOptions | kCpuOption | kPagingOptions | kSymbolOptions | kTypeOptions);
   ps->add_option("--pid", ps_args.pids, "only this process (repeat for more)")
-      ->expected(1)
-      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+      ->allow_extra_args(false);
   ps->add_flag("--json", ps_args.json, "JSON output");
 }
 

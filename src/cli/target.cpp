@@ -24,8 +24,7 @@ void TargetOptions::add_to(CLI::App& app, unsigned uses) {
     app.add_option("--base", bases,
                    "a raw image's first physical address; or NAME=VALUE for a kernel fact the image lacks "
                    "(kaslr_offset, phys_base, pgd, page_offset_base, vmalloc_base, vmemmap_base, mem_map)")
-        ->expected(1)
-        ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+        ->allow_extra_args(false);
   }
   if (uses & kCpuOption)
     app.add_option("--cpu", fields.cpu,

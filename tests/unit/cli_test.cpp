@@ -236,6 +236,9 @@ TEST_F(Cli, AddressesAreHexAndCountsDecimal) {
   EXPECT_THAT(with.out, HasSubstr(R"("va":"0x5614df8812a0")"));
   EXPECT_EQ(with.out, bare.out);
   EXPECT_EQ(with.out, dec.out);
+  // --base takes one value: the address after it is still the VA.
+  const Result based = run("translate --brief --json --base phys_base=0 5614df8812a0" + image());
+  EXPECT_EQ(based.out, with.out) << based.err;
   // On stdin too, mixed.
   const Result batch = run("translate --jsonl -" + image(), "5614df8812a0\n0x5614df8812a0\n0n94647649571488\n");
   size_t n = 0;
