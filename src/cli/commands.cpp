@@ -20,6 +20,7 @@
 #include "sources/kcore.hpp"
 #include "cli/demo.hpp"
 #include "cli/errors.hpp"
+#include "cli/help.hpp"
 #include "cli/linux_commands.hpp"
 #include "cli/io.hpp"
 #include "cli/live_commands.hpp"
@@ -638,6 +639,7 @@ int run(int argc, char** argv) {
   bool demo_json = false;
   auto* demo = app.add_subcommand("demo", "walk a built-in synthetic machine (the articles' scenario)");
   demo->add_flag("--json", demo_json, "one JSON document");
+  demo->footer(examples({"pagewalk demo", "pagewalk demo --json"}));
 
   TranslateArgs ta;
   auto* translate = app.add_subcommand("translate", "translate virtual addresses, showing every level");
@@ -647,6 +649,9 @@ int run(int argc, char** argv) {
   translate->add_flag("--json", ta.json, "one JSON document");
   translate->add_flag("--jsonl", ta.jsonl, "one JSON object per address");
   translate->add_flag("--brief", ta.brief, "one line per address instead of the per-level trace");
+  translate->footer(examples({"pagewalk translate --image dump.elf --pid 117 401000",
+                              "pagewalk translate --pid self --brief 0x7ffd4a3c1000",
+                              "pagewalk translate --image dump.elf --kernel --jsonl - < addresses.txt"}));
 
   MapArgs ma;
   auto* map = app.add_subcommand("map", "enumerate mapped ranges, coalesced (ptdump-like)");
@@ -661,6 +666,9 @@ int run(int argc, char** argv) {
   map->add_option("--max-entries", ma.max_entries,
                   "stop after examining this many entries (default: 64 per 4 KiB page the target holds, "
                   "4 Mi at least, 1 Gi at most)");
+  map->footer(examples({"pagewalk map --image dump.elf --pid 117 --to 0x800000000000",
+                        "pagewalk map --qemu 127.0.0.1:1234 --pages",
+                        "pagewalk map --kcore --kernel --from ffffc90000000000 --to ffffe90000000000"}));
 
   std::string dva, dmode;
   bool djson = false;
@@ -668,6 +676,7 @@ int run(int argc, char** argv) {
   decode->add_option("VA", dva, "virtual address")->required();
   decode->add_option("--mode", dmode, "paging mode (default x86-64-4level)");
   decode->add_flag("--json", djson, "JSON output");
+  decode->footer(examples({"pagewalk decode 0x5651b590c2a0", "pagewalk decode --mode x86-64-5level ff11000000000000"}));
 
   std::string evalue, elevel, emode;
   unsigned epa = 0;
@@ -679,22 +688,26 @@ int run(int argc, char** argv) {
   entry->add_option("--pa-bits", epa, "MAXPHYADDR (default: the mode's)");
   entry->add_flag("--no-nx", enonx, "EFER.NXE is clear");
   entry->add_flag("--json", ejson, "JSON output");
+  entry->footer(examples({"pagewalk entry 0x80000001422c5867", "pagewalk entry --level pmd 0x80000000400000e7"}));
 
   std::string mmode;
   bool mjson = false;
   auto* modes = app.add_subcommand("modes", "paging-mode geometry as the kernel names it");
   modes->add_option("--mode", mmode, "one mode (default: all)");
   modes->add_flag("--json", mjson, "JSON output");
+  modes->footer(examples({"pagewalk modes", "pagewalk modes --mode x86-pae --json"}));
 
   PtovArgs pa;
   auto* ptov = app.add_subcommand("ptov", "every (pid, VA) that maps a physical frame, over every live process");
   add_ptov_options(*ptov, pa);
+  ptov->footer(examples({"pagewalk ptov 0x1422c52a0", "pagewalk ptov --pfn 1422c5 --pid 117"}));
 
   TargetOptions io;
   bool ijson = false;
   auto* info = app.add_subcommand("info", "what a target holds: format, RAM ranges, CPUs and registers, VMCOREINFO");
   io.add_to(*info, kSourceOptions | kCpuOption);
   info->add_flag("--json", ijson, "JSON output");
+  info->footer(examples({"pagewalk info --image dump.elf", "pagewalk info --qemu 127.0.0.1:1234 --json"}));
 
   LinuxCommands linux_cmds;
   linux_cmds.add_to(app);

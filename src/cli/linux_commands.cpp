@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/errors.hpp"
+#include "cli/help.hpp"
 #include "cli/io.hpp"
 #include "cli/numbers.hpp"
 #include "cli/render.hpp"
@@ -298,6 +299,7 @@ void LinuxCommands::add_to(CLI::App& app) {
   layout->add_option("ADDR", layout_args.addr, "a kernel or user virtual address to place");
   layout_args.target.add_to(*layout, kSourceOptions | kCpuOption | kPagingOptions | kSymbolOptions);
   layout->add_flag("--json", layout_args.json, "JSON output");
+  layout->footer(examples({"pagewalk layout", "pagewalk layout --image dump.elf ffffffffc0000000"}));
 
   kconv = app.add_subcommand("kconv", "kernel address conversions: virt/phys/pfn/struct page, checked against the tables");
   kconv->add_option("--virt", kconv_args.virt, "a kernel virtual address (direct map, kernel text, vmalloc...)");
@@ -308,9 +310,12 @@ void LinuxCommands::add_to(CLI::App& app) {
       ->capture_default_str();
   kconv_args.target.add_to(*kconv, kSourceOptions | kCpuOption | kPagingOptions | kSymbolOptions);
   kconv->add_flag("--json", kconv_args.json, "JSON output");
+  kconv->footer(examples({"pagewalk kconv --image dump.elf --virt ffff888001000000",
+                          "pagewalk kconv --image dump.elf --pfn 1422c5 --size 0x4000 --json"}));
 
   ps = app.add_subcommand("ps", "processes in an image: pid, comm, task, mm and pgd (offsets from BTF)");
   ps_args.target.add_to(*ps, kSourceOptions | kCpuOption | kPagingOptions | kSymbolOptions | kTypeOptions);
+  ps->footer(examples({"pagewalk ps --image dump.elf", "pagewalk ps --kcore --pid 1 --json"}));
   ps->add_option("--pid", ps_args.pids, "only this process (repeat for more)")
       ->allow_extra_args(false);
   ps->add_flag("--json", ps_args.json, "JSON output");

@@ -1,6 +1,9 @@
 #include "live/pagemap.hpp"
 
+#include <sys/ioctl.h>
+
 #include <algorithm>
+#include <array>
 
 #include <fmt/format.h>
 
@@ -54,6 +57,52 @@ tl::expected<size_t, LiveError> Pagemap::read(uint64_t first_page, std::span<uin
     if (*n % sizeof(uint64_t)) break;
   }
   return done;
+}
+
+namespace {
+
+// include/uapi/linux/fs.h (6.7+); spelt out here because older libc headers lack it.
+struct PageRegion {
+  uint64_t start, end, categories;
+};
+struct PmScanArg {
+  uint64_t size, flags, start, end, walk_end, vec, vec_len, max_pages;
+  uint64_t category_inverted, category_mask, category_anyof_mask, return_mask;
+};
+constexpr uint64_t kPageIsPresent = 1u << 3;
+constexpr unsigned long kPagemapScan = _IOWR('f', 16, PmScanArg);
+
+}  // namespace
+
+std::optional<std::vector<Run>> Pagemap::present_runs(uint64_t first_page, uint64_t end_page) const {
+  std::vector<Run> runs;
+  std::array<PageRegion, 512> regions{};
+  uint64_t at = first_page << kPageShift;
+  const uint64_t end = end_page << kPageShift;
+  while (at < end) {
+    PmScanArg arg{};
+    arg.size = sizeof arg;
+    arg.start = at;
+    arg.end = end;
+    arg.vec = reinterpret_cast<uintptr_t>(regions.data());
+    arg.vec_len = regions.size();
+    arg.category_mask = kPageIsPresent;
+    arg.return_mask = kPageIsPresent;
+    const int n = ioctl(fd_.get(), kPagemapScan, &arg);
+    if (n < 0) {
+      // ENOTTY/EINVAL: a kernel before 6.7. Anything else (the process exited): let the
+      // caller's reads say what happened.
+      return std::nullopt;
+    }
+    for (int i = 0; i < n; ++i) {
+      const uint64_t s = regions[i].start >> kPageShift, e = regions[i].end >> kPageShift;
+      if (!runs.empty() && runs.back().first + runs.back().count == s) runs.back().count += e - s;
+      else runs.push_back({s, e - s});
+    }
+    if (arg.walk_end <= at) break;  // no progress: the kernel says the walk ended here
+    at = arg.walk_end;
+  }
+  return runs;
 }
 
 PagemapReadAhead::PagemapReadAhead(const Pagemap& pagemap, std::vector<Run> chunks, size_t depth, unsigned readers)

@@ -36,7 +36,13 @@ LiveError error_from_errno(int err, const std::string& path, std::string_view wh
       return {K::NoProcess, fmt::format("{}: no such process ({} does not exist)", what, path)};
     case EACCES:
     case EPERM:
-      return {K::Permission, fmt::format("{}: permission denied reading {} (needs root or ptrace access)", what, path)};
+      // Never claim a missing privilege the process has: root is refused too when the target
+      // is beyond its ptrace reach (ptrace_may_access: another user namespace, Yama, an LSM).
+      return {K::Permission,
+              fmt::format("{}: permission denied reading {} ({})", what, path,
+                          geteuid() == 0 ? "root is refused too: the process is beyond ptrace's reach from here, as in "
+                                           "another user namespace, or Yama ptrace_scope or a security module forbids it"
+                                         : "needs root or ptrace access")};
     default:
       return {K::Io, fmt::format("{}: cannot read {}: {}", what, path, std::strerror(err))};
   }

@@ -345,32 +345,41 @@ ReverseResult reverse_map(Pfn pfn, uint64_t page_offset, const ReverseOptions& o
     for (const Mapping& m : *maps) {
       if (failed || r.stopped_early) break;
       if (m.has_smaps && m.rss == 0 && !m.hugetlb) continue;  // hugetlb pages are not in Rss
-      uint64_t page = m.start.value() >> kPageShift;
-      const uint64_t end_page = m.end.value() >> kPageShift;
-      while (page < end_page) {
-        const size_t n = std::min<uint64_t>(buf.size(), end_page - page);
-        auto got = pm->read(page, std::span(buf).first(n));
-        if (!got || *got < n) {
-          // [vsyscall] lies above the user range pagemap covers: it reads as end of file.
-          if (got && !m.in_pagemap()) break;
-          r.failures.push_back({pid, got ? exited(pid) : got.error()});
-          failed = true;
-          break;
-        }
-        r.pages_read += n;
-        for (size_t i = 0; i < n; ++i) {
-          const uint64_t e = buf[i];
-          if (!(e >> PagemapEntry::kPresent)) continue;
-          ++r.resident_pages;
-          if ((e & PagemapEntry::kFrameMask) != want) continue;
-          r.hits.push_back({pid, comm, VirtAddr(((page + i) << kPageShift) + page_offset), m, PagemapEntry{e}});
-          if (o.stop_after && r.hits.size() >= o.stop_after) {
-            r.stopped_early = true;
+      const uint64_t first_page = m.start.value() >> kPageShift, last_page = m.end.value() >> kPageShift;
+      // Only the present runs, where the kernel can say which they are; else every page.
+      std::optional<std::vector<Run>> runs;
+      if (o.use_pagemap_scan && m.in_pagemap()) runs = pm->present_runs(first_page, last_page);
+      if (runs) ++r.scanned_mappings;
+      else runs = std::vector<Run>{{first_page, last_page - first_page}};
+      for (const Run& run : *runs) {
+        if (failed || r.stopped_early) break;
+        uint64_t page = run.first;
+        const uint64_t end_page = run.first + run.count;
+        while (page < end_page) {
+          const size_t n = std::min<uint64_t>(buf.size(), end_page - page);
+          auto got = pm->read(page, std::span(buf).first(n));
+          if (!got || *got < n) {
+            // [vsyscall] lies above the user range pagemap covers: it reads as end of file.
+            if (got && !m.in_pagemap()) break;
+            r.failures.push_back({pid, got ? exited(pid) : got.error()});
+            failed = true;
             break;
           }
+          r.pages_read += n;
+          for (size_t i = 0; i < n; ++i) {
+            const uint64_t e = buf[i];
+            if (!(e >> PagemapEntry::kPresent)) continue;
+            ++r.resident_pages;
+            if ((e & PagemapEntry::kFrameMask) != want) continue;
+            r.hits.push_back({pid, comm, VirtAddr(((page + i) << kPageShift) + page_offset), m, PagemapEntry{e}});
+            if (o.stop_after && r.hits.size() >= o.stop_after) {
+              r.stopped_early = true;
+              break;
+            }
+          }
+          if (r.stopped_early) break;
+          page += n;
         }
-        if (r.stopped_early) break;
-        page += n;
       }
     }
   }

@@ -130,6 +130,7 @@ struct ProcessFailure {
 struct ReverseOptions {
   std::vector<int> pids;    // empty: every process in /proc
   uint64_t stop_after = 0;  // stop once this many mappers are found (kpagecount); 0: scan all
+  bool use_pagemap_scan = true;  // ask the kernel for the present runs (PAGEMAP_SCAN) when it can
   // Called after a process's mappings are read and before its pagemap is opened; tests
   // use it to make a process exit at exactly that point.
   std::function<void(int pid)> before_pagemap;
@@ -142,6 +143,7 @@ struct ReverseResult {
   uint64_t processes = 0;                // processes whose pagemap was read
   uint64_t pages_read = 0;               // pagemap entries read
   uint64_t resident_pages = 0;           // of which present
+  uint64_t scanned_mappings = 0;         // mappings whose present runs PAGEMAP_SCAN gave
   bool stopped_early = false;
 };
 

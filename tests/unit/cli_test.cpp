@@ -253,6 +253,36 @@ TEST_F(Cli, AddressesAreHexAndCountsDecimal) {
   EXPECT_THAT(r.err, HasSubstr("addresses are hex; 0n marks decimal"));
 }
 
+// Every command's help ends with examples, and every example parses: it may fail on the
+// missing dump.elf, never as bad usage.
+TEST_F(Cli, EveryHelpEndsWithExamplesThatParse) {
+  const Result top = run("--help");
+  ASSERT_EQ(top.code, 0);
+  std::vector<std::string> commands;
+  std::istringstream in(top.out.substr(top.out.find("Subcommands:")));
+  for (std::string line; std::getline(in, line);)
+    if (line.size() > 2 && line[0] == ' ' && line[2] != ' ') commands.push_back(line.substr(2, line.find_first_of(", ", 2) - 2));
+  ASSERT_GE(commands.size(), 10u) << top.out;
+  for (const std::string& cmd : commands) {
+    const Result help = run("help " + cmd);
+    ASSERT_EQ(help.code, 0) << cmd;
+    const size_t at = help.out.find("\nExamples:\n");
+    ASSERT_NE(at, std::string::npos) << cmd;
+    std::istringstream ex(help.out.substr(at + 11));
+    unsigned n = 0;
+    for (std::string line; std::getline(ex, line);) {
+      if (line.empty()) continue;
+      ASSERT_TRUE(line.rfind("  pagewalk " + cmd + " ", 0) == 0 || line == "  pagewalk " + cmd) << line;
+      ++n;
+      if (line.find('<') != std::string::npos) continue;  // needs the shell
+      const std::string quick = line.find("--qemu ") != std::string::npos ? " --qemu-timeout 200" : "";
+      const Result r = run(line.substr(11) + quick);
+      EXPECT_NE(r.code, 2) << line << ": " << r.err;
+    }
+    EXPECT_GE(n, 2u) << cmd;
+  }
+}
+
 TEST_F(Cli, BadInputGivesOneLineAndStatus) {
   Result r = run("translate 0x12 --image " + dir_ + "/missing.elf");
   EXPECT_EQ(r.code, 3);

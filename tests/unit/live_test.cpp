@@ -434,20 +434,54 @@ void kill_and_reap(pid_t pid) {
   waitpid(pid, nullptr, 0);
 }
 
+// PAGEMAP_SCAN's present runs against the present bits of the pages' own pagemap entries.
+TEST(PagemapScan, PresentRunsArePagemapsPresentPages) {
+  constexpr size_t kPages = 64;
+  auto* base = static_cast<char*>(mmap(nullptr, kPages * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+  ASSERT_NE(base, MAP_FAILED);
+  for (size_t i : {0, 1, 2, 7, 30, 31, 63}) base[i * 4096] = 1;
+  auto pm = Pagemap::open(getpid());
+  ASSERT_TRUE(pm);
+  const uint64_t first = reinterpret_cast<uintptr_t>(base) >> 12;
+  auto runs = pm->present_runs(first, first + kPages);
+  if (!runs) {
+    munmap(base, kPages * 4096);
+    GTEST_SKIP() << "this kernel has no PAGEMAP_SCAN (Linux 6.7+)";
+  }
+  std::vector<uint64_t> entries(kPages);
+  ASSERT_EQ(pm->read(first, entries).value_or(0), kPages);
+  std::vector<bool> in_run(kPages, false);
+  for (const live::Run& r : *runs)
+    for (uint64_t p = r.first; p < r.first + r.count; ++p) {
+      ASSERT_TRUE(p >= first && p < first + kPages);
+      in_run[p - first] = true;
+    }
+  for (size_t i = 0; i < kPages; ++i) EXPECT_EQ(in_run[i], PagemapEntry{entries[i]}.present()) << "page " << i;
+  EXPECT_EQ(runs->size(), 4u);  // 0-2, 7, 30-31, 63
+  munmap(base, kPages * 4096);
+}
+
 TEST(ReverseMap, FindsThisProcesssFrame) {
   if (!has_cap_sys_admin()) GTEST_SKIP() << "pagemap shows PFN 0 without CAP_SYS_ADMIN";
   std::vector<char> page(4096 * 2, 3);
   char* va = page.data() + 4096 - (reinterpret_cast<uintptr_t>(page.data()) & 4095) + 100;  // in the second page
   const uint64_t pfn = own_pagemap(va) & ((uint64_t{1} << 55) - 1);
   ASSERT_NE(pfn, 0u);
-  ReverseOptions o;
-  o.pids = {getpid()};
-  const ReverseResult r = reverse_map(Pfn(pfn), 100, o);
-  ASSERT_EQ(r.hits.size(), 1u);
-  EXPECT_EQ(r.hits[0].pid, getpid());
-  EXPECT_EQ(r.hits[0].va, va_of(va));
-  EXPECT_TRUE(r.failures.empty());
-  EXPECT_EQ(r.processes, 1u);
+  // The same answer whether the kernel says which runs are present or every entry is read.
+  for (const bool scan : {true, false}) {
+    ReverseOptions o;
+    o.pids = {getpid()};
+    o.use_pagemap_scan = scan;
+    const ReverseResult r = reverse_map(Pfn(pfn), 100, o);
+    ASSERT_EQ(r.hits.size(), 1u) << scan;
+    EXPECT_EQ(r.hits[0].pid, getpid());
+    EXPECT_EQ(r.hits[0].va, va_of(va));
+    EXPECT_TRUE(r.failures.empty());
+    EXPECT_EQ(r.processes, 1u);
+    if (!scan) {
+      EXPECT_EQ(r.scanned_mappings, 0u);
+    }
+  }
 }
 
 TEST(ReverseMap, ProcessExitingMidScanIsReportedAndTheRestCompletes) {
