@@ -1,6 +1,7 @@
 #include "cli/commands.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <unistd.h>
 
 #include <chrono>
@@ -20,6 +21,7 @@
 #include "sources/kcore.hpp"
 #include "cli/demo.hpp"
 #include "cli/errors.hpp"
+#include "linux/linux_arch.hpp"
 #include "cli/help.hpp"
 #include "cli/linux_commands.hpp"
 #include "cli/io.hpp"
@@ -371,10 +373,7 @@ int cmd_modes(const std::string& mode_name, bool json) {
   ordered_json all = ordered_json::array();
   std::string out;
   for (const PagingMode* m : modes) {
-    const uint64_t word = m->word_bits >= 64 ? ~uint64_t{0} : (uint64_t{1} << m->word_bits) - 1;  // unsigned long
-    auto mask = [&](unsigned shift) { return ~((uint64_t{1} << shift) - 1) & word; };
-    const unsigned pfn_bits = std::min<unsigned>(m->default_pa_bits, m->entry_bytes * 8u);
-    const uint64_t pfn_mask = (pfn_bits >= 64 ? ~uint64_t{0} : (uint64_t{1} << pfn_bits) - 1) & mask(m->page_shift());
+    const linux_kernel::KernelMasks km = linux_kernel::kernel_masks(*m);
     const auto lv = m->linux_levels();
     constexpr const char* shift_names[] = {"PGDIR_SHIFT", "P4D_SHIFT", "PUD_SHIFT", "PMD_SHIFT", "PAGE_SHIFT"};
     constexpr const char* ptrs_names[] = {"PTRS_PER_PGD", "PTRS_PER_P4D", "PTRS_PER_PUD", "PTRS_PER_PMD",
@@ -396,11 +395,12 @@ int cmd_modes(const std::string& mode_name, bool json) {
         if (v.folded) folded.push_back(v.name);
       j["folded"] = folded;
       j["PAGE_SIZE"] = uint64_t{1} << m->page_shift();
-      j["PAGE_MASK"] = hex(mask(m->page_shift()));
-      j["PMD_MASK"] = hex(mask(lv[3].shift));
-      j["PUD_MASK"] = hex(mask(lv[2].shift));
-      j["PGDIR_MASK"] = hex(mask(lv[0].shift));
-      j["PTE_PFN_MASK"] = hex(pfn_mask);
+      j["PAGE_MASK"] = hex(km.page_mask);
+      j["PMD_MASK"] = hex(km.pmd_mask);
+      j["PUD_MASK"] = hex(km.pud_mask);
+      j["PGDIR_MASK"] = hex(km.pgdir_mask);
+      j["PTE_PFN_MASK"] = hex(km.pte_pfn_mask);
+      j["__PHYSICAL_MASK_SHIFT"] = km.physical_mask_shift;
       all.push_back(j);
       continue;
     }
@@ -409,12 +409,13 @@ int cmd_modes(const std::string& mode_name, bool json) {
       out += fmt::format("  {:<12} {:>2}    {:<13} {:>4}{}\n", shift_names[i], lv[i].shift, ptrs_names[i],
                          lv[i].ptrs_per, lv[i].folded ? "  (folded)" : "");
     out += fmt::format("  {:<12} 0x{:x}\n", "PAGE_SIZE", uint64_t{1} << m->page_shift());
-    out += fmt::format("  {:<12} 0x{:x}\n", "PAGE_MASK", mask(m->page_shift()));
-    out += fmt::format("  {:<12} 0x{:x}\n", "PMD_MASK", mask(lv[3].shift));
-    out += fmt::format("  {:<12} 0x{:x}\n", "PUD_MASK", mask(lv[2].shift));
-    out += fmt::format("  {:<12} 0x{:x}\n", "PGDIR_MASK", mask(lv[0].shift));
-    out += fmt::format("  {:<12} 0x{:x}  (frame bits {}..{}; never PAGE_MASK)\n", "PTE_PFN_MASK", pfn_mask,
-                       m->page_shift(), pfn_bits - 1);
+    out += fmt::format("  {:<12} 0x{:x}\n", "PAGE_MASK", km.page_mask);
+    out += fmt::format("  {:<12} 0x{:x}\n", "PMD_MASK", km.pmd_mask);
+    out += fmt::format("  {:<12} 0x{:x}\n", "PUD_MASK", km.pud_mask);
+    out += fmt::format("  {:<12} 0x{:x}\n", "PGDIR_MASK", km.pgdir_mask);
+    out += fmt::format("  {:<12} 0x{:x}  (frame bits {}..{}, __PHYSICAL_MASK_SHIFT {}; never PAGE_MASK)\n",
+                       "PTE_PFN_MASK", km.pte_pfn_mask, m->page_shift(), std::bit_width(km.pte_pfn_mask) - 1,
+                       km.physical_mask_shift);
     std::string hw, large;
     for (const LevelDesc& d : m->levels) {
       hw += fmt::format("{}{}({})", hw.empty() ? "" : " -> ", d.hw_name, d.linux_name);
@@ -424,7 +425,7 @@ int cmd_modes(const std::string& mode_name, bool json) {
                        hw, large.empty() ? "none" : large, m->va_bits, m->entry_bytes, m->default_pa_bits);
   }
   if (json)
-    print_json(modes.size() == 1 ? all[0] : ordered_json{{"schema_version", kSchemaVersion}, {"modes", all}});
+    print_json(ordered_json{{"schema_version", kSchemaVersion}, {"command", "modes"}, {"modes", all}});
   else
     fmt::print("{}", out);
   return kAllMapped;

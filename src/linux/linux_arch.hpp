@@ -48,6 +48,9 @@ class LinuxArch {
   // layout of `mode` (an error when the architecture has none for it).
   [[nodiscard]] virtual tl::expected<std::vector<Region>, std::string> layout(const LinuxKernel* k,
                                                                               const PagingMode& mode) const = 0;
+  // __PHYSICAL_MASK_SHIFT: how many physical address bits the kernel keeps in an entry for
+  // `mode` (below the hardware's MAXPHYADDR where pfns must fit an unsigned long).
+  [[nodiscard]] virtual unsigned physical_mask_shift(const PagingMode& mode) const = 0;
   // A process's roots from its mm->pgd: one set, or both halves of a PTI pair.
   [[nodiscard]] virtual std::vector<ProcessRoot> process_roots(LinuxKernel& k, const TaskLayout& layout,
                                                                PhysAddr pgd) const = 0;
@@ -55,5 +58,17 @@ class LinuxArch {
 
 // The Linux part for the architecture of `mode` (nullptr: x86-64, the one before others).
 [[nodiscard]] const LinuxArch& linux_arch_for(const PagingMode* mode);
+
+// The kernel's masks for a mode, as its headers compute them in unsigned long (the mode's
+// word size) and pteval_t (the entry size).
+struct KernelMasks {
+  uint64_t page_mask, pmd_mask, pud_mask, pgdir_mask;
+  unsigned physical_mask_shift;
+  // PTE_PFN_MASK = (pteval_t)PHYSICAL_PAGE_MASK, and PHYSICAL_PAGE_MASK =
+  // ((signed long)PAGE_MASK) & __PHYSICAL_MASK: under 32-bit PAE the signed cast extends
+  // PAGE_MASK to 64 bits before the physical mask cuts it (arch/x86/include/asm/page_types.h).
+  uint64_t pte_pfn_mask;
+};
+[[nodiscard]] KernelMasks kernel_masks(const PagingMode& mode);
 
 }  // namespace pagewalk::linux_kernel

@@ -129,7 +129,11 @@ TEST_F(Cli, DemoRuns) {
 TEST_F(Cli, ModesGivesTheKernelsNumbers) {
   const Result r = run("modes --mode x86-64-4level --json");
   ASSERT_EQ(r.code, 0) << r.err;
-  const auto j = nlohmann::json::parse(r.out);
+  const auto doc = nlohmann::json::parse(r.out);
+  EXPECT_EQ(doc["command"], "modes");
+  EXPECT_EQ(doc["schema_version"], 2);
+  ASSERT_EQ(doc["modes"].size(), 1u);
+  const auto& j = doc["modes"][0];
   EXPECT_EQ(j["PGDIR_SHIFT"], 39);
   EXPECT_EQ(j["P4D_SHIFT"], 39);
   EXPECT_EQ(j["PUD_SHIFT"], 30);
@@ -142,6 +146,14 @@ TEST_F(Cli, ModesGivesTheKernelsNumbers) {
   const Result h = run("modes --mode x86-64-4level");
   EXPECT_THAT(h.out, HasSubstr("P4D_SHIFT"));
   EXPECT_THAT(h.out, HasSubstr("0xfffffffffffff000"));
+  // The kernel's own masks on 32-bit: under PAE the signed PAGE_MASK reaches bit 43
+  // (__PHYSICAL_MASK_SHIFT 44), without PAE the entry is 32 bits.
+  const auto pae = nlohmann::json::parse(run("modes --mode x86-pae --json").out)["modes"][0];
+  EXPECT_EQ(pae["PAGE_MASK"], "0xfffff000");
+  EXPECT_EQ(pae["PTE_PFN_MASK"], "0xffffffff000");
+  EXPECT_EQ(pae["__PHYSICAL_MASK_SHIFT"], 44);
+  const auto two = nlohmann::json::parse(run("modes --mode x86-32 --json").out)["modes"][0];
+  EXPECT_EQ(two["PTE_PFN_MASK"], "0xfffff000");
 }
 
 TEST_F(Cli, DecodeSplitsTheArticleAddress) {
