@@ -286,7 +286,12 @@ unsigned level_option(const PagingMode& m, const std::string& name) {
   if (name.empty()) return m.level_count() - 1;
   for (unsigned l = 0; l < m.level_count(); ++l) {
     const LevelDesc& d = m.levels[l];
-    if (d.linux_name == name || d.hw_name == name) return l;
+    auto same = [&](std::string_view a) {  // pml4 = PML4, PGD = pgd
+      return a.size() == name.size() && std::equal(a.begin(), a.end(), name.begin(), [](char x, char y) {
+               return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+             });
+    };
+    if (same(d.linux_name) || same(d.hw_name)) return l;
   }
   std::string known;
   for (const LevelDesc& d : m.levels) known += fmt::format("{}{}/{}", known.empty() ? "" : ", ", d.linux_name, d.hw_name);
@@ -356,7 +361,10 @@ int cmd_entry(const std::string& value, const std::string& level_name, const std
                          m.arch->swap_kind(d.swap_type), d.swap_offset);
       break;
     case EntryKind::NotPresent: out += "  kind    not present\n"; break;
-    case EntryKind::Reserved: out += "  kind    reserved bits set: the MMU would fault\n"; break;
+    case EntryKind::Reserved:
+      out += fmt::format("  kind    reserved bit{} {} set: the MMU would fault\n",
+                         std::popcount(d.reserved) == 1 ? "" : "s", bit_list(d.reserved));
+      break;
   }
   out += fmt::format("  flags   {}\n", join_flags(p, level, raw));
   if (d.kind == EntryKind::Leaf || d.kind == EntryKind::Table) out += fmt::format("  access  {}\n", access_view(d.access));

@@ -1,6 +1,7 @@
 #include "cli/render.hpp"
 
 #include <array>
+#include <bit>
 #include <cstring>
 #include <iterator>
 
@@ -126,7 +127,11 @@ std::string reason(const Paging& paging, const Translation& t, const SourceNotes
     case Status::ProtNone:
       return fmt::format("PROT_NONE {} entry: no access; it would map PA 0x{:x}", lvl, t.pa.value());
     case Status::Reserved:
-      return fmt::format("reserved bit set in the {} entry 0x{:x}: the MMU would fault", lvl, s.raw);
+    {
+      const uint64_t bits = paging.decode(s.level, s.raw).reserved;
+      return fmt::format("reserved bit{} {} set in the {} entry 0x{:x}: the MMU would fault",
+                         std::popcount(bits) == 1 ? "" : "s", bit_list(bits), lvl, s.raw);
+    }
     default:
       return "";
   }

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 
 #include "core/access.hpp"
 
@@ -25,7 +26,11 @@ struct EntryDecode {
   Access access;       // what this entry still allows below it (Table, Leaf)
   uint8_t swap_type = 0;
   uint64_t swap_offset = 0;
+  uint64_t reserved = 0;  // Reserved: the bits that make it so
 };
+
+// Bit numbers of a mask for people, highest first, runs joined: "51..46, 7".
+[[nodiscard]] std::string bit_list(uint64_t mask);
 
 // Facts about the CPU that change how an entry reads.
 struct DecodeOptions {

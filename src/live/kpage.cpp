@@ -12,7 +12,8 @@ std::vector<std::string> kpageflag_names(uint64_t flags) {
   std::vector<std::string> names;
   for (unsigned b = 0; b < 64; ++b) {
     if (!((flags >> b) & 1)) continue;
-    names.push_back(b < kKpageFlagNames.size() ? std::string(kKpageFlagNames[b]) : fmt::format("BIT{}", b));
+    const bool named = b < kKpageFlagNames.size() && !kKpageFlagNames[b].empty();
+    names.push_back(named ? std::string(kKpageFlagNames[b]) : fmt::format("BIT{}", b));
   }
   return names;
 }

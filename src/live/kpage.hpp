@@ -15,8 +15,10 @@
 
 namespace pagewalk::live {
 
-// Bit numbers of include/uapi/linux/kernel-page-flags.h (KPF_*), indexed by bit.
-inline constexpr std::array<std::string_view, 27> kKpageFlagNames = {
+// Bit numbers of include/uapi/linux/kernel-page-flags.h (KPF_*, 0..26) and of the kernel's
+// own include/linux/kernel-page-flags.h (32..42, "kernel hacking assistances" that
+// kpageflags also sets), indexed by bit; "" where the kernel defines none.
+inline constexpr std::array<std::string_view, 43> kKpageFlagNames = {
     "LOCKED",        // 0
     "ERROR",         // 1
     "REFERENCED",    // 2
@@ -44,6 +46,18 @@ inline constexpr std::array<std::string_view, 27> kKpageFlagNames = {
     "ZERO_PAGE",     // 24
     "IDLE",          // 25
     "PGTABLE",       // 26
+    "", "", "", "", "",  // 27..31
+    "RESERVED",      // 32
+    "MLOCKED",       // 33
+    "MAPPEDTODISK",  // 34
+    "PRIVATE",       // 35
+    "PRIVATE_2",     // 36
+    "OWNER_PRIVATE", // 37
+    "ARCH",          // 38
+    "UNCACHED",      // 39
+    "SOFTDIRTY",     // 40
+    "ARCH_2",        // 41
+    "ARCH_3",        // 42
 };
 enum KpageBit : unsigned {
   kKpfCompoundHead = 15,

@@ -178,6 +178,21 @@ TEST_F(Cli, EntryDecodesTheArticleValues) {
   j = nlohmann::json::parse(run("entry 0x07ffffffffdb9602 --json").out);
   EXPECT_EQ(j["kind"], "swap");
   EXPECT_EQ(j["swap"]["offset"], "0x1234");
+  // Level names in either case; a reserved-bit verdict names the bits.
+  Result r = run("entry --level pml4 0x81");
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("reserved bit 7 set"));
+  r = run("entry --level PMD --pa-bits 40 0x00ff0000123450e7");
+  EXPECT_THAT(r.out, HasSubstr("reserved bits 51..48, 20, 18, 14 set"));
+}
+
+TEST(CoreEntry, BitListJoinsRuns) {
+  EXPECT_EQ(bit_list(0), "");
+  EXPECT_EQ(bit_list(1), "0");
+  EXPECT_EQ(bit_list(uint64_t{1} << 63), "63");
+  EXPECT_EQ(bit_list(~uint64_t{0}), "63..0");
+  EXPECT_EQ(bit_list(0x000fc00000000080), "51..46, 7");
+  EXPECT_EQ(bit_list(0x8000000000000005), "63, 2, 0");
 }
 
 TEST_F(Cli, TranslateAnImage) {

@@ -81,6 +81,7 @@ EntryDecode decode(const PagingMode& mode, unsigned level, uint64_t raw, const D
   if (f.ps_reserved) {
     d.kind = EntryKind::Reserved;
     d.attrs = raw;
+    d.reserved = uint64_t{1} << kPS;
     return d;
   }
   if (!wide) {
@@ -104,11 +105,13 @@ EntryDecode decode(const PagingMode& mode, unsigned level, uint64_t raw, const D
     const uint64_t reserved_low = raw & (low - 1) & ~0x1fffull;
     d.attrs = raw & ~(kAddrField64 & ~0x1000ull);
     d.kind = (reserved_pa || reserved_low) ? EntryKind::Reserved : EntryKind::Leaf;
+    d.reserved = reserved_pa | reserved_low;
     return d;
   }
   d.addr = raw & pmask & ~0xfffull;
   d.attrs = raw & ~kAddrField64;
   d.kind = reserved_pa ? EntryKind::Reserved : (f.last ? EntryKind::Leaf : EntryKind::Table);
+  d.reserved = reserved_pa;
   return d;
 }
 
