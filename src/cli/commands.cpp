@@ -92,7 +92,7 @@ int cmd_translate(const TranslateArgs& a) {
     if (!tr.mapped() && status == kAllMapped) status = kSomeUnmapped;
     if (a.json || a.jsonl) {
       if (a.json && !first) out.buf() += ',';
-      append_translation_json(out.buf(), t.paging, tr, SourceNotes::of(t.memory(), held, tr));
+      append_translation_json(out.buf(), t.paging, tr, SourceNotes::of(t.memory(), held, tr), !a.brief);
       if (!view.label.empty()) label_json_object(out.buf(), view.label);
       if (a.jsonl) out.buf() += '\n';
     } else if (brief) {

@@ -199,17 +199,87 @@ void append_brief(std::string& out, const Paging& paging, const Translation& t, 
   }
 }
 
-void append_translation_json(std::string& out, const Paging& paging, const Translation& t,
-                             const SourceNotes& notes) {
-  const PagingMode& m = *paging.mode;
-  fmt::format_to(sink(out), R"({{"va":"0x{:x}","status":"{}")", t.va.value(), to_string(t.status));
-  if (t.status == Status::Mapped || t.status == Status::ProtNone)
-    fmt::format_to(sink(out), R"(,"pa":"0x{:x}","page_size":{})", t.pa.value(), t.page_size);
-  if (t.status == Status::Mapped) {
-    out += R"(,"access":)";
-    append_access_json(out, t.access);
-    if (!notes.frame_held) out += R"(,"frame_in_source":false)";
+namespace {
+
+// The JSON array of an entry's flag names, kept for the last entries seen: a stream of
+// translations meets the same few flag combinations over and over, and the names depend
+// only on the architecture's flag_bits (tested per architecture).
+class FlagJsonCache {
+ public:
+  std::string_view get(const Paging& p, unsigned level, uint64_t raw) {
+    const uint64_t key = raw & p.mode->arch->flag_bits(*p.mode, level);
+    Slot& s = slots_[(key * 0x9e3779b97f4a7c15ull >> 56) ^ level];
+    if (!s.valid || s.key != key || s.level != level || s.mode != p.mode || s.pa_bits != p.options.pa_bits ||
+        s.cpu_flags != p.options.cpu_flags || raw == 0 || s.zero) {
+      s = {true, key, level, p.mode, p.options.pa_bits, p.options.cpu_flags, raw == 0, {}};
+      s.json += '[';
+      bool first = true;
+      for (std::string_view f : flags_of(p, level, raw)) {
+        if (!first) s.json += ',';
+        first = false;
+        s.json += '"';
+        s.json += f;
+        s.json += '"';
+      }
+      s.json += ']';
+    }
+    return s.json;
   }
+
+ private:
+  struct Slot {
+    bool valid = false;
+    uint64_t key = 0;
+    unsigned level = 0;
+    const PagingMode* mode = nullptr;
+    uint8_t pa_bits = 0;
+    uint32_t cpu_flags = 0;
+    bool zero = false;  // flag_bits leave out whether the entry is zero: never reused
+    std::string json;
+  };
+  std::array<Slot, 256> slots_;
+};
+
+}  // namespace
+
+// The batch path writes millions of these: each part goes straight into the end of the
+// buffer (open_tail), sized from what it holds; only the rare fields (swap, reasons) go
+// through fmt.
+void append_translation_json(std::string& out, const Paging& paging, const Translation& t, const SourceNotes& notes,
+                             bool with_steps) {
+  const PagingMode& m = *paging.mode;
+  const std::string_view status = to_string(t.status);
+  char* p = open_tail(out, 256 + status.size());
+  p = put(p, R"({"va":")");
+  p = put_hex(p, t.va.value());
+  p = put(p, R"(","status":")");
+  p = put(p, status);
+  *p++ = '"';
+  if (t.status == Status::Mapped || t.status == Status::ProtNone) {
+    p = put(p, R"(,"pa":")");
+    p = put_hex(p, t.pa.value());
+    p = put(p, R"(","page_size":)");
+    switch (t.page_size) {  // the common sizes without a division loop
+      case 4096: p = put(p, "4096"); break;
+      case 2097152: p = put(p, "2097152"); break;
+      case 1073741824: p = put(p, "1073741824"); break;
+      default: p = put_dec(p, t.page_size);
+    }
+  }
+  if (t.status == Status::Mapped) {
+    p = put(p, R"(,"access":{"kernel":")");
+    p = put(p, Access::rwx(t.access.kernel()));
+    p = put(p, R"(","user":")");
+    p = put(p, Access::rwx(t.access.user()));
+    p = put(p, R"("})");
+    if (!notes.frame_held) p = put(p, R"(,"frame_in_source":false)");
+    if (!with_steps) {  // the whole one-line answer
+      *p++ = '}';
+      close_tail(out, p);
+      return;
+    }
+  }
+  close_tail(out, p);
   if (t.status == Status::Swap)
     fmt::format_to(sink(out), R"(,"swap":{{"type":{},"offset":"0x{:x}","kind":"{}"}})", t.swap_type, t.swap_offset,
                    m.arch->swap_kind(t.swap_type));
@@ -218,18 +288,38 @@ void append_translation_json(std::string& out, const Paging& paging, const Trans
     out += R"(,"reason":)";
     append_json_string(out, reason(paging, t, notes));  // may quote the source's own words
   }
+  if (!with_steps) {
+    out += '}';
+    return;
+  }
   out += R"(,"steps":[)";
   for (unsigned i = 0; i < t.nsteps; ++i) {
     const Step& s = t.steps[i];
     const LevelDesc& l = m.levels[s.level];
-    if (i) out += ',';
-    fmt::format_to(sink(out), R"({{"level":"{}","hw_level":"{}","table":"0x{:x}","index":{},"entry_addr":"0x{:x}")",
-                   l.linux_name, l.hw_name, s.table.value(), s.index, s.entry_addr.value());
-    if (i + 1 < t.nsteps || t.status != Status::Unreadable) {
-      fmt::format_to(sink(out), R"(,"raw":"0x{:x}","flags":)", s.raw);
-      append_json_flags(out, paging, s.level, s.raw);
+    const bool read = i + 1 < t.nsteps || t.status != Status::Unreadable;
+    thread_local FlagJsonCache flag_cache;
+    const std::string_view flags = read ? flag_cache.get(paging, s.level, s.raw) : std::string_view{};
+    p = open_tail(out, 192 + l.linux_name.size() + l.hw_name.size() + flags.size());
+    if (i) *p++ = ',';
+    p = put(p, R"({"level":")");
+    p = put(p, l.linux_name);
+    p = put(p, R"(","hw_level":")");
+    p = put(p, l.hw_name);
+    p = put(p, R"(","table":")");
+    p = put_hex(p, s.table.value());
+    p = put(p, R"(","index":)");
+    p = put_dec(p, s.index);
+    p = put(p, R"(,"entry_addr":")");
+    p = put_hex(p, s.entry_addr.value());
+    *p++ = '"';
+    if (read) {
+      p = put(p, R"(,"raw":")");
+      p = put_hex(p, s.raw);
+      p = put(p, R"(","flags":)");
+      p = put(p, flags);
     }
-    out += '}';
+    *p++ = '}';
+    close_tail(out, p);
   }
   out += "]}";
 }

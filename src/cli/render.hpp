@@ -53,8 +53,9 @@ void append_trace(std::string& out, const Paging& paging, const Translation& t, 
 void append_brief(std::string& out, const Paging& paging, const Translation& t, const SourceNotes& notes = {});
 void append_brief_header(std::string& out);
 // One JSON object, no trailing newline.
+// Without steps: the one-line answer (--brief --jsonl).
 void append_translation_json(std::string& out, const Paging& paging, const Translation& t,
-                             const SourceNotes& notes = {});
+                             const SourceNotes& notes = {}, bool with_steps = true);
 
 // Map rows.
 void append_range_header(std::string& out);

@@ -27,6 +27,8 @@ std::string_view Architecture::swap_kind(unsigned /*type*/) const { return "swap
 
 uint64_t Architecture::coalesce_ignored_attrs(const PagingMode&) const { return 0; }
 
+uint64_t Architecture::flag_bits(const PagingMode&, unsigned) const { return ~uint64_t{0}; }
+
 std::shared_ptr<const WalkEngine> Architecture::make_engine(const Paging& paging) const {
   return std::make_shared<const BasicWalkEngine<NoFastPath>>(paging);
 }

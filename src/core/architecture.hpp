@@ -71,6 +71,9 @@ class Architecture {
                                            const DecodeOptions& options) const = 0;
   [[nodiscard]] virtual FlagNames flag_names(const PagingMode& mode, unsigned level, uint64_t raw,
                                              const DecodeOptions& options) const = 0;
+  // The bits of an entry flag_names reads (besides whether the entry is zero): entries
+  // equal in these have the same names, so a printer may reuse them. Default: every bit.
+  [[nodiscard]] virtual uint64_t flag_bits(const PagingMode& mode, unsigned level) const;
   [[nodiscard]] virtual std::vector<EntryField> entry_fields(const PagingMode& mode, unsigned level, uint64_t raw,
                                                              const DecodeOptions& options) const;
   // What a Linux swap type number denotes on this architecture's kernels.

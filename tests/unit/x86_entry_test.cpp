@@ -6,6 +6,7 @@
 
 #include <random>
 
+#include "arch/x86/x86_arch.hpp"
 #include "arch/x86/x86_entry.hpp"
 
 namespace pagewalk {
@@ -16,6 +17,27 @@ using ::testing::Not;
 
 constexpr DecodeOptions kDefault{};
 constexpr unsigned kPgd = 0, kPud = 1, kPmd = 2, kPte = 3;  // x86-64 4-level
+
+// flag_bits is a promise printers rely on to reuse names: entries that agree in those bits
+// (and are both non-zero) get the same names, in every mode, level and CPU option.
+TEST(X86Entry, FlagNamesReadOnlyTheFlagBits) {
+  std::mt19937_64 rng(7);
+  for (const PagingMode* m : arch::all_modes()) {
+    if (m->arch != &x86::kArchitecture) continue;
+    for (unsigned level = 0; level < m->level_count(); ++level)
+      for (const uint32_t flags : {0u, unsigned{x86::kNoNx}, unsigned{x86::kNoPse}}) {
+        const DecodeOptions opt{0, flags};
+        const uint64_t keep = m->arch->flag_bits(*m, level);
+        const uint64_t width = m->entry_bytes == 8 ? ~uint64_t{0} : 0xffffffffull;
+        for (int i = 0; i < 20000; ++i) {
+          const uint64_t raw = rng() & width, other = (raw & keep) | (rng() & ~keep & width);
+          if (raw == 0 || other == 0) continue;
+          const FlagNames a = m->arch->flag_names(*m, level, raw, opt), b = m->arch->flag_names(*m, level, other, opt);
+          ASSERT_EQ(a.join(), b.join()) << m->name << " level " << level << std::hex << " 0x" << raw << " 0x" << other;
+        }
+      }
+  }
+}
 
 TEST(X86Entry, ArticlePteFrameExcludesNx) {
   // First article: pte_val 0x80000001422c5867, printed as "physics address 0x80000001422c5000".

@@ -55,6 +55,12 @@ uint64_t X86Architecture::coalesce_ignored_attrs(const PagingMode&) const {
   return (uint64_t{1} << kA) | (uint64_t{1} << kD);  // set by the MMU as pages are used
 }
 
+// Names come from bits 0..12 (12: PAT of a large page) and, in 8-byte entries, 52..63
+// (software bits, protection key, NX); the address field between names nothing.
+uint64_t X86Architecture::flag_bits(const PagingMode& mode, unsigned) const {
+  return mode.entry_bytes == 8 ? 0xfff0000000001fffull : 0x1fffull;
+}
+
 std::shared_ptr<const WalkEngine> X86Architecture::make_engine(const Paging& paging) const {
   return std::make_shared<const BasicWalkEngine<HotDecoder>>(paging);
 }

@@ -18,6 +18,7 @@ class X86Architecture final : public Architecture {
                                                      const DecodeOptions& options) const override;
   [[nodiscard]] std::string_view swap_kind(unsigned type) const override;
   [[nodiscard]] uint64_t coalesce_ignored_attrs(const PagingMode& mode) const override;
+  [[nodiscard]] uint64_t flag_bits(const PagingMode& mode, unsigned level) const override;
   [[nodiscard]] std::shared_ptr<const WalkEngine> make_engine(const Paging& paging) const override;
   [[nodiscard]] PhysAddr root_from_register(const PagingMode& mode, uint64_t cr3) const override;
   [[nodiscard]] tl::expected<CpuPaging, std::string> paging_from_cpu(const CpuState& cpu) const override;
