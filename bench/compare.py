@@ -50,6 +50,9 @@ def main():
         rows = 4 * 1024 * 1024 // 4 + 28 * 512 + 32
         cases = [("translate - (brief)", ["translate", "--image", image, "-"], vas, lines, "lines"),
                  ("translate - --jsonl", ["translate", "--image", image, "--jsonl", "-"], vas, lines, "lines"),
+                 ("translate - --brief --jsonl", ["translate", "--image", image, "--brief", "--jsonl", "-"], vas,
+                  lines, "lines"),
+                 ("map --jsonl", ["map", "--jsonl", "--image", image], None, None, "rows"),
                  ("map --pages", ["map", "--pages", "--image", image], None, rows, "rows"),
                  ("map --pages --jsonl", ["map", "--pages", "--jsonl", "--image", image], None, rows, "rows")]
         print(f"\nCLI on a 512 MiB ELF image, {lines} VAs on stdin; best of 3 rounds, builds interleaved (M/s)")
@@ -60,6 +63,9 @@ def main():
                 for b in (before, after):
                     s, _ = best_of(1, [os.path.join(b, "pagewalk")] + args, stdin)
                     best[b] = min(best[b], s)
+            if n is None:  # rows counted from the output
+                out = subprocess.run([os.path.join(after, "pagewalk")] + args, capture_output=True, check=False).stdout
+                n = out.count(b"\n")
             x, y = n / best[before], n / best[after]
             print(f"  {label:<28} {x / 1e6:9.2f} {y / 1e6:9.2f}  {y / x:.3f}  ({unit})")
 

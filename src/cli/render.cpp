@@ -26,19 +26,6 @@ FlagNames flags_of(const Paging& p, unsigned level, uint64_t raw) {
   return p.mode->arch->flag_names(*p.mode, level, raw, p.options);
 }
 
-void append_json_flags(std::string& out, const Paging& p, unsigned level, uint64_t raw) {
-  out += '[';
-  bool first = true;
-  for (std::string_view f : flags_of(p, level, raw)) {
-    if (!first) out += ',';
-    first = false;
-    out += '"';
-    out += f;
-    out += '"';
-  }
-  out += ']';
-}
-
 }  // namespace
 
 std::string access_string(Access a) { return std::string(access_view(a)); }
@@ -240,6 +227,20 @@ class FlagJsonCache {
   std::array<Slot, 256> slots_;
 };
 
+// Valid until the next call.
+std::string_view flags_json(const Paging& p, unsigned level, uint64_t raw) {
+  thread_local FlagJsonCache cache;
+  return cache.get(p, level, raw);
+}
+
+// The end of a range, exclusive: the top of the address space is written in full
+// (0x10000000000000000) rather than wrapping to 0x0.
+char* put_range_end(char* p, uint64_t start, uint64_t size) {
+  const uint64_t end = start + size;
+  if (size != 0 && end == 0) return put(p, "0x10000000000000000");
+  return put_hex(p, end);
+}
+
 }  // namespace
 
 // The batch path writes millions of these: each part goes straight into the end of the
@@ -297,8 +298,7 @@ void append_translation_json(std::string& out, const Paging& paging, const Trans
     const Step& s = t.steps[i];
     const LevelDesc& l = m.levels[s.level];
     const bool read = i + 1 < t.nsteps || t.status != Status::Unreadable;
-    thread_local FlagJsonCache flag_cache;
-    const std::string_view flags = read ? flag_cache.get(paging, s.level, s.raw) : std::string_view{};
+    const std::string_view flags = read ? flags_json(paging, s.level, s.raw) : std::string_view{};
     p = open_tail(out, 192 + l.linux_name.size() + l.hw_name.size() + flags.size());
     if (i) *p++ = ',';
     p = put(p, R"({"level":")");
@@ -345,15 +345,38 @@ void append_range(std::string& out, const Paging& paging, const Range& r) {
 }
 
 void append_range_json(std::string& out, const Paging& paging, const Range& r) {
-  fmt::format_to(sink(out), R"({{"va_start":"0x{:x}","va_end":"0x{:x}","kind":"{}")", r.start.value(),
-                 r.start.value() + r.size, to_string(r.kind));
+  const std::string_view kind = to_string(r.kind);
+  const std::string_view level = paging.mode->levels[r.level].linux_name;
+  const std::string_view flags = r.kind == RangeKind::Mapped ? flags_json(paging, r.level, r.raw) : "";
+  char* p = open_tail(out, 256 + kind.size() + level.size() + flags.size());
+  p = put(p, R"({"va_start":")");
+  p = put_hex(p, r.start.value());
+  p = put(p, R"(","va_end":")");
+  p = put_range_end(p, r.start.value(), r.size);
+  p = put(p, R"(","kind":")");
+  p = put(p, kind);
+  *p++ = '"';
   if (r.kind == RangeKind::Mapped) {
-    fmt::format_to(sink(out), R"(,"pa_start":"0x{:x}","page_size":{},"pages":{},"level":"{}","access":)",
-                   r.pa.value(), r.page_size(*paging.mode), r.pages, paging.mode->levels[r.level].linux_name);
-    append_access_json(out, r.access);
-    out += R"(,"flags":)";
-    append_json_flags(out, paging, r.level, r.raw);
-  } else if (r.kind == RangeKind::Loop) {
+    p = put(p, R"(,"pa_start":")");
+    p = put_hex(p, r.pa.value());
+    p = put(p, R"(","page_size":)");
+    p = put_dec(p, r.page_size(*paging.mode));
+    p = put(p, R"(,"pages":)");
+    p = put_dec(p, r.pages);
+    p = put(p, R"(,"level":")");
+    p = put(p, level);
+    p = put(p, R"(","access":{"kernel":")");
+    p = put(p, Access::rwx(r.access.kernel()));
+    p = put(p, R"(","user":")");
+    p = put(p, Access::rwx(r.access.user()));
+    p = put(p, R"("},"flags":)");
+    p = put(p, flags);
+    *p++ = '}';
+    close_tail(out, p);
+    return;
+  }
+  close_tail(out, p);
+  if (r.kind == RangeKind::Loop) {
     fmt::format_to(sink(out), R"(,"level":"{}","raw":"0x{:x}","target":"0x{:x}")",
                    paging.mode->levels[r.level].linux_name, r.raw, r.pa.value());
   }

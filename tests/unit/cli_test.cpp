@@ -237,6 +237,26 @@ TEST_F(Cli, BatchGoesOnPastBadAddresses) {
   EXPECT_TRUE(one_line(early.err)) << early.err;
 }
 
+// Ranges are [va_start, va_end): contiguous with --holes, and the last ends at 2^64 in full.
+TEST_F(Cli, MapRangesTileTheSpaceAndNeverWrap) {
+  const Result r = run("map --holes --jsonl" + image());
+  ASSERT_LT(r.code, 2) << r.err;
+  std::istringstream lines(r.out);
+  std::string line, last_end;
+  unsigned n = 0;
+  while (std::getline(lines, line)) {
+    const auto j = nlohmann::json::parse(line);
+    if (!j.contains("va_start")) continue;
+    if (!last_end.empty() && j["kind"] != "non-canonical") {
+      EXPECT_EQ(j["va_start"], last_end) << line;
+    }
+    last_end = j["va_end"];
+    ++n;
+  }
+  EXPECT_GT(n, 5u);
+  EXPECT_EQ(last_end, "0x10000000000000000");
+}
+
 TEST_F(Cli, MapEndsOnALoopAndSaysSo) {
   const Result r = run("map --jsonl" + image());
   EXPECT_EQ(r.code, 1);
