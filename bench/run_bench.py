@@ -33,7 +33,7 @@ def cat_output_rate(cmd, stdin_path, count, tmp):
     """The baseline for an output stream: `cat` of the very bytes the command wrote, in
     items per second (the rate at which the output alone can be moved)."""
     path = os.path.join(tmp, "out.bin")
-    with open(path, "wb") as out, (open(stdin_path, "rb") if stdin_path else subprocess.DEVNULL) as inp:
+    with open(path, "wb") as out, open(stdin_path or os.devnull, "rb") as inp:
         subprocess.run(cmd, stdin=inp, stdout=out, stderr=subprocess.DEVNULL, check=False)
     s, _ = best_of(3, ["cat", path])
     size = os.path.getsize(path)
