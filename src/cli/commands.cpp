@@ -752,7 +752,22 @@ int run(int argc, char** argv) {
     if (*demo) return run_demo(demo_json);
     if (*translate)
       return ta.target.live() ? live_translate(ta.vas, ta.target, {ta.json, ta.jsonl, ta.brief}) : cmd_translate(ta);
-    if (*map) return ma.target.live() ? live_map(ma.target, {ma.json, ma.jsonl, false}) : cmd_map(ma);
+    if (*map) {
+      if (!ma.target.live()) return cmd_map(ma);
+      // A live process is read through pagemap, by mapping: there are no page tables to
+      // list leaf by leaf, and holes are the gaps between the mappings it prints.
+      for (const auto& [given, name] : {std::pair{ma.pages, "--pages"}, std::pair{ma.holes, "--holes"},
+                                        std::pair{ma.by_attributes, "--by-attributes"}})
+        if (given)
+          throw CliError(kBadInput, fmt::format("map --pid on a live process lists each mapping's physical runs from "
+                                                "pagemap; {} needs page tables: give --kcore (or --image, --qemu) "
+                                                "with --pid", name));
+      VaWindow w;
+      if (!ma.from.empty()) w.from = address_arg(ma.from, "--from");
+      if (!ma.to.empty()) w.to = address_arg(ma.to, "--to");
+      if (w.to && w.to <= w.from) throw CliError(kBadInput, "--to must be above --from");
+      return live_map(ma.target, {ma.json, ma.jsonl, false}, w);
+    }
     if (*ptov) return cmd_ptov(pa);
     if (*decode) return cmd_decode(dva, dmode, djson);
     if (*entry) return cmd_entry(evalue, elevel, emode, epa, enonx, ejson);

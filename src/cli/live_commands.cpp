@@ -293,12 +293,16 @@ int live_translate(const std::vector<std::string>& vas, const TargetOptions& tar
   return status;
 }
 
-int live_map(const TargetOptions& target, const OutputFormat& f) {
+int live_map(const TargetOptions& target, const OutputFormat& f, VaWindow window) {
   // maps, not smaps: smaps costs as much as the pagemap; the scan reads it only if a
   // 2 MiB block of consecutive frames turns up (LiveProcess::detailed).
   LiveContext c = open_live(target, false, true);
   const live::LiveProcess& p = *c.process;
   const bool human = !f.json && !f.jsonl;
+  auto inside = [&](const Mapping& m) {
+    return m.end.value() > window.from && (!window.to || m.start.value() < window.to);
+  };
+  const size_t shown = static_cast<size_t>(std::count_if(p.mappings().begin(), p.mappings().end(), inside));
   Output out;
   std::string& o = out.buf();
   if (f.json) {
@@ -309,7 +313,7 @@ int live_map(const TargetOptions& target, const OutputFormat& f) {
   }
   if (human)
     fmt::format_to(sink(o), "# pid {} ({}): {} mappings from /proc/{}/smaps, frames from pagemap\n", p.pid(), p.comm(),
-                   p.mappings().size(), p.pid());
+                   shown, p.pid());
   live::MappingCounts total;
   bool hidden = false, first_mapping = true, first_run = true;
   const Mapping* current = nullptr;
@@ -363,7 +367,16 @@ int live_map(const TargetOptions& target, const OutputFormat& f) {
     close_tail(o, w);
     out.maybe_flush();
   };
-  for (const Mapping& m : p.mappings()) {
+  for (const Mapping& whole : p.mappings()) {
+    // The part inside the window; a file mapping's offset moves with its start.
+    const uint64_t lo = std::max(whole.start.value(), window.from);
+    const uint64_t hi = window.to ? std::min(whole.end.value(), window.to) : whole.end.value();
+    if (lo >= hi) continue;
+    Mapping clipped = whole;
+    clipped.offset += lo - whole.start.value();
+    clipped.start = VirtAddr(lo);
+    clipped.end = VirtAddr(hi);
+    const Mapping& m = lo == whole.start.value() && hi == whole.end.value() ? whole : clipped;
     current = &m;
     if (human) {
       append_hex16(o, m.start.value());
@@ -405,10 +418,10 @@ int live_map(const TargetOptions& target, const OutputFormat& f) {
   if (f.json)
     fmt::format_to(sink(o), R"(],"totals":{{"mappings":{},"resident_pages":{},"swapped_pages":{},"huge_pages":{},"runs":{}}}}})"
                             "\n",
-                   p.mappings().size(), total.resident, total.swapped, total.huge_pages, total.runs);
+                   shown, total.resident, total.swapped, total.huge_pages, total.runs);
   if (human)
     fmt::format_to(sink(o), "# {} mappings: {} resident pages ({}), {} swapped, {} huge pages, {} physical runs\n",
-                   p.mappings().size(), total.resident, human_size(total.resident * live::kPageSize), total.swapped,
+                   shown, total.resident, human_size(total.resident * live::kPageSize), total.swapped,
                    total.huge_pages, total.runs);
   out.flush();
   if (hidden) note_hidden_pfns();

@@ -19,7 +19,11 @@ struct OutputFormat {
 int live_translate(const std::vector<std::string>& vas, const TargetOptions& target, const OutputFormat& f);
 
 // map --pid P: every mapping with its physical runs and page counts.
-int live_map(const TargetOptions& target, const OutputFormat& f);
+// [from, to): only the part of each mapping inside the window (to = 0: no upper bound).
+struct VaWindow {
+  uint64_t from = 0, to = 0;
+};
+int live_map(const TargetOptions& target, const OutputFormat& f, VaWindow window = {});
 
 struct PtovArgs {
   std::string pa, pfn, pid;

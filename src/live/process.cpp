@@ -81,9 +81,12 @@ const Mapping& LiveProcess::detailed(const Mapping& m, bool read) const {
     if (auto text = read_whole(fmt::format("/proc/{}/smaps", pid_), fmt::format("pid {}", pid_)))
       if (auto maps = parse_smaps(*text)) smaps_ = std::move(*maps);
   }
-  auto it = std::lower_bound(smaps_.begin(), smaps_.end(), m.start,
-                             [](const Mapping& x, VirtAddr v) { return x.start < v; });
-  return it != smaps_.end() && it->start == m.start && it->end == m.end ? *it : m;
+  // The smaps entry that holds m (m may be part of a mapping: map --from/--to).
+  auto it = std::upper_bound(smaps_.begin(), smaps_.end(), m.start,
+                             [](VirtAddr v, const Mapping& x) { return v < x.start; });
+  if (it == smaps_.begin()) return m;
+  --it;
+  return it->start <= m.start && m.end <= it->end ? *it : m;
 }
 
 tl::expected<std::vector<LiveTranslation>, LiveError> translate(const LiveProcess& p, std::span<const VirtAddr> vas,

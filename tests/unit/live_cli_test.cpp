@@ -206,6 +206,37 @@ TEST(LiveCli, MapCountsThisProcesssPages) {
   munmap(p, n * 4096);
 }
 
+// --from/--to cut the listing to a window: the runs inside it are pagemap's present pages
+// there, and nothing outside is listed. Options that need page tables are refused.
+TEST(LiveCli, MapWindowIsPagemapsPagesInIt) {
+  const size_t n = 64;
+  char* p = static_cast<char*>(mmap(nullptr, n * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+  ASSERT_NE(p, MAP_FAILED);
+  for (size_t i = 0; i < n; i += 3) p[i * 4096] = 1;
+  const uint64_t lo = reinterpret_cast<uintptr_t>(p) + 8 * 4096, hi = lo + 32 * 4096;
+  const Result r = run(fmt::format("map --jsonl --pid {} --from {:x} --to {:x}", me(), lo, hi));
+  EXPECT_EQ(r.code, 0) << r.err;
+  uint64_t in_runs = 0, expected = 0;
+  for (const json& row : lines(r.out)) {
+    if (row["kind"] == "mapping") {
+      EXPECT_GE(std::stoull(row["region"]["start"].get<std::string>(), nullptr, 16), lo);
+      EXPECT_LE(std::stoull(row["region"]["end"].get<std::string>(), nullptr, 16), hi);
+      continue;
+    }
+    const uint64_t a = std::stoull(row["va_start"].get<std::string>(), nullptr, 16);
+    const uint64_t b = std::stoull(row["va_end"].get<std::string>(), nullptr, 16);
+    EXPECT_TRUE(a >= lo && b <= hi) << row.dump();
+    in_runs += (b - a) / 4096;
+  }
+  for (uint64_t va = lo; va < hi; va += 4096) expected += own_pagemap(reinterpret_cast<const void*>(va)) >> 63;
+  EXPECT_EQ(in_runs, expected);
+  EXPECT_GT(expected, 5u);
+  const Result pages = run("map --pages --pid " + me());
+  EXPECT_EQ(pages.code, 2);
+  EXPECT_THAT(pages.err, HasSubstr("--pages needs page tables: give --kcore"));
+  munmap(p, n * 4096);
+}
+
 TEST(LiveCli, PtovFindsThisProcesssFrame) {
   if (!privileged()) GTEST_SKIP() << "ptov needs CAP_SYS_ADMIN";
   std::vector<char> buf(3 * 4096, 5);
