@@ -51,7 +51,7 @@ void print_json(const ordered_json& j) { fmt::print("{}\n", j.dump(2)); }
 struct TranslateArgs {
   std::vector<std::string> vas;
   TargetOptions target;
-  bool json = false, jsonl = false, brief = false;
+  bool json = false, jsonl = false, brief = false, no_header = false;
 };
 
 int cmd_translate(const TranslateArgs& a) {
@@ -72,7 +72,7 @@ int cmd_translate(const TranslateArgs& a) {
     out.buf() += fmt::format(R"({{"schema_version":{},"command":"translate","target":"{}","mode":"{}","root":"0x{:x}","results":[)",
                              kSchemaVersion, t.name(), t.paging.mode->name, t.roots[0].value());
   const bool brief = a.brief || stream;
-  if (brief && !a.json && !a.jsonl) append_brief_header(out.buf());
+  if (brief && !a.json && !a.jsonl && !a.no_header) append_brief_header(out.buf());
 
   auto one = [&](std::string_view text) {
     std::optional<uint64_t> v = parse_address_fast(text);
@@ -103,7 +103,8 @@ int cmd_translate(const TranslateArgs& a) {
       }
     } else {
       if (!first) out.buf() += '\n';
-      if (!view.label.empty()) out.buf() += fmt::format("# PTI {} PGD 0x{:x}\n", view.label, view.roots[0].value());
+      if (!view.label.empty() && !a.no_header)
+        out.buf() += fmt::format("# PTI {} PGD 0x{:x}\n", view.label, view.roots[0].value());
       append_trace(out.buf(), t.paging, tr, SourceNotes::of(t.memory(), held, tr));
     }
     first = false;
@@ -114,7 +115,7 @@ int cmd_translate(const TranslateArgs& a) {
   if (stream) {
     for_each_stdin_line(one);
   } else {
-    if (!a.json && !a.jsonl && !brief) out.buf() += fmt::format("# {}\n", t.description);
+    if (!a.json && !a.jsonl && !brief && !a.no_header) out.buf() += fmt::format("# {}\n", t.description);
     for (const std::string& s : a.vas) one(s);
   }
   if (a.json) out.buf() += "]}\n";
@@ -127,7 +128,7 @@ int cmd_translate(const TranslateArgs& a) {
 
 struct MapArgs {
   TargetOptions target;
-  bool json = false, jsonl = false, pages = false, holes = false, by_attributes = false;
+  bool json = false, jsonl = false, pages = false, holes = false, by_attributes = false, no_header = false;
   std::string from, to;
   uint64_t max_entries = 0;  // 0: default_max_entries() of the target's memory
 };
@@ -150,7 +151,7 @@ int cmd_map(const MapArgs& a) {
   if (a.json)
     out.buf() += fmt::format(R"({{"schema_version":{},"command":"map","target":"{}","mode":"{}","root":"0x{:x}","ranges":[)",
                              kSchemaVersion, t.name(), t.paging.mode->name, t.roots[0].value());
-  if (human) {
+  if (human && !a.no_header) {
     out.buf() += fmt::format("# {}\n", t.description);
     append_range_header(out.buf());
   }
@@ -189,7 +190,8 @@ int cmd_map(const MapArgs& a) {
   EnumReport rep;
   for (const RootView& view : t.views) {
     label = view.label;
-    if (human && !label.empty()) out.buf() += fmt::format("# PTI {} PGD 0x{:x}\n", label, view.roots[0].value());
+    if (human && !label.empty() && !a.no_header)
+      out.buf() += fmt::format("# PTI {} PGD 0x{:x}\n", label, view.roots[0].value());
     const EnumReport r = enumerate(t.paging, reader, view.roots, eo, [&](const Range& rg) {
       return a.pages ? emit(rg) : coalescer.push(rg);
     });
@@ -206,7 +208,7 @@ int cmd_map(const MapArgs& a) {
                              rep.entries, rep.tables, mapped_bytes, rep.truncated, rep.loops.size(),
                              rep.unreadable.size());
     out.buf() += '\n';
-  } else if (human) {
+  } else if (human && !a.no_header) {
     out.buf() += fmt::format("# {} rows, {} mapped, {} tables, {} entries examined\n", rows,
                              human_size(mapped_bytes), rep.tables, rep.entries);
   }
@@ -658,6 +660,7 @@ int run(int argc, char** argv) {
   translate->add_flag("--json", ta.json, "one JSON document");
   translate->add_flag("--jsonl", ta.jsonl, "one JSON object per address");
   translate->add_flag("--brief", ta.brief, "one line per address instead of the per-level trace");
+  translate->add_flag("--no-header", ta.no_header, "text without the '#' lines and the column header");
   translate->footer(examples({"pagewalk translate --image dump.elf --pid 117 401000",
                               "pagewalk translate --pid self --brief 0x7ffd4a3c1000",
                               "pagewalk translate --image dump.elf --kernel --jsonl - < addresses.txt"}));
@@ -670,6 +673,7 @@ int run(int argc, char** argv) {
   map->add_flag("--pages", ma.pages, "one row per leaf entry (comparable with QEMU's info tlb)");
   map->add_flag("--holes", ma.holes, "also list unmapped ranges");
   map->add_flag("--by-attributes", ma.by_attributes, "merge runs with equal attributes even if the PA jumps");
+  map->add_flag("--no-header", ma.no_header, "text without the '#' lines and the column header");
   map->add_option("--from", ma.from, "first VA of the window");
   map->add_option("--to", ma.to, "end of the window (exclusive)");
   map->add_option("--max-entries", ma.max_entries,
@@ -751,7 +755,7 @@ int run(int argc, char** argv) {
   auto run_chosen = [&]() -> int {
     if (*demo) return run_demo(demo_json);
     if (*translate)
-      return ta.target.live() ? live_translate(ta.vas, ta.target, {ta.json, ta.jsonl, ta.brief}) : cmd_translate(ta);
+      return ta.target.live() ? live_translate(ta.vas, ta.target, {ta.json, ta.jsonl, ta.brief, ta.no_header}) : cmd_translate(ta);
     if (*map) {
       if (!ma.target.live()) return cmd_map(ma);
       // A live process is read through pagemap, by mapping: there are no page tables to
@@ -766,7 +770,7 @@ int run(int argc, char** argv) {
       if (!ma.from.empty()) w.from = address_arg(ma.from, "--from");
       if (!ma.to.empty()) w.to = address_arg(ma.to, "--to");
       if (w.to && w.to <= w.from) throw CliError(kBadInput, "--to must be above --from");
-      return live_map(ma.target, {ma.json, ma.jsonl, false}, w);
+      return live_map(ma.target, {ma.json, ma.jsonl, false, ma.no_header}, w);
     }
     if (*ptov) return cmd_ptov(pa);
     if (*decode) return cmd_decode(dva, dmode, djson);

@@ -275,11 +275,14 @@ int cmd_ps(const LinuxCommandArgs& a) {
     j["warnings"] = list.warnings;
     fmt::print("{}\n", j.dump(2));
   } else {
-    std::string out = fmt::format("# {}: Linux {}, {} processes, offsets from {}{}\n", image->name(), k->release,
-                                  list.tasks.size(), layout.source,
-                                  pti ? (*pti ? ", page-table isolation on" : ", no page-table isolation") : "");
-    out += fmt::format("{:>7} {:>7}  {:<16} {:<18}  {:<18}  {:<18}  {}\n", "PID", "TGID", "COMM", "TASK", "MM", "PGD",
-                       pti && *pti ? "PGD PA (kernel/user)" : "PGD PA");
+    std::string out;
+    if (!a.no_header) {
+      out = fmt::format("# {}: Linux {}, {} processes, offsets from {}{}\n", image->name(), k->release,
+                        list.tasks.size(), layout.source,
+                        pti ? (*pti ? ", page-table isolation on" : ", no page-table isolation") : "");
+      out += fmt::format("{:>7} {:>7}  {:<16} {:<18}  {:<18}  {:<18}  {}\n", "PID", "TGID", "COMM", "TASK", "MM",
+                         "PGD", pti && *pti ? "PGD PA (kernel/user)" : "PGD PA");
+    }
     for (const auto& t : list.tasks) {
       std::string pa = "-";
       if (auto p = pgd_pa(t)) pa = pti && *pti ? fmt::format("0x{:x}/0x{:x}", *p, *p + linux_kernel::kPtiUserPgdOffset) : hex(*p);
@@ -319,6 +322,7 @@ void LinuxCommands::add_to(CLI::App& app) {
   ps->add_option("--pid", ps_args.pids, "only this process (repeat for more)")
       ->allow_extra_args(false);
   ps->add_flag("--json", ps_args.json, "JSON output");
+  ps->add_flag("--no-header", ps_args.no_header, "text without the '#' line and the column header");
 }
 
 int LinuxCommands::run_chosen() {

@@ -16,6 +16,7 @@ struct LinuxCommandArgs {
   std::vector<std::string> virt, phys, pfn, page;  // kconv: addresses of one kind
   std::string size = "1";  // kconv: bytes from each start, one row per page touched
   std::vector<std::string> pids;  // ps: only these processes (a PID or a thread group's id)
+  bool no_header = false;         // ps: text without the '#' line and the column header
 };
 
 // Registers layout, kconv and ps; returns a function that runs whichever was chosen (or -1).

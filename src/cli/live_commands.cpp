@@ -221,10 +221,11 @@ int live_translate(const std::vector<std::string>& vas, const TargetOptions& tar
     append_json_string(out.buf(), p.comm());
     out.buf() += R"(,"results":[)";
   }
-  if (human)
+  if (human && !f.no_header)
     fmt::format_to(sink(out.buf()), "# pid {} ({}): /proc/{}/pagemap, smaps{}\n", p.pid(), p.comm(), p.pid(),
                    c.kpage ? ", kpageflags, kpagecount" : "");
-  if (brief) fmt::format_to(sink(out.buf()), "{:<18}  {:<11}  {:<18}  {:>10}  {}\n", "VA", "STATUS", "PA", "SIZE", "REGION");
+  if (brief && !f.no_header)
+    fmt::format_to(sink(out.buf()), "{:<18}  {:<11}  {:<18}  {:>10}  {}\n", "VA", "STATUS", "PA", "SIZE", "REGION");
   if (!c.kpage_error.empty() && c.privileged)
     fmt::print(stderr, "pagewalk: note: frame flags left out: {}\n", c.kpage_error);
 
@@ -311,7 +312,7 @@ int live_map(const TargetOptions& target, const OutputFormat& f, VaWindow window
     append_json_string(o, p.comm());
     o += R"(,"mappings":[)";
   }
-  if (human)
+  if (human && !f.no_header)
     fmt::format_to(sink(o), "# pid {} ({}): {} mappings from /proc/{}/smaps, frames from pagemap\n", p.pid(), p.comm(),
                    shown, p.pid());
   live::MappingCounts total;
@@ -419,7 +420,7 @@ int live_map(const TargetOptions& target, const OutputFormat& f, VaWindow window
     fmt::format_to(sink(o), R"(],"totals":{{"mappings":{},"resident_pages":{},"swapped_pages":{},"huge_pages":{},"runs":{}}}}})"
                             "\n",
                    shown, total.resident, total.swapped, total.huge_pages, total.runs);
-  if (human)
+  if (human && !f.no_header)
     fmt::format_to(sink(o), "# {} mappings: {} resident pages ({}), {} swapped, {} huge pages, {} physical runs\n",
                    shown, total.resident, human_size(total.resident * live::kPageSize), total.swapped,
                    total.huge_pages, total.runs);
@@ -435,6 +436,7 @@ void add_ptov_options(CLI::App& app, PtovArgs& a) {
   app.add_flag("--all", a.all, "keep scanning after kpagecount mappers are found");
   app.add_flag("--json", a.format.json, "one JSON document");
   app.add_flag("--jsonl", a.format.jsonl, "one JSON object per mapper");
+  app.add_flag("--no-header", a.format.no_header, "text without the '#' lines and the column header");
 }
 
 int cmd_ptov(const PtovArgs& a) {
@@ -472,7 +474,7 @@ int cmd_ptov(const PtovArgs& a) {
   std::string& o = out.buf();
   const bool human = !a.format.json && !a.format.jsonl;
   const uint64_t pa = (pfn << live::kPageShift) | offset;
-  if (human) {
+  if (human && !a.format.no_header) {
     fmt::format_to(sink(o), "# PFN 0x{:x} (PA 0x{:x})", pfn, pa);
     if (info)
       fmt::format_to(sink(o), ": kpagecount {}, flags 0x{:x} {}", info->count, info->flags,
@@ -510,7 +512,7 @@ int cmd_ptov(const PtovArgs& a) {
     fmt::format_to(sink(o), R"(],"processes_scanned":{},"pages_read":{},"resident_pages":{},"stopped_early":{},"unreadable_processes":{}}})"
                             "\n",
                    r.processes, r.pages_read, r.resident_pages, r.stopped_early, r.failures.size());
-  if (human)
+  if (human && !a.format.no_header)
     fmt::format_to(sink(o), "# {} mapping(s) found{}; {} processes scanned{}\n", r.hits.size(),
                    info ? fmt::format(" (kpagecount {})", info->count) : std::string(), r.processes,
                    r.stopped_early ? ", stopped once kpagecount mappers were found" : "");

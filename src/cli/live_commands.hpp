@@ -13,6 +13,7 @@ namespace pagewalk::cli {
 
 struct OutputFormat {
   bool json = false, jsonl = false, brief = false;
+  bool no_header = false;  // text: no '#' comment lines and no column header
 };
 
 // translate --pid P VA... (or -): pagemap, the mapping, kpageflags/kpagecount.

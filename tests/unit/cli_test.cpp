@@ -23,6 +23,7 @@ namespace pagewalk {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 using Result = testing::CliResult;
 
@@ -255,6 +256,26 @@ TEST_F(Cli, MapRangesTileTheSpaceAndNeverWrap) {
   }
   EXPECT_GT(n, 5u);
   EXPECT_EQ(last_end, "0x10000000000000000");
+}
+
+// --no-header leaves the data lines exactly as they are and nothing else.
+TEST_F(Cli, NoHeaderKeepsOnlyTheDataLines) {
+  for (const std::string& cmd : {"map" + image(), "translate --brief 0x5614df8812a0 0x1000" + image()}) {
+    const Result full = run(cmd), bare = run(cmd + " --no-header");
+    ASSERT_EQ(full.code, bare.code) << cmd;
+    std::istringstream lines(full.out);
+    std::string data;
+    bool first = true;
+    for (std::string line; std::getline(lines, line);) {
+      const bool column_header = first && line.rfind("VA", 0) == 0;
+      first = false;
+      if (line.rfind("#", 0) == 0 || column_header || line.rfind("VA ", 0) == 0) continue;
+      data += line + "\n";
+    }
+    EXPECT_EQ(bare.out, data) << cmd;
+    EXPECT_THAT(bare.out, Not(HasSubstr("#"))) << cmd;
+    EXPECT_FALSE(bare.out.empty()) << cmd;
+  }
 }
 
 TEST_F(Cli, MapEndsOnALoopAndSaysSo) {
