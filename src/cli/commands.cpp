@@ -12,7 +12,6 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
-#include <nlohmann/json.hpp>
 
 #include "arch/registry.hpp"
 #include "core/architecture.hpp"
@@ -36,15 +35,20 @@
 namespace pagewalk::cli {
 namespace {
 
-using nlohmann::ordered_json;
-
-// Adds "pgd":"LABEL" to the JSON object just written at the end of out (PTI views).
-void label_json_object(std::string& out, std::string_view label) {
-  out.pop_back();  // the closing brace
-  out += fmt::format(R"(,"pgd":"{}"}})", label);
+// What a translate or map document says first: the target, the walked process, the mode
+// and the root.
+void write_document_head(JsonWriter& w, const Target& t) {
+  write_target(w, *t.source);
+  if (t.process) write_process(w, t.process->pid, t.process->comm);
+  w.key("mode").str(t.paging.mode->name).key("root").hex(t.roots[0].value());
 }
 
-void print_json(const ordered_json& j) { fmt::print("{}\n", j.dump(2)); }
+// What each result or row carries of its context: the pid of a walked process, and which
+// PGD of a PTI pair it came from.
+void write_line_context(JsonWriter& w, const Target& t, const RootView& view) {
+  if (t.process) w.key("pid").num(t.process->pid);
+  if (!view.label.empty()) w.key("pgd").str(view.label);
+}
 
 // ---- translate -------------------------------------------------------------------------
 
@@ -68,9 +72,12 @@ int cmd_translate(const TranslateArgs& a) {
   Output out;
   int status = kAllMapped;
   bool first = true;
-  if (a.json)
-    out.buf() += fmt::format(R"({{"schema_version":{},"command":"translate","target":"{}","mode":"{}","root":"0x{:x}","results":[)",
-                             kSchemaVersion, t.name(), t.paging.mode->name, t.roots[0].value());
+  JsonWriter w(out.buf());
+  if (a.json) {
+    w.record("translate");
+    write_document_head(w, t);
+    w.key("results").array();
+  }
   const bool brief = a.brief || stream;
   if (brief && !a.json && !a.jsonl && !a.no_header) append_brief_header(out.buf());
 
@@ -79,6 +86,7 @@ int cmd_translate(const TranslateArgs& a) {
     if (!v) {
       auto parsed = parse_address(text);
       if (!parsed) {
+        w.sync();
         out.flush();
         fmt::print(stderr, "pagewalk: {}\n", parsed.error());
         status = kBadInput;
@@ -91,10 +99,13 @@ int cmd_translate(const TranslateArgs& a) {
     // A VA in no region (non-canonical) is an answer like any unmapped one.
     if (!tr.mapped() && status == kAllMapped) status = kSomeUnmapped;
     if (a.json || a.jsonl) {
-      if (a.json && !first) out.buf() += ',';
-      append_translation_json(out.buf(), t.paging, tr, SourceNotes::of(t.memory(), held, tr), !a.brief);
-      if (!view.label.empty()) label_json_object(out.buf(), view.label);
-      if (a.jsonl) out.buf() += '\n';
+      if (a.jsonl) w.record("translate");
+      else w.object();
+      write_line_context(w, t, view);
+      write_translation(w, t.paging, tr, SourceNotes::of(t.memory(), held, tr), !a.brief);
+      w.end();
+      if (a.jsonl) w.newline();
+      w.sync();
     } else if (brief) {
       append_brief(out.buf(), t.paging, tr, SourceNotes::of(t.memory(), held, tr));
       if (!view.label.empty()) {
@@ -118,7 +129,8 @@ int cmd_translate(const TranslateArgs& a) {
     if (!a.json && !a.jsonl && !brief && !a.no_header) out.buf() += fmt::format("# {}\n", t.description);
     for (const std::string& s : a.vas) one(s);
   }
-  if (a.json) out.buf() += "]}\n";
+  if (a.json) w.end().end().newline();
+  w.sync();
   out.flush();
   check_source(*t.source);
   return status;
@@ -148,31 +160,35 @@ int cmd_map(const MapArgs& a) {
 
   Output out;
   const bool human = !a.json && !a.jsonl;
-  if (a.json)
-    out.buf() += fmt::format(R"({{"schema_version":{},"command":"map","target":"{}","mode":"{}","root":"0x{:x}","ranges":[)",
-                             kSchemaVersion, t.name(), t.paging.mode->name, t.roots[0].value());
+  JsonWriter w(out.buf());
+  if (a.json) {
+    w.record("map");
+    write_document_head(w, t);
+    w.key("ranges").array();
+  }
   if (human && !a.no_header) {
     out.buf() += fmt::format("# {}\n", t.description);
     append_range_header(out.buf());
   }
-  bool first = true;
   uint64_t rows = 0, mapped_bytes = 0;
   const bool progress = isatty(STDERR_FILENO) && human;
   auto last_progress = std::chrono::steady_clock::now();
-  std::string label;  // the PTI half being walked, "" when there is one root
+  const RootView* view = nullptr;  // the PTI half being walked
   auto emit = [&](const Range& r) {
     if (r.kind == RangeKind::Mapped) mapped_bytes += r.size;
     if (!a.holes && r.kind != RangeKind::Mapped && r.kind != RangeKind::Loop) return true;
     ++rows;
     if (a.json || a.jsonl) {
-      if (a.json && !first) out.buf() += ',';
-      append_range_json(out.buf(), t.paging, r);
-      if (!label.empty()) label_json_object(out.buf(), label);
-      if (a.jsonl) out.buf() += '\n';
+      if (a.jsonl) w.record("map");
+      else w.object();
+      write_line_context(w, t, *view);
+      write_range(w, t.paging, r);
+      w.end();
+      if (a.jsonl) w.newline();
+      w.sync();
     } else {
       append_range(out.buf(), t.paging, r);
     }
-    first = false;
     out.maybe_flush();
     if (progress && (rows & 0xfff) == 0) {
       const auto now = std::chrono::steady_clock::now();
@@ -188,11 +204,11 @@ int cmd_map(const MapArgs& a) {
   policy.contiguous_pa = !a.by_attributes;
   Coalescer coalescer(policy, emit);
   EnumReport rep;
-  for (const RootView& view : t.views) {
-    label = view.label;
-    if (human && !label.empty() && !a.no_header)
-      out.buf() += fmt::format("# PTI {} PGD 0x{:x}\n", label, view.roots[0].value());
-    const EnumReport r = enumerate(t.paging, reader, view.roots, eo, [&](const Range& rg) {
+  for (const RootView& v : t.views) {
+    view = &v;
+    if (human && !v.label.empty() && !a.no_header)
+      out.buf() += fmt::format("# PTI {} PGD 0x{:x}\n", v.label, v.roots[0].value());
+    const EnumReport r = enumerate(t.paging, reader, v.roots, eo, [&](const Range& rg) {
       return a.pages ? emit(rg) : coalescer.push(rg);
     });
     if (!a.pages) coalescer.finish();
@@ -204,10 +220,12 @@ int cmd_map(const MapArgs& a) {
   }
   if (progress) fmt::print(stderr, "\r\033[K");
   if (a.json) {
-    out.buf() += fmt::format(R"(],"report":{{"entries":{},"tables":{},"mapped_bytes":{},"truncated":{},"loops":{},"unreadable_tables":{}}}}})",
-                             rep.entries, rep.tables, mapped_bytes, rep.truncated, rep.loops.size(),
-                             rep.unreadable.size());
-    out.buf() += '\n';
+    w.end().key("report").object();
+    w.key("rows").num(rows).key("entries").num(rep.entries).key("tables").num(rep.tables);
+    w.key("mapped_bytes").num(mapped_bytes).key("truncated").boolean(rep.truncated);
+    w.key("loops").num(rep.loops.size()).key("unreadable_tables").num(rep.unreadable.size());
+    w.end().end().newline();
+    w.sync();
   } else if (human && !a.no_header) {
     out.buf() += fmt::format("# {} rows, {} mapped, {} tables, {} entries examined\n", rows,
                              human_size(mapped_bytes), rep.tables, rep.entries);
@@ -234,54 +252,78 @@ const PagingMode& mode_or_default(const std::string& name) {
   return m ? *m : *arch::all_modes().front();
 }
 
-int cmd_decode(const std::string& va_text, const std::string& mode_name, bool json) {
-  const PagingMode& m = mode_or_default(mode_name);
-  const VirtAddr va(address_arg(va_text, "VA"));
-  if (!m.in_space(va)) {
-    Translation t;
-    t.va = va;
-    t.status = Status::NoRegion;
-    throw CliError(kBadInput, fmt::format("0x{:x}: {}", va.value(), reason(Paging{&m, {}}, t)));
-  }
+struct DecodeArgs {
+  std::vector<std::string> vas;
+  TargetOptions target;  // a target's mode instead of --mode
+  bool json = false;
+};
+
+int cmd_decode(const DecodeArgs& a) {
+  if (a.vas.empty()) throw CliError(kBadInput, "decode: give one or more VAs");
+  std::vector<VirtAddr> vas;
+  for (const std::string& v : a.vas) vas.emplace_back(address_arg(v, "VA"));
+  // The mode of a target (its CPU's registers, or the kernel's) when one is given.
+  std::optional<Target> t;
+  if (a.target.given()) t = open_target(a.target);
+  const PagingMode& m = t ? *t->paging.mode : mode_or_default(a.target.fields.mode);
   const auto linux_levels = m.linux_levels();
-  if (json) {
-    ordered_json j{{"schema_version", kSchemaVersion}, {"command", "decode"}, {"va", hex(va.value())},
-                   {"mode", m.name}};
-    ordered_json levels = ordered_json::array();
-    for (unsigned l = 0; l < m.level_count(); ++l) {
-      const LevelDesc& d = m.levels[l];
-      levels.push_back({{"level", d.linux_name},
-                        {"hw_level", d.hw_name},
-                        {"bits", fmt::format("{}:{}", d.shift + d.index_bits - 1, d.shift)},
-                        {"index", m.index(va, l)}});
-    }
-    j["levels"] = levels;
-    ordered_json folded = ordered_json::array();
-    for (const auto& v : linux_levels)
-      if (v.folded) folded.push_back(v.name);
-    j["folded"] = folded;
-    j["offset"] = hex(m.page_offset(va));
-    print_json(j);
-    return kAllMapped;
+  int status = kAllMapped;
+  std::string out;
+  JsonWriter w(out);
+  if (a.json) {
+    w.record("decode");
+    if (t) write_target(w, *t->source);
+    w.key("mode").str(m.name).key("results").array();
   }
-  std::string out = fmt::format("0x{:x} in {}\n  {:<4} {:<5} {:>6}  {:>11}\n", va.value(), m.name, "lvl", "hw",
-                                "bits", "index");
-  for (const auto& v : linux_levels) {
-    if (v.folded) {
-      out += fmt::format("  {:<4} {:<5} {:>6}  {:>3} (folded into the level above)\n", v.name, "-", "-", 0);
+  for (const VirtAddr va : vas) {
+    if (!m.in_space(va)) {
+      // Like translate: an address in no region is an answer, not bad usage.
+      Translation nt;
+      nt.va = va;
+      nt.status = Status::NoRegion;
+      const std::string why = reason(Paging{&m, {}}, nt);
+      status = kSomeUnmapped;
+      if (a.json)
+        w.object().key("va").hex(va.value()).key("status").str(to_string(nt.status)).key("reason").str(why).end();
+      else
+        out += fmt::format("0x{:x}: {}: {}\n\n", va.value(), to_string(nt.status), why);
       continue;
     }
-    for (unsigned l = 0; l < m.level_count(); ++l) {
-      const LevelDesc& d = m.levels[l];
-      if (d.linux_name != v.name) continue;
-      const unsigned idx = m.index(va, l);
-      out += fmt::format("  {:<4} {:<5} {:>6}  {:>3} (0x{:03x})\n", d.linux_name, d.hw_name,
-                         fmt::format("{}:{}", d.shift + d.index_bits - 1, d.shift), idx, idx);
+    if (a.json) {
+      w.object().key("va").hex(va.value()).key("levels").array();
+      for (unsigned l = 0; l < m.level_count(); ++l) {
+        const LevelDesc& d = m.levels[l];
+        w.object().key("level").str(d.linux_name).key("hw_level").str(d.hw_name);
+        w.key("bits").str(fmt::format("{}:{}", d.shift + d.index_bits - 1, d.shift)).key("index").num(m.index(va, l));
+        w.end();
+      }
+      w.end().key("folded").array();
+      for (const auto& v : linux_levels)
+        if (v.folded) w.str(v.name);
+      w.end().key("offset").hex(m.page_offset(va)).end();
+      continue;
     }
+    out += fmt::format("0x{:x} in {}\n  {:<4} {:<5} {:>6}  {:>11}\n", va.value(), m.name, "lvl", "hw", "bits", "index");
+    for (const auto& v : linux_levels) {
+      if (v.folded) {
+        out += fmt::format("  {:<4} {:<5} {:>6}  {:>3} (folded into the level above)\n", v.name, "-", "-", 0);
+        continue;
+      }
+      for (unsigned l = 0; l < m.level_count(); ++l) {
+        const LevelDesc& d = m.levels[l];
+        if (d.linux_name != v.name) continue;
+        const unsigned idx = m.index(va, l);
+        out += fmt::format("  {:<4} {:<5} {:>6}  {:>3} (0x{:03x})\n", d.linux_name, d.hw_name,
+                           fmt::format("{}:{}", d.shift + d.index_bits - 1, d.shift), idx, idx);
+      }
+    }
+    out += fmt::format("  {:<10} {:>6}  0x{:x}\n\n", "offset", fmt::format("{}:0", m.page_shift() - 1), m.page_offset(va));
   }
-  out += fmt::format("  {:<10} {:>6}  0x{:x}\n", "offset", fmt::format("{}:0", m.page_shift() - 1), m.page_offset(va));
+  if (a.json) w.end().end().newline();
+  w.sync();
+  if (!a.json && !out.empty()) out.pop_back();  // no blank line after the last
   fmt::print("{}", out);
-  return kAllMapped;
+  return status;
 }
 
 unsigned level_option(const PagingMode& m, const std::string& name) {
@@ -326,23 +368,29 @@ int cmd_entry(const std::string& value, const std::string& level_name, const std
   const LevelDesc& l = m.levels[level];
   const uint64_t size = m.span(level);
   if (json) {
-    ordered_json j{{"schema_version", kSchemaVersion}, {"command", "entry"}, {"raw", hex(raw)}, {"mode", m.name},
-                   {"level", l.linux_name}, {"hw_level", l.hw_name}, {"kind", kind_name(d.kind)}};
-    if (d.kind == EntryKind::Table) j["table"] = hex(d.addr);
-    if (d.kind == EntryKind::Leaf || d.kind == EntryKind::ProtNone) {
-      j["frame"] = hex(d.addr);
-      j["pfn"] = hex(d.addr >> 12);
-      j["page_size"] = size;
+    std::string out;
+    JsonWriter w(out);
+    w.record("entry").key("raw").hex(raw).key("mode").str(m.name).key("level").str(l.linux_name);
+    w.key("hw_level").str(l.hw_name).key("kind").str(kind_name(d.kind));
+    if (d.kind == EntryKind::Table) w.key("table").hex(d.addr);
+    if (d.kind == EntryKind::Leaf || d.kind == EntryKind::ProtNone)
+      w.key("pa").hex(d.addr).key("pfn").hex(d.addr >> m.page_shift()).key("page_size").num(size);
+    if (d.kind == EntryKind::Reserved) w.key("reserved_bits").hex(d.reserved);
+    w.key("flags").strings(m.arch->flag_names(m, level, raw, p.options));
+    if (d.kind == EntryKind::Leaf || d.kind == EntryKind::Table) {
+      w.key("access");
+      write_access(w, d.access);
     }
-    ordered_json flags = ordered_json::array();
-    for (std::string_view f : m.arch->flag_names(m, level, raw, p.options)) flags.push_back(f);
-    j["flags"] = flags;
-    if (d.kind == EntryKind::Leaf || d.kind == EntryKind::Table)
-      j["access"] = {{"kernel", Access::rwx(d.access.kernel())}, {"user", Access::rwx(d.access.user())}};
-    for (const EntryField& f : m.arch->entry_fields(m, level, raw, p.options)) j[std::string(f.name)] = f.value;
-    if (d.kind == EntryKind::Swap)
-      j["swap"] = {{"type", d.swap_type}, {"offset", hex(d.swap_offset)}, {"kind", m.arch->swap_kind(d.swap_type)}};
-    print_json(j);
+    // The architecture's own numbers (x86: the protection key).
+    w.key("fields").object();
+    for (const EntryField& f : m.arch->entry_fields(m, level, raw, p.options)) w.key(f.name).num(f.value);
+    w.end();
+    if (d.kind == EntryKind::Swap) {
+      w.key("swap").object().key("type").num(d.swap_type).key("offset").hex(d.swap_offset);
+      w.key("kind").str(m.arch->swap_kind(d.swap_type)).end();
+    }
+    w.end().newline();
+    fmt::print("{}", w.sync());
     return kAllMapped;
   }
   std::string out = fmt::format("0x{:x} as a {} ({}) entry of {}\n", raw, l.linux_name, l.hw_name, m.name);
@@ -380,8 +428,9 @@ int cmd_modes(const std::string& mode_name, bool json) {
     modes = arch::all_modes();
   else
     modes.push_back(mode_option(mode_name));
-  ordered_json all = ordered_json::array();
   std::string out;
+  JsonWriter w(out);
+  if (json) w.record("modes").key("modes").array();
   for (const PagingMode* m : modes) {
     const linux_kernel::KernelMasks km = linux_kernel::kernel_masks(*m);
     const auto lv = m->linux_levels();
@@ -389,29 +438,22 @@ int cmd_modes(const std::string& mode_name, bool json) {
     constexpr const char* ptrs_names[] = {"PTRS_PER_PGD", "PTRS_PER_P4D", "PTRS_PER_PUD", "PTRS_PER_PMD",
                                           "PTRS_PER_PTE"};
     if (json) {
-      ordered_json j{{"mode", m->name}, {"description", m->description}, {"va_bits", m->va_bits},
-                     {"entry_bytes", m->entry_bytes}, {"max_pa_bits", m->default_pa_bits}};
-      ordered_json levels = ordered_json::array();
-      for (unsigned i = 0; i < 5; ++i) {
-        j[shift_names[i]] = lv[i].shift;
-        j[ptrs_names[i]] = lv[i].ptrs_per;
+      w.object().key("mode").str(m->name).key("description").str(m->description).key("va_bits").num(m->va_bits);
+      w.key("entry_bytes").num(m->entry_bytes).key("max_pa_bits").num(m->default_pa_bits);
+      for (unsigned i = 0; i < 5; ++i) w.key(shift_names[i]).num(lv[i].shift).key(ptrs_names[i]).num(lv[i].ptrs_per);
+      w.key("levels").array();
+      for (const LevelDesc& d : m->levels) {
+        w.object().key("level").str(d.linux_name).key("hw_level").str(d.hw_name).key("shift").num(d.shift);
+        w.key("index_bits").num(d.index_bits).key("large_pages").boolean(d.can_be_leaf).end();
       }
-      for (const LevelDesc& d : m->levels)
-        levels.push_back({{"level", d.linux_name}, {"hw_level", d.hw_name}, {"shift", d.shift},
-                          {"index_bits", d.index_bits}, {"large_pages", d.can_be_leaf}});
-      j["levels"] = levels;
-      ordered_json folded = ordered_json::array();
+      w.end().key("folded").array();
       for (const auto& v : lv)
-        if (v.folded) folded.push_back(v.name);
-      j["folded"] = folded;
-      j["PAGE_SIZE"] = uint64_t{1} << m->page_shift();
-      j["PAGE_MASK"] = hex(km.page_mask);
-      j["PMD_MASK"] = hex(km.pmd_mask);
-      j["PUD_MASK"] = hex(km.pud_mask);
-      j["PGDIR_MASK"] = hex(km.pgdir_mask);
-      j["PTE_PFN_MASK"] = hex(km.pte_pfn_mask);
-      j["__PHYSICAL_MASK_SHIFT"] = km.physical_mask_shift;
-      all.push_back(j);
+        if (v.folded) w.str(v.name);
+      w.end();
+      w.key("PAGE_SIZE").num(uint64_t{1} << m->page_shift()).key("PAGE_MASK").hex(km.page_mask);
+      w.key("PMD_MASK").hex(km.pmd_mask).key("PUD_MASK").hex(km.pud_mask).key("PGDIR_MASK").hex(km.pgdir_mask);
+      w.key("PTE_PFN_MASK").hex(km.pte_pfn_mask).key("__PHYSICAL_MASK_SHIFT").num(km.physical_mask_shift);
+      w.end();
       continue;
     }
     out += fmt::format("{}: {}\n", m->name, m->description);
@@ -434,10 +476,8 @@ int cmd_modes(const std::string& mode_name, bool json) {
     out += fmt::format("  levels       {}\n  large pages  {}\n  VA bits {}, {}-byte entries, MAXPHYADDR {}\n\n",
                        hw, large.empty() ? "none" : large, m->va_bits, m->entry_bytes, m->default_pa_bits);
   }
-  if (json)
-    print_json(ordered_json{{"schema_version", kSchemaVersion}, {"command", "modes"}, {"modes", all}});
-  else
-    fmt::print("{}", out);
+  if (json) w.end().end().newline();
+  fmt::print("{}", w.sync());
   return kAllMapped;
 }
 
@@ -484,50 +524,50 @@ int cmd_info(const TargetOptions& o, bool json) {
                                                          src->name(), cpus.size() - 1));
 
   if (json) {
-    ordered_json j{{"schema_version", kSchemaVersion}, {"command", "info"}};
+    std::string out;
+    JsonWriter w(out);
+    w.record("info");
+    write_target(w, *src);
     if (!qemu) {
-      j[kcore ? "kcore" : "image"] = src->name();
-      j["format"] = src->format();
-      if (image) j["file_size"] = image->image().file.bytes().size();
-      j["memory_bytes"] = total;
-      ordered_json rs = ordered_json::array();
-      for (const PhysRange& r : ranges)
-        rs.push_back({{"start", hex(r.start.value())}, {"end", hex(r.start.value() + r.size)}});
-      j["ranges"] = rs;
+      if (image) w.key("file_size").num(image->image().file.bytes().size());
+      w.key("memory_bytes").num(total).key("ranges").array();
+      for (const PhysRange& r : ranges) w.object().key("start").hex(r.start.value()).key("end").range_end(r.start.value(), r.size).end();
+      w.end();
       if (kcore) {
-        ordered_json segs = ordered_json::array();
-        for (const KcoreSegment& sg : kcore->kcore().segments)
-          segs.push_back({{"vaddr", hex(sg.vaddr)}, {"paddr", sg.paddr ? ordered_json(hex(*sg.paddr)) : ordered_json(nullptr)},
-                          {"size", sg.size}});
-        j["segments"] = segs;
+        // Every PT_LOAD: vmalloc, modules and vmemmap have no physical address.
+        w.key("segments").array();
+        for (const KcoreSegment& sg : kcore->kcore().segments) {
+          w.object().key("start").hex(sg.vaddr).key("end").range_end(sg.vaddr, sg.size).key("pa");
+          if (sg.paddr) w.hex(*sg.paddr);
+          else w.null();
+          w.end();
+        }
+        w.end();
       }
     } else {
-      j["qemu"] = src->name();
-      j["format"] = src->format();
-      j["architecture"] = qemu->description().architecture;
-      j["packet_size"] = qemu->packet_size();
-      j["halted_on_attach"] = qemu->halted_on_attach();
+      w.key("architecture").str(qemu->description().architecture).key("packet_size").num(qemu->packet_size());
+      w.key("halted_on_attach").boolean(qemu->halted_on_attach());
     }
-    ordered_json cj = ordered_json::array();
+    w.key("cpus").array();
     for (const CpuState& c : cpus) {
-      ordered_json one{{"cpu", c.index}, {"arch", c.arch}};
-      for (const auto& [name, value] : c.registers) one[name] = hex(value);
-      one["mode"] = cpu_mode_name(c);
-      one["source"] = c.source;
-      cj.push_back(one);
+      w.object().key("cpu").num(c.index).key("arch").str(c.arch).key("registers").object();
+      for (const auto& [name, value] : c.registers) w.name(name).hex(value);
+      w.end().key("mode").str(cpu_mode_name(c)).key("source").str(c.source).end();
     }
-    j["cpus"] = cj;
-    if (image) j["prstatus_notes"] = image->image().prstatus_notes;
+    w.end();
+    if (image) w.key("prstatus_notes").num(image->image().prstatus_notes);
+    w.key("vmcoreinfo");
     if (vi) {
-      ordered_json v = ordered_json::object();
-      for (const auto& [k, val] : vi->entries()) v[linux_kernel::escaped(k)] = linux_kernel::escaped(val);
-      j["vmcoreinfo"] = v;
-      j["vmcoreinfo_source"] = vi_source;
+      // Keys and values as the kernel wrote them, escaped by the writer.
+      w.object();
+      for (const auto& [k, val] : vi->entries()) w.name(k).str(val);
+      w.end();
     } else {
-      j["vmcoreinfo"] = nullptr;
+      w.null();
     }
-    j["problems"] = problems;
-    print_json(j);
+    w.key("vmcoreinfo_source").str(vi_source);
+    w.key("problems").strings(problems).end().newline();
+    fmt::print("{}", w.sync());
     check_source(*src);
     for (const std::string& p : problems) fmt::print(stderr, "pagewalk: warning: {}\n", p);
     return problems.empty() ? kAllMapped : kSomeUnmapped;
@@ -683,13 +723,14 @@ int run(int argc, char** argv) {
                         "pagewalk map --qemu 127.0.0.1:1234 --pages",
                         "pagewalk map --kcore --kernel --from ffffc90000000000 --to ffffe90000000000"}));
 
-  std::string dva, dmode;
-  bool djson = false;
-  auto* decode = app.add_subcommand("decode", "split a VA into its index at each level and the page offset");
-  decode->add_option("VA", dva, "virtual address")->required();
-  decode->add_option("--mode", dmode, "paging mode (default x86-64-4level)");
-  decode->add_flag("--json", djson, "JSON output");
-  decode->footer(examples({"pagewalk decode 0x5651b590c2a0", "pagewalk decode --mode x86-64-5level ff11000000000000"}));
+  DecodeArgs da;
+  auto* decode = app.add_subcommand("decode", "split VAs into their index at each level and the page offset");
+  decode->add_option("VA", da.vas, "virtual addresses, hex (0x optional; 0n for decimal)")->required();
+  da.target.add_to(*decode, kSourceOptions | kCpuOption | kPagingOptions);
+  decode->add_flag("--json", da.json, "JSON output");
+  decode->footer(examples({"pagewalk decode 0x5651b590c2a0 7ffd4a3c1000",
+                           "pagewalk decode --mode x86-64-5level ff11000000000000",
+                           "pagewalk decode --image dump.elf ffffffff81000000"}));
 
   std::string evalue, elevel, emode;
   unsigned epa = 0;
@@ -773,7 +814,7 @@ int run(int argc, char** argv) {
       return live_map(ma.target, {ma.json, ma.jsonl, false, ma.no_header}, w);
     }
     if (*ptov) return cmd_ptov(pa);
-    if (*decode) return cmd_decode(dva, dmode, djson);
+    if (*decode) return cmd_decode(da);
     if (*entry) return cmd_entry(evalue, elevel, emode, epa, enonx, ejson);
     if (*modes) return cmd_modes(mmode, mjson);
     if (*info) return cmd_info(io, ijson);

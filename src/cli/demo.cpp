@@ -88,24 +88,25 @@ int run_demo(bool json) {
   Paging paging{&kX86_64_4Level, {}};
   std::string out;
   int status = kAllMapped;
-  if (json) out += fmt::format(R"({{"schema_version":{},"command":"demo","mode":"{}","spaces":[)", kSchemaVersion,
-                               paging.mode->name);
-  bool first_space = true;
+  JsonWriter w(out);
+  if (json) {
+    w.record("demo");
+    write_target(w, "synthetic", "demo", "synthetic (page tables built in memory)");
+    w.key("mode").str(paging.mode->name).key("spaces").array();
+  }
   for (const DemoSpace& space : machine->spaces) {
     if (json) {
-      out += fmt::format(R"({}{{"name":"{}","root":"0x{:x}","results":[)", first_space ? "" : ",", space.name,
-                         space.root.value());
+      w.object().key("name").str(space.name).key("root").hex(space.root.value()).key("results").array();
     } else {
       out += fmt::format("=== {}: {} root (CR3) 0x{:x}\n\n", space.name, paging.mode->name, space.root.value());
     }
-    first_space = false;
-    bool first = true;
     for (const DemoAddress& a : space.addresses) {
       const Translation t = walk(paging, reader, space.root, a.va);
       if (!t.mapped()) status = kSomeUnmapped;
       if (json) {
-        if (!first) out += ',';
-        append_translation_json(out, paging, t);
+        w.object();
+        write_translation(w, paging, t);
+        w.end();
       } else {
         out += fmt::format("# {}\n", a.what);
         append_trace(out, paging, t);
@@ -126,11 +127,11 @@ int run_demo(bool json) {
         }
         out += '\n';
       }
-      first = false;
     }
-    if (json) out += "]}";
+    if (json) w.end().end();
   }
-  if (json) out += "]}\n";
+  if (json) w.end().end().newline();
+  w.sync();
   std::fwrite(out.data(), 1, out.size(), stdout);
   // The demo shows unmapped cases on purpose; it succeeds when it ran.
   return status == kSomeUnmapped ? kAllMapped : status;

@@ -2,7 +2,6 @@
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
-#include <nlohmann/json.hpp>
 
 #include "cli/errors.hpp"
 #include "cli/help.hpp"
@@ -16,7 +15,6 @@
 namespace pagewalk::cli {
 namespace {
 
-using nlohmann::ordered_json;
 using linux_kernel::LinuxKernel;
 
 // The source stays open for as long as the kernel view reads it.
@@ -41,9 +39,11 @@ std::vector<linux_kernel::Region> kernel_layout(const LinuxKernel& k) {
   return std::move(*l);
 }
 
-ordered_json known_json(const std::optional<linux_kernel::Known>& k) {
-  if (!k) return nullptr;
-  return {{"value", hex(k->value)}, {"source", k->source}};
+// A kernel fact and where it came from, or null.
+void write_known(JsonWriter& w, std::string_view name, const std::optional<linux_kernel::Known>& k) {
+  w.key(name);
+  if (k) w.object().key("value").hex(k->value).key("source").str(k->source).end();
+  else w.null();
 }
 
 // ---- layout ----------------------------------------------------------------------------
@@ -71,21 +71,37 @@ int cmd_layout(const LinuxCommandArgs& a) {
   const linux_kernel::Region* hit = addr ? &linux_kernel::classify(regions, *addr) : nullptr;
 
   if (a.json) {
-    ordered_json j{{"schema_version", kSchemaVersion}, {"command", "layout"}, {"source", source},
-                   {"mode", mode->name}};
+    std::string out;
+    JsonWriter w(out);
+    w.record("layout");
     if (k) {
-      j["bases"] = {{"kaslr_offset", known_json(k->kaslr_offset)},       {"phys_base", known_json(k->phys_base)},
-                    {"page_offset_base", known_json(k->page_offset_base)}, {"vmalloc_base", known_json(k->vmalloc_base)},
-                    {"vmemmap_base", known_json(k->vmemmap_base)},       {"kernel_pgd_va", known_json(k->kernel_pgd_va)},
-                    {"kernel_pgd", hex(k->kernel_pgd.value())}};
+      write_target(w, *image);
+      w.key("release").str(k->release);
     }
-    ordered_json rs = ordered_json::array();
-    for (const auto& r : regions)
-      rs.push_back({{"start", hex(r.start)}, {"last", hex(r.last)}, {"region", linux_kernel::region_id(r.kind)},
-                    {"name", r.name}, {"note", r.note}});
-    j["regions"] = rs;
-    if (hit) j["address"] = {{"va", hex(*addr)}, {"region", linux_kernel::region_id(hit->kind)}, {"name", hit->name}};
-    fmt::print("{}\n", j.dump(2));
+    w.key("layout_from").str(source).key("mode").str(mode->name);
+    if (k) {
+      w.key("bases").object();
+      write_known(w, "kaslr_offset", k->kaslr_offset);
+      write_known(w, "phys_base", k->phys_base);
+      write_known(w, "page_offset_base", k->page_offset_base);
+      write_known(w, "vmalloc_base", k->vmalloc_base);
+      write_known(w, "vmemmap_base", k->vmemmap_base);
+      write_known(w, "kernel_pgd_va", k->kernel_pgd_va);
+      write_known(w, "kernel_pgd_pa", linux_kernel::Known{k->kernel_pgd.value(), "kernel_pgd_va through the kernel's tables"});
+      w.end();
+    }
+    w.key("regions").array();
+    for (const auto& r : regions) {
+      w.object().key("start").hex(r.start).key("end").end_after(r.last);
+      w.key("region").str(linux_kernel::region_id(r.kind)).key("name").str(r.name).key("note").str(r.note).end();
+    }
+    w.end();
+    if (hit) {
+      w.key("address").object().key("va").hex(*addr).key("region").str(linux_kernel::region_id(hit->kind));
+      w.key("name").str(hit->name).end();
+    }
+    w.end().newline();
+    fmt::print("{}", w.sync());
     return kAllMapped;
   }
   std::string out = fmt::format("# {}, {}\n", source, mode->levels.size() == 5 ? "5-level paging" : "4-level paging");
@@ -201,18 +217,35 @@ int cmd_kconv(const LinuxCommandArgs& a) {
 
   int status = kAllMapped;
   for (const KconvRow& r : rows) if (r.disagree || !r.walk_pa) status = kSomeUnmapped;
-  auto opt = [](const std::optional<uint64_t>& v) -> ordered_json { return v ? ordered_json(hex(*v)) : ordered_json(nullptr); };
   if (a.json) {
-    ordered_json j{{"schema_version", kSchemaVersion}, {"command", "kconv"}, {"image", image->name()},
-                   {"page_offset_base", known_json(k->page_offset_base)}, {"phys_base", known_json(k->phys_base)},
-                   {"vmemmap_base", known_json(k->vmemmap_base)}, {"struct_page_size", k->struct_page_size}};
-    ordered_json rs = ordered_json::array();
-    for (const KconvRow& r : rows)
-      rs.push_back({{"virt", hex(r.virt)}, {"region", r.region}, {"phys", opt(r.phys)}, {"rule", r.rule},
-                    {"walk_phys", opt(r.walk_pa)}, {"agrees", r.phys && r.walk_pa && !r.disagree}, {"pfn", opt(r.pfn)},
-                    {"page", opt(r.page)}, {"problem", r.problem.empty() ? ordered_json(nullptr) : ordered_json(r.problem)}});
-    j["rows"] = rs;
-    fmt::print("{}\n", j.dump(2));
+    std::string out;
+    JsonWriter w(out);
+    auto opt = [&](std::string_view name, const std::optional<uint64_t>& v) {
+      w.key(name);
+      if (v) w.hex(*v);
+      else w.null();
+    };
+    w.record("kconv");
+    write_target(w, *image);
+    write_known(w, "page_offset_base", k->page_offset_base);
+    write_known(w, "phys_base", k->phys_base);
+    write_known(w, "vmemmap_base", k->vmemmap_base);
+    w.key("struct_page_size").num(k->struct_page_size).key("rows").array();
+    for (const KconvRow& r : rows) {
+      w.object().key("va").hex(r.virt).key("region").str(r.region);
+      opt("pa", r.phys);
+      w.key("rule").str(r.rule);
+      opt("walk_pa", r.walk_pa);
+      w.key("agrees").boolean(r.phys && r.walk_pa && !r.disagree);
+      opt("pfn", r.pfn);
+      opt("page", r.page);
+      w.key("problem");
+      if (r.problem.empty()) w.null();
+      else w.str(r.problem);
+      w.end();
+    }
+    w.end().end().newline();
+    fmt::print("{}", w.sync());
     return status;
   }
   std::string out = fmt::format("# {}: page_offset_base {}, phys_base {}, vmemmap_base {}, sizeof(struct page) {}\n",
@@ -261,19 +294,31 @@ int cmd_ps(const LinuxCommandArgs& a) {
     return t.pgd->value();
   };
   if (a.json) {
-    ordered_json j{{"schema_version", kSchemaVersion}, {"command", "ps"}, {"image", image->name()}, {"release", k->release},
-                   {"pti", pti ? ordered_json(*pti) : ordered_json(nullptr)}, {"offsets_from", layout.source}};
-    ordered_json ts = ordered_json::array();
+    std::string out;
+    JsonWriter w(out);
+    w.record("ps");
+    write_target(w, *image);
+    w.key("release").str(k->release).key("pti");
+    if (pti) w.boolean(*pti);
+    else w.null();
+    w.key("offsets_from").str(layout.source).key("tasks").array();
+    auto opt_hex = [&](std::string_view name, std::optional<uint64_t> v) {
+      w.key(name);
+      if (v) w.hex(*v);
+      else w.null();
+    };
     for (const auto& t : list.tasks) {
-      ordered_json tj{{"pid", t.pid}, {"tgid", t.tgid}, {"comm", t.comm}, {"task", hex(t.task)}, {"mm", hex(t.mm)}};
-      tj["pgd"] = t.mm ? ordered_json(hex(t.pgd_va)) : ordered_json(nullptr);
-      tj["pgd_pa"] = pgd_pa(t) ? ordered_json(hex(*pgd_pa(t))) : ordered_json(nullptr);
-      if (pti && *pti) tj["user_pgd_pa"] = pgd_pa(t) ? ordered_json(hex(*pgd_pa(t) + linux_kernel::kPtiUserPgdOffset)) : ordered_json(nullptr);
-      ts.push_back(tj);
+      w.object().key("pid").num(t.pid).key("tgid").num(t.tgid).key("comm").str(t.comm).key("task").hex(t.task);
+      // A kernel thread has no mm, so no PGD.
+      opt_hex("mm", t.mm ? std::optional(t.mm) : std::nullopt);
+      opt_hex("pgd", t.mm ? std::optional(t.pgd_va) : std::nullopt);
+      opt_hex("pgd_pa", pgd_pa(t));
+      if (pti && *pti)
+        opt_hex("user_pgd_pa", pgd_pa(t) ? std::optional(*pgd_pa(t) + linux_kernel::kPtiUserPgdOffset) : std::nullopt);
+      w.end();
     }
-    j["tasks"] = ts;
-    j["warnings"] = list.warnings;
-    fmt::print("{}\n", j.dump(2));
+    w.end().key("warnings").strings(list.warnings).end().newline();
+    fmt::print("{}", w.sync());
   } else {
     std::string out;
     if (!a.no_header) {

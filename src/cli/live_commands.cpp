@@ -35,18 +35,6 @@ int pid_or_throw(const std::string& text) {
 }
 
 template <typename Names>
-void append_json_names(std::string& out, const Names& names) {
-  out += '[';
-  bool first = true;
-  for (const auto& n : names) {
-    if (!first) out += ',';
-    first = false;
-    append_json_string(out, n);
-  }
-  out += ']';
-}
-
-template <typename Names>
 std::string join(const Names& names) {
   std::string s;
   for (const auto& n : names) {
@@ -61,11 +49,23 @@ std::string region_text(const Mapping& m) {
                      m.path.empty() ? "[anon]" : m.path);
 }
 
-void append_region_json(std::string& out, const Mapping& m) {
-  fmt::format_to(sink(out), R"({{"start":"0x{:x}","end":"0x{:x}","perms":"{}","offset":"0x{:x}","path":)",
-                 m.start.value(), m.end.value(), m.perms_view(), m.offset);
-  append_json_string(out, m.path);
-  out += '}';
+void write_region(JsonWriter& w, const Mapping& m) {
+  w.key("region").object().key("start").hex(m.start.value()).key("end").hex(m.end.value());
+  w.key("perms").str(m.perms_view()).key("offset").hex(m.offset).key("path").str(m.path).end();
+}
+
+// The JSON form of a pagemap entry: {"raw","flags"}.
+void write_pagemap(JsonWriter& w, const live::PagemapEntry& e) {
+  w.key("pagemap").object().key("raw").hex(e.raw).key("flags").strings(live::pagemap_flag_names(e)).end();
+}
+
+void write_kpageflags(JsonWriter& w, uint64_t flags) {
+  w.key("kpageflags").object().key("raw").hex(flags).key("flags").strings(live::kpageflag_names(flags)).end();
+}
+
+// A live process as a target: its /proc directory.
+void write_live_target(JsonWriter& w, int pid, std::string_view files) {
+  write_target(w, "live", fmt::format("/proc/{}", pid), files);
 }
 
 // "4K", "2M THP", "2M hugetlb", "1G hugetlb".
@@ -163,36 +163,26 @@ void append_translation_brief(std::string& out, const live::LiveTranslation& t, 
     fmt::format_to(sink(out), "{}\n", live_reason(t, pid));
 }
 
-void append_translation_json(std::string& out, const live::LiveTranslation& t, int pid) {
-  fmt::format_to(sink(out), R"({{"va":"0x{:x}","status":"{}","pid":{})", t.va.value(), to_string(t.status), pid);
+// A live translation's members, into the object the caller has open.
+void write_translation(JsonWriter& w, const live::LiveTranslation& t, int pid) {
+  w.key("pid").num(pid).key("va").hex(t.va.value()).key("status").str(to_string(t.status));
   if (t.status == LiveStatus::Mapped) {
-    if (!t.pfn_hidden)
-      fmt::format_to(sink(out), R"(,"pa":"0x{:x}","pfn":"0x{:x}")", t.pa.value(), t.entry.pfn().value());
-    fmt::format_to(sink(out), R"(,"page_size":{},"page_kind":"{}","pfn_hidden":{})", t.page_size, to_string(t.kind),
-                   t.pfn_hidden);
+    if (!t.pfn_hidden) w.key("pa").hex(t.pa.value()).key("pfn").hex(t.entry.pfn().value());
+    w.key("page_size").num(t.page_size).key("page_kind").str(to_string(t.kind)).key("pfn_hidden").boolean(t.pfn_hidden);
   }
   if (t.status == LiveStatus::Swapped)
-    fmt::format_to(sink(out), R"(,"swap":{{"type":{},"offset":"0x{:x}"}})", t.entry.swap_type(), t.entry.swap_offset());
-  if (t.mapping && t.mapping->in_pagemap()) {
-    fmt::format_to(sink(out), R"(,"pagemap":{{"raw":"0x{:x}","flags":)", t.entry.raw);
-    append_json_names(out, live::pagemap_flag_names(t.entry));
-    out += '}';
-  }
+    w.key("swap").object().key("type").num(t.entry.swap_type()).key("offset").hex(t.entry.swap_offset()).end();
+  if (t.mapping && t.mapping->in_pagemap()) write_pagemap(w, t.entry);
   if (t.has_kpage) {
-    fmt::format_to(sink(out), R"(,"kpageflags":{{"raw":"0x{:x}","flags":)", t.kpage.flags);
-    append_json_names(out, live::kpageflag_names(t.kpage.flags));
-    fmt::format_to(sink(out), R"(}},"kpagecount":{})", t.kpage.count);
+    write_kpageflags(w, t.kpage.flags);
+    w.key("kpagecount").num(t.kpage.count);
   }
-  if (t.mapping) {
-    out += R"(,"region":)";
-    append_region_json(out, *t.mapping);
-  }
-  if (t.status != LiveStatus::Mapped || t.pfn_hidden) {
-    out += R"(,"reason":)";
-    append_json_string(out, live_reason(t, pid));
-  }
-  out += '}';
+  if (t.mapping) write_region(w, *t.mapping);
+  if (t.status != LiveStatus::Mapped || t.pfn_hidden) w.key("reason").str(live_reason(t, pid));
 }
+
+constexpr std::string_view kTranslateFiles = "Linux /proc/PID/pagemap, smaps, /proc/kpageflags, kpagecount";
+constexpr std::string_view kMapFiles = "Linux /proc/PID/maps, smaps, pagemap, /proc/kpageflags";
 
 }  // namespace
 
@@ -214,12 +204,12 @@ int live_translate(const std::vector<std::string>& vas, const TargetOptions& tar
   Output out;
   int status = kAllMapped;
   bool first = true, hidden = false;
-  if (f.json)
-    fmt::format_to(sink(out.buf()), R"({{"schema_version":{},"command":"translate","target":"pid {}","pid":{},"comm":)",
-                   kSchemaVersion, p.pid(), p.pid());
+  JsonWriter w(out.buf());
   if (f.json) {
-    append_json_string(out.buf(), p.comm());
-    out.buf() += R"(,"results":[)";
+    w.record("translate");
+    write_live_target(w, p.pid(), kTranslateFiles);
+    write_process(w, p.pid(), p.comm());
+    w.key("results").array();
   }
   if (human && !f.no_header)
     fmt::format_to(sink(out.buf()), "# pid {} ({}): /proc/{}/pagemap, smaps{}\n", p.pid(), p.comm(), p.pid(),
@@ -239,6 +229,7 @@ int live_translate(const std::vector<std::string>& vas, const TargetOptions& tar
     if (!results) fail(results.error());
     for (size_t i = 0; i < batch_index.size(); ++i) {
       if (batch_index[i] == SIZE_MAX) {
+        w.sync();
         out.flush();
         std::fflush(stdout);
         fmt::print(stderr, "pagewalk: {}\n", bad[i]);
@@ -248,12 +239,13 @@ int live_translate(const std::vector<std::string>& vas, const TargetOptions& tar
       const live::LiveTranslation& t = (*results)[batch_index[i]];
       if (t.status != LiveStatus::Mapped && status == kAllMapped) status = kSomeUnmapped;
       hidden |= t.pfn_hidden;
-      if (f.json) {
-        if (!first) out.buf() += ',';
-        append_translation_json(out.buf(), t, p.pid());
-      } else if (f.jsonl) {
-        append_translation_json(out.buf(), t, p.pid());
-        out.buf() += '\n';
+      if (f.json || f.jsonl) {
+        if (f.jsonl) w.record("translate");
+        else w.object();
+        write_translation(w, t, p.pid());
+        w.end();
+        if (f.jsonl) w.newline();
+        w.sync();
       } else if (brief) {
         append_translation_brief(out.buf(), t, p.pid());
       } else {
@@ -288,7 +280,8 @@ int live_translate(const std::vector<std::string>& vas, const TargetOptions& tar
   else
     for (const std::string& s : vas) one(s);
   run_batch();
-  if (f.json) out.buf() += "]}\n";
+  if (f.json) w.end().end().newline();
+  w.sync();
   out.flush();
   if (hidden) note_hidden_pfns();
   return status;
@@ -306,66 +299,56 @@ int live_map(const TargetOptions& target, const OutputFormat& f, VaWindow window
   const size_t shown = static_cast<size_t>(std::count_if(p.mappings().begin(), p.mappings().end(), inside));
   Output out;
   std::string& o = out.buf();
+  JsonWriter w(o);
+  // --json: the runs stream into "ranges"; each mapping's summary waits here for "mappings".
+  std::string summaries;
+  JsonWriter sw(summaries);
   if (f.json) {
-    fmt::format_to(sink(o), R"({{"schema_version":{},"command":"map","target":"pid {}","pid":{},"comm":)",
-                   kSchemaVersion, p.pid(), p.pid());
-    append_json_string(o, p.comm());
-    o += R"(,"mappings":[)";
+    w.record("map");
+    write_live_target(w, p.pid(), kMapFiles);
+    write_process(w, p.pid(), p.comm());
+    w.key("ranges").array();
+    sw.array();
   }
   if (human && !f.no_header)
     fmt::format_to(sink(o), "# pid {} ({}): {} mappings from /proc/{}/smaps, frames from pagemap\n", p.pid(), p.comm(),
                    shown, p.pid());
   live::MappingCounts total;
-  bool hidden = false, first_mapping = true, first_run = true;
+  uint64_t huge_bytes = 0, total_huge_bytes = 0;
+  bool hidden = false;
   const Mapping* current = nullptr;
   auto on_run = [&](const live::PhysRun& r) {
     const uint64_t bytes = r.pages * live::kPageSize;
     hidden |= r.pfn_hidden;
-    char* w;
+    if (r.kind != PageKind::Base) huge_bytes += bytes;
     if (human) {
-      w = open_tail(o, 192);
-      w = put(w, "    "sv);
-      w = put_hex16(w, r.va.value());
-      *w++ = '-';
-      w = put_hex16(w, r.va.value() + bytes);
-      w = put(w, "  "sv);
-      w = r.pfn_hidden ? put(w, "PFN hidden        "sv) : put_hex16(w, r.pfn.value() << live::kPageShift);
-      w = put(w, "  "sv);
-      w = put_size(w, bytes, 6);
-      w = put(w, "  "sv);
-      w = put_dec(w, bytes / r.page_size);
-      w = put(w, " x "sv);
-      w = put_size(w, r.page_size, 0);
-      if (r.kind != PageKind::Base) w = put(w, r.kind == PageKind::Thp ? " THP"sv : " hugetlb"sv);
-      *w++ = '\n';
+      char* q = open_tail(o, 192);
+      q = put(q, "    "sv);
+      q = put_hex16(q, r.va.value());
+      *q++ = '-';
+      q = put_hex16(q, r.va.value() + bytes);
+      q = put(q, "  "sv);
+      q = r.pfn_hidden ? put(q, "PFN hidden        "sv) : put_hex16(q, r.pfn.value() << live::kPageShift);
+      q = put(q, "  "sv);
+      q = put_size(q, bytes, 6);
+      q = put(q, "  "sv);
+      q = put_dec(q, bytes / r.page_size);
+      q = put(q, " x "sv);
+      q = put_size(q, r.page_size, 0);
+      if (r.kind != PageKind::Base) q = put(q, r.kind == PageKind::Thp ? " THP"sv : " hugetlb"sv);
+      *q++ = '\n';
+      close_tail(o, q);
     } else {
-      w = open_tail(o, 320);
-      if (f.json && !first_run) *w++ = ',';
-      first_run = false;
-      *w++ = '{';
-      if (f.jsonl) {
-        w = put(w, R"("kind":"run","mapping":")"sv);
-        w = put_hex(w, current->start.value());
-        w = put(w, "\","sv);
-      }
-      w = put(w, R"("va_start":")"sv);
-      w = put_hex(w, r.va.value());
-      w = put(w, R"(","va_end":")"sv);
-      w = put_hex(w, r.va.value() + bytes);
-      if (!r.pfn_hidden) {
-        w = put(w, R"(","pa_start":")"sv);
-        w = put_hex(w, r.pfn.value() << live::kPageShift);
-      }
-      w = put(w, R"(","pages":)"sv);
-      w = put_dec(w, r.pages);
-      w = put(w, R"(,"page_size":)"sv);
-      w = put_dec(w, r.page_size);
-      w = put(w, R"(,"page_kind":")"sv);
-      w = put(w, to_string(r.kind));
-      w = put(w, "\"}"sv);
-      if (f.jsonl) *w++ = '\n';
+      // A run is a mapped range like an image's map row: pages of page_size.
+      if (f.jsonl) w.record("map").key("pid").num(p.pid());
+      else w.object();
+      w.key("start").hex(r.va.value()).key("end").hex(r.va.value() + bytes).key("kind").str("mapped");
+      if (!r.pfn_hidden) w.key("pa").hex(r.pfn.value() << live::kPageShift).key("pfn").hex(r.pfn.value());
+      w.key("page_size").num(r.page_size).key("pages").num(bytes / r.page_size).key("page_kind").str(to_string(r.kind));
+      w.key("pfn_hidden").boolean(r.pfn_hidden).key("mapping").hex(current->start.value()).end();
+      if (f.jsonl) w.newline();
+      w.sync();
     }
-    close_tail(o, w);
     out.maybe_flush();
   };
   for (const Mapping& whole : p.mappings()) {
@@ -384,42 +367,41 @@ int live_map(const TargetOptions& target, const OutputFormat& f, VaWindow window
       o += '-';
       append_hex16(o, m.end.value());
       fmt::format_to(sink(o), "  {}  {:>6}  {}\n", m.perms_view(), human_size(m.size()), m.path.empty() ? "[anon]" : m.path);
-    } else if (f.json) {
-      if (!first_mapping) o += ',';
-      o += R"({"region":)";
-      append_region_json(o, m);
-      o += R"(,"runs":[)";
-      first_run = true;
     }
-    first_mapping = false;
+    huge_bytes = 0;
     auto counts = live::scan_mapping(p, m, on_run, c.privileged, c.kpage ? &*c.kpage : nullptr);
     if (!counts) fail(counts.error());
     total.resident += counts->resident;
     total.swapped += counts->swapped;
     total.huge_pages += counts->huge_pages;
     total.runs += counts->runs;
+    total_huge_bytes += huge_bytes;
     const Mapping& known = p.detailed(m, false);
     const uint64_t page_size = known.hugetlb ? known.kernel_page_size : live::kPageSize;
     if (human) {
       fmt::format_to(sink(o), "    = {} resident ({}), {} swapped, {} huge, {} run(s)\n", counts->resident,
                      human_size(counts->resident * live::kPageSize), counts->swapped, counts->huge_pages, counts->runs);
     } else {
-      if (f.json) o += "],";
-      if (f.jsonl) {
-        o += R"({"kind":"mapping","region":)";
-        append_region_json(o, m);
-        o += ',';
-      }
-      fmt::format_to(sink(o), R"("page_size":{},"resident_pages":{},"swapped_pages":{},"huge_pages":{},"runs_count":{}}})",
-                     page_size, counts->resident, counts->swapped, counts->huge_pages, counts->runs);
-      if (f.jsonl) o += '\n';
+      JsonWriter& mw = f.json ? sw : w;
+      if (f.jsonl) mw.record("map").key("pid").num(p.pid()).key("kind").str("mapping");
+      else mw.object();
+      write_region(mw, m);
+      mw.key("page_size").num(page_size).key("resident_bytes").num(counts->resident * live::kPageSize);
+      mw.key("swapped_bytes").num(counts->swapped * live::kPageSize).key("huge_bytes").num(huge_bytes);
+      mw.key("runs").num(counts->runs).end();
+      if (f.jsonl) mw.newline();
+      w.sync();
     }
     out.maybe_flush();
   }
-  if (f.json)
-    fmt::format_to(sink(o), R"(],"totals":{{"mappings":{},"resident_pages":{},"swapped_pages":{},"huge_pages":{},"runs":{}}}}})"
-                            "\n",
-                   shown, total.resident, total.swapped, total.huge_pages, total.runs);
+  if (f.json) {
+    sw.end();
+    w.end().key("mappings").raw(sw.sync()).key("totals").object();
+    w.key("mappings").num(shown).key("resident_bytes").num(total.resident * live::kPageSize);
+    w.key("swapped_bytes").num(total.swapped * live::kPageSize).key("huge_bytes").num(total_huge_bytes);
+    w.key("runs").num(total.runs).end().end().newline();
+    w.sync();
+  }
   if (human && !f.no_header)
     fmt::format_to(sink(o), "# {} mappings: {} resident pages ({}), {} swapped, {} huge pages, {} physical runs\n",
                    shown, total.resident, human_size(total.resident * live::kPageSize), total.swapped,
@@ -481,17 +463,18 @@ int cmd_ptov(const PtovArgs& a) {
                      join(live::kpageflag_names(info->flags)));
     o += '\n';
     fmt::format_to(sink(o), "{:<8} {:<16} {:<18}  {}\n", "PID", "COMM", "VA", "REGION");
-  } else if (a.format.json) {
-    fmt::format_to(sink(o), R"({{"schema_version":{},"command":"ptov","pfn":"0x{:x}","pa":"0x{:x}")", kSchemaVersion,
-                   pfn, pa);
-    if (info) {
-      fmt::format_to(sink(o), R"(,"kpagecount":{},"kpageflags":{{"raw":"0x{:x}","flags":)", info->count, info->flags);
-      append_json_names(o, live::kpageflag_names(info->flags));
-      o += '}';
-    }
-    o += R"(,"mappers":[)";
   }
-  bool first = true;
+  JsonWriter w(o);
+  if (a.format.json) {
+    w.record("ptov");
+    write_target(w, "live", "/proc", "Linux /proc/PID/pagemap of every process, /proc/kpageflags, kpagecount");
+    w.key("pfn").hex(pfn).key("pa").hex(pa);
+    if (info) {
+      w.key("kpagecount").num(info->count);
+      write_kpageflags(w, info->flags);
+    }
+    w.key("mappers").array();
+  }
   for (const live::ReverseHit& h : r.hits) {
     if (human) {
       fmt::format_to(sink(o), "{:<8} {:<16} ", h.pid, h.comm);
@@ -499,19 +482,20 @@ int cmd_ptov(const PtovArgs& a) {
       fmt::format_to(sink(o), "  {}\n", region_text(h.mapping));
       continue;
     }
-    if (a.format.json && !first) o += ',';
-    first = false;
-    fmt::format_to(sink(o), R"({{"pid":{},"comm":)", h.pid);
-    append_json_string(o, h.comm);
-    fmt::format_to(sink(o), R"(,"va":"0x{:x}","pagemap":"0x{:x}","region":)", h.va.value(), h.entry.raw);
-    append_region_json(o, h.mapping);
-    o += '}';
-    if (a.format.jsonl) o += '\n';
+    if (a.format.jsonl) w.record("ptov");
+    else w.object();
+    w.key("pid").num(h.pid).key("comm").str(h.comm).key("va").hex(h.va.value());
+    write_pagemap(w, h.entry);
+    write_region(w, h.mapping);
+    w.end();
+    if (a.format.jsonl) w.newline();
   }
-  if (a.format.json)
-    fmt::format_to(sink(o), R"(],"processes_scanned":{},"pages_read":{},"resident_pages":{},"stopped_early":{},"unreadable_processes":{}}})"
-                            "\n",
-                   r.processes, r.pages_read, r.resident_pages, r.stopped_early, r.failures.size());
+  if (a.format.json) {
+    w.end().key("processes_scanned").num(r.processes).key("pages_read").num(r.pages_read);
+    w.key("resident_pages").num(r.resident_pages).key("stopped_early").boolean(r.stopped_early);
+    w.key("unreadable_processes").num(r.failures.size()).end().newline();
+  }
+  w.sync();
   if (human && !a.format.no_header)
     fmt::format_to(sink(o), "# {} mapping(s) found{}; {} processes scanned{}\n", r.hits.size(),
                    info ? fmt::format(" (kpagecount {})", info->count) : std::string(), r.processes,

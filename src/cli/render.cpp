@@ -40,53 +40,19 @@ void append_access(std::string& out, Access a) {
   out.resize(n + kAccessNames.length[a.bits()]);
 }
 
-void append_access_json(std::string& out, Access a) {
-  out += R"({"kernel":")";
-  out += Access::rwx(a.kernel());
-  out += R"(","user":")";
-  out += Access::rwx(a.user());
-  out += R"("})";
+void write_access(JsonWriter& w, Access a) {
+  w.object().key("kernel").str(Access::rwx(a.kernel())).key("user").str(Access::rwx(a.user())).end();
+}
+
+void write_target(JsonWriter& w, std::string_view kind, std::string_view name, std::string_view format) {
+  w.key("target").object().key("kind").str(kind).key("name").str(name).key("format").str(format).end();
+}
+
+void write_process(JsonWriter& w, int pid, std::string_view comm) {
+  w.key("process").object().key("pid").num(pid).key("comm").str(comm).end();
 }
 
 std::string join_flags(const Paging& paging, unsigned level, uint64_t raw) { return flags_of(paging, level, raw).join(); }
-
-void append_json_string(std::string& out, std::string_view s) {
-  out += '"';
-  for (size_t i = 0; i < s.size();) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    if (c < 0x80) {
-      switch (c) {
-        case '"': out += "\\\""; break;
-        case '\\': out += "\\\\"; break;
-        case '\n': out += "\\n"; break;
-        case '\t': out += "\\t"; break;
-        default:
-          if (c < 0x20) fmt::format_to(sink(out), "\\u{:04x}", static_cast<unsigned>(c));
-          else out += static_cast<char>(c);
-      }
-      ++i;
-      continue;
-    }
-    // A well-formed UTF-8 sequence (RFC 3629: no overlongs, no surrogates, <= U+10FFFF) is
-    // copied; anything else is one replacement character per byte.
-    const size_t n = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc2 ? 2 : 0;
-    bool ok = n != 0 && c <= 0xf4 && i + n <= s.size();
-    for (size_t k = 1; ok && k < n; ++k) ok = (static_cast<unsigned char>(s[i + k]) & 0xc0) == 0x80;
-    if (ok && n >= 3) {
-      const auto c1 = static_cast<unsigned char>(s[i + 1]);
-      ok = !(c == 0xe0 && c1 < 0xa0) && !(c == 0xed && c1 >= 0xa0) && !(c == 0xf0 && c1 < 0x90) &&
-           !(c == 0xf4 && c1 >= 0x90);
-    }
-    if (ok) {
-      out.append(s.substr(i, n));
-      i += n;
-    } else {
-      out += "\xEF\xBF\xBD";
-      ++i;
-    }
-  }
-  out += '"';
-}
 
 std::string reason(const Paging& paging, const Translation& t, const SourceNotes& notes) {
   const PagingMode& m = *paging.mode;
@@ -199,16 +165,8 @@ class FlagJsonCache {
     if (!s.valid || s.key != key || s.level != level || s.mode != p.mode || s.pa_bits != p.options.pa_bits ||
         s.cpu_flags != p.options.cpu_flags || raw == 0 || s.zero) {
       s = {true, key, level, p.mode, p.options.pa_bits, p.options.cpu_flags, raw == 0, {}};
-      s.json += '[';
-      bool first = true;
-      for (std::string_view f : flags_of(p, level, raw)) {
-        if (!first) s.json += ',';
-        first = false;
-        s.json += '"';
-        s.json += f;
-        s.json += '"';
-      }
-      s.json += ']';
+      JsonWriter w(s.json);
+      w.strings(flags_of(p, level, raw));
     }
     return s.json;
   }
@@ -233,95 +191,41 @@ std::string_view flags_json(const Paging& p, unsigned level, uint64_t raw) {
   return cache.get(p, level, raw);
 }
 
-// The end of a range, exclusive: the top of the address space is written in full
-// (0x10000000000000000) rather than wrapping to 0x0.
-char* put_range_end(char* p, uint64_t start, uint64_t size) {
-  const uint64_t end = start + size;
-  if (size != 0 && end == 0) return put(p, "0x10000000000000000");
-  return put_hex(p, end);
-}
-
 }  // namespace
 
-// The batch path writes millions of these: each part goes straight into the end of the
-// buffer (open_tail), sized from what it holds; only the rare fields (swap, reasons) go
-// through fmt.
-void append_translation_json(std::string& out, const Paging& paging, const Translation& t, const SourceNotes& notes,
-                             bool with_steps) {
+// The batch path writes millions of these: the writer works in place, and the flag arrays
+// come from the cache; only the rare members (swap, reasons) are formatted.
+void write_translation(JsonWriter& w, const Paging& paging, const Translation& t, const SourceNotes& notes,
+                       bool with_steps) {
   const PagingMode& m = *paging.mode;
-  const std::string_view status = to_string(t.status);
-  char* p = open_tail(out, 256 + status.size());
-  p = put(p, R"({"va":")");
-  p = put_hex(p, t.va.value());
-  p = put(p, R"(","status":")");
-  p = put(p, status);
-  *p++ = '"';
+  w.key("va").hex(t.va.value()).key("status").str(to_string(t.status));
   if (t.status == Status::Mapped || t.status == Status::ProtNone) {
-    p = put(p, R"(,"pa":")");
-    p = put_hex(p, t.pa.value());
-    p = put(p, R"(","page_size":)");
-    switch (t.page_size) {  // the common sizes without a division loop
-      case 4096: p = put(p, "4096"); break;
-      case 2097152: p = put(p, "2097152"); break;
-      case 1073741824: p = put(p, "1073741824"); break;
-      default: p = put_dec(p, t.page_size);
-    }
+    w.key("pa").hex(t.pa.value()).key("pfn").hex(t.pa.value() >> m.page_shift()).key("page_size").num(t.page_size);
   }
   if (t.status == Status::Mapped) {
-    p = put(p, R"(,"access":{"kernel":")");
-    p = put(p, Access::rwx(t.access.kernel()));
-    p = put(p, R"(","user":")");
-    p = put(p, Access::rwx(t.access.user()));
-    p = put(p, R"("})");
-    if (!notes.frame_held) p = put(p, R"(,"frame_in_source":false)");
-    if (!with_steps) {  // the whole one-line answer
-      *p++ = '}';
-      close_tail(out, p);
-      return;
-    }
+    w.key("access");
+    write_access(w, t.access);
+    if (!notes.frame_held) w.key("frame_in_source").boolean(false);
+    if (!with_steps) return;  // the whole one-line answer
   }
-  close_tail(out, p);
-  if (t.status == Status::Swap)
-    fmt::format_to(sink(out), R"(,"swap":{{"type":{},"offset":"0x{:x}","kind":"{}"}})", t.swap_type, t.swap_offset,
-                   m.arch->swap_kind(t.swap_type));
-  if (t.status == Status::Unreadable) fmt::format_to(sink(out), R"(,"unreadable_pa":"0x{:x}")", t.unreadable.value());
-  if (t.status != Status::Mapped) {
-    out += R"(,"reason":)";
-    append_json_string(out, reason(paging, t, notes));  // may quote the source's own words
+  if (t.status == Status::Swap) {
+    w.key("swap").object().key("type").num(t.swap_type).key("offset").hex(t.swap_offset);
+    w.key("kind").str(m.arch->swap_kind(t.swap_type)).end();
   }
-  if (!with_steps) {
-    out += '}';
-    return;
-  }
-  out += R"(,"steps":[)";
+  if (t.status == Status::Unreadable) w.key("unreadable_pa").hex(t.unreadable.value());
+  if (t.status != Status::Mapped) w.key("reason").str(reason(paging, t, notes));  // may quote the source
+  if (!with_steps) return;
+  w.key("steps").array();
   for (unsigned i = 0; i < t.nsteps; ++i) {
     const Step& s = t.steps[i];
     const LevelDesc& l = m.levels[s.level];
-    const bool read = i + 1 < t.nsteps || t.status != Status::Unreadable;
-    const std::string_view flags = read ? flags_json(paging, s.level, s.raw) : std::string_view{};
-    p = open_tail(out, 192 + l.linux_name.size() + l.hw_name.size() + flags.size());
-    if (i) *p++ = ',';
-    p = put(p, R"({"level":")");
-    p = put(p, l.linux_name);
-    p = put(p, R"(","hw_level":")");
-    p = put(p, l.hw_name);
-    p = put(p, R"(","table":")");
-    p = put_hex(p, s.table.value());
-    p = put(p, R"(","index":)");
-    p = put_dec(p, s.index);
-    p = put(p, R"(,"entry_addr":")");
-    p = put_hex(p, s.entry_addr.value());
-    *p++ = '"';
-    if (read) {
-      p = put(p, R"(,"raw":")");
-      p = put_hex(p, s.raw);
-      p = put(p, R"(","flags":)");
-      p = put(p, flags);
-    }
-    *p++ = '}';
-    close_tail(out, p);
+    w.object().key("level").str(l.linux_name).key("hw_level").str(l.hw_name);
+    w.key("table").hex(s.table.value()).key("index").num(s.index).key("entry_pa").hex(s.entry_addr.value());
+    if (i + 1 < t.nsteps || t.status != Status::Unreadable)
+      w.key("raw").hex(s.raw).key("flags").raw(flags_json(paging, s.level, s.raw));
+    w.end();
   }
-  out += "]}";
+  w.end();
 }
 
 void append_range_header(std::string& out) {
@@ -333,9 +237,11 @@ void append_range(std::string& out, const Paging& paging, const Range& r) {
   const uint64_t end = r.start.value() + r.size;
   fmt::format_to(sink(out), "0x{:016x}-0x{:016x}  {:>6}  ", r.start.value(), end, human_size(r.size));
   if (r.kind == RangeKind::Mapped) {
-    fmt::format_to(sink(out), "0x{:016x}  {:<4}  {:<11}  {}\n", r.pa.value(),
-                   paging.mode->levels[r.level].linux_name, access_view(r.access),
-                   join_flags(paging, r.level, r.raw));
+    fmt::format_to(sink(out), "0x{:016x}  {:<4}  {:<11}  {}", r.pa.value(), paging.mode->levels[r.level].linux_name,
+                   access_view(r.access), join_flags(paging, r.level, r.raw));
+    // Merged by attributes: the PA column is where the row starts; say that it jumps.
+    if (r.pa_runs > 1) fmt::format_to(sink(out), "  (PA jumps: {} runs)", r.pa_runs);
+    out += '\n';
   } else if (r.kind == RangeKind::Loop) {
     fmt::format_to(sink(out), "{:<18}  {:<4}  loop: entry 0x{:x} points back at table 0x{:x}\n", "-",
                    paging.mode->levels[r.level].linux_name, r.raw, r.pa.value());
@@ -344,43 +250,18 @@ void append_range(std::string& out, const Paging& paging, const Range& r) {
   }
 }
 
-void append_range_json(std::string& out, const Paging& paging, const Range& r) {
-  const std::string_view kind = to_string(r.kind);
-  const std::string_view level = paging.mode->levels[r.level].linux_name;
-  const std::string_view flags = r.kind == RangeKind::Mapped ? flags_json(paging, r.level, r.raw) : "";
-  char* p = open_tail(out, 256 + kind.size() + level.size() + flags.size());
-  p = put(p, R"({"va_start":")");
-  p = put_hex(p, r.start.value());
-  p = put(p, R"(","va_end":")");
-  p = put_range_end(p, r.start.value(), r.size);
-  p = put(p, R"(","kind":")");
-  p = put(p, kind);
-  *p++ = '"';
+void write_range(JsonWriter& w, const Paging& paging, const Range& r) {
+  const PagingMode& m = *paging.mode;
+  w.key("start").hex(r.start.value()).key("end").range_end(r.start.value(), r.size).key("kind").str(to_string(r.kind));
   if (r.kind == RangeKind::Mapped) {
-    p = put(p, R"(,"pa_start":")");
-    p = put_hex(p, r.pa.value());
-    p = put(p, R"(","page_size":)");
-    p = put_dec(p, r.page_size(*paging.mode));
-    p = put(p, R"(,"pages":)");
-    p = put_dec(p, r.pages);
-    p = put(p, R"(,"level":")");
-    p = put(p, level);
-    p = put(p, R"(","access":{"kernel":")");
-    p = put(p, Access::rwx(r.access.kernel()));
-    p = put(p, R"(","user":")");
-    p = put(p, Access::rwx(r.access.user()));
-    p = put(p, R"("},"flags":)");
-    p = put(p, flags);
-    *p++ = '}';
-    close_tail(out, p);
-    return;
+    w.key("pa").hex(r.pa.value()).key("pfn").hex(r.pa.value() >> m.page_shift());
+    w.key("page_size").num(r.page_size(m)).key("pages").num(r.pages).key("pa_runs").num(r.pa_runs);
+    w.key("level").str(m.levels[r.level].linux_name).key("access");
+    write_access(w, r.access);
+    w.key("flags").raw(flags_json(paging, r.level, r.raw));
+  } else if (r.kind == RangeKind::Loop) {
+    w.key("level").str(m.levels[r.level].linux_name).key("raw").hex(r.raw).key("table").hex(r.pa.value());
   }
-  close_tail(out, p);
-  if (r.kind == RangeKind::Loop) {
-    fmt::format_to(sink(out), R"(,"level":"{}","raw":"0x{:x}","target":"0x{:x}")",
-                   paging.mode->levels[r.level].linux_name, r.raw, r.pa.value());
-  }
-  out += '}';
 }
 
 }  // namespace pagewalk::cli

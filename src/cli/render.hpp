@@ -1,5 +1,5 @@
-// Rendering for people (aligned tables, the per-level trace) and for programs (JSON).
-// JSON for the hot paths is written by hand into a buffer: schema in docs/json-schema.md.
+// Rendering for people (aligned tables, the per-level trace) and for programs (JSON through
+// JsonWriter: schema in docs/schema/pagewalk.schema.json, prose in docs/json-schema.md).
 #pragma once
 
 #include <array>
@@ -8,12 +8,10 @@
 
 #include "core/enumerate.hpp"
 #include "core/walk.hpp"
+#include "sources/source.hpp"
+#include "cli/json_writer.hpp"
 
 namespace pagewalk::cli {
-
-inline constexpr int kSchemaVersion = 2;
-
-// "0x" and 16 hex digits: the batch paths format millions of these.
 
 // "rw- user" (the kernel's rights are the same), "r-- kernel" (no user access), or both
 // when they differ: "user r-x, kernel rwx".
@@ -22,10 +20,12 @@ inline constexpr int kSchemaVersion = 2;
 // access_view(a) appended to out (the batch paths' form).
 void append_access(std::string& out, Access a);
 // The JSON form: {"kernel":"rw-","user":"---"}.
-void append_access_json(std::string& out, Access a);
-// A JSON string literal for any bytes: quotes, backslashes and control characters escaped,
-// bytes that are not UTF-8 replaced by U+FFFD, so the document stays valid.
-void append_json_string(std::string& out, std::string_view s);
+void write_access(JsonWriter& w, Access a);
+// "target":{"kind","name","format"}: what the command read.
+void write_target(JsonWriter& w, std::string_view kind, std::string_view name, std::string_view format);
+inline void write_target(JsonWriter& w, const Source& s) { write_target(w, s.kind(), s.name(), s.format()); }
+// "process":{"pid","comm"}: whose address space was walked.
+void write_process(JsonWriter& w, int pid, std::string_view comm);
 
 // What the source adds to a translation's message.
 struct SourceNotes {
@@ -52,15 +52,16 @@ void append_trace(std::string& out, const Paging& paging, const Translation& t, 
 // One aligned line: VA, status, PA, page size, access.
 void append_brief(std::string& out, const Paging& paging, const Translation& t, const SourceNotes& notes = {});
 void append_brief_header(std::string& out);
-// One JSON object, no trailing newline.
-// Without steps: the one-line answer (--brief --jsonl).
-void append_translation_json(std::string& out, const Paging& paging, const Translation& t,
-                             const SourceNotes& notes = {}, bool with_steps = true);
+// A translation's members, written into the object the caller has open (a stream line, or
+// an element of "results"). Without steps: the one-line answer (--brief --jsonl).
+void write_translation(JsonWriter& w, const Paging& paging, const Translation& t, const SourceNotes& notes = {},
+                       bool with_steps = true);
 
 // Map rows.
 void append_range_header(std::string& out);
 void append_range(std::string& out, const Paging& paging, const Range& r);
-void append_range_json(std::string& out, const Paging& paging, const Range& r);
+// A map row's members, into the object the caller has open.
+void write_range(JsonWriter& w, const Paging& paging, const Range& r);
 
 // All 64 forms of access_view, built at compile time: the batch paths print millions.
 struct AccessNames {

@@ -190,6 +190,7 @@ bool Coalescer::joins(const Range& r) const {
 
 bool Coalescer::push(const Range& r) {
   if (joins(r)) {
+    if (run_.pa + run_.size != r.pa) ++run_.pa_runs;  // the physical side jumps here
     run_.size += r.size;
     run_.pages += r.pages;
     return true;

@@ -32,6 +32,7 @@ struct Range {
   uint64_t attrs = 0;
   Access access;
   uint64_t pages = 0;  // Mapped: leaf entries in the range
+  uint64_t pa_runs = 1;  // Mapped: physically contiguous pieces (> 1 only when coalesced by attributes)
 
   [[nodiscard]] uint64_t page_size(const PagingMode& m) const { return m.span(level); }
 };

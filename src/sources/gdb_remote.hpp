@@ -152,6 +152,7 @@ class QemuGdbstub final : public PhysMemory, public Source {
   // As a Source: its vCPUs' registers and its physical memory.
   [[nodiscard]] std::string_view name() const override { return conn_->endpoint(); }
   [[nodiscard]] std::string_view format() const override { return "QEMU gdbstub (physical-memory mode)"; }
+  [[nodiscard]] std::string_view kind() const override { return "qemu"; }
   [[nodiscard]] PhysMemory& memory() override { return *this; }
   [[nodiscard]] std::span<const CpuState> cpus() const override { return cpus_; }
   [[nodiscard]] bool scannable() const override { return false; }

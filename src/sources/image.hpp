@@ -39,6 +39,7 @@ class ImageSource final : public Source {
   explicit ImageSource(Image image) : image_(std::move(image)) {}
   [[nodiscard]] std::string_view name() const override { return image_.path; }
   [[nodiscard]] std::string_view format() const override { return image_.format; }
+  [[nodiscard]] std::string_view kind() const override { return "image"; }
   [[nodiscard]] PhysMemory& memory() override { return *image_.memory; }
   [[nodiscard]] std::span<const CpuState> cpus() const override { return image_.cpus; }
   [[nodiscard]] const std::optional<std::string>& vmcoreinfo_note() const override { return image_.vmcoreinfo; }

@@ -53,6 +53,7 @@ class KcoreSource final : public Source {
   explicit KcoreSource(Kcore kcore) : kcore_(std::move(kcore)) {}
   [[nodiscard]] std::string_view name() const override { return kcore_.path; }
   [[nodiscard]] std::string_view format() const override { return "Linux /proc/kcore (the running kernel)"; }
+  [[nodiscard]] std::string_view kind() const override { return "kcore"; }
   [[nodiscard]] PhysMemory& memory() override { return *kcore_.memory; }
   [[nodiscard]] const std::optional<std::string>& vmcoreinfo_note() const override { return kcore_.vmcoreinfo; }
   // One pread per page: scanning all of RAM for VMCOREINFO is left to the note.

@@ -23,6 +23,8 @@ class Source {
 
   [[nodiscard]] virtual std::string_view name() const = 0;    // a path, HOST:PORT, "synthetic"
   [[nodiscard]] virtual std::string_view format() const = 0;  // "ELF core (QEMU dump-guest-memory)", ...
+  // What kind of target this is, one word: "image", "kcore", "qemu", "synthetic".
+  [[nodiscard]] virtual std::string_view kind() const = 0;
   [[nodiscard]] virtual PhysMemory& memory() = 0;
   [[nodiscard]] virtual std::span<const CpuState> cpus() const { return {}; }
   // The architecture the source says its memory belongs to (an ELF core's e_machine), as

@@ -41,6 +41,7 @@ class SyntheticSource final : public Source {
   explicit SyntheticSource(std::string name = "synthetic machine") : name_(std::move(name)) {}
   [[nodiscard]] std::string_view name() const override { return name_; }
   [[nodiscard]] std::string_view format() const override { return "synthetic (page tables built in memory)"; }
+  [[nodiscard]] std::string_view kind() const override { return "synthetic"; }
   [[nodiscard]] PhysMemory& memory() override { return mem_; }
   [[nodiscard]] std::span<const CpuState> cpus() const override { return cpus_; }
   [[nodiscard]] SyntheticMemory& synthetic() { return mem_; }

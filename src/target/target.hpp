@@ -69,6 +69,12 @@ struct RootView {
   RootSet roots;
 };
 
+// The process whose tables a target walks.
+struct ProcessName {
+  int32_t pid = 0;
+  std::string comm;
+};
+
 struct Target {
   std::unique_ptr<Source> source;
   Paging paging;
@@ -76,6 +82,7 @@ struct Target {
   std::string root_source;
   std::string description;
   std::vector<RootView> views;  // what translate and map walk: {roots}, or both PTI halves
+  std::optional<ProcessName> process;  // when the roots are a process's (--pid)
   std::unique_ptr<linux_kernel::LinuxKernel> kernel;  // when the spec asked for Linux knowledge
 
   [[nodiscard]] std::string_view name() const { return source->name(); }

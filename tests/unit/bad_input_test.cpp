@@ -135,7 +135,7 @@ TEST_F(BadInput, ACorruptVmcoreinfoGivesNoCrashAndNoWrongAnswer) {
   r = run("kconv" + corrupt_image() + " --pfn 1 --json");
   EXPECT_LT(r.code, 3) << r.err;
   EXPECT_THAT(r.err, HasSubstr("is not a struct page size"));
-  EXPECT_THAT(r.out, HasSubstr("\"page\": null"));  // no struct page address made up from a zero size
+  EXPECT_THAT(r.out, HasSubstr("\"page\":null"));  // no struct page address made up from a zero size
   // KERNEL_IMAGE_SIZE=-1: the kernel text region keeps its default size.
   r = run("layout 0xffffffff81000000" + corrupt_image());
   EXPECT_EQ(r.code, 0) << r.err;

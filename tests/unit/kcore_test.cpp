@@ -143,9 +143,10 @@ TEST(KcoreCli, InfoListsSegmentsAndTheNote) {
   auto r = run_pagewalk("info --json --kcore --kcore-file " + f.path);
   ASSERT_EQ(r.code, 0) << r.err;
   const json j = json::parse(r.out);
-  EXPECT_EQ(j["kcore"], f.path);
+  EXPECT_EQ(j["target"]["kind"], "kcore");
+  EXPECT_EQ(j["target"]["name"], f.path);
   ASSERT_EQ(j["segments"].size(), 3u);
-  EXPECT_TRUE(j["segments"][1]["paddr"].is_null());
+  EXPECT_TRUE(j["segments"][1]["pa"].is_null());
   EXPECT_EQ(j["memory_bytes"], kRam);
   EXPECT_EQ(j["vmcoreinfo"]["OSRELEASE"], "6.1.0-kcore-test");
   EXPECT_EQ(j["vmcoreinfo_source"], "ELF note");

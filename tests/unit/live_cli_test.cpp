@@ -125,8 +125,9 @@ TEST(LiveCli, SelfIsThePagewalkProcess) {
   EXPECT_EQ(r.code, 1) << r.err;
   const json j = json::parse(r.out);
   EXPECT_EQ(j["command"], "translate");
-  EXPECT_EQ(j["comm"], "pagewalk");
-  EXPECT_NE(j["pid"], getpid());
+  EXPECT_EQ(j["process"]["comm"], "pagewalk");
+  EXPECT_NE(j["process"]["pid"], getpid());
+  EXPECT_EQ(j["target"]["kind"], "live");
   EXPECT_EQ(j["results"][0]["status"], "no-mapping");
   EXPECT_THAT(j["results"][0]["reason"].get<std::string>(), HasSubstr("in no mapping"));
 }
@@ -194,13 +195,14 @@ TEST(LiveCli, MapCountsThisProcesssPages) {
     for (uint64_t va = lo; va < hi; va += 4096) expected += own_pagemap(reinterpret_cast<const void*>(va)) >> 63;
     EXPECT_EQ(expected, n / 2);
     uint64_t in_runs = 0;
-    for (const json& run : m["runs"]) {
-      const uint64_t a = std::stoull(run["va_start"].get<std::string>(), nullptr, 16);
-      const uint64_t b = std::stoull(run["va_end"].get<std::string>(), nullptr, 16);
+    for (const json& run : j["ranges"]) {  // the runs, each naming its mapping
+      if (run["mapping"] != m["region"]["start"]) continue;
+      const uint64_t a = std::stoull(run["start"].get<std::string>(), nullptr, 16);
+      const uint64_t b = std::stoull(run["end"].get<std::string>(), nullptr, 16);
       if (b > lo && a < hi) in_runs += (std::min(b, hi) - std::max(a, lo)) / 4096;
     }
     EXPECT_EQ(in_runs, expected);
-    EXPECT_GE(m["resident_pages"].get<uint64_t>(), expected);
+    EXPECT_GE(m["resident_bytes"].get<uint64_t>(), expected * 4096);
   }
   EXPECT_TRUE(found);
   munmap(p, n * 4096);
@@ -223,8 +225,8 @@ TEST(LiveCli, MapWindowIsPagemapsPagesInIt) {
       EXPECT_LE(std::stoull(row["region"]["end"].get<std::string>(), nullptr, 16), hi);
       continue;
     }
-    const uint64_t a = std::stoull(row["va_start"].get<std::string>(), nullptr, 16);
-    const uint64_t b = std::stoull(row["va_end"].get<std::string>(), nullptr, 16);
+    const uint64_t a = std::stoull(row["start"].get<std::string>(), nullptr, 16);
+    const uint64_t b = std::stoull(row["end"].get<std::string>(), nullptr, 16);
     EXPECT_TRUE(a >= lo && b <= hi) << row.dump();
     in_runs += (b - a) / 4096;
   }

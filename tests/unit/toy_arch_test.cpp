@@ -160,7 +160,12 @@ TEST_F(ToyMachine, RendersThroughTheSharedRenderers) {
   cli::append_trace(out, paging, go(0x7000));
   EXPECT_NE(out.find("in no region of toy16 (low 0x0-0x5fff, high 0xa000-0xffff)"), std::string::npos) << out;
   out.clear();
-  cli::append_translation_json(out, paging, go(0x3abc));
+  {
+    cli::JsonWriter w(out);
+    w.object();
+    cli::write_translation(w, paging, go(0x3abc));
+    w.end();
+  }
   EXPECT_NE(out.find(R"("access":{"kernel":"r-x","user":"r-x"})"), std::string::npos) << out;
   EXPECT_NE(out.find(R"("flags":["V","U","B"])"), std::string::npos) << out;
 }
