@@ -5,7 +5,7 @@ set -euo pipefail
 build_pkgs=(cmake ninja-build g++ make pkg-config libfmt-dev libcli11-dev nlohmann-json3-dev
             libexpected-dev libelf-dev libdw-dev libbpf-dev libkdumpfile-dev libgtest-dev libgmock-dev libbenchmark-dev
             zlib1g-dev liblzma-dev libzstd-dev libbz2-dev)  # the last four: the static (guest) build
-test_pkgs=(clang-14 libclang-rt-14-dev qemu-system-x86 busybox-static cpio python3 gzip)
+test_pkgs=(clang-14 libclang-rt-14-dev qemu-system-x86 busybox-static cpio python3 python3-jsonschema gzip)
 case "${1:-all}" in
   build) want=("${build_pkgs[@]}") ;;
   test|all) want=("${build_pkgs[@]}" "${test_pkgs[@]}") ;;

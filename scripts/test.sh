@@ -14,7 +14,15 @@ unit() {
   banner "unit tests (GCC, RelWithDebInfo)"
   cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
   cmake --build build -j "$JOBS"
-  ctest --test-dir build --output-on-failure -j "$JOBS"
+  # Every JSON document and line the CLI tests produce is kept and checked against the schema.
+  local json_dir
+  json_dir=$(mktemp -d)
+  PAGEWALK_JSON_DIR=$json_dir ctest --test-dir build --output-on-failure -j "$JOBS"
+  banner "JSON output of the unit tests against docs/schema/pagewalk.schema.json"
+  # ps needs a real kernel's task list: the e2e suite checks its documents.
+  /usr/bin/python3 tests/schema/validate.py --require-all --except ps_document --self-test \
+    --docs docs/json-schema.md "$json_dir"
+  rm -rf "$json_dir"
   banner "bad-input corpus (20 s and 256 MiB per case)"
   python3 tests/badinput/run_badinput.py build/pagewalk
 }

@@ -19,6 +19,7 @@ import os
 import re
 
 import linux_checks
+import pwjson
 
 KERNEL_HALF = 0xff00000000000000  # both 4- and 5-level kernel halves lie above this
 VMALLOC_SPAN = {False: 32 << 40, True: 12800 << 40}  # mm.rst: 32 TiB / 12.5 PiB
@@ -78,9 +79,8 @@ def _parsed(runs, tag, res, ok=(0,), lines=False):
     if run is None:
         return None
     try:
-        if lines:
-            return [json.loads(x) for x in run["out"] if x.strip()]
-        return json.loads("\n".join(run["out"]))
+        text = "\n".join(run["out"])
+        return pwjson.lines(text, f"kcore {tag}") if lines else pwjson.document(text, f"kcore {tag}")
     except ValueError as e:
         res.fail("kcore", f"{tag}: not JSON ({e})")
         return None
@@ -107,8 +107,8 @@ def check(guest, case, orc, pid, kernel_version, vmalloc_base, res, outdir):
         vi = info.get("vmcoreinfo") or {}
         if vi.get("OSRELEASE") != kernel_version:
             res.fail("kcore-info", f"VMCOREINFO note OSRELEASE {vi.get('OSRELEASE')!r}, guest {kernel_version!r}")
-        if not any(s.get("paddr") is None for s in info.get("segments", [])) or \
-           not any(s.get("paddr") is not None for s in info.get("segments", [])):
+        if not any(s.get("pa") is None for s in info.get("segments", [])) or \
+           not any(s.get("pa") is not None for s in info.get("segments", [])):
             res.fail("kcore-info", "expected segments with and without physical addresses")
         res.counts["kcore_segments"] = len(info.get("segments", []))
 
@@ -153,8 +153,8 @@ def check(guest, case, orc, pid, kernel_version, vmalloc_base, res, outdir):
     # map --pid: the program's VAs fall in rows whose physical runs give gva2gpa.
     mp = _parsed(runs, "map", res, lines=True)
     if mp is not None:
-        rows = [(as_int(r["va_start"]), as_int(r["va_end"]), as_int(r["pa_start"]), r.get("pgd"))
-                for r in mp if r.get("pa_start")]
+        rows = [(as_int(r["start"]), as_int(r["end"]), as_int(r["pa"]), r.get("pgd"))
+                for r in mp if r.get("pa")]
         compared = 0
         for p in orc["prog"]:
             hits = [r for r in rows if r[0] <= p["va"] < r[1]]
@@ -198,8 +198,8 @@ def check(guest, case, orc, pid, kernel_version, vmalloc_base, res, outdir):
     # the same physical address.
     km = _parsed(runs, "kmap", res, lines=True)
     if km is not None:
-        rows = sorted((as_int(r["va_start"]), as_int(r["va_end"]), as_int(r["pa_start"]))
-                      for r in km if r.get("pa_start"))
+        rows = sorted((as_int(r["start"]), as_int(r["end"]), as_int(r["pa"]))
+                      for r in km if r.get("pa"))
         starts = [r[0] for r in rows]
         vstart = vmalloc_base
         vend = None if vmalloc_base is None else vmalloc_base + VMALLOC_SPAN[case["la57"]]

@@ -13,6 +13,8 @@ import json
 import shlex
 import subprocess
 
+import pwjson
+
 KERNEL_TEXT_LINK = 0xffffffff81000000
 # Symbols /init prints from /proc/kallsyms (see initramfs.py).
 KSYMS = ("_text", "init_task", "init_top_pgt", "page_offset_base", "vmalloc_base", "vmemmap_base")
@@ -28,9 +30,8 @@ def pagewalk_json(pagewalk, args, ok_codes=(0,), stdin_text=None, lines=False):
     r = subprocess.run(cmd, input=stdin_text, capture_output=True, text=True, timeout=600)
     if r.returncode not in ok_codes:
         raise LinuxSetupError(f"{' '.join(cmd)} exited {r.returncode}:\n{r.stderr[-3000:]}")
-    if lines:
-        return [json.loads(x) for x in r.stdout.splitlines() if x.strip()]
-    return json.loads(r.stdout)
+    what = " ".join(args[:3])
+    return pwjson.lines(r.stdout, what) if lines else pwjson.document(r.stdout, what)
 
 
 def guest_ksyms(guest):
@@ -143,8 +144,8 @@ def check(pagewalk, dump_path, kdump_path, case, orc, lorc, res):
         if row["region"] not in by_rule:
             continue
         by_rule[row["region"]] += 1
-        if as_int(row["phys"]) != gpa or not row["agrees"]:
-            res.fail("kconv", f"0x{va:x} ({row['region']}): formula {row['phys']}, tables {row['walk_phys']}, gva2gpa 0x{gpa:x}")
+        if as_int(row["pa"]) != gpa or not row["agrees"]:
+            res.fail("kconv", f"0x{va:x} ({row['region']}): formula {row['pa']}, tables {row['walk_pa']}, gva2gpa 0x{gpa:x}")
     if len(kc["rows"]) != len(kern):
         res.fail("kconv", f"{len(kc['rows'])} rows for {len(kern)} addresses")
     if not case["pti"] and (by_rule["direct_map"] == 0 or by_rule["kernel_text"] == 0):

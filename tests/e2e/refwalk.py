@@ -113,9 +113,9 @@ class Walker:
                 va = base | index << shift
                 if level == 1 or (level in (2, 3) and entry >> 7 & 1):
                     size = 1 << shift
-                    yield {"va_start": f"0x{canon(va):x}",
-                           "va_end": f"0x{canon(va) + size:x}",
-                           "pa_start": f"0x{entry & ADDR_MASK & ~(size - 1):x}",
+                    yield {"start": f"0x{canon(va):x}",
+                           "end": f"0x{canon(va) + size:x}",
+                           "pa": f"0x{entry & ADDR_MASK & ~(size - 1):x}",
                            "page_size": size, "flags": leaf_flags(entry, level)}
                 else:
                     yield from walk(entry & ADDR_MASK, level - 1, va)

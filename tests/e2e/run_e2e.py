@@ -33,6 +33,7 @@ sys.path.insert(0, HERE)
 from elfdump import ElfDump  # noqa: E402
 import kcore_checks  # noqa: E402
 import linux_checks  # noqa: E402
+import pwjson  # noqa: E402
 from initramfs import build_guest_program, build_initramfs  # noqa: E402
 from qemu_guest import GuestError, QemuGuest, parse_gva2gpa  # noqa: E402
 
@@ -397,16 +398,10 @@ def run_pagewalk(pagewalk, args, stdin_text, ok_codes=(0,), timeout=600):
                        timeout=timeout)
     if r.returncode not in ok_codes:
         raise SetupError(f"{' '.join(cmd + args)} exited {r.returncode}:\n{r.stderr[-4000:]}")
-    out = []
-    for i, line in enumerate(r.stdout.splitlines()):
-        line = line.strip()
-        if not line:
-            continue
-        try:
-            out.append(json.loads(line))
-        except json.JSONDecodeError as e:
-            raise SetupError(f"pagewalk output line {i + 1} is not JSON: {line[:200]!r}") from e
-    return out
+    try:
+        return pwjson.lines(r.stdout, " ".join(args[:3]))
+    except json.JSONDecodeError as e:
+        raise SetupError(f"pagewalk output is not JSON lines: {e}") from e
 
 
 def as_int(v):
@@ -498,9 +493,9 @@ def check_map(pagewalk, target, orc, res, outdir, label=""):
     skipped = 0
     for o in out:
         try:
-            va = as_int(o["va_start"])
-            end = as_int(o["va_end"])
-            pa = as_int(o["pa_start"])
+            va = as_int(o["start"])
+            end = as_int(o["end"])
+            pa = as_int(o["pa"])
             size = int(o["page_size"])
             flags = set(o.get("flags", []))
         except (KeyError, ValueError, TypeError):
@@ -511,7 +506,7 @@ def check_map(pagewalk, target, orc, res, outdir, label=""):
             skipped += 1
             continue
         if end - va != size:
-            res.fail("map", f"0x{va:x}: va_end-va_start 0x{end - va:x} != page_size 0x{size:x}")
+            res.fail("map", f"0x{va:x}: end-start 0x{end - va:x} != page_size 0x{size:x}")
         if va in got:
             res.fail("map", f"0x{va:x}: reported twice")
         got[va] = (pa, size, flags)
@@ -542,7 +537,7 @@ def run_pagewalk_doc(pagewalk, args):
     if r.returncode != 0:
         raise SetupError(f"{' '.join(cmd)} exited {r.returncode}:\n{r.stderr[-4000:]}")
     try:
-        return json.loads(r.stdout)
+        return pwjson.document(r.stdout, " ".join(args[:3]))
     except json.JSONDecodeError as e:
         raise SetupError(f"{' '.join(cmd)}: output is not JSON: {r.stdout[:200]!r}") from e
 
@@ -568,7 +563,7 @@ def check_qemu(pagewalk, guest, case, orc, res, outdir):
         compared = 0
         for reg in ("CR0", "CR3", "CR4", "EFER"):
             want = orc["regs"].get(reg)
-            got = as_int(cpus[0].get(reg.lower()))
+            got = as_int(cpus[0].get("registers", {}).get(reg.lower()))
             if want is None or got != want:
                 res.fail("qemu-info", f"{reg}: pagewalk {hexs(got)}, info registers {hexs(want)}")
             else:
@@ -710,6 +705,10 @@ def _run_case(res, case, args, kernel, kernel_version, hello_mm, workroot):
         check_vmcoreinfo(args.pagewalk, dump_path, dict(case, vmcoreinfo=vmcoreinfo),
                          res.info, res)
         linux_checks.check(args.pagewalk, dump_path, kdump_path, case, orc, lorc, res)
+    # Every document and line read above, against the schema.
+    for p in pwjson.take_problems():
+        res.fail("schema", p)
+    res.counts["schema_records_checked"] = pwjson.checked
 
 
 def report(res, max_details):
@@ -762,7 +761,10 @@ def main(argv=None):
     ap.add_argument("--no-install", action="store_true",
                     help="never apt-get install missing host packages")
     ap.add_argument("--max-details", type=int, default=10)
+    ap.add_argument("--no-schema", action="store_true",
+                    help="do not check pagewalk's JSON against the schema (for refwalk.py)")
     args = ap.parse_args(argv)
+    pwjson.enabled = not args.no_schema
     args.cases = args.cases or list(CASES)
     if args.samples < 100:
         ap.error("--samples must be at least 100")

@@ -281,6 +281,34 @@ TEST_F(Cli, NoHeaderKeepsOnlyTheDataLines) {
   }
 }
 
+// One document: the rows of the stream, and a report whose counts agree with them.
+TEST_F(Cli, MapDocumentHoldsTheRowsAndAReport) {
+  const Result doc = run("map --json" + image()), lines = run("map --jsonl" + image());
+  ASSERT_EQ(doc.code, lines.code) << doc.err;
+  const auto j = nlohmann::json::parse(doc.out);
+  EXPECT_EQ(j["target"]["kind"], "image");
+  EXPECT_EQ(j["root"], "0x68c8000");
+  std::istringstream in(lines.out);
+  size_t n = 0;
+  uint64_t mapped = 0;
+  for (std::string line; std::getline(in, line); ++n) {
+    auto row = nlohmann::json::parse(line);
+    ASSERT_LT(n, j["ranges"].size());
+    EXPECT_EQ(row["start"], j["ranges"][n]["start"]);
+    if (row["kind"] == "mapped")
+      mapped += std::stoull(row["end"].get<std::string>(), nullptr, 16) - std::stoull(row["start"].get<std::string>(), nullptr, 16);
+  }
+  EXPECT_EQ(n, j["ranges"].size());
+  EXPECT_EQ(j["report"]["rows"], n);
+  EXPECT_EQ(j["report"]["mapped_bytes"], mapped);
+  // Merged by attributes, a row says how many physical runs it spans.
+  const auto merged = nlohmann::json::parse(run("map --json --by-attributes" + image()).out);
+  uint64_t runs = 0;
+  for (const auto& r : merged["ranges"])
+    if (r["kind"] == "mapped") runs += r["pa_runs"].get<uint64_t>();
+  EXPECT_EQ(runs, j["report"]["rows"].get<uint64_t>() - (j["report"]["loops"].get<uint64_t>()));
+}
+
 TEST_F(Cli, MapEndsOnALoopAndSaysSo) {
   const Result r = run("map --jsonl" + image());
   EXPECT_EQ(r.code, 1);

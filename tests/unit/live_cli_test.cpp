@@ -251,6 +251,14 @@ TEST(LiveCli, PtovFindsThisProcesssFrame) {
   for (const json& h : lines(r.out))
     if (h["pid"] == getpid() && h["va"] == hex(va)) found = true;
   EXPECT_TRUE(found) << r.out;
+  // One document: the same mapper, and the kernel's count of mappers.
+  const Result d = run(fmt::format("ptov --json --pfn {:x} --pid {}", pfn, getpid()));
+  EXPECT_EQ(d.code, 0) << d.err;
+  const json doc = json::parse(d.out);
+  ASSERT_EQ(doc["mappers"].size(), 1u) << d.out;
+  EXPECT_EQ(doc["mappers"][0]["va"], fmt::format("0x{:x}", reinterpret_cast<uintptr_t>(va) & ~uintptr_t{0xfff}));
+  EXPECT_EQ(doc["pfn"], fmt::format("0x{:x}", pfn));
+  EXPECT_EQ(doc["mappers"][0]["pagemap"]["raw"], fmt::format("0x{:x}", own_pagemap(va)));
   // By PFN, in this process only, human output.
   const Result h = run(fmt::format("ptov --pfn {:x} --pid {}", pfn, getpid()));
   EXPECT_EQ(h.code, 0) << h.err;
