@@ -26,6 +26,7 @@
 #include "cli/io.hpp"
 #include "cli/live_commands.hpp"
 #include "cli/numbers.hpp"
+#include "cli/output_format.hpp"
 #include "cli/render.hpp"
 #include "cli/target.hpp"
 #include "core/enumerate.hpp"
@@ -55,7 +56,7 @@ void write_line_context(JsonWriter& w, const Target& t, const RootView& view) {
 struct TranslateArgs {
   std::vector<std::string> vas;
   TargetOptions target;
-  bool json = false, jsonl = false, brief = false, no_header = false;
+  OutputFormat f;
 };
 
 int cmd_translate(const TranslateArgs& a) {
@@ -73,13 +74,20 @@ int cmd_translate(const TranslateArgs& a) {
   int status = kAllMapped;
   bool first = true;
   JsonWriter w(out.buf());
-  if (a.json) {
+  DelimitedWriter table(out.buf(), a.f.table);
+  const bool pti = t.views.size() > 1;
+  if (a.f.json) {
     w.record("translate");
     write_document_head(w, t);
     w.key("results").array();
   }
-  const bool brief = a.brief || stream;
-  if (brief && !a.json && !a.jsonl && !a.no_header) append_brief_header(out.buf());
+  const bool brief = a.f.brief || stream;
+  if (a.f.delimited() && !a.f.no_header) {
+    if (t.process) table.str("pid");
+    if (pti) table.str("pgd");
+    table_translation_header(table);
+  }
+  if (brief && a.f.human() && !a.f.no_header) append_brief_header(out.buf());
 
   auto one = [&](std::string_view text) {
     std::optional<uint64_t> v = parse_address_fast(text);
@@ -98,14 +106,18 @@ int cmd_translate(const TranslateArgs& a) {
     const Translation tr = walker.walk(reader, view.roots, VirtAddr(*v));
     // A VA in no region (non-canonical) is an answer like any unmapped one.
     if (!tr.mapped() && status == kAllMapped) status = kSomeUnmapped;
-    if (a.json || a.jsonl) {
-      if (a.jsonl) w.record("translate");
+    if (a.f.any_json()) {
+      if (a.f.jsonl) w.record("translate");
       else w.object();
       write_line_context(w, t, view);
-      write_translation(w, t.paging, tr, SourceNotes::of(t.memory(), held, tr), !a.brief);
+      write_translation(w, t.paging, tr, SourceNotes::of(t.memory(), held, tr), !a.f.brief);
       w.end();
-      if (a.jsonl) w.newline();
+      if (a.f.jsonl) w.newline();
       w.sync();
+    } else if (a.f.delimited()) {
+      if (t.process) table.num(static_cast<uint64_t>(t.process->pid));
+      if (pti) table.str(view.label);
+      table_translation(table, t.paging, tr, SourceNotes::of(t.memory(), held, tr));
     } else if (brief) {
       append_brief(out.buf(), t.paging, tr, SourceNotes::of(t.memory(), held, tr));
       if (!view.label.empty()) {
@@ -114,7 +126,7 @@ int cmd_translate(const TranslateArgs& a) {
       }
     } else {
       if (!first) out.buf() += '\n';
-      if (!view.label.empty() && !a.no_header)
+      if (!view.label.empty() && !a.f.no_header)
         out.buf() += fmt::format("# PTI {} PGD 0x{:x}\n", view.label, view.roots[0].value());
       append_trace(out.buf(), t.paging, tr, SourceNotes::of(t.memory(), held, tr));
     }
@@ -126,10 +138,10 @@ int cmd_translate(const TranslateArgs& a) {
   if (stream) {
     for_each_stdin_line(one);
   } else {
-    if (!a.json && !a.jsonl && !brief && !a.no_header) out.buf() += fmt::format("# {}\n", t.description);
+    if (a.f.human() && !brief && !a.f.no_header) out.buf() += fmt::format("# {}\n", t.description);
     for (const std::string& s : a.vas) one(s);
   }
-  if (a.json) w.end().end().newline();
+  if (a.f.json) w.end().end().newline();
   w.sync();
   out.flush();
   check_source(*t.source);
@@ -140,7 +152,8 @@ int cmd_translate(const TranslateArgs& a) {
 
 struct MapArgs {
   TargetOptions target;
-  bool json = false, jsonl = false, pages = false, holes = false, by_attributes = false, no_header = false;
+  OutputFormat f;
+  bool pages = false, holes = false, by_attributes = false;
   std::string from, to;
   uint64_t max_entries = 0;  // 0: default_max_entries() of the target's memory
 };
@@ -159,14 +172,20 @@ int cmd_map(const MapArgs& a) {
   eo.max_entries = a.max_entries ? a.max_entries : default_max_entries(t.memory());
 
   Output out;
-  const bool human = !a.json && !a.jsonl;
+  const bool human = a.f.human();
+  const bool pti = t.views.size() > 1;
   JsonWriter w(out.buf());
-  if (a.json) {
+  DelimitedWriter table(out.buf(), a.f.table);
+  if (a.f.json) {
     w.record("map");
     write_document_head(w, t);
     w.key("ranges").array();
   }
-  if (human && !a.no_header) {
+  if (a.f.delimited() && !a.f.no_header) {
+    if (pti) table.str("pgd");
+    table_range_header(table);
+  }
+  if (human && !a.f.no_header) {
     out.buf() += fmt::format("# {}\n", t.description);
     append_range_header(out.buf());
   }
@@ -178,14 +197,17 @@ int cmd_map(const MapArgs& a) {
     if (r.kind == RangeKind::Mapped) mapped_bytes += r.size;
     if (!a.holes && r.kind != RangeKind::Mapped && r.kind != RangeKind::Loop) return true;
     ++rows;
-    if (a.json || a.jsonl) {
-      if (a.jsonl) w.record("map");
+    if (a.f.any_json()) {
+      if (a.f.jsonl) w.record("map");
       else w.object();
       write_line_context(w, t, *view);
       write_range(w, t.paging, r);
       w.end();
-      if (a.jsonl) w.newline();
+      if (a.f.jsonl) w.newline();
       w.sync();
+    } else if (a.f.delimited()) {
+      if (pti) table.str(view->label);
+      table_range(table, t.paging, r);
     } else {
       append_range(out.buf(), t.paging, r);
     }
@@ -206,7 +228,7 @@ int cmd_map(const MapArgs& a) {
   EnumReport rep;
   for (const RootView& v : t.views) {
     view = &v;
-    if (human && !v.label.empty() && !a.no_header)
+    if (human && !v.label.empty() && !a.f.no_header)
       out.buf() += fmt::format("# PTI {} PGD 0x{:x}\n", v.label, v.roots[0].value());
     const EnumReport r = enumerate(t.paging, reader, v.roots, eo, [&](const Range& rg) {
       return a.pages ? emit(rg) : coalescer.push(rg);
@@ -219,14 +241,14 @@ int cmd_map(const MapArgs& a) {
     rep.unreadable.insert(rep.unreadable.end(), r.unreadable.begin(), r.unreadable.end());
   }
   if (progress) fmt::print(stderr, "\r\033[K");
-  if (a.json) {
+  if (a.f.json) {
     w.end().key("report").object();
     w.key("rows").num(rows).key("entries").num(rep.entries).key("tables").num(rep.tables);
     w.key("mapped_bytes").num(mapped_bytes).key("truncated").boolean(rep.truncated);
     w.key("loops").num(rep.loops.size()).key("unreadable_tables").num(rep.unreadable.size());
     w.end().end().newline();
     w.sync();
-  } else if (human && !a.no_header) {
+  } else if (human && !a.f.no_header) {
     out.buf() += fmt::format("# {} rows, {} mapped, {} tables, {} entries examined\n", rows,
                              human_size(mapped_bytes), rep.tables, rep.entries);
   }
@@ -697,10 +719,8 @@ int run(int argc, char** argv) {
   translate->alias("vtop");
   translate->add_option("VA", ta.vas, "virtual addresses, hex (0x optional; 0n for decimal); - reads one per line from stdin");
   ta.target.add_to(*translate);
-  translate->add_flag("--json", ta.json, "one JSON document");
-  translate->add_flag("--jsonl", ta.jsonl, "one JSON object per address");
-  translate->add_flag("--brief", ta.brief, "one line per address instead of the per-level trace");
-  translate->add_flag("--no-header", ta.no_header, "text without the '#' lines and the column header");
+  ta.f.add_to(*translate, true, "address");
+  translate->add_flag("--brief", ta.f.brief, "one line per address instead of the per-level trace");
   translate->footer(examples({"pagewalk translate --image dump.elf --pid 117 401000",
                               "pagewalk translate --pid self --brief 0x7ffd4a3c1000",
                               "pagewalk translate --image dump.elf --kernel --jsonl - < addresses.txt"}));
@@ -708,12 +728,10 @@ int run(int argc, char** argv) {
   MapArgs ma;
   auto* map = app.add_subcommand("map", "enumerate mapped ranges, coalesced (ptdump-like)");
   ma.target.add_to(*map);
-  map->add_flag("--json", ma.json, "one JSON document");
-  map->add_flag("--jsonl", ma.jsonl, "one JSON object per range");
+  ma.f.add_to(*map, true, "range");
   map->add_flag("--pages", ma.pages, "one row per leaf entry (comparable with QEMU's info tlb)");
   map->add_flag("--holes", ma.holes, "also list unmapped ranges");
   map->add_flag("--by-attributes", ma.by_attributes, "merge runs with equal attributes even if the PA jumps");
-  map->add_flag("--no-header", ma.no_header, "text without the '#' lines and the column header");
   map->add_option("--from", ma.from, "first VA of the window");
   map->add_option("--to", ma.to, "end of the window (exclusive)");
   map->add_option("--max-entries", ma.max_entries,
@@ -796,7 +814,7 @@ int run(int argc, char** argv) {
   auto run_chosen = [&]() -> int {
     if (*demo) return run_demo(demo_json);
     if (*translate)
-      return ta.target.live() ? live_translate(ta.vas, ta.target, {ta.json, ta.jsonl, ta.brief, ta.no_header}) : cmd_translate(ta);
+      return ta.target.live() ? live_translate(ta.vas, ta.target, ta.f) : cmd_translate(ta);
     if (*map) {
       if (!ma.target.live()) return cmd_map(ma);
       // A live process is read through pagemap, by mapping: there are no page tables to
@@ -811,7 +829,7 @@ int run(int argc, char** argv) {
       if (!ma.from.empty()) w.from = address_arg(ma.from, "--from");
       if (!ma.to.empty()) w.to = address_arg(ma.to, "--to");
       if (w.to && w.to <= w.from) throw CliError(kBadInput, "--to must be above --from");
-      return live_map(ma.target, {ma.json, ma.jsonl, false, ma.no_header}, w);
+      return live_map(ma.target, ma.f, w);
     }
     if (*ptov) return cmd_ptov(pa);
     if (*decode) return cmd_decode(da);

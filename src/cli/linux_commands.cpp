@@ -70,7 +70,20 @@ int cmd_layout(const LinuxCommandArgs& a) {
   if (!a.addr.empty()) addr = address_arg(a.addr, "layout ADDR");
   const linux_kernel::Region* hit = addr ? &linux_kernel::classify(regions, *addr) : nullptr;
 
-  if (a.json) {
+  if (a.f.delimited()) {
+    std::string out;
+    DelimitedWriter t(out, a.f.table);
+    if (!a.f.no_header) t.header({"start", "end", "region", "name", "note"});
+    for (const auto& r : regions) {
+      char end[24];
+      const char* e = r.last == ~uint64_t{0} ? put(end, "0x10000000000000000") : put_hex(end, r.last + 1);
+      t.hex(r.start).str(std::string_view(end, static_cast<size_t>(e - end))).str(linux_kernel::region_id(r.kind));
+      t.str(r.name).str(r.note).end();
+    }
+    fmt::print("{}", out);
+    return kAllMapped;
+  }
+  if (a.f.json) {
     std::string out;
     JsonWriter w(out);
     w.record("layout");
@@ -104,8 +117,9 @@ int cmd_layout(const LinuxCommandArgs& a) {
     fmt::print("{}", w.sync());
     return kAllMapped;
   }
-  std::string out = fmt::format("# {}, {}\n", source, mode->levels.size() == 5 ? "5-level paging" : "4-level paging");
-  if (k) {
+  std::string out;
+  if (!a.f.no_header) out = fmt::format("# {}, {}\n", source, mode->levels.size() == 5 ? "5-level paging" : "4-level paging");
+  if (k && !a.f.no_header) {
     auto line = [&](const char* name, const std::optional<linux_kernel::Known>& v) {
       out += v ? fmt::format("# {:<17} 0x{:016x}  ({})\n", name, v->value, v->source)
                : fmt::format("# {:<17} unknown\n", name);
@@ -117,13 +131,13 @@ int cmd_layout(const LinuxCommandArgs& a) {
     line("vmemmap_base", k->vmemmap_base);
     out += fmt::format("# {:<17} 0x{:016x}  at PA 0x{:x}\n", "kernel PGD", k->kernel_pgd_va->value, k->kernel_pgd.value());
   }
-  out += fmt::format("  {:<18} {:<18} {:>9}  {:<34} {}\n", "start", "last", "size", "region", "note");
+  if (!a.f.no_header) out += fmt::format("  {:<18} {:<18} {:>9}  {:<34} {}\n", "start", "last", "size", "region", "note");
   for (const auto& r : regions) {
     const uint64_t size = r.last - r.start + 1;
     out += fmt::format("{} 0x{:016x} 0x{:016x} {:>9}  {:<34} {}\n", hit == &r ? '>' : ' ', r.start, r.last,
                        size == 0 ? "16E" : human_size(size), r.name, r.note);
   }
-  if (hit) out += fmt::format("0x{:x} is in: {}\n", *addr, hit->name);
+  if (hit && !a.f.no_header) out += fmt::format("0x{:x} is in: {}\n", *addr, hit->name);
   fmt::print("{}", out);
   return kAllMapped;
 }
@@ -217,7 +231,22 @@ int cmd_kconv(const LinuxCommandArgs& a) {
 
   int status = kAllMapped;
   for (const KconvRow& r : rows) if (r.disagree || !r.walk_pa) status = kSomeUnmapped;
-  if (a.json) {
+  if (a.f.delimited()) {
+    std::string out;
+    DelimitedWriter t(out, a.f.table);
+    auto opt = [&](const std::optional<uint64_t>& v) -> DelimitedWriter& { return v ? t.hex(*v) : t.empty(); };
+    if (!a.f.no_header) t.header({"va", "region", "pa", "rule", "walk_pa", "agrees", "pfn", "page", "problem"});
+    for (const KconvRow& r : rows) {
+      t.hex(r.virt).str(r.region);
+      opt(r.phys).str(r.rule);
+      opt(r.walk_pa).str(r.phys && r.walk_pa && !r.disagree ? "true" : "false");
+      opt(r.pfn);
+      opt(r.page).str(r.problem).end();
+    }
+    fmt::print("{}", out);
+    return status;
+  }
+  if (a.f.json) {
     std::string out;
     JsonWriter w(out);
     auto opt = [&](std::string_view name, const std::optional<uint64_t>& v) {
@@ -248,12 +277,15 @@ int cmd_kconv(const LinuxCommandArgs& a) {
     fmt::print("{}", w.sync());
     return status;
   }
-  std::string out = fmt::format("# {}: page_offset_base {}, phys_base {}, vmemmap_base {}, sizeof(struct page) {}\n",
-                                image->name(), k->page_offset_base ? hex(k->page_offset_base->value) : "unknown",
-                                k->phys_base ? hex(k->phys_base->value) : "unknown",
-                                k->vmemmap_base ? hex(k->vmemmap_base->value) : "unknown", k->struct_page_size);
-  out += fmt::format("{:<18}  {:<14}  {:<14}  {:<10}  {:<18}  {:<16}  {}\n", "virt", "phys", "page tables", "pfn",
-                     "struct page", "region", "rule");
+  std::string out;
+  if (!a.f.no_header) {
+    out = fmt::format("# {}: page_offset_base {}, phys_base {}, vmemmap_base {}, sizeof(struct page) {}\n",
+                      image->name(), k->page_offset_base ? hex(k->page_offset_base->value) : "unknown",
+                      k->phys_base ? hex(k->phys_base->value) : "unknown",
+                      k->vmemmap_base ? hex(k->vmemmap_base->value) : "unknown", k->struct_page_size);
+    out += fmt::format("{:<18}  {:<14}  {:<14}  {:<10}  {:<18}  {:<16}  {}\n", "virt", "phys", "page tables", "pfn",
+                       "struct page", "region", "rule");
+  }
   auto cell = [](const std::optional<uint64_t>& v) { return v ? hex(*v) : std::string("-"); };
   for (const KconvRow& r : rows) {
     out += fmt::format("0x{:016x}  {:<14}  {:<14}  {:<10}  {:<18}  {:<16}  {}\n", r.virt, cell(r.phys),
@@ -293,7 +325,20 @@ int cmd_ps(const LinuxCommandArgs& a) {
     if (!t.pgd) return std::nullopt;
     return t.pgd->value();
   };
-  if (a.json) {
+  if (a.f.delimited()) {
+    std::string out;
+    DelimitedWriter tw(out, a.f.table);
+    auto opt = [&](std::optional<uint64_t> v) -> DelimitedWriter& { return v ? tw.hex(*v) : tw.empty(); };
+    if (!a.f.no_header) tw.header({"pid", "tgid", "comm", "task", "mm", "pgd", "pgd_pa", "user_pgd_pa"});
+    for (const auto& t : list.tasks) {
+      tw.num(static_cast<uint64_t>(t.pid)).num(static_cast<uint64_t>(t.tgid)).str(t.comm).hex(t.task);
+      opt(t.mm ? std::optional(t.mm) : std::nullopt);
+      opt(t.mm ? std::optional(t.pgd_va) : std::nullopt);
+      opt(pgd_pa(t));
+      opt(pti && *pti && pgd_pa(t) ? std::optional(*pgd_pa(t) + linux_kernel::kPtiUserPgdOffset) : std::nullopt).end();
+    }
+    fmt::print("{}", out);
+  } else if (a.f.json) {
     std::string out;
     JsonWriter w(out);
     w.record("ps");
@@ -321,7 +366,7 @@ int cmd_ps(const LinuxCommandArgs& a) {
     fmt::print("{}", w.sync());
   } else {
     std::string out;
-    if (!a.no_header) {
+    if (!a.f.no_header) {
       out = fmt::format("# {}: Linux {}, {} processes, offsets from {}{}\n", image->name(), k->release,
                         list.tasks.size(), layout.source,
                         pti ? (*pti ? ", page-table isolation on" : ", no page-table isolation") : "");
@@ -346,7 +391,7 @@ void LinuxCommands::add_to(CLI::App& app) {
   layout = app.add_subcommand("layout", "the kernel's virtual layout (KASLR bases applied) and the region of ADDR");
   layout->add_option("ADDR", layout_args.addr, "a kernel or user virtual address to place");
   layout_args.target.add_to(*layout, kSourceOptions | kCpuOption | kPagingOptions | kSymbolOptions);
-  layout->add_flag("--json", layout_args.json, "JSON output");
+  layout_args.f.add_to(*layout, false, "");
   layout->footer(examples({"pagewalk layout", "pagewalk layout --image dump.elf ffffffffc0000000"}));
 
   kconv = app.add_subcommand("kconv", "kernel address conversions: virt/phys/pfn/struct page, checked against the tables");
@@ -357,7 +402,7 @@ void LinuxCommands::add_to(CLI::App& app) {
   kconv->add_option("--size", kconv_args.size, "cover this many bytes from each address, one row per page (e.g. 16K as 0x4000)")
       ->capture_default_str();
   kconv_args.target.add_to(*kconv, kSourceOptions | kCpuOption | kPagingOptions | kSymbolOptions);
-  kconv->add_flag("--json", kconv_args.json, "JSON output");
+  kconv_args.f.add_to(*kconv, false, "");
   kconv->footer(examples({"pagewalk kconv --image dump.elf --virt ffff888001000000",
                           "pagewalk kconv --image dump.elf --pfn 1422c5 --size 0x4000 --json"}));
 
@@ -366,8 +411,7 @@ void LinuxCommands::add_to(CLI::App& app) {
   ps->footer(examples({"pagewalk ps --image dump.elf", "pagewalk ps --kcore --pid 1 --json"}));
   ps->add_option("--pid", ps_args.pids, "only this process (repeat for more)")
       ->allow_extra_args(false);
-  ps->add_flag("--json", ps_args.json, "JSON output");
-  ps->add_flag("--no-header", ps_args.no_header, "text without the '#' line and the column header");
+  ps_args.f.add_to(*ps, false, "");
 }
 
 int LinuxCommands::run_chosen() {

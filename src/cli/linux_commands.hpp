@@ -5,18 +5,18 @@
 
 #include <CLI/CLI.hpp>
 
+#include "cli/output_format.hpp"
 #include "cli/target.hpp"
 
 namespace pagewalk::cli {
 
 struct LinuxCommandArgs {
   TargetOptions target;
-  bool json = false;
+  OutputFormat f;
   std::string addr;                       // layout ADDR
   std::vector<std::string> virt, phys, pfn, page;  // kconv: addresses of one kind
   std::string size = "1";  // kconv: bytes from each start, one row per page touched
   std::vector<std::string> pids;  // ps: only these processes (a PID or a thread group's id)
-  bool no_header = false;         // ps: text without the '#' line and the column header
 };
 
 // Registers layout, kconv and ps; returns a function that runs whichever was chosen (or -1).

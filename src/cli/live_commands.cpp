@@ -181,6 +181,21 @@ void write_translation(JsonWriter& w, const live::LiveTranslation& t, int pid) {
   if (t.status != LiveStatus::Mapped || t.pfn_hidden) w.key("reason").str(live_reason(t, pid));
 }
 
+void table_translation(DelimitedWriter& t, const live::LiveTranslation& tr, int pid) {
+  t.num(static_cast<uint64_t>(pid)).hex(tr.va.value()).str(to_string(tr.status));
+  if (tr.status == LiveStatus::Mapped && !tr.pfn_hidden) t.hex(tr.pa.value()).hex(tr.entry.pfn().value());
+  else t.empty().empty();
+  if (tr.status == LiveStatus::Mapped) t.num(tr.page_size).str(to_string(tr.kind));
+  else t.empty().empty();
+  if (tr.mapping && tr.mapping->in_pagemap()) t.hex(tr.entry.raw);
+  else t.empty();
+  if (tr.mapping) t.hex(tr.mapping->start.value()).hex(tr.mapping->end.value()).str(tr.mapping->perms_view()).str(tr.mapping->path);
+  else t.empty().empty().empty().empty();
+  if (tr.status != LiveStatus::Mapped || tr.pfn_hidden) t.str(live_reason(tr, pid));
+  else t.empty();
+  t.end();
+}
+
 constexpr std::string_view kTranslateFiles = "Linux /proc/PID/pagemap, smaps, /proc/kpageflags, kpagecount";
 constexpr std::string_view kMapFiles = "Linux /proc/PID/maps, smaps, pagemap, /proc/kpageflags";
 
@@ -195,8 +210,8 @@ int live_translate(const std::vector<std::string>& vas, const TargetOptions& tar
     for (const std::string& va : vas) (void)address_arg(va, "VA");
   LiveContext c = open_live(target, true, true);
   const live::LiveProcess& p = *c.process;
-  const bool brief = (f.brief || stream) && !f.json && !f.jsonl;
-  const bool human = !f.json && !f.jsonl && !brief;
+  const bool brief = (f.brief || stream) && f.human();
+  const bool human = f.human() && !brief;
   live::TranslateOptions to;
   to.kpage = c.kpage ? &*c.kpage : nullptr;
   to.privileged = c.privileged;
@@ -205,6 +220,10 @@ int live_translate(const std::vector<std::string>& vas, const TargetOptions& tar
   int status = kAllMapped;
   bool first = true, hidden = false;
   JsonWriter w(out.buf());
+  DelimitedWriter table(out.buf(), f.table);
+  if (f.delimited() && !f.no_header)
+    table.header({"pid", "va", "status", "pa", "pfn", "page_size", "page_kind", "pagemap", "region_start",
+                  "region_end", "perms", "path", "reason"});
   if (f.json) {
     w.record("translate");
     write_live_target(w, p.pid(), kTranslateFiles);
@@ -246,6 +265,8 @@ int live_translate(const std::vector<std::string>& vas, const TargetOptions& tar
         w.end();
         if (f.jsonl) w.newline();
         w.sync();
+      } else if (f.delimited()) {
+        table_translation(table, t, p.pid());
       } else if (brief) {
         append_translation_brief(out.buf(), t, p.pid());
       } else {
@@ -292,7 +313,7 @@ int live_map(const TargetOptions& target, const OutputFormat& f, VaWindow window
   // 2 MiB block of consecutive frames turns up (LiveProcess::detailed).
   LiveContext c = open_live(target, false, true);
   const live::LiveProcess& p = *c.process;
-  const bool human = !f.json && !f.jsonl;
+  const bool human = f.human();
   auto inside = [&](const Mapping& m) {
     return m.end.value() > window.from && (!window.to || m.start.value() < window.to);
   };
@@ -303,6 +324,9 @@ int live_map(const TargetOptions& target, const OutputFormat& f, VaWindow window
   // --json: the runs stream into "ranges"; each mapping's summary waits here for "mappings".
   std::string summaries;
   JsonWriter sw(summaries);
+  DelimitedWriter table(o, f.table);
+  if (f.delimited() && !f.no_header)
+    table.header({"pid", "start", "end", "pa", "pfn", "page_size", "pages", "page_kind", "mapping", "perms", "path"});
   if (f.json) {
     w.record("map");
     write_live_target(w, p.pid(), kMapFiles);
@@ -338,6 +362,13 @@ int live_map(const TargetOptions& target, const OutputFormat& f, VaWindow window
       if (r.kind != PageKind::Base) q = put(q, r.kind == PageKind::Thp ? " THP"sv : " hugetlb"sv);
       *q++ = '\n';
       close_tail(o, q);
+    } else if (f.delimited()) {
+      table.num(static_cast<uint64_t>(p.pid())).hex(r.va.value()).hex(r.va.value() + bytes);
+      if (r.pfn_hidden) table.empty().empty();
+      else table.hex(r.pfn.value() << live::kPageShift).hex(r.pfn.value());
+      table.num(r.page_size).num(bytes / r.page_size).str(to_string(r.kind)).hex(current->start.value());
+      table.str(current->perms_view()).str(current->path);
+      table.end();
     } else {
       // A run is a mapped range like an image's map row: pages of page_size.
       if (f.jsonl) w.record("map").key("pid").num(p.pid());
@@ -381,7 +412,7 @@ int live_map(const TargetOptions& target, const OutputFormat& f, VaWindow window
     if (human) {
       fmt::format_to(sink(o), "    = {} resident ({}), {} swapped, {} huge, {} run(s)\n", counts->resident,
                      human_size(counts->resident * live::kPageSize), counts->swapped, counts->huge_pages, counts->runs);
-    } else {
+    } else if (f.any_json()) {
       JsonWriter& mw = f.json ? sw : w;
       if (f.jsonl) mw.record("map").key("pid").num(p.pid()).key("kind").str("mapping");
       else mw.object();
@@ -416,9 +447,7 @@ void add_ptov_options(CLI::App& app, PtovArgs& a) {
   app.add_option("--pfn", a.pfn, "page frame number instead of a PA");
   app.add_option("--pid", a.pid, "look in this process only (PID or self); default: every process in /proc");
   app.add_flag("--all", a.all, "keep scanning after kpagecount mappers are found");
-  app.add_flag("--json", a.format.json, "one JSON document");
-  app.add_flag("--jsonl", a.format.jsonl, "one JSON object per mapper");
-  app.add_flag("--no-header", a.format.no_header, "text without the '#' lines and the column header");
+  a.format.add_to(app, true, "mapper");
 }
 
 int cmd_ptov(const PtovArgs& a) {
@@ -454,8 +483,11 @@ int cmd_ptov(const PtovArgs& a) {
 
   Output out;
   std::string& o = out.buf();
-  const bool human = !a.format.json && !a.format.jsonl;
+  const bool human = a.format.human();
   const uint64_t pa = (pfn << live::kPageShift) | offset;
+  DelimitedWriter table(o, a.format.table);
+  if (a.format.delimited() && !a.format.no_header)
+    table.header({"pid", "comm", "va", "pagemap", "region_start", "region_end", "perms", "path"});
   if (human && !a.format.no_header) {
     fmt::format_to(sink(o), "# PFN 0x{:x} (PA 0x{:x})", pfn, pa);
     if (info)
@@ -480,6 +512,12 @@ int cmd_ptov(const PtovArgs& a) {
       fmt::format_to(sink(o), "{:<8} {:<16} ", h.pid, h.comm);
       append_hex16(o, h.va.value());
       fmt::format_to(sink(o), "  {}\n", region_text(h.mapping));
+      continue;
+    }
+    if (a.format.delimited()) {
+      table.num(static_cast<uint64_t>(h.pid)).str(h.comm).hex(h.va.value()).hex(h.entry.raw);
+      table.hex(h.mapping.start.value()).hex(h.mapping.end.value()).str(h.mapping.perms_view()).str(h.mapping.path);
+      table.end();
       continue;
     }
     if (a.format.jsonl) w.record("ptov");

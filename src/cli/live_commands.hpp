@@ -7,14 +7,10 @@
 
 #include <CLI/CLI.hpp>
 
+#include "cli/output_format.hpp"
 #include "cli/target.hpp"
 
 namespace pagewalk::cli {
-
-struct OutputFormat {
-  bool json = false, jsonl = false, brief = false;
-  bool no_header = false;  // text: no '#' comment lines and no column header
-};
 
 // translate --pid P VA... (or -): pagemap, the mapping, kpageflags/kpagecount.
 int live_translate(const std::vector<std::string>& vas, const TargetOptions& target, const OutputFormat& f);

@@ -228,6 +228,23 @@ void write_translation(JsonWriter& w, const Paging& paging, const Translation& t
   w.end();
 }
 
+void table_translation_header(DelimitedWriter& t) {
+  t.header({"va", "status", "pa", "pfn", "page_size", "access_kernel", "access_user", "reason"});
+}
+
+void table_translation(DelimitedWriter& t, const Paging& paging, const Translation& tr, const SourceNotes& notes) {
+  t.hex(tr.va.value()).str(to_string(tr.status));
+  if (tr.status == Status::Mapped || tr.status == Status::ProtNone)
+    t.hex(tr.pa.value()).hex(tr.pa.value() >> paging.mode->page_shift()).num(tr.page_size);
+  else
+    t.empty().empty().empty();
+  if (tr.status == Status::Mapped)
+    t.str(Access::rwx(tr.access.kernel())).str(Access::rwx(tr.access.user())).empty();
+  else
+    t.empty().empty().str(reason(paging, tr, notes));
+  t.end();
+}
+
 void append_range_header(std::string& out) {
   fmt::format_to(sink(out), "{:<37}  {:>6}  {:<18}  {:<4}  {:<11}  {}\n", "VA RANGE", "SIZE", "PA", "LVL", "ACCESS",
                  "FLAGS");
@@ -262,6 +279,31 @@ void write_range(JsonWriter& w, const Paging& paging, const Range& r) {
   } else if (r.kind == RangeKind::Loop) {
     w.key("level").str(m.levels[r.level].linux_name).key("raw").hex(r.raw).key("table").hex(r.pa.value());
   }
+}
+
+void table_range_header(DelimitedWriter& t) {
+  t.header({"start", "end", "kind", "pa", "pfn", "page_size", "pages", "pa_runs", "level", "access_kernel",
+            "access_user", "flags"});
+}
+
+void table_range(DelimitedWriter& t, const Paging& paging, const Range& r) {
+  const PagingMode& m = *paging.mode;
+  t.hex(r.start.value());
+  // The exclusive end, 2^64 in full at the top of the space.
+  char end[24];
+  t.str(std::string_view(end, static_cast<size_t>(put_range_end(end, r.start.value(), r.size) - end)));
+  t.str(to_string(r.kind));
+  if (r.kind == RangeKind::Mapped) {
+    t.hex(r.pa.value()).hex(r.pa.value() >> m.page_shift()).num(r.page_size(m)).num(r.pages).num(r.pa_runs);
+    t.str(m.levels[r.level].linux_name).str(Access::rwx(r.access.kernel())).str(Access::rwx(r.access.user()));
+    t.str(join_flags(paging, r.level, r.raw));
+  } else {
+    for (int i = 0; i < 5; ++i) t.empty();
+    if (r.kind == RangeKind::Loop) t.str(m.levels[r.level].linux_name);  // where the loop is
+    else t.empty();
+    for (int i = 0; i < 3; ++i) t.empty();
+  }
+  t.end();
 }
 
 }  // namespace pagewalk::cli

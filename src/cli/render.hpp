@@ -10,6 +10,7 @@
 #include "core/walk.hpp"
 #include "sources/source.hpp"
 #include "cli/json_writer.hpp"
+#include "cli/output_format.hpp"
 
 namespace pagewalk::cli {
 
@@ -57,11 +58,17 @@ void append_brief_header(std::string& out);
 void write_translation(JsonWriter& w, const Paging& paging, const Translation& t, const SourceNotes& notes = {},
                        bool with_steps = true);
 
+// A translation as a table row (--output tsv|csv), and that table's column names.
+void table_translation_header(DelimitedWriter& t);
+void table_translation(DelimitedWriter& t, const Paging& paging, const Translation& tr, const SourceNotes& notes = {});
+
 // Map rows.
 void append_range_header(std::string& out);
 void append_range(std::string& out, const Paging& paging, const Range& r);
 // A map row's members, into the object the caller has open.
 void write_range(JsonWriter& w, const Paging& paging, const Range& r);
+void table_range_header(DelimitedWriter& t);
+void table_range(DelimitedWriter& t, const Paging& paging, const Range& r);
 
 // All 64 forms of access_view, built at compile time: the batch paths print millions.
 struct AccessNames {

@@ -12,6 +12,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cli/output_format.hpp"
+
 #include "../support/run_pagewalk.hpp"
 #include "../support/elf_core_writer.hpp"
 #include "cli/demo.hpp"
@@ -307,6 +309,63 @@ TEST_F(Cli, MapDocumentHoldsTheRowsAndAReport) {
   for (const auto& r : merged["ranges"])
     if (r["kind"] == "mapped") runs += r["pa_runs"].get<uint64_t>();
   EXPECT_EQ(runs, j["report"]["rows"].get<uint64_t>() - (j["report"]["loops"].get<uint64_t>()));
+}
+
+// --output tsv|csv: one row per JSON line, columns named as the JSON members, same values.
+TEST_F(Cli, TablesCarryTheJsonMembers) {
+  auto split = [](const std::string& line, char sep) {
+    std::vector<std::string> f(1);
+    for (char c : line) {
+      if (c == sep) f.emplace_back();
+      else f.back() += c;
+    }
+    return f;
+  };
+  auto as_text = [](const nlohmann::json& v) { return v.is_string() ? v.get<std::string>() : v.dump(); };
+  for (const auto& [cmd, sep] : {std::pair{"map --holes" + image(), '\t'},
+                                 std::pair{"translate 0x5614df8812a0 0x1000 0xffff800000000000" + image(), ','}}) {
+    const Result lines = run(cmd + " --jsonl"), table = run(cmd + (sep == ',' ? " --output csv" : " --output tsv"));
+    ASSERT_EQ(lines.code, table.code) << table.err;
+    std::istringstream jl(lines.out), tl(table.out);
+    std::string header;
+    std::getline(tl, header);
+    const auto names = split(header, sep);
+    size_t rows = 0;
+    for (std::string jline, tline; std::getline(jl, jline) && std::getline(tl, tline); ++rows) {
+      const auto j = nlohmann::json::parse(jline);
+      const auto cells = split(tline, sep);
+      ASSERT_EQ(cells.size(), names.size()) << tline;
+      for (size_t i = 0; i < names.size(); ++i) {
+        const std::string& n = names[i];
+        if (n == "access_kernel" || n == "access_user") {
+          const std::string who = n.substr(7);
+          EXPECT_EQ(cells[i], j.contains("access") ? as_text(j["access"][who]) : "") << n << " " << jline;
+        } else if (n == "flags") {
+          std::string joined;
+          for (const auto& f : j.value("flags", nlohmann::json::array())) joined += (joined.empty() ? "" : " ") + f.get<std::string>();
+          EXPECT_EQ(cells[i], joined);
+        } else if (n == "reason" && sep == ',') {
+          continue;  // quoted when it holds a comma
+        } else {
+          EXPECT_EQ(cells[i], j.contains(n) ? as_text(j[n]) : "") << n << " " << jline;
+        }
+      }
+    }
+    EXPECT_GT(rows, 2u) << cmd;
+    const Result bare = run(cmd + (sep == ',' ? " --output csv" : " --output tsv") + " --no-header");
+    EXPECT_EQ(header + "\n" + bare.out, table.out);
+  }
+}
+
+TEST(DelimitedWriter, QuotesAndEscapesAsTheFormatsSay) {
+  std::string csv, tsv;
+  cli::DelimitedWriter c(csv, cli::Table::Csv), t(tsv, cli::Table::Tsv);
+  for (cli::DelimitedWriter* w : {&c, &t}) {
+    w->str("plain").str("a,\"b\"").str("tab\there\nnext\\").hex(0x1f).num(42).empty();
+    w->end();
+  }
+  EXPECT_EQ(csv, "plain,\"a,\"\"b\"\"\",\"tab\there\nnext\\\",0x1f,42,\n");
+  EXPECT_EQ(tsv, "plain\ta,\"b\"\ttab\\there\\nnext\\\\\t0x1f\t42\t\n");
 }
 
 TEST_F(Cli, MapEndsOnALoopAndSaysSo) {

@@ -233,6 +233,19 @@ TEST(LiveCli, MapWindowIsPagemapsPagesInIt) {
   for (uint64_t va = lo; va < hi; va += 4096) expected += own_pagemap(reinterpret_cast<const void*>(va)) >> 63;
   EXPECT_EQ(in_runs, expected);
   EXPECT_GT(expected, 5u);
+  // The same runs as a table: one row each, inside the window.
+  const Result csv = run(fmt::format("map --output csv --pid {} --from {:x} --to {:x}", me(), lo, hi));
+  EXPECT_EQ(csv.code, 0) << csv.err;
+  std::istringstream rows(csv.out);
+  std::string header;
+  std::getline(rows, header);
+  EXPECT_EQ(header, "pid,start,end,pa,pfn,page_size,pages,page_kind,mapping,perms,path");
+  size_t n_rows = 0;
+  for (std::string row; std::getline(rows, row); ++n_rows)
+    EXPECT_EQ(row.rfind(me() + ",0x", 0), 0u) << row;
+  const std::vector<json> records = lines(r.out);
+  EXPECT_EQ(n_rows, static_cast<size_t>(std::count_if(records.begin(), records.end(),
+                                                      [](const json& x) { return x["kind"] == "mapped"; })));
   const Result pages = run("map --pages --pid " + me());
   EXPECT_EQ(pages.code, 2);
   EXPECT_THAT(pages.err, HasSubstr("--pages needs page tables: give --kcore"));
