@@ -329,9 +329,16 @@ int cmd_ps(const LinuxCommandArgs& a) {
     std::string out;
     DelimitedWriter tw(out, a.f.table);
     auto opt = [&](std::optional<uint64_t> v) -> DelimitedWriter& { return v ? tw.hex(*v) : tw.empty(); };
-    if (!a.f.no_header) tw.header({"pid", "tgid", "comm", "task", "mm", "pgd", "pgd_pa", "user_pgd_pa"});
+    if (!a.f.no_header)
+      tw.header({"pid", "tgid", "ppid", "state", "threads", "comm", "task", "mm", "pgd", "pgd_pa", "user_pgd_pa"});
     for (const auto& t : list.tasks) {
-      tw.num(static_cast<uint64_t>(t.pid)).num(static_cast<uint64_t>(t.tgid)).str(t.comm).hex(t.task);
+      tw.num(static_cast<uint64_t>(t.pid)).num(static_cast<uint64_t>(t.tgid));
+      if (t.ppid) tw.num(static_cast<uint64_t>(*t.ppid));
+      else tw.empty();
+      tw.str(t.state ? std::string(1, *t.state) : "");
+      if (t.threads) tw.num(static_cast<uint64_t>(*t.threads));
+      else tw.empty();
+      tw.str(t.comm).hex(t.task);
       opt(t.mm ? std::optional(t.mm) : std::nullopt);
       opt(t.mm ? std::optional(t.pgd_va) : std::nullopt);
       opt(pgd_pa(t));
@@ -353,7 +360,16 @@ int cmd_ps(const LinuxCommandArgs& a) {
       else w.null();
     };
     for (const auto& t : list.tasks) {
-      w.object().key("pid").num(t.pid).key("tgid").num(t.tgid).key("comm").str(t.comm).key("task").hex(t.task);
+      w.object().key("pid").num(t.pid).key("tgid").num(t.tgid).key("ppid");
+      if (t.ppid) w.num(*t.ppid);
+      else w.null();
+      w.key("state");
+      if (t.state) w.str(std::string_view(&*t.state, 1));
+      else w.null();
+      w.key("threads");
+      if (t.threads) w.num(*t.threads);
+      else w.null();
+      w.key("comm").str(t.comm).key("task").hex(t.task);
       // A kernel thread has no mm, so no PGD.
       opt_hex("mm", t.mm ? std::optional(t.mm) : std::nullopt);
       opt_hex("pgd", t.mm ? std::optional(t.pgd_va) : std::nullopt);
@@ -370,14 +386,16 @@ int cmd_ps(const LinuxCommandArgs& a) {
       out = fmt::format("# {}: Linux {}, {} processes, offsets from {}{}\n", image->name(), k->release,
                         list.tasks.size(), layout.source,
                         pti ? (*pti ? ", page-table isolation on" : ", no page-table isolation") : "");
-      out += fmt::format("{:>7} {:>7}  {:<16} {:<18}  {:<18}  {:<18}  {}\n", "PID", "TGID", "COMM", "TASK", "MM",
-                         "PGD", pti && *pti ? "PGD PA (kernel/user)" : "PGD PA");
+      out += fmt::format("{:>7} {:>7} {:>7} {} {:>4}  {:<16} {:<18}  {:<18}  {:<18}  {}\n", "PID", "TGID", "PPID", "S",
+                         "THR", "COMM", "TASK", "MM", "PGD", pti && *pti ? "PGD PA (kernel/user)" : "PGD PA");
     }
     for (const auto& t : list.tasks) {
       std::string pa = "-";
       if (auto p = pgd_pa(t)) pa = pti && *pti ? fmt::format("0x{:x}/0x{:x}", *p, *p + linux_kernel::kPtiUserPgdOffset) : hex(*p);
-      out += fmt::format("{:>7} {:>7}  {:<16} 0x{:016x}  {:<18}  {:<18}  {}\n", t.pid, t.tgid, t.comm, t.task,
-                         t.mm ? hex(t.mm) : "-", t.mm ? hex(t.pgd_va) : "-", t.mm ? pa : "-");
+      out += fmt::format("{:>7} {:>7} {:>7} {} {:>4}  {:<16} 0x{:016x}  {:<18}  {:<18}  {}\n", t.pid, t.tgid,
+                         t.ppid ? std::to_string(*t.ppid) : "-", t.state.value_or('-'),
+                         t.threads ? std::to_string(*t.threads) : "-", t.comm, t.task, t.mm ? hex(t.mm) : "-",
+                         t.mm ? hex(t.pgd_va) : "-", t.mm ? pa : "-");
     }
     fmt::print("{}", out);
   }

@@ -70,7 +70,10 @@ tl::expected<TaskLayout, std::string> task_layout_from_btf(std::span<const std::
     if (!off) return tl::unexpected(fmt::format("BTF: {} has no member {}", w.type, w.member));
     l.*w.field = *off;
   }
-  if (auto cpu = struct_id("cpuinfo_x86")) l.cpu_capability = find_member(b.get(), *cpu, "x86_capability");
+  for (const OptionalTaskMember& w : kOptionalTaskMembers) {
+    if (l.*w.field) continue;
+    if (auto id = struct_id(w.type)) l.*w.field = find_member(b.get(), *id, w.member);
+  }
   l.source = "BTF";
   return l;
 }

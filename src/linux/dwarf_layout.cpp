@@ -64,7 +64,7 @@ tl::expected<TaskLayout, std::string> task_layout_from_dwarf(const std::string& 
   }
   // The first complete definition of each structure we need, from the top level of any CU.
   std::map<std::string, Dwarf_Die, std::less<>> found;
-  const char* wanted[] = {"task_struct", "mm_struct", "cpuinfo_x86"};
+  const char* wanted[] = {"task_struct", "mm_struct", "signal_struct", "cpuinfo_x86"};
   Dwarf_Off off = 0, next = 0;
   size_t header = 0;
   while (found.size() < std::size(wanted) && dwarf_nextcu(dw, off, &next, &header, nullptr, nullptr, nullptr) == 0) {
@@ -93,7 +93,8 @@ tl::expected<TaskLayout, std::string> task_layout_from_dwarf(const std::string& 
     if (!v) return finish(tl::unexpected(fmt::format("{}: DWARF: {} has no member {}", path, w.type, w.member)));
     l.*w.field = *v;
   }
-  if (found.count("cpuinfo_x86")) l.cpu_capability = member_offset(&found.at("cpuinfo_x86"), "x86_capability");
+  for (const OptionalTaskMember& w : kOptionalTaskMembers)
+    if (!(l.*w.field) && found.count(w.type)) l.*w.field = member_offset(&found.at(w.type), w.member);
   l.source = path + " (DWARF)";
   return finish(l);
 }

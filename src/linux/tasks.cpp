@@ -37,6 +37,18 @@ TaskList list_tasks(LinuxKernel& kernel, const TaskLayout& l, size_t max_tasks) 
     t.tgid = *tgid;
     t.comm = escaped(*comm);
     t.mm = *mm;
+    if (l.task_real_parent)
+      if (auto parent = vm.value<uint64_t>(VirtAddr(task + *l.task_real_parent)))
+        if (auto ptgid = vm.value<int32_t>(VirtAddr(*parent + l.task_tgid))) t.ppid = *ptgid;
+    if (l.task_state) {
+      auto st = vm.value<uint32_t>(VirtAddr(task + *l.task_state));
+      auto ex = l.task_exit_state ? vm.value<uint32_t>(VirtAddr(task + *l.task_exit_state))
+                                  : tl::expected<uint32_t, VirtReadError>(0u);
+      if (st && ex) t.state = task_state_letter(*st, *ex);
+    }
+    if (l.task_signal && l.signal_nr_threads)
+      if (auto sig = vm.value<uint64_t>(VirtAddr(task + *l.task_signal)); sig && *sig)
+        if (auto n = vm.value<int32_t>(VirtAddr(*sig + *l.signal_nr_threads))) t.threads = *n;
     if (t.mm) {
       auto pgd = vm.value<uint64_t>(VirtAddr(t.mm + l.mm_pgd));
       if (!pgd) return tl::unexpected(fmt::format("mm_struct at 0x{:x} (pid {}) is not readable", t.mm, t.pid));
@@ -80,6 +92,15 @@ TaskList list_tasks(LinuxKernel& kernel, const TaskLayout& l, size_t max_tasks) 
     at = *next;
   }
   return out;
+}
+
+char task_state_letter(uint32_t state, uint32_t exit_state) {
+  constexpr uint32_t kTaskReport = 0x7f, kTaskIdle = 0x402, kTaskRtlockWait = 0x1000, kReportIdle = 0x80;
+  uint32_t report = (state | exit_state) & kTaskReport;
+  if (state == kTaskIdle) report = kReportIdle;
+  if (state == kTaskRtlockWait) report = 2;  // TASK_UNINTERRUPTIBLE
+  const int index = report ? 32 - __builtin_clz(report) : 0;  // fls()
+  return "RSDTtXZPI"[index];
 }
 
 std::optional<bool> pti_enabled(LinuxKernel& kernel, const TaskLayout& l) {

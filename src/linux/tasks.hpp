@@ -24,7 +24,16 @@ struct Task {
   uint64_t mm = 0;      // 0 for kernel threads
   uint64_t pgd_va = 0;  // mm->pgd
   std::optional<PhysAddr> pgd;  // where the kernel's tables map pgd_va
+  // Unknown when the kernel's types lack the member or its memory does not read.
+  std::optional<int32_t> ppid;     // real_parent->tgid
+  std::optional<char> state;       // as /proc/PID/stat: R S D T t X Z P I
+  std::optional<int32_t> threads;  // signal->nr_threads
 };
+
+// The letter /proc/PID/stat shows for a task's __state and exit_state: task_state_index()
+// of include/linux/sched.h (TASK_REPORT 0x7f, TASK_IDLE 0x402 reported as I,
+// TASK_RTLOCK_WAIT 0x1000 as D) indexing "RSDTtXZPI" (fs/proc/array.c), as of Linux 6.x.
+[[nodiscard]] char task_state_letter(uint32_t state, uint32_t exit_state);
 
 struct TaskList {
   std::vector<Task> tasks;

@@ -63,7 +63,33 @@ def collect(guest):
         v = read_u64(guest, ksyms[name])
         if v is not None:
             values[name] = v
-    return {"ksyms": ksyms, "values": values, "pid": guest.pid}
+    return {"ksyms": ksyms, "values": values, "pid": guest.pid,
+            "status": parse_status(guest.info.get("hello_status", ""))}
+
+
+def parse_status(text):
+    """'State: R (running) PPid: 1 Threads: 1' (from /proc/PID/status) as ps's fields."""
+    words = text.split()
+    out = {}
+    for i, w in enumerate(words[:-1]):
+        if w == "State:":
+            out["state"] = words[i + 1]
+        elif w == "PPid:":
+            out["ppid"] = int(words[i + 1])
+        elif w == "Threads:":
+            out["threads"] = int(words[i + 1])
+    return out
+
+
+def task_matches_status(task, status, res, check):
+    """ps's ppid, state and threads for the test program against the guest's /proc. The
+    program spins, so it is R whenever it is looked at."""
+    if not status:
+        return 0
+    for key in ("ppid", "state", "threads"):
+        if key in status and task.get(key) != status[key]:
+            res.fail(check, f"pid {task['pid']} {key}: pagewalk {task.get(key)!r}, /proc/PID/status {status[key]!r}")
+    return len(status)
 
 
 def as_int(v):
@@ -120,6 +146,7 @@ def check(pagewalk, dump_path, kdump_path, case, orc, lorc, res):
     want_pgd = cr3 & ~0xfff & ~(1 << 12) if case["pti"] else cr3 & ~0xfff
     if pgd_pa != want_pgd:
         res.fail("ps", f"pid {pid} PGD PA 0x{pgd_pa or 0:x}, CR3 0x{cr3:x}")
+    res.counts["ps_status_fields"] = task_matches_status(mine[0], lorc["status"], res, "ps")
     if bool(ps["pti"]) != case["pti"]:
         res.fail("ps", f"pagewalk says pti={ps['pti']}, the case expects {case['pti']}")
     res.counts["ps_tasks"] = len(ps["tasks"])

@@ -904,6 +904,9 @@ TEST(LinuxBtf, ThisMachinesKernel) {
   EXPECT_EQ(l->mm_pgd % 8, 0u);
   EXPECT_EQ(l->comm_size, 16u);
   EXPECT_LT(l->task_tasks, l->task_pid);
+  // What ps shows besides: every kernel since 5.14 has them all.
+  EXPECT_TRUE(l->task_real_parent && l->task_state && l->task_exit_state && l->task_signal && l->signal_nr_threads);
+  EXPECT_LT(l->task_state.value_or(~uint64_t{0}), l->task_tasks);  // __state comes first in task_struct
   EXPECT_LT(l->task_pid, l->task_comm);
 #if defined(__x86_64__)
   EXPECT_TRUE(l->cpu_capability);
@@ -1006,6 +1009,56 @@ TEST_F(LinuxTasks, FollowsTheRing) {
   EXPECT_EQ(b.tgid, 40);
   EXPECT_EQ(b.comm, "kworker/u8:0-ev");
   EXPECT_EQ(b.pgd, PhysAddr(0x402000));
+}
+
+// Without the members in the kernel's types, parent, state and threads are unknown; with
+// them, read as the kernel keeps them.
+TEST_F(LinuxTasks, ParentStateAndThreadsWhenTheTypesHaveThem) {
+  auto k = kernel();
+  ASSERT_TRUE(k);
+  TaskList list = list_tasks(*k, layout);
+  ASSERT_EQ(list.tasks.size(), 3u);
+  EXPECT_FALSE(list.tasks[1].ppid);
+  EXPECT_FALSE(list.tasks[1].state);
+  EXPECT_FALSE(list.tasks[1].threads);
+  TaskLayout rich = layout;
+  rich.task_real_parent = 0x320;
+  rich.task_state = 0x328;
+  rich.task_exit_state = 0x32c;
+  rich.task_signal = 0x338;
+  rich.signal_nr_threads = 0x10;
+  const uint64_t signal_b = kPageOffsetBase + 0x312000;
+  km.m.put<uint64_t>(kInitTask + 0x320, kInitTask);  // the idle task is its own parent
+  km.m.put<uint64_t>(kTaskA + 0x320, kInitTask);
+  km.m.put<uint64_t>(kTaskB + 0x320, kTaskA);
+  km.m.put<uint32_t>(kTaskA + 0x328, 1);       // TASK_INTERRUPTIBLE
+  km.m.put<uint32_t>(kTaskB + 0x328, 0);       // running...
+  km.m.put<uint32_t>(kTaskB + 0x32c, 0x20);    // ...but EXIT_ZOMBIE
+  km.m.put<uint64_t>(kTaskB + 0x338, signal_b);
+  km.m.put<int32_t>(signal_b + 0x10, 7);
+  list = list_tasks(*k, rich);
+  EXPECT_EQ(list.tasks[0].ppid, 0);
+  EXPECT_EQ(list.tasks[1].ppid, 0);
+  EXPECT_EQ(list.tasks[2].ppid, 1);
+  EXPECT_EQ(list.tasks[1].state, 'S');
+  EXPECT_EQ(list.tasks[2].state, 'Z');
+  EXPECT_FALSE(list.tasks[1].threads);  // a null signal pointer reads as unknown
+  EXPECT_EQ(list.tasks[2].threads, 7);
+}
+
+// The letters of fs/proc/array.c for task_state_index() of include/linux/sched.h.
+TEST(TaskState, LettersAsProcShowsThem) {
+  EXPECT_EQ(task_state_letter(0, 0), 'R');
+  EXPECT_EQ(task_state_letter(0x1, 0), 'S');
+  EXPECT_EQ(task_state_letter(0x2, 0), 'D');
+  EXPECT_EQ(task_state_letter(0x4, 0), 'T');
+  EXPECT_EQ(task_state_letter(0x8, 0), 't');
+  EXPECT_EQ(task_state_letter(0, 0x10), 'X');
+  EXPECT_EQ(task_state_letter(0, 0x20), 'Z');
+  EXPECT_EQ(task_state_letter(0x40, 0), 'P');
+  EXPECT_EQ(task_state_letter(0x402, 0), 'I');   // TASK_IDLE
+  EXPECT_EQ(task_state_letter(0x1000, 0), 'D');  // TASK_RTLOCK_WAIT
+  EXPECT_EQ(task_state_letter(0x102, 0), 'D');   // TASK_KILLABLE: TASK_WAKEKILL | TASK_UNINTERRUPTIBLE
 }
 
 TEST_F(LinuxTasks, ALoopThatMissesInitTaskStops) {
