@@ -131,9 +131,10 @@ def live():
         first = json.loads(subprocess.run([PAGEWALK, "map", "--pid", pid, "--json"], check=True, capture_output=True,
                                           text=True).stdout)
         # One output row per physical run: how scattered the frames are sets the formatting work.
-        print(f"  rows printed: {sum(len(m['runs']) for m in first['mappings'])} physical runs")
-        big = max(first["mappings"], key=lambda m: m["resident_pages"])
-        pa = big["runs"][len(big["runs"]) // 2]["pa_start"]
+        print(f"  rows printed: {len(first['ranges'])} physical runs")
+        big = max(first["mappings"], key=lambda m: m["resident_bytes"])
+        runs = [r for r in first["ranges"] if r["mapping"] == big["region"]["start"]]
+        pa = runs[len(runs) // 2]["pa"]
         start = time.perf_counter()
         out = subprocess.run([PAGEWALK, "ptov", "--all", "--json", pa], capture_output=True, text=True)
         s = time.perf_counter() - start
@@ -146,10 +147,49 @@ def live():
         proc.wait()
 
 
+def real_dump(dump, tmp):
+    """The stream figures on a real guest's dump (PAGEWALK_BENCH_DUMP=FILE, an ELF core of a
+    Linux guest with its CPU registers, as the e2e suite's --keep leaves): random VAs that
+    the dump's own tables map, from map --pages."""
+    import random
+    rows = subprocess.run([PAGEWALK, "map", "--pages", "--jsonl", "--image", dump, "--cpu", "0"],
+                          capture_output=True, text=True).stdout.splitlines()
+    leaves = [json.loads(r) for r in rows]
+    leaves = [(int(r["start"], 16), int(r["end"], 16)) for r in leaves if r.get("kind") == "mapped"]
+    if not leaves:
+        print(f"\nreal dump {dump}: no mapped leaves; skipped")
+        return
+    rng = random.Random(1)
+    lines = 2_000_000
+    vas = os.path.join(tmp, "dump-vas.txt")
+    with open(vas, "w") as f:
+        for _ in range(lines):
+            a, b = leaves[rng.randrange(len(leaves))]
+            f.write(f"{rng.randrange(a, b):x}\n")
+    print(f"\nCLI on a real dump ({os.path.getsize(dump) >> 20} MiB, {len(leaves)} leaves mapped by CPU 0's CR3), "
+          f"{lines} random mapped VAs")
+    for label, extra in (("translate - (brief)", []), ("translate - --jsonl", ["--jsonl"]),
+                         ("translate - --brief --jsonl", ["--brief", "--jsonl"])):
+        cmd = [PAGEWALK, "translate", "--image", dump, "--cpu", "0", "-"] + extra
+        s, rss = best_of(3, cmd, vas)
+        cat_rate, size = cat_output_rate(cmd, vas, lines, tmp)
+        print(f"  {label:<33} {lines / s / 1e6:8.2f} M lines/s  (cat of its {size >> 20} MiB output: "
+              f"{cat_rate / 1e6:.1f} M lines/s; peak RSS {rss / 1024:.1f} MiB)")
+    for label, extra in (("map --jsonl", []), ("map --pages --jsonl", ["--pages"])):
+        cmd = [PAGEWALK, "map", "--jsonl", "--image", dump, "--cpu", "0"] + extra
+        n = len(subprocess.run(cmd, capture_output=True, text=True).stdout.splitlines())
+        s, rss = best_of(3, cmd)
+        cat_rate, _ = cat_output_rate(cmd, None, n, tmp)
+        print(f"  {label:<33} {n / s / 1e6:8.2f} M rows/s ({n} rows, {s:.2f} s; cat of its output "
+              f"{cat_rate / 1e6:.1f} M rows/s; peak RSS {rss / 1024:.1f} MiB)")
+
+
 def main():
     library()
     with tempfile.TemporaryDirectory() as tmp:
         cli(tmp)
+        if os.environ.get("PAGEWALK_BENCH_DUMP"):
+            real_dump(os.environ["PAGEWALK_BENCH_DUMP"], tmp)
     live()
 
 

@@ -162,13 +162,9 @@ int cmd_map(const MapArgs& a) {
   Target t = open_target(a.target);
   TableReader reader(t.memory());
   EnumOptions eo;
-  if (!a.from.empty()) eo.first = VirtAddr(address_arg(a.from, "--from"));
-  if (!a.to.empty()) {
-    const uint64_t to = address_arg(a.to, "--to");
-    if (to == 0) throw CliError(kBadInput, "--to 0: the window is empty");
-    eo.last = VirtAddr(to - 1);
-  }
-  if (eo.last < eo.first) throw CliError(kBadInput, "--to must be above --from");
+  const VaWindow window = VaWindow::from_args(a.from, a.to);
+  eo.first = VirtAddr(window.from);
+  if (window.to) eo.last = VirtAddr(*window.to - 1);
   eo.max_entries = a.max_entries ? a.max_entries : default_max_entries(t.memory());
 
   Output out;
@@ -825,11 +821,7 @@ int run(int argc, char** argv) {
           throw CliError(kBadInput, fmt::format("map --pid on a live process lists each mapping's physical runs from "
                                                 "pagemap; {} needs page tables: give --kcore (or --image, --qemu) "
                                                 "with --pid", name));
-      VaWindow w;
-      if (!ma.from.empty()) w.from = address_arg(ma.from, "--from");
-      if (!ma.to.empty()) w.to = address_arg(ma.to, "--to");
-      if (w.to && w.to <= w.from) throw CliError(kBadInput, "--to must be above --from");
-      return live_map(ma.target, ma.f, w);
+      return live_map(ma.target, ma.f, VaWindow::from_args(ma.from, ma.to));
     }
     if (*ptov) return cmd_ptov(pa);
     if (*decode) return cmd_decode(da);

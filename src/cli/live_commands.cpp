@@ -315,7 +315,7 @@ int live_map(const TargetOptions& target, const OutputFormat& f, VaWindow window
   const live::LiveProcess& p = *c.process;
   const bool human = f.human();
   auto inside = [&](const Mapping& m) {
-    return m.end.value() > window.from && (!window.to || m.start.value() < window.to);
+    return m.end.value() > window.from && (!window.to || m.start.value() < *window.to);
   };
   const size_t shown = static_cast<size_t>(std::count_if(p.mappings().begin(), p.mappings().end(), inside));
   Output out;
@@ -385,7 +385,7 @@ int live_map(const TargetOptions& target, const OutputFormat& f, VaWindow window
   for (const Mapping& whole : p.mappings()) {
     // The part inside the window; a file mapping's offset moves with its start.
     const uint64_t lo = std::max(whole.start.value(), window.from);
-    const uint64_t hi = window.to ? std::min(whole.end.value(), window.to) : whole.end.value();
+    const uint64_t hi = window.to ? std::min(whole.end.value(), *window.to) : whole.end.value();
     if (lo >= hi) continue;
     Mapping clipped = whole;
     clipped.offset += lo - whole.start.value();

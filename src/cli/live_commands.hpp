@@ -2,11 +2,13 @@
 // the machine-wide reverse map, ptov.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
 #include <CLI/CLI.hpp>
 
+#include "cli/numbers.hpp"
 #include "cli/output_format.hpp"
 #include "cli/target.hpp"
 
@@ -15,11 +17,7 @@ namespace pagewalk::cli {
 // translate --pid P VA... (or -): pagemap, the mapping, kpageflags/kpagecount.
 int live_translate(const std::vector<std::string>& vas, const TargetOptions& target, const OutputFormat& f);
 
-// map --pid P: every mapping with its physical runs and page counts.
-// [from, to): only the part of each mapping inside the window (to = 0: no upper bound).
-struct VaWindow {
-  uint64_t from = 0, to = 0;
-};
+// map --pid P: every mapping with its physical runs and page counts, cut to the window.
 int live_map(const TargetOptions& target, const OutputFormat& f, VaWindow window = {});
 
 struct PtovArgs {

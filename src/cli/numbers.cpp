@@ -130,4 +130,15 @@ std::string human_size(uint64_t bytes) {
   return s;
 }
 
+VaWindow VaWindow::from_args(const std::string& from, const std::string& to) {
+  VaWindow w;
+  if (!from.empty()) w.from = address_arg(from, "--from");
+  if (!to.empty()) {
+    w.to = address_arg(to, "--to");
+    if (*w.to == 0) throw CliError(kBadInput, "--to 0: the window is empty");
+    if (*w.to <= w.from) throw CliError(kBadInput, "--to must be above --from");
+  }
+  return w;
+}
+
 }  // namespace pagewalk::cli

@@ -35,6 +35,14 @@ enum class Radix { Hex, Decimal };
 [[nodiscard]] uint64_t address_arg(const std::string& text, const char* what);
 [[nodiscard]] uint64_t count_arg(const std::string& text, const char* what);
 
+// A VA window [from, to), from map's --from and --to (no `to`: up to the top).
+struct VaWindow {
+  uint64_t from = 0;
+  std::optional<uint64_t> to;
+  // --from and --to as given ("" when not): throws CliError on an empty or reversed window.
+  static VaWindow from_args(const std::string& from, const std::string& to);
+};
+
 // Each byte's value as a hex digit, or 0x10 when it is none.
 inline constexpr auto kHexDigitValue = [] {
   std::array<uint8_t, 256> t{};

@@ -121,7 +121,7 @@ def check(guest, case, orc, pid, kernel_version, vmalloc_base, res, outdir):
             res.fail("kcore-ps", f"pid {pid} PGD PA {mine[0]['pgd_pa']}, CR3 0x{cr3:x}")
         else:
             res.counts["kcore_ps_status_fields"] = linux_checks.task_matches_status(
-                mine[0], linux_checks.parse_status(guest.info.get("hello_status", "")), res, "kcore-ps")
+                mine[0], linux_checks.hello_status(guest), res, "kcore-ps")
         if not any(t["comm"] == "pagewalk" for t in ps["tasks"]):
             res.fail("kcore-ps", "the running pagewalk itself is not in the task list")
         if bool(ps["pti"]) != case["pti"]:

@@ -63,8 +63,15 @@ def collect(guest):
         v = read_u64(guest, ksyms[name])
         if v is not None:
             values[name] = v
-    return {"ksyms": ksyms, "values": values, "pid": guest.pid,
-            "status": parse_status(guest.info.get("hello_status", ""))}
+    return {"ksyms": ksyms, "values": values, "pid": guest.pid, "status": hello_status(guest)}
+
+
+def hello_status(guest):
+    """The line /init prints once the program is up (after READY, so not in guest.info)."""
+    for line in guest.serial_text.splitlines():
+        if line.startswith("INFO hello_status "):
+            return parse_status(line[len("INFO hello_status "):])
+    return {}
 
 
 def parse_status(text):

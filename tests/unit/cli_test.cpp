@@ -357,6 +357,22 @@ TEST_F(Cli, TablesCarryTheJsonMembers) {
   }
 }
 
+// A path is a string like any other: quotes, backslashes and bytes that are not UTF-8 in
+// the image's name leave every document valid.
+TEST_F(Cli, ATargetsNameIsEscaped) {
+  const std::string odd = dir_ + "/a\"b\\c\xff.elf";
+  std::filesystem::copy_file(dir_ + "/demo.elf", odd, std::filesystem::copy_options::overwrite_existing);
+  const std::string quoted = " --image '" + odd + "'";
+  for (const std::string& cmd : {"translate --json 0x5614df8812a0" + quoted, "map --json" + quoted, "info --json" + quoted}) {
+    const Result r = run(cmd);
+    ASSERT_LT(r.code, 2) << cmd << ": " << r.err;
+    const auto j = nlohmann::json::parse(r.out, nullptr, false);
+    ASSERT_FALSE(j.is_discarded()) << cmd << ": " << r.out.substr(0, 300);
+    EXPECT_EQ(j["target"]["name"], dir_ + "/a\"b\\c\xef\xbf\xbd.elf") << cmd;
+  }
+  std::filesystem::remove(odd);
+}
+
 TEST(DelimitedWriter, QuotesAndEscapesAsTheFormatsSay) {
   std::string csv, tsv;
   cli::DelimitedWriter c(csv, cli::Table::Csv), t(tsv, cli::Table::Tsv);
