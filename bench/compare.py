@@ -25,6 +25,20 @@ def library(build, reps):
     return runs
 
 
+def write_mapped_vas(pagewalk, dump, path, count):
+    """`count` random VAs inside the leaves CPU 0's tables map in the dump."""
+    import random
+    out = subprocess.run([pagewalk, "map", "--pages", "--output", "tsv", "--no-header", "--image", dump, "--cpu", "0"],
+                         capture_output=True, text=True).stdout
+    leaves = [(int(f[0], 16), int(f[1], 16)) for f in (line.split("\t") for line in out.splitlines()) if f[2] == "mapped"]
+    rng = random.Random(1)
+    with open(path, "w") as f:
+        for _ in range(count):
+            a, b = leaves[rng.randrange(len(leaves))]
+            f.write(f"{rng.randrange(a, b):x}\n")
+    return count
+
+
 def median(v):
     return sorted(v)[len(v) // 2]
 
@@ -55,8 +69,21 @@ def main():
                  ("map --jsonl", ["map", "--jsonl", "--image", image], None, None, "rows"),
                  ("map --pages", ["map", "--pages", "--image", image], None, rows, "rows"),
                  ("map --pages --jsonl", ["map", "--pages", "--jsonl", "--image", image], None, rows, "rows")]
-        print(f"\nCLI on a 512 MiB ELF image, {lines} VAs on stdin; best of 3 rounds, builds interleaved (M/s)")
-        print(f"  {'command':<28} {'before':>9} {'after':>9}  after/before")
+        dump = os.environ.get("PAGEWALK_BENCH_DUMP")
+        if dump:
+            # A real guest's dump: random VAs its own tables map (see run_bench.real_dump).
+            dump_vas = os.path.join(tmp, "dump-vas.txt")
+            n_dump = write_mapped_vas(os.path.join(after, "pagewalk"), dump, dump_vas, lines)
+            d = ["--image", dump, "--cpu", "0"]
+            cases += [("dump: translate - (brief)", ["translate"] + d + ["-"], dump_vas, n_dump, "lines"),
+                      ("dump: translate - --jsonl", ["translate"] + d + ["--jsonl", "-"], dump_vas, n_dump, "lines"),
+                      ("dump: translate --brief --jsonl", ["translate"] + d + ["--brief", "--jsonl", "-"], dump_vas,
+                       n_dump, "lines"),
+                      ("dump: map --jsonl", ["map", "--jsonl"] + d, None, None, "rows"),
+                      ("dump: map --pages --jsonl", ["map", "--pages", "--jsonl"] + d, None, None, "rows")]
+        print(f"\nCLI on a 512 MiB ELF image{' and a real dump' if dump else ''}, {lines} VAs on stdin; "
+              "best of 3 rounds, builds interleaved (M/s)")
+        print(f"  {'command':<32} {'before':>9} {'after':>9}  after/before")
         for label, args, stdin, n, unit in cases:
             best = {before: float("inf"), after: float("inf")}
             for _ in range(3):
@@ -67,7 +94,7 @@ def main():
                 out = subprocess.run([os.path.join(after, "pagewalk")] + args, capture_output=True, check=False).stdout
                 n = out.count(b"\n")
             x, y = n / best[before], n / best[after]
-            print(f"  {label:<28} {x / 1e6:9.2f} {y / 1e6:9.2f}  {y / x:.3f}  ({unit})")
+            print(f"  {label:<32} {x / 1e6:9.2f} {y / 1e6:9.2f}  {y / x:.3f}  ({unit})")
 
 
 if __name__ == "__main__":

@@ -113,7 +113,6 @@ int cmd_translate(const TranslateArgs& a) {
       write_translation(w, t.paging, tr, SourceNotes::of(t.memory(), held, tr), !a.f.brief);
       w.end();
       if (a.f.jsonl) w.newline();
-      w.sync();
     } else if (a.f.delimited()) {
       if (t.process) table.num(static_cast<uint64_t>(t.process->pid));
       if (pti) table.str(view.label);
@@ -131,7 +130,7 @@ int cmd_translate(const TranslateArgs& a) {
       append_trace(out.buf(), t.paging, tr, SourceNotes::of(t.memory(), held, tr));
     }
     first = false;
-    out.maybe_flush();
+    flush_when_full(out, w);
     }
   };
 
@@ -200,14 +199,13 @@ int cmd_map(const MapArgs& a) {
       write_range(w, t.paging, r);
       w.end();
       if (a.f.jsonl) w.newline();
-      w.sync();
     } else if (a.f.delimited()) {
       if (pti) table.str(view->label);
       table_range(table, t.paging, r);
     } else {
       append_range(out.buf(), t.paging, r);
     }
-    out.maybe_flush();
+    flush_when_full(out, w);
     if (progress && (rows & 0xfff) == 0) {
       const auto now = std::chrono::steady_clock::now();
       if (now - last_progress > std::chrono::milliseconds(250)) {
@@ -243,8 +241,9 @@ int cmd_map(const MapArgs& a) {
     w.key("mapped_bytes").num(mapped_bytes).key("truncated").boolean(rep.truncated);
     w.key("loops").num(rep.loops.size()).key("unreadable_tables").num(rep.unreadable.size());
     w.end().end().newline();
-    w.sync();
-  } else if (human && !a.f.no_header) {
+  }
+  w.sync();  // before anything else touches the buffer
+  if (human && !a.f.no_header) {
     out.buf() += fmt::format("# {} rows, {} mapped, {} tables, {} entries examined\n", rows,
                              human_size(mapped_bytes), rep.tables, rep.entries);
   }

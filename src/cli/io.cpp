@@ -107,6 +107,13 @@ void Output::flush() {
   buf_.clear();
 }
 
+void Output::write_front(size_t n) {
+  if (n && std::fwrite(buf_.data(), 1, n, stdout) != n) {
+    buf_.clear();
+    check_stdout();
+  }
+}
+
 void LineSplitter::emit(std::string_view line, const Sink& f) {
   while (!line.empty() && (line.back() == '\r' || line.back() == ' ' || line.back() == '\t')) line.remove_suffix(1);
   while (!line.empty() && (line.front() == ' ' || line.front() == '\t')) line.remove_prefix(1);

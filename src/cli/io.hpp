@@ -27,6 +27,9 @@ class Output {
   }
   // A short write (a full disk) ends the command with one error; see check_stdout().
   void flush();
+  // Writes the first n bytes and leaves the buffer as it is: a writer working in place
+  // (JsonWriter) then reuses the same bytes without growing or clearing them again.
+  void write_front(size_t n);
 
  private:
   std::string buf_;

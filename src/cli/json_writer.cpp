@@ -10,16 +10,16 @@ char* put_range_end(char* p, uint64_t start, uint64_t size) {
   return put_hex(p, end);
 }
 
-// The slack is zero-filled by resize: a page at a time keeps that to one memset per few
-// dozen lines.
+// The room is zero-filled by resize: 64 KiB at a time, and kept between records
+// (flush_when_full), makes that one memset per flush of the output.
 void JsonWriter::grow(size_t n) {
   const size_t used = p_ ? static_cast<size_t>(p_ - out_.data()) : out_.size();
-  out_.resize(used + std::max<size_t>(n, 4096));
+  out_.resize(used + std::max<size_t>(n, size_t{1} << 16));
   p_ = out_.data() + used;
   end_ = out_.data() + out_.size();
 }
 
-JsonWriter& JsonWriter::str(std::string_view s) {
+JsonWriter& JsonWriter::escaped_str(std::string_view s) {
   // At most 6 bytes per input byte (\u001f), and the quotes.
   char* p = value(2 + 6 * s.size());
   *p++ = '"';

@@ -17,6 +17,10 @@
 #include "cli/io.hpp"
 #include "cli/numbers.hpp"
 
+// The writer's small members are the streams' inner loop: inlined into the callers, a
+// member name becomes a few constant-size stores.
+#define PAGEWALK_JSON_INLINE [[gnu::always_inline]] inline
+
 namespace pagewalk::cli {
 
 // Version of the JSON output; docs/json-schema.md says what changed.
@@ -41,28 +45,65 @@ class JsonWriter {
     return out_;
   }
 
-  // A record: a document, a stream line, opened with its schema version and command.
-  JsonWriter& record(std::string_view command) {
-    object();
-    key("schema_version").num(kSchemaVersion);
-    return key("command").str(command);
+  // After the string's bytes up to size() were written out elsewhere: start again at its
+  // front, keeping the room (nothing to clear, nothing to grow).
+  void rewind() {
+    if (p_) {
+      end_ = out_.data() + out_.size();
+      p_ = out_.data();
+    } else {
+      out_.clear();
+    }
   }
-  JsonWriter& object() { return open('{', false); }
-  JsonWriter& array() { return open('[', true); }
+
+  // Bytes in the string, the writer's part included.
+  [[nodiscard]] size_t size() const { return p_ ? static_cast<size_t>(p_ - out_.data()) : out_.size(); }
+
+  // A record: a document, a stream line, opened with its schema version and command.
+  PAGEWALK_JSON_INLINE JsonWriter& record(std::string_view command) {
+    static_assert(kSchemaVersion >= 0 && kSchemaVersion <= 9, "one digit below");
+    constexpr std::string_view head = R"({"schema_version":0,"command":")";
+    char* p = value(head.size() + command.size() + 1);
+    p = put(p, head);
+    p[-13] = static_cast<char>('0' + kSchemaVersion);  // the digit after "schema_version":
+    p = put(p, command);
+    *p++ = '"';
+    p_ = p;
+    ++depth_;
+    has_member_ |= uint64_t{1} << depth_;
+    arrays_ &= ~(uint64_t{1} << depth_);
+    return *this;
+  }
+  PAGEWALK_JSON_INLINE JsonWriter& object() { return open('{', false); }
+  PAGEWALK_JSON_INLINE JsonWriter& array() { return open('[', true); }
   // Closes the innermost object or array.
-  JsonWriter& end() {
+  PAGEWALK_JSON_INLINE JsonWriter& end() {
     if (depth_ == 0) throw std::logic_error("JsonWriter::end with nothing open");
     put_char((arrays_ >> depth_ & 1) ? ']' : '}');
     --depth_;
     return *this;
   }
   // After a top-level value: the next line of a stream.
-  JsonWriter& newline() {
+  PAGEWALK_JSON_INLINE JsonWriter& newline() {
     put_char('\n');
     return *this;
   }
 
   // A member name. Names are the schema's own words, never input: written as they are.
+  template <size_t N>
+  PAGEWALK_JSON_INLINE JsonWriter& key(const char (&name)[N]) {
+    char* p = room(N + 3);
+    if (has_member_ >> depth_ & 1) *p++ = ',';
+    has_member_ |= uint64_t{1} << depth_;
+    *p++ = '"';
+    std::memcpy(p, name, N - 1);
+    p += N - 1;
+    *p++ = '"';
+    *p++ = ':';
+    p_ = p;
+    after_key_ = true;
+    return *this;
+  }
   JsonWriter& key(std::string_view name) {
     char* p = room(name.size() + 4);
     if (has_member_ >> depth_ & 1) *p++ = ',';
@@ -90,8 +131,18 @@ class JsonWriter {
   }
 
   // Values.
-  JsonWriter& str(std::string_view s);  // escaped; bytes that are not UTF-8 become U+FFFD
-  JsonWriter& hex(uint64_t v) {
+  // Escaped; bytes that are not UTF-8 become U+FFFD. Strings with nothing to escape (the
+  // schema's words, most names) are copied whole.
+  PAGEWALK_JSON_INLINE JsonWriter& str(std::string_view s) {
+    if (!plain(s)) return escaped_str(s);
+    char* p = value(s.size() + 2);
+    *p++ = '"';
+    p = put(p, s);
+    *p++ = '"';
+    p_ = p;
+    return *this;
+  }
+  PAGEWALK_JSON_INLINE JsonWriter& hex(uint64_t v) {
     char* p = value(20);
     *p++ = '"';
     p = put_hex(p, v);
@@ -100,7 +151,7 @@ class JsonWriter {
     return *this;
   }
   // The exclusive end of [start, start + size).
-  JsonWriter& range_end(uint64_t start, uint64_t size) {
+  PAGEWALK_JSON_INLINE JsonWriter& range_end(uint64_t start, uint64_t size) {
     char* p = value(22);
     *p++ = '"';
     p = put_range_end(p, start, size);
@@ -110,7 +161,7 @@ class JsonWriter {
   }
   // The exclusive end after an inclusive last address.
   JsonWriter& end_after(uint64_t last) { return last == ~uint64_t{0} ? raw("\"0x10000000000000000\"") : hex(last + 1); }
-  JsonWriter& num(uint64_t v) {
+  PAGEWALK_JSON_INLINE JsonWriter& num(uint64_t v) {
     p_ = put_dec(value(20), v);
     return *this;
   }
@@ -125,7 +176,7 @@ class JsonWriter {
   JsonWriter& boolean(bool b) { return raw(b ? "true" : "false"); }
   JsonWriter& null() { return raw("null"); }
   // A value already in JSON (a cached array of flag names).
-  JsonWriter& raw(std::string_view json) {
+  PAGEWALK_JSON_INLINE JsonWriter& raw(std::string_view json) {
     p_ = put(value(json.size()), json);
     return *this;
   }
@@ -139,17 +190,25 @@ class JsonWriter {
 
  private:
   // Room for n bytes at the write position.
-  char* room(size_t n) {
+  PAGEWALK_JSON_INLINE char* room(size_t n) {
     if (static_cast<size_t>(end_ - p_) < n) grow(n);
     return p_;
   }
   void grow(size_t n);
-  void put_char(char c) {
+  JsonWriter& escaped_str(std::string_view s);
+  static bool plain(std::string_view s) {
+    for (char c : s) {
+      const auto u = static_cast<unsigned char>(c);
+      if (u < 0x20 || u >= 0x80 || u == '"' || u == '\\') return false;
+    }
+    return true;
+  }
+  PAGEWALK_JSON_INLINE void put_char(char c) {
     *room(1) = c;
     ++p_;
   }
   // Room for a value of at most n bytes, after the comma an array element needs.
-  char* value(size_t n) {
+  PAGEWALK_JSON_INLINE char* value(size_t n) {
     char* p = room(n + 1);
     if (after_key_) {
       after_key_ = false;
@@ -159,7 +218,7 @@ class JsonWriter {
     }
     return p;
   }
-  JsonWriter& open(char c, bool is_array) {
+  PAGEWALK_JSON_INLINE JsonWriter& open(char c, bool is_array) {
     if (depth_ == 63) throw std::logic_error("JsonWriter: nested too deep");
     char* p = value(1);
     *p++ = c;
@@ -178,6 +237,15 @@ class JsonWriter {
   uint64_t arrays_ = 0;      // bit d: the container at depth d is an array
   bool after_key_ = false;
 };
+
+// Flushes `out` once it holds 64 KiB, what `w` wrote into it included: the streams call it
+// after every record, so that the writer keeps its room between records.
+inline void flush_when_full(Output& out, JsonWriter& w) {
+  if (w.size() >= (1u << 16)) {
+    out.write_front(w.size());
+    w.rewind();
+  }
+}
 
 // A JSON string literal appended to out (the writer's escaping, for the few places that
 // build a fragment on its own).

@@ -264,7 +264,6 @@ int live_translate(const std::vector<std::string>& vas, const TargetOptions& tar
         write_translation(w, t, p.pid());
         w.end();
         if (f.jsonl) w.newline();
-        w.sync();
       } else if (f.delimited()) {
         table_translation(table, t, p.pid());
       } else if (brief) {
@@ -274,7 +273,7 @@ int live_translate(const std::vector<std::string>& vas, const TargetOptions& tar
         append_translation_text(out.buf(), t, p.pid());
       }
       first = false;
-      out.maybe_flush();
+      flush_when_full(out, w);
     }
     batch.clear();
     bad.clear();
@@ -378,9 +377,8 @@ int live_map(const TargetOptions& target, const OutputFormat& f, VaWindow window
       w.key("page_size").num(r.page_size).key("pages").num(bytes / r.page_size).key("page_kind").str(to_string(r.kind));
       w.key("pfn_hidden").boolean(r.pfn_hidden).key("mapping").hex(current->start.value()).end();
       if (f.jsonl) w.newline();
-      w.sync();
     }
-    out.maybe_flush();
+    flush_when_full(out, w);
   };
   for (const Mapping& whole : p.mappings()) {
     // The part inside the window; a file mapping's offset moves with its start.
@@ -421,9 +419,8 @@ int live_map(const TargetOptions& target, const OutputFormat& f, VaWindow window
       mw.key("swapped_bytes").num(counts->swapped * live::kPageSize).key("huge_bytes").num(huge_bytes);
       mw.key("runs").num(counts->runs).end();
       if (f.jsonl) mw.newline();
-      w.sync();
     }
-    out.maybe_flush();
+    flush_when_full(out, w);
   }
   if (f.json) {
     sw.end();
@@ -431,8 +428,8 @@ int live_map(const TargetOptions& target, const OutputFormat& f, VaWindow window
     w.key("mappings").num(shown).key("resident_bytes").num(total.resident * live::kPageSize);
     w.key("swapped_bytes").num(total.swapped * live::kPageSize).key("huge_bytes").num(total_huge_bytes);
     w.key("runs").num(total.runs).end().end().newline();
-    w.sync();
   }
+  w.sync();  // before anything else touches the buffer
   if (human && !f.no_header)
     fmt::format_to(sink(o), "# {} mappings: {} resident pages ({}), {} swapped, {} huge pages, {} physical runs\n",
                    shown, total.resident, human_size(total.resident * live::kPageSize), total.swapped,

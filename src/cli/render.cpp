@@ -17,11 +17,6 @@ namespace {
 
 auto sink(std::string& out) { return std::back_inserter(out); }
 
-void append_padded(std::string& out, std::string_view s, size_t width) {
-  out += s;
-  if (s.size() < width) out.append(width - s.size(), ' ');
-}
-
 FlagNames flags_of(const Paging& p, unsigned level, uint64_t raw) {
   return p.mode->arch->flag_names(*p.mode, level, raw, p.options);
 }
@@ -40,8 +35,33 @@ void append_access(std::string& out, Access a) {
   out.resize(n + kAccessNames.length[a.bits()]);
 }
 
+namespace {
+
+// All 64 JSON forms of an Access, {"kernel":"rwx","user":"rwx"}, 29 bytes each.
+struct AccessJson {
+  static constexpr size_t kSize = 29;
+  std::array<std::array<char, kSize>, 64> text{};
+  constexpr AccessJson() {
+    for (unsigned bits = 0; bits < 64; ++bits) {
+      const Access a(static_cast<uint8_t>(bits));
+      unsigned n = 0;
+      auto put_s = [&](std::string_view s) {
+        for (char c : s) text[bits][n++] = c;
+      };
+      put_s(R"({"kernel":")");
+      put_s(Access::rwx(a.kernel()));
+      put_s(R"(","user":")");
+      put_s(Access::rwx(a.user()));
+      put_s(R"("})");
+    }
+  }
+};
+constexpr AccessJson kAccessJson{};
+
+}  // namespace
+
 void write_access(JsonWriter& w, Access a) {
-  w.object().key("kernel").str(Access::rwx(a.kernel())).key("user").str(Access::rwx(a.user())).end();
+  w.raw(std::string_view(kAccessJson.text[a.bits()].data(), AccessJson::kSize));
 }
 
 void write_target(JsonWriter& w, std::string_view kind, std::string_view name, std::string_view format) {
@@ -127,25 +147,31 @@ void append_brief_header(std::string& out) {
   fmt::format_to(sink(out), "{:<18}  {:<13}  {:<18}  {:>4}  {}\n", "VA", "STATUS", "PA", "SIZE", "ACCESS");
 }
 
+// The batch path writes millions of these: the line is built in place (open_tail), as the
+// JSON lines are, so its speed does not hang on what the compiler inlines.
 void append_brief(std::string& out, const Paging& paging, const Translation& t, const SourceNotes& notes) {
   if (t.status == Status::Mapped || t.status == Status::ProtNone) {
-    const std::string_view size = t.page_size == 4096         ? "4K"
-                                  : t.page_size == (2u << 20) ? "2M"
-                                  : t.page_size == (1u << 30) ? "1G"
-                                                              : "?";
-    append_hex16(out, t.va.value());
-    out.append("  ", 2);
-    append_padded(out, to_string(t.status), 13);
-    out.append("  ", 2);
-    append_hex16(out, t.pa.value());
-    out.append("  ", 2);
-    const std::string sz = size == "?" ? human_size(t.page_size) : std::string(size);
-    out.append(sz.size() < 4 ? 4 - sz.size() : 0, ' ');
-    out += sz;
-    out.append("  ", 2);
-    if (t.status == Status::Mapped) append_access(out, t.access);
-    else out.append("none", 4);
-    out += '\n';
+    const std::string_view status = to_string(t.status);
+    char* p = open_tail(out, 128);
+    p = put_hex16(p, t.va.value());
+    p = put(p, "  ");
+    p = put(p, status);
+    std::memset(p, ' ', 15 - status.size());  // padded to 13, then two spaces
+    p += 15 - status.size();
+    p = put_hex16(p, t.pa.value());
+    p = put(p, "  ");
+    // The size right-aligned in 4 columns (put_size writes the largest unit: 4K, 2M, 1G).
+    p = put_size(p, t.page_size, 4);
+    p = put(p, "  ");
+    if (t.status == Status::Mapped) {
+      const auto& text = kAccessNames.text[t.access.bits()];
+      std::memcpy(p, text.data(), text.size());
+      p += kAccessNames.length[t.access.bits()];
+    } else {
+      p = put(p, "none");
+    }
+    *p++ = '\n';
+    close_tail(out, p);
   } else {
     fmt::format_to(sink(out), "0x{:016x}  {:<13}  {:<18}  {:>4}  {}\n", t.va.value(), to_string(t.status), "-", "-",
                    reason(paging, t, notes));

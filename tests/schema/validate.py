@@ -30,13 +30,16 @@ SCHEMA = os.path.join(HERE, "..", "..", "docs", "schema", "pagewalk.schema.json"
 
 def records_of(path):
     """(label, record) for each JSON value in the file: one document, or one per line."""
-    with open(path, encoding="utf-8") as f:
-        text = f.read()
-    lines = text.split("\n")
+    with open(path, "rb") as f:
+        raw = f.read().split(b"\n")
     label = path
-    while lines and lines[0].startswith("#"):
-        label = f"{os.path.basename(path)}: pagewalk {lines[0][1:].strip()}"
-        lines.pop(0)
+    while raw and raw[0].startswith(b"#"):  # the command line, which may hold any bytes
+        label = f"{os.path.basename(path)}: pagewalk {raw[0][1:].decode(errors='replace').strip()}"
+        raw.pop(0)
+    try:
+        lines = [line.decode("utf-8") for line in raw]
+    except UnicodeDecodeError as e:
+        return [(label, ("not UTF-8", str(e)))]
     body = "\n".join(lines)
     if not body.strip():
         return []
