@@ -37,31 +37,19 @@ void append_access(std::string& out, Access a) {
 
 namespace {
 
-// All 64 JSON forms of an Access, {"kernel":"rwx","user":"rwx"}, 29 bytes each.
-struct AccessJson {
-  static constexpr size_t kSize = 29;
-  std::array<std::array<char, kSize>, 64> text{};
-  constexpr AccessJson() {
-    for (unsigned bits = 0; bits < 64; ++bits) {
-      const Access a(static_cast<uint8_t>(bits));
-      unsigned n = 0;
-      auto put_s = [&](std::string_view s) {
-        for (char c : s) text[bits][n++] = c;
-      };
-      put_s(R"({"kernel":")");
-      put_s(Access::rwx(a.kernel()));
-      put_s(R"(","user":")");
-      put_s(Access::rwx(a.user()));
-      put_s(R"("})");
-    }
-  }
-};
-constexpr AccessJson kAccessJson{};
+// {"kernel":"rwx","user":"rwx"}: 29 bytes for every Access.
+constexpr AccessTable<29> kAccessJson([](Access a, auto put) {
+  put(R"({"kernel":")");
+  put(Access::rwx(a.kernel()));
+  put(R"(","user":")");
+  put(Access::rwx(a.user()));
+  put(R"("})");
+});
 
 }  // namespace
 
 void write_access(JsonWriter& w, Access a) {
-  w.raw(std::string_view(kAccessJson.text[a.bits()].data(), AccessJson::kSize));
+  w.raw(kAccessJson[a]);
 }
 
 void write_target(JsonWriter& w, std::string_view kind, std::string_view name, std::string_view format) {

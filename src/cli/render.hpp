@@ -70,37 +70,41 @@ void write_range(JsonWriter& w, const Paging& paging, const Range& r);
 void table_range_header(DelimitedWriter& t);
 void table_range(DelimitedWriter& t, const Paging& paging, const Range& r);
 
-// All 64 forms of access_view, built at compile time: the batch paths print millions.
-struct AccessNames {
-  std::array<std::array<char, 24>, 64> text{};
+// A string for each of the 64 Access values, built at compile time by form(access, put):
+// the batch paths print millions of them.
+template <size_t N>
+struct AccessTable {
+  std::array<std::array<char, N>, 64> text{};
   std::array<uint8_t, 64> length{};
-  constexpr AccessNames() {
+  template <typename Form>
+  constexpr explicit AccessTable(Form form) {
     for (unsigned bits = 0; bits < 64; ++bits) {
-      const Access a(static_cast<uint8_t>(bits));
       unsigned n = 0;
-      auto put = [&](std::string_view s) {
+      form(Access(static_cast<uint8_t>(bits)), [&](std::string_view s) {
         for (char c : s) text[bits][n++] = c;
-      };
-      if (a.user() == 0) {
-        put(Access::rwx(a.kernel()));
-        put(" kernel");
-      } else if (a.user() == a.kernel()) {
-        put(Access::rwx(a.user()));
-        put(" user");
-      } else {
-        put("user ");
-        put(Access::rwx(a.user()));
-        put(", kernel ");
-        put(Access::rwx(a.kernel()));
-      }
+      });
       length[bits] = static_cast<uint8_t>(n);
     }
   }
+  [[nodiscard]] constexpr std::string_view operator[](Access a) const { return {text[a.bits()].data(), length[a.bits()]}; }
 };
-inline constexpr AccessNames kAccessNames{};
 
-inline std::string_view access_view(Access a) {
-  return {kAccessNames.text[a.bits()].data(), kAccessNames.length[a.bits()]};
-}
+// "rw- user", "r-- kernel", "user r-x, kernel rwx" (access_view).
+inline constexpr AccessTable<24> kAccessNames([](Access a, auto put) {
+  if (a.user() == 0) {
+    put(Access::rwx(a.kernel()));
+    put(" kernel");
+  } else if (a.user() == a.kernel()) {
+    put(Access::rwx(a.user()));
+    put(" user");
+  } else {
+    put("user ");
+    put(Access::rwx(a.user()));
+    put(", kernel ");
+    put(Access::rwx(a.kernel()));
+  }
+});
+
+inline std::string_view access_view(Access a) { return kAccessNames[a]; }
 
 }  // namespace pagewalk::cli
