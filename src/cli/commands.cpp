@@ -185,7 +185,9 @@ int cmd_map(const MapArgs& a) {
     append_range_header(out.buf());
   }
   uint64_t rows = 0, mapped_bytes = 0;
-  const bool progress = isatty(STDERR_FILENO) && human;
+  // Progress for a person watching stderr while the rows go elsewhere (a file, a pipe, any
+  // format); not between the rows on the same terminal.
+  const bool progress = isatty(STDERR_FILENO) && !isatty(STDOUT_FILENO);
   auto last_progress = std::chrono::steady_clock::now();
   const RootView* view = nullptr;  // the PTI half being walked
   auto emit = [&](const Range& r) {
