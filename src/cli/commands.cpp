@@ -20,6 +20,7 @@
 #include "sources/kcore.hpp"
 #include "cli/demo.hpp"
 #include "cli/errors.hpp"
+#include "cli/forensic_commands.hpp"
 #include "linux/linux_arch.hpp"
 #include "cli/help.hpp"
 #include "cli/linux_commands.hpp"
@@ -51,6 +52,12 @@ void write_line_context(JsonWriter& w, const Target& t, const RootView& view) {
   if (!view.label.empty()) w.key("pgd").str(view.label);
 }
 
+// The kernel symbol an address falls in, when the target knows the kernel's symbols.
+std::optional<std::string> symbol_of(const Target& t, uint64_t va) {
+  if (!t.kernel) return std::nullopt;
+  return symbol_name(t.kernel->symbols, va);
+}
+
 // ---- translate -------------------------------------------------------------------------
 
 struct TranslateArgs {
@@ -65,8 +72,10 @@ int cmd_translate(const TranslateArgs& a) {
   const bool stream = a.vas.size() == 1 && a.vas[0] == "-";
   // Addresses on the command line are checked before anything is printed.
   if (!stream)
-    for (const std::string& va : a.vas) (void)address_arg(va, "VA");
+    for (const std::string& va : a.vas) precheck_address(va, "VA");
   Target t = open_target(a.target);
+  if (!stream)
+    for (const std::string& va : a.vas) (void)target_address(va, "VA", t.kernel.get());
   TableReader reader(t.memory());
   const Walker walker(t.paging);
   const RangeSet held(t.memory().ranges());
@@ -92,7 +101,7 @@ int cmd_translate(const TranslateArgs& a) {
   auto one = [&](std::string_view text) {
     std::optional<uint64_t> v = parse_address_fast(text);
     if (!v) {
-      auto parsed = parse_address(text);
+      auto parsed = resolve_address(text, t.kernel.get());
       if (!parsed) {
         w.sync();
         out.flush();
@@ -111,6 +120,8 @@ int cmd_translate(const TranslateArgs& a) {
       else w.object();
       write_line_context(w, t, view);
       write_translation(w, t.paging, tr, SourceNotes::of(t.memory(), held, tr), !a.f.brief);
+      if (!a.f.brief)
+        if (auto sym = symbol_of(t, *v)) w.key("symbol").str(*sym);
       w.end();
       if (a.f.jsonl) w.newline();
     } else if (a.f.delimited()) {
@@ -128,6 +139,7 @@ int cmd_translate(const TranslateArgs& a) {
       if (!view.label.empty() && !a.f.no_header)
         out.buf() += fmt::format("# PTI {} PGD 0x{:x}\n", view.label, view.roots[0].value());
       append_trace(out.buf(), t.paging, tr, SourceNotes::of(t.memory(), held, tr));
+      if (auto sym = symbol_of(t, *v)) fmt::format_to(std::back_inserter(out.buf()), "  symbol     {}\n", *sym);
     }
     first = false;
     flush_when_full(out, w);
@@ -780,6 +792,8 @@ int run(int argc, char** argv) {
 
   LinuxCommands linux_cmds;
   linux_cmds.add_to(app);
+  ForensicCommands forensic_cmds;
+  forensic_cmds.add_to(app);
 
   // `pagewalk help [CMD]` is `pagewalk [CMD] --help`; a first word that is no command is
   // named, with the nearest one.
@@ -830,6 +844,7 @@ int run(int argc, char** argv) {
     if (*modes) return cmd_modes(mmode, mjson);
     if (*info) return cmd_info(io, ijson);
     if (int rc = linux_cmds.run_chosen(); rc >= 0) return rc;
+    if (int rc = forensic_cmds.run_chosen(); rc >= 0) return rc;
     return kBadInput;
   };
   try {

@@ -67,7 +67,9 @@ int cmd_layout(const LinuxCommandArgs& a) {
     regions = std::move(*l);
   }
   std::optional<uint64_t> addr;
-  if (!a.addr.empty()) addr = address_arg(a.addr, "layout ADDR");
+  if (!a.addr.empty()) addr = target_address(a.addr, "layout ADDR", k.get());
+  std::optional<std::string> symbol;
+  if (addr && k) symbol = symbol_name(k->symbols, *addr);
   const linux_kernel::Region* hit = addr ? &linux_kernel::classify(regions, *addr) : nullptr;
 
   if (a.f.delimited()) {
@@ -111,7 +113,9 @@ int cmd_layout(const LinuxCommandArgs& a) {
     w.end();
     if (hit) {
       w.key("address").object().key("va").hex(*addr).key("region").str(linux_kernel::region_id(hit->kind));
-      w.key("name").str(hit->name).end();
+      w.key("name").str(hit->name);
+      if (symbol) w.key("symbol").str(*symbol);
+      w.end();
     }
     w.end().newline();
     fmt::print("{}", w.sync());
@@ -137,7 +141,8 @@ int cmd_layout(const LinuxCommandArgs& a) {
     out += fmt::format("{} 0x{:016x} 0x{:016x} {:>9}  {:<34} {}\n", hit == &r ? '>' : ' ', r.start, r.last,
                        size == 0 ? "16E" : human_size(size), r.name, r.note);
   }
-  if (hit && !a.f.no_header) out += fmt::format("0x{:x} is in: {}\n", *addr, hit->name);
+  if (hit && !a.f.no_header)
+    out += fmt::format("0x{:x} is in: {}{}\n", *addr, hit->name, symbol ? fmt::format(" ({})", *symbol) : "");
   fmt::print("{}", out);
   return kAllMapped;
 }

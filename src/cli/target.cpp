@@ -109,6 +109,34 @@ void check_source(const Source& source) {
   if (auto e = source.health()) throw CliError(kTargetError, *e);
 }
 
+tl::expected<uint64_t, std::string> resolve_address(std::string_view text, const linux_kernel::LinuxKernel* kernel) {
+  if (!linux_kernel::looks_like_symbol(text)) return parse_address(text);
+  if (!kernel || kernel->symbols.empty())
+    return tl::unexpected(fmt::format("'{}' is a kernel symbol, and this target has no kernel symbols (give an image, "
+                                      "guest or kcore whose kallsyms pagewalk reads, with --kernel or --pid where the "
+                                      "command takes them, or --kallsyms FILE)",
+                                      shown_input(text)));
+  auto v = kernel->symbols.resolve(text);
+  if (!v) return tl::unexpected(fmt::format("{} ({})", v.error(), kernel->symbols_source));
+  return *v;
+}
+
+uint64_t target_address(std::string_view text, const char* what, const linux_kernel::LinuxKernel* kernel) {
+  auto v = resolve_address(text, kernel);
+  if (!v) throw CliError(kBadInput, fmt::format("{}: {}", what, v.error()));
+  return *v;
+}
+
+std::optional<std::string> symbol_name(const linux_kernel::SymbolTable& symbols, uint64_t addr) {
+  const auto at = symbols.at(addr);
+  if (!at) return std::nullopt;
+  return at->offset ? fmt::format("{}+0x{:x}", at->name, at->offset) : std::string(at->name);
+}
+
+void precheck_address(std::string_view text, const char* what) {
+  if (!linux_kernel::looks_like_symbol(text)) (void)address_arg(std::string(text), what);
+}
+
 const PagingMode* mode_option(const std::string& name) {
   auto m = target::mode_by_name(name);
   if (!m) raise(m.error());

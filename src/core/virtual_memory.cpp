@@ -1,6 +1,7 @@
 #include "core/virtual_memory.hpp"
 
 #include <algorithm>
+#include <array>
 #include <vector>
 
 #include <fmt/format.h>
@@ -13,6 +14,9 @@ tl::expected<PhysAddr, VirtReadError> VirtualMemory::to_phys(VirtAddr va) {
   const Translation t = walker_.walk(reader_, root_, va);
   if (!t.mapped()) {
     std::string why{to_string(t.status)};
+    if (t.status == Status::Swap)
+      why = fmt::format("swapped out (swap type {}, offset 0x{:x})", t.swap_type, t.swap_offset);
+    if (t.status == Status::ProtNone) why = "PROT_NONE: mapped with no access";
     if (t.status == Status::NotPresent && t.nsteps)
       why = fmt::format("not mapped (not present at {})", paging().mode->levels[t.last().level].linux_name);
     if (t.status == Status::Unreadable)
@@ -49,6 +53,90 @@ tl::expected<std::string, VirtReadError> VirtualMemory::c_string(VirtAddr va, si
   if (!r) return tl::unexpected(r.error());
   const auto* p = reinterpret_cast<const char*>(buf.data());
   return std::string(p, strnlen(p, max_len));
+}
+
+namespace {
+
+// Runs of failed pages with the same reason become one piece; read pages go out one by one.
+class PieceJoiner {
+ public:
+  explicit PieceJoiner(const PieceSink& sink) : sink_(sink) {}
+  bool data(uint64_t addr, std::optional<PhysAddr> pa, std::span<const std::byte> bytes) {
+    if (!flush()) return false;
+    MemoryPiece p;
+    p.addr = addr;
+    p.size = bytes.size();
+    p.pa = pa;
+    p.bytes = bytes;
+    return sink_(p);
+  }
+  bool failure(uint64_t addr, uint64_t size, std::string why) {
+    if (pending_ && held_.error == why && held_.addr + held_.size == addr) {
+      held_.size += size;
+      return true;
+    }
+    if (!flush()) return false;
+    held_.addr = addr;
+    held_.size = size;
+    held_.error = std::move(why);
+    pending_ = true;
+    return true;
+  }
+  bool flush() {
+    if (!pending_) return true;
+    pending_ = false;
+    return sink_(held_);
+  }
+
+ private:
+  const PieceSink& sink_;
+  MemoryPiece held_;  // the failed run so far, when pending_
+  bool pending_ = false;
+};
+
+constexpr uint64_t kPieceBytes = 4096;
+
+}  // namespace
+
+void read_virtual_pieces(VirtualMemory& vm, VirtAddr va, uint64_t size, const PieceSink& sink) {
+  PieceJoiner joiner(sink);
+  std::array<std::byte, kPieceBytes> buf;
+  uint64_t done = 0;
+  while (done < size) {
+    const VirtAddr at = va + done;
+    const uint64_t chunk = std::min<uint64_t>(size - done, kPieceBytes - at.offset_in(kPieceBytes));
+    const std::span<std::byte> out(buf.data(), chunk);
+    auto pa = vm.to_phys(at);
+    bool go_on = true;
+    if (!pa) {
+      go_on = joiner.failure(at.value(), chunk, std::move(pa.error().reason));
+    } else if (auto r = vm.reader().memory().read(*pa, out); !r) {
+      go_on = joiner.failure(at.value(), chunk, fmt::format("PA 0x{:x} cannot be read: {}", r.error().addr.value(),
+                                                            r.error().reason));
+    } else {
+      go_on = joiner.data(at.value(), *pa, out);
+    }
+    if (!go_on) return;
+    done += chunk;
+  }
+  (void)joiner.flush();
+}
+
+void read_physical_pieces(PhysMemory& memory, PhysAddr pa, uint64_t size, const PieceSink& sink) {
+  PieceJoiner joiner(sink);
+  std::array<std::byte, kPieceBytes> buf;
+  uint64_t done = 0;
+  while (done < size) {
+    const PhysAddr at = pa + done;
+    const uint64_t chunk = std::min<uint64_t>(size - done, kPieceBytes - (at.value() & (kPieceBytes - 1)));
+    const std::span<std::byte> out(buf.data(), chunk);
+    bool go_on = true;
+    if (auto r = memory.read(at, out); !r) go_on = joiner.failure(at.value(), chunk, std::move(r.error().reason));
+    else go_on = joiner.data(at.value(), std::nullopt, out);
+    if (!go_on) return;
+    done += chunk;
+  }
+  (void)joiner.flush();
 }
 
 }  // namespace pagewalk

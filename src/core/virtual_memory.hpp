@@ -4,6 +4,8 @@
 #pragma once
 
 #include <cstring>
+#include <functional>
+#include <optional>
 #include <span>
 #include <string>
 #include <type_traits>
@@ -38,6 +40,7 @@ class VirtualMemory {
   [[nodiscard]] tl::expected<std::string, VirtReadError> c_string(VirtAddr va, size_t max_len);
 
   [[nodiscard]] PhysAddr root() const { return root_; }
+  [[nodiscard]] TableReader& reader() const { return reader_; }
   [[nodiscard]] const Paging& paging() const { return walker_.paging(); }
 
  private:
@@ -49,5 +52,25 @@ class VirtualMemory {
   uint64_t cached_size_ = 0;
   PhysAddr cached_pa_;
 };
+
+// One stretch of a long read: bytes that were read (at most one 4 KiB page), or a run of
+// pages that could not be, with the reason they share.
+struct MemoryPiece {
+  uint64_t addr = 0;  // the first byte's address (a VA, or a PA for a physical read)
+  uint64_t size = 0;
+  std::optional<PhysAddr> pa;         // a virtual read that worked: where the bytes are
+  std::span<const std::byte> bytes;   // size bytes when read, empty when not
+  std::string error;                  // why not ("not mapped (not present at pte)", ...)
+  [[nodiscard]] bool read() const { return error.empty(); }
+};
+// Returns false to stop the read.
+using PieceSink = std::function<bool(const MemoryPiece&)>;
+
+// [va, va + size) through the tables of `vm`, each page translated on its own: a page that
+// is not mapped or cannot be read is reported in place and the rest is still read.
+// `size` may run up to the top of the address space (va + size == 2^64), not past it.
+void read_virtual_pieces(VirtualMemory& vm, VirtAddr va, uint64_t size, const PieceSink& sink);
+// The same for [pa, pa + size) of physical memory.
+void read_physical_pieces(PhysMemory& memory, PhysAddr pa, uint64_t size, const PieceSink& sink);
 
 }  // namespace pagewalk

@@ -1,6 +1,7 @@
 #include "linux/symbols.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 
 #include <fmt/format.h>
@@ -15,6 +16,63 @@ void SymbolTable::seal() {
   entries_.erase(std::unique(entries_.begin(), entries_.end(),
                              [](const auto& a, const auto& b) { return a.first == b.first; }),
                  entries_.end());
+  index_addresses();
+}
+
+void SymbolTable::index_addresses() {
+  by_address_.resize(entries_.size());
+  for (uint32_t i = 0; i < by_address_.size(); ++i) by_address_[i] = i;
+  // Equal addresses (aliases such as _text and startup_64) by name, for a stable answer.
+  std::sort(by_address_.begin(), by_address_.end(), [this](uint32_t a, uint32_t b) {
+    return entries_[a].second != entries_[b].second ? entries_[a].second < entries_[b].second
+                                                     : entries_[a].first < entries_[b].first;
+  });
+  const auto text = find("_text"), end = find("_end");
+  image_start_ = text.value_or(0);
+  image_end_ = end && text && *end > *text ? *end : 0;
+}
+
+std::optional<SymbolAt> SymbolTable::at(uint64_t addr) const {
+  if (by_address_.empty()) return std::nullopt;
+  if (image_end_ && (addr < image_start_ || addr >= image_end_)) return std::nullopt;
+  auto it = std::upper_bound(by_address_.begin(), by_address_.end(), addr,
+                             [this](uint64_t a, uint32_t i) { return a < entries_[i].second; });
+  if (it == by_address_.begin()) return std::nullopt;
+  auto hit = std::prev(it);
+  while (hit != by_address_.begin() && entries_[*std::prev(hit)].second == entries_[*hit].second) --hit;
+  const auto& [name, value] = entries_[*hit];
+  // Without _end, the last symbol's extent is unknown: answer only inside the image's span
+  // as far as the symbols go, and never from a per-CPU offset or an absolute value.
+  if (!image_end_ && (it == by_address_.end() || (value >> 63) != (addr >> 63))) return std::nullopt;
+  if (value < image_start_) return std::nullopt;
+  return SymbolAt{name, addr - value};
+}
+
+bool looks_like_symbol(std::string_view text) {
+  if (text.empty()) return false;
+  const char c = text[0];
+  if (!(std::isalpha(static_cast<unsigned char>(c)) || c == '_' || c == '.')) return false;
+  // Bare hex digits are an address (numbers win: "cafe" is 0xcafe).
+  const size_t name_end = std::min(text.find('+'), text.find('-'));
+  const std::string_view name = text.substr(0, name_end);
+  return !std::all_of(name.begin(), name.end(), [](char ch) { return std::isxdigit(static_cast<unsigned char>(ch)); });
+}
+
+tl::expected<uint64_t, std::string> SymbolTable::resolve(std::string_view expression) const {
+  const size_t sign = std::min(expression.find('+'), expression.find('-'));
+  const std::string_view name = expression.substr(0, sign);
+  auto base = find(name);
+  if (!base) return tl::unexpected(fmt::format("no kernel symbol '{}' in the image's symbols", name));
+  if (sign == std::string_view::npos) return *base;
+  std::string_view off = expression.substr(sign + 1);
+  int radix = 16;
+  if (off.size() > 2 && off[0] == '0' && (off[1] == 'x' || off[1] == 'X')) off.remove_prefix(2);
+  else if (off.size() > 2 && off[0] == '0' && off[1] == 'n') off.remove_prefix(2), radix = 10;
+  uint64_t v = 0;
+  auto [p, ec] = std::from_chars(off.data(), off.data() + off.size(), v, radix);
+  if (off.empty() || ec != std::errc() || p != off.data() + off.size())
+    return tl::unexpected(fmt::format("'{}': the offset after '{}' is not a number", expression, name));
+  return expression[sign] == '+' ? *base + v : *base - v;
 }
 
 std::optional<uint64_t> SymbolTable::find(std::string_view name) const {
@@ -26,6 +84,7 @@ std::optional<uint64_t> SymbolTable::find(std::string_view name) const {
 
 void SymbolTable::slide(uint64_t offset) {
   for (auto& e : entries_) e.second += offset;
+  index_addresses();
 }
 
 tl::expected<SymbolTable, std::string> parse_symbol_text(std::string_view text, uint64_t slide) {

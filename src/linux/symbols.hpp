@@ -15,20 +15,40 @@
 
 namespace pagewalk::linux_kernel {
 
+// An address as a symbol and the offset into it ("init_task+0x40").
+struct SymbolAt {
+  std::string_view name;
+  uint64_t offset = 0;
+};
+
 class SymbolTable {
  public:
   void add(std::string name, uint64_t addr);
   // Sorts the names; call once after the last add() and before find().
   void seal();
   [[nodiscard]] std::optional<uint64_t> find(std::string_view name) const;
+  // "NAME", "NAME+OFFSET" or "NAME-OFFSET" (the offset hex, 0x optional, or 0n decimal) as
+  // an address; the error names what is wrong.
+  [[nodiscard]] tl::expected<uint64_t, std::string> resolve(std::string_view expression) const;
+  // The symbol at or below `addr` inside the kernel image (from _text up to _end when the
+  // table has them; symbols below 2^63 on 64-bit, such as per-CPU offsets, are never the
+  // answer); nullopt outside it.
+  [[nodiscard]] std::optional<SymbolAt> at(uint64_t addr) const;
   // Moves every address by `offset` (link-time addresses to the KASLR'd ones).
   void slide(uint64_t offset);
   [[nodiscard]] size_t size() const { return entries_.size(); }
   [[nodiscard]] bool empty() const { return entries_.empty(); }
 
  private:
-  std::vector<std::pair<std::string, uint64_t>> entries_;
+  void index_addresses();
+  std::vector<std::pair<std::string, uint64_t>> entries_;  // by name
+  std::vector<uint32_t> by_address_;                       // indices into entries_, by address
+  uint64_t image_start_ = 0, image_end_ = 0;               // [_text, _end), 0s when unknown
 };
+
+// Whether text can only be a symbol expression (it starts with a letter, '_' or '.', and
+// is no hex number): what address parsers hand to SymbolTable::resolve.
+[[nodiscard]] bool looks_like_symbol(std::string_view text);
 
 // "ADDRESS TYPE NAME [module]" lines, the format /proc/kallsyms and System.map share.
 // `slide` is added to every address (a System.map holds link-time addresses; the running

@@ -1,5 +1,6 @@
 #include "live/process.hpp"
 
+#include <array>
 #include <algorithm>
 #include <optional>
 
@@ -388,6 +389,52 @@ ReverseResult reverse_map(Pfn pfn, uint64_t page_offset, const ReverseOptions& o
   }
   if (o.progress) o.progress(pids.size(), pids.size());
   return r;
+}
+
+tl::expected<void, LiveError> read_process_memory(int pid, VirtAddr va, uint64_t size, const PieceSink& sink) {
+  const std::string what = fmt::format("pid {}", pid);
+  auto fd = open_read_only(fmt::format("/proc/{}/mem", pid), what);
+  if (!fd) return tl::unexpected(fd.error());
+  std::array<std::byte, kPageSize> buf;
+  MemoryPiece hole;  // consecutive pages the process does not map, when in_hole
+  bool in_hole = false;
+  auto flush_hole = [&] {
+    const bool go_on = !in_hole || sink(hole);
+    in_hole = false;
+    return go_on;
+  };
+  uint64_t done = 0;
+  while (done < size) {
+    const uint64_t at = va.value() + done;
+    const uint64_t chunk = std::min<uint64_t>(size - done, kPageSize - (at & (kPageSize - 1)));
+    // /proc/PID/mem takes the VA as the file offset; offsets of 2^63 and above are negative
+    // as off_t, and the kernel maps no user page there.
+    auto n = at >> 63 ? tl::expected<size_t, LiveError>(0)
+                      : pread_some(*fd, std::span(buf.data(), chunk), at, what);
+    if (!n && n.error().kind != LiveError::Kind::Io) {
+      (void)flush_hole();
+      return tl::unexpected(n.error());
+    }
+    if (n && *n == chunk) {
+      if (!flush_hole()) return {};
+      MemoryPiece p;
+      p.addr = at;
+      p.size = chunk;
+      p.bytes = std::span<const std::byte>(buf.data(), chunk);
+      if (!sink(p)) return {};
+    } else if (in_hole && hole.addr + hole.size == at) {
+      hole.size += chunk;
+    } else {
+      if (!flush_hole()) return {};
+      hole.addr = at;
+      hole.size = chunk;
+      hole.error = "not mapped in the process (/proc/PID/mem)";
+      in_hole = true;
+    }
+    done += chunk;
+  }
+  (void)flush_hole();
+  return {};
 }
 
 }  // namespace pagewalk::live

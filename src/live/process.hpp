@@ -13,6 +13,7 @@
 #include <tl/expected.hpp>
 
 #include "core/address.hpp"
+#include "core/virtual_memory.hpp"
 #include "live/kpage.hpp"
 #include "live/maps.hpp"
 #include "live/pagemap.hpp"
@@ -149,5 +150,12 @@ struct ReverseResult {
 
 // Every (pid, VA) mapping the frame `pfn`, `page_offset` added to each VA.
 [[nodiscard]] ReverseResult reverse_map(Pfn pfn, uint64_t page_offset, const ReverseOptions& o);
+
+// [va, va + size) of a live process through /proc/PID/mem (the kernel's own walk, under
+// the ptrace access check), one 4 KiB page per read: a page the process does not map is
+// reported in place and the rest is still read. Fails only when the process cannot be
+// opened, or exits during the read (after the pieces read so far).
+[[nodiscard]] tl::expected<void, LiveError> read_process_memory(int pid, VirtAddr va, uint64_t size,
+                                                                const PieceSink& sink);
 
 }  // namespace pagewalk::live

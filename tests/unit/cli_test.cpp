@@ -243,6 +243,72 @@ TEST_F(Cli, BatchGoesOnPastBadAddresses) {
   EXPECT_TRUE(one_line(early.err)) << early.err;
 }
 
+// read: the article's string at its VA and at its PA, pages that do not read reported in
+// place with the rest still read, and the raw bytes with zeros where nothing could be read.
+TEST_F(Cli, ReadGivesTheStringAndEveryPageItCan) {
+  Result r = run("read --string 5614df8812a0" + image());
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out, "0x5614df8812a0: \"Hello mm paging!\\n\"\n");
+  r = run("x --phys 65652a0 -n 17" + image());
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("0x00000000065652a0  48 65 6c 6c 6f 20 6d 6d  20 70 61 67 69 6e 67 21  |Hello mm paging!|"));
+  EXPECT_THAT(r.out, HasSubstr("0x00000000065652b0  0a "));
+
+  // From the heap page into the swapped page and the PROT_NONE one: the first is read,
+  // the other two are one unreadable run each, and the status says not everything read.
+  r = run("read --json 5614df881ff0 -n 0x1020" + image());
+  ASSERT_EQ(r.code, 1) << r.err;
+  auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["space"], "virtual");
+  EXPECT_EQ(j["size"], 0x1020);
+  ASSERT_EQ(j["pieces"].size(), 3u) << r.out;
+  EXPECT_EQ(j["pieces"][0]["status"], "read");
+  EXPECT_EQ(j["pieces"][0]["pa"], "0x6565ff0");
+  EXPECT_EQ(j["pieces"][0]["bytes"].get<std::string>().size(), 32u);
+  EXPECT_EQ(j["pieces"][1]["start"], "0x5614df882000");
+  EXPECT_EQ(j["pieces"][1]["end"], "0x5614df883000");
+  EXPECT_EQ(j["pieces"][1]["status"], "unreadable");
+  EXPECT_EQ(j["pieces"][1]["reason"], "swapped out (swap type 0, offset 0x1234)");
+  EXPECT_EQ(j["pieces"][2]["end"], "0x5614df883010");
+  EXPECT_THAT(j["pieces"][2]["reason"].get<std::string>(), HasSubstr("PROT_NONE"));
+
+  r = run("rd 5614df881ff8 -n 0x18" + image());
+  ASSERT_EQ(r.code, 1);
+  EXPECT_THAT(r.out, HasSubstr("# 0x5614df881ff8 is at PA 0x6565ff8"));
+  EXPECT_THAT(r.out, HasSubstr("0x00005614df882000  (16 bytes to 0x5614df882010: swap"));
+
+  r = run("read --words 8 -n 16 5614df8812a0" + image());
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("0x00005614df8812a0  0x6d6d206f6c6c6548 0x21676e6967617020"));
+
+  const std::string raw = dir_ + "/heap.bin";
+  std::filesystem::remove(raw);
+  r = run("read 5614df881ff0 -n 0x20 --raw " + raw + image());
+  ASSERT_EQ(r.code, 1) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("written as zeros"));
+  std::ifstream in(raw, std::ios::binary);
+  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  ASSERT_EQ(bytes.size(), 0x20u);
+  EXPECT_EQ(bytes.substr(0x10), std::string(0x10, '\0'));
+  // The file is never overwritten.
+  r = run("read 5614df8812a0 --raw " + raw + image());
+  EXPECT_EQ(r.code, 2);
+  EXPECT_TRUE(one_line(r.err)) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("exists"));
+}
+
+TEST_F(Cli, ReadRefusesWhatCannotBeRead) {
+  for (const char* args : {"read", "read 0 -n 0", "read ffffffffffffffff -n 2", "read 1000 --words 3",
+                           "read 1000 --words 8 --string", "read 1000 --raw x --json", "read --phys 1000 --pid self",
+                           "read init_task", "read 1000 --words 8 -n 12"}) {
+    const Result r = run(std::string(args) + (std::string(args).find("--pid") == std::string::npos ? image() : ""));
+    EXPECT_EQ(r.code, 2) << args << ": " << r.err;
+    EXPECT_TRUE(one_line(r.err)) << args << ": " << r.err;
+  }
+  // The top byte of the space is the last one a read may reach.
+  EXPECT_EQ(run("read ffffffffffffffff -n 1" + image()).code, 1);
+}
+
 // Ranges are [start, end): contiguous with --holes, and the last ends at 2^64 in full.
 TEST_F(Cli, MapRangesTileTheSpaceAndNeverWrap) {
   const Result r = run("map --holes --jsonl" + image());

@@ -3,6 +3,7 @@
 // discovery and its address conversions, BTF member offsets, and the task list.
 // Data is written by VA through the same mappings the tables hold, so a reader that
 // computes a wrong address hits a page nobody wrote and fails.
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <bpf/btf.h>
@@ -301,6 +302,47 @@ TEST(LinuxSymbols, ProcKallsymsText) {
   EXPECT_FALSE(t->find("bar"));
   EXPECT_FALSE(t->find("init_tas"));
   EXPECT_FALSE(t->find("init_task\t[evil]"));
+}
+
+TEST(LinuxSymbols, ExpressionsAndAddressesToNames) {
+  const std::string text =
+      "0000000000000000 A fixed_percpu_data\n"  // a per-CPU offset: never the name of an address
+      "ffffffff9e000000 T _text\n"
+      "ffffffff9e000000 T startup_64\n"
+      "ffffffff9e001000 T _stext\n"
+      "ffffffff9fa14940 D init_task\n"
+      "ffffffffa0000000 B _end\n";
+  auto t = parse_symbol_text(text, 0);
+  ASSERT_TRUE(t) << t.error();
+  EXPECT_EQ(t->resolve("init_task"), 0xffffffff9fa14940u);
+  EXPECT_EQ(t->resolve("init_task+0x40"), 0xffffffff9fa14980u);
+  EXPECT_EQ(t->resolve("init_task+40"), 0xffffffff9fa14980u);  // offsets are hex, as addresses
+  EXPECT_EQ(t->resolve("init_task+0n64"), 0xffffffff9fa14980u);
+  EXPECT_EQ(t->resolve("_stext-0x1000"), 0xffffffff9e000000u);
+  EXPECT_THAT(t->resolve("init_tasks").error(), ::testing::HasSubstr("no kernel symbol 'init_tasks'"));
+  EXPECT_THAT(t->resolve("init_task+").error(), ::testing::HasSubstr("not a number"));
+  EXPECT_THAT(t->resolve("init_task+0xzz").error(), ::testing::HasSubstr("not a number"));
+
+  auto at = t->at(0xffffffff9fa14980);
+  ASSERT_TRUE(at);
+  EXPECT_EQ(at->name, "init_task");
+  EXPECT_EQ(at->offset, 0x40u);
+  at = t->at(0xffffffff9e000000);  // aliases: the first name in order
+  ASSERT_TRUE(at);
+  EXPECT_EQ(at->name, "_text");
+  EXPECT_EQ(at->offset, 0u);
+  EXPECT_FALSE(t->at(0xffffffff9dffffff));  // below _text
+  EXPECT_FALSE(t->at(0xffffffffa0000000));  // at _end and above
+  EXPECT_FALSE(t->at(0x10));                // user space, near the per-CPU symbol
+  EXPECT_FALSE(SymbolTable().at(0xffffffff9e000000));
+
+  EXPECT_TRUE(looks_like_symbol("init_task"));
+  EXPECT_TRUE(looks_like_symbol("init_task+0x40"));
+  EXPECT_TRUE(looks_like_symbol("__per_cpu_start"));
+  EXPECT_FALSE(looks_like_symbol("ffffffff81000000"));
+  EXPECT_FALSE(looks_like_symbol("cafe"));  // numbers win
+  EXPECT_FALSE(looks_like_symbol("0x1000"));
+  EXPECT_FALSE(looks_like_symbol(""));
 }
 
 TEST(LinuxSymbols, SystemMapWithASlide) {

@@ -120,6 +120,22 @@ TEST(LiveCli, BatchFromStdinKeepsInputOrderAndReportsBadLines) {
   EXPECT_THAT(l3, HasSubstr("no-mapping"));
 }
 
+// read through /proc/PID/mem: this process's bytes, and an unmapped page in place.
+TEST(LiveCli, ReadsThisProcesssMemory) {
+  static char text[] = "Hello mm paging!\n";
+  const auto va = reinterpret_cast<uintptr_t>(text);
+  Result r = run(fmt::format("read --pid {} --string {:x}", me(), va));
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out, fmt::format("0x{:x}: \"Hello mm paging!\\n\"\n", va));
+  // Page 0 is never mapped: the first 4 KiB are reported as one run, the rest is read.
+  r = run(fmt::format("read --pid {} --json 0 -n 0x1000", me()));
+  ASSERT_EQ(r.code, 1) << r.err;
+  auto j = nlohmann::json::parse(r.out);
+  ASSERT_EQ(j["pieces"].size(), 1u);
+  EXPECT_EQ(j["pieces"][0]["status"], "unreadable");
+  EXPECT_EQ(j["process"]["pid"], getpid());
+}
+
 TEST(LiveCli, SelfIsThePagewalkProcess) {
   const Result r = run("translate --pid self --json 0x1000");
   EXPECT_EQ(r.code, 1) << r.err;

@@ -1,0 +1,338 @@
+#include "cli/forensic_commands.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include <fmt/format.h>
+
+#include "cli/errors.hpp"
+#include "cli/help.hpp"
+#include "cli/io.hpp"
+#include "cli/numbers.hpp"
+#include "cli/render.hpp"
+#include "core/virtual_memory.hpp"
+#include "live/process.hpp"
+
+namespace pagewalk::cli {
+namespace {
+
+constexpr uint64_t kDefaultReadBytes = 64;
+constexpr uint64_t kMaxStringBytes = 4096;
+
+// A byte of memory as C writes it in a string literal (x/s): printable ASCII as itself,
+// the usual escapes, everything else as \xNN.
+void append_c_char(std::string& out, unsigned char c) {
+  switch (c) {
+    case '\n': out += "\\n"; return;
+    case '\t': out += "\\t"; return;
+    case '\r': out += "\\r"; return;
+    case '"': out += "\\\""; return;
+    case '\\': out += "\\\\"; return;
+    default: break;
+  }
+  if (c >= 0x20 && c < 0x7f) out += static_cast<char>(c);
+  else fmt::format_to(std::back_inserter(out), "\\x{:02x}", c);
+}
+
+// Where the bytes come from, said once at the top of the text form.
+struct ReadPlace {
+  std::string description;
+  bool virtual_space = true;
+};
+
+// Writes the pieces of a read in the chosen form as they arrive.
+class ReadPrinter {
+ public:
+  ReadPrinter(const ReadArgs& a, Output& out, int raw_fd) : a_(a), out_(out), raw_fd_(raw_fd), w_(out.buf()) {}
+
+  void begin(const ReadPlace& place, uint64_t addr, uint64_t size, const std::function<void(JsonWriter&)>& head) {
+    addr_ = addr;
+    virtual_space_ = place.virtual_space;
+    if (a_.f.json) {
+      w_.record("read");
+      head(w_);
+      w_.key("space").str(place.virtual_space ? "virtual" : "physical").key("address").hex(addr).key("size").num(size);
+      w_.key("pieces").array();
+    } else if (a_.f.human() && !a_.f.no_header && raw_fd_ < 0 && !a_.string) {
+      fmt::format_to(std::back_inserter(out_.buf()), "# {}\n", place.description);
+    }
+  }
+
+  bool piece(const MemoryPiece& p) {
+    if (!p.read()) unread_ = true;
+    if (a_.f.any_json()) return json_piece(p);
+    if (raw_fd_ >= 0) return raw_piece(p);
+    if (a_.string) return string_piece(p);
+    text_piece(p);
+    out_.maybe_flush();
+    return true;
+  }
+
+  // Ends the output; returns the exit status.
+  int finish() {
+    if (a_.string && !a_.f.any_json()) {
+      std::string& o = out_.buf();
+      fmt::format_to(std::back_inserter(o), "0x{:x}: \"", addr_);
+      for (const unsigned char c : text_) append_c_char(o, c);
+      o += '"';
+      if (!terminated_) o += unread_ ? fmt::format("  (cut: {})", string_error_) : std::string("  (no NUL within the length)");
+      o += '\n';
+    } else if (!line_.empty()) {
+      flush_line();
+    }
+    if (a_.f.json) {
+      w_.end();
+      if (a_.string) w_.key("string").str(text_).key("terminated").boolean(terminated_);
+      w_.end().newline();
+    }
+    w_.sync();
+    out_.flush();
+    return unread_ && !(a_.string && terminated_) ? kSomeUnmapped : kAllMapped;
+  }
+
+ private:
+  bool json_piece(const MemoryPiece& p) {
+    std::string_view bytes(reinterpret_cast<const char*>(p.bytes.data()), p.bytes.size());
+    bool go_on = true;
+    if (a_.string && p.read()) {
+      const size_t nul = bytes.find('\0');
+      if (nul != std::string_view::npos) bytes = bytes.substr(0, nul + 1), terminated_ = true, go_on = false;
+      text_.append(bytes.substr(0, terminated_ ? bytes.size() - 1 : bytes.size()));
+    }
+    if (a_.f.jsonl) w_.record("read");
+    else w_.object();
+    const uint64_t size = p.read() ? bytes.size() : p.size;
+    w_.key("start").hex(p.addr).key("end").range_end(p.addr, size);
+    if (p.pa) w_.key("pa").hex(p.pa->value());
+    w_.key("status").str(p.read() ? "read" : "unreadable");
+    if (p.read()) {
+      std::string hexbytes;
+      hexbytes.reserve(bytes.size() * 2);
+      for (const unsigned char c : bytes) fmt::format_to(std::back_inserter(hexbytes), "{:02x}", c);
+      w_.key("bytes").str(hexbytes);
+    } else {
+      w_.key("reason").str(p.error);
+    }
+    w_.end();
+    if (a_.f.jsonl) w_.newline();
+    flush_when_full(out_, w_);
+    return go_on && (p.read() || !a_.string);
+  }
+
+  bool raw_piece(const MemoryPiece& p) {
+    // Unreadable pages are written as zeros, so that file offsets stay address offsets;
+    // each such run is named on stderr.
+    static const std::array<std::byte, 4096> zeros{};
+    if (!p.read())
+      fmt::print(stderr, "pagewalk: 0x{:x}..0x{:x} ({} bytes) written as zeros: {}\n", p.addr, p.addr + p.size, p.size,
+                 p.error);
+    uint64_t left = p.size;
+    const std::byte* src = p.read() ? p.bytes.data() : zeros.data();
+    while (left) {
+      const size_t n = std::min<uint64_t>(left, p.read() ? left : zeros.size());
+      const ssize_t wrote = ::write(raw_fd_, src, n);
+      if (wrote < 0 && errno == EINTR) continue;
+      if (wrote <= 0) throw CliError(kTargetError, fmt::format("cannot write the bytes: {}", std::strerror(errno ? errno : EIO)));
+      left -= static_cast<uint64_t>(wrote);
+      if (p.read()) src += wrote;
+    }
+    return true;
+  }
+
+  bool string_piece(const MemoryPiece& p) {
+    if (!p.read()) {
+      string_error_ = fmt::format("0x{:x}: {}", p.addr, p.error);
+      return false;
+    }
+    const std::string_view bytes(reinterpret_cast<const char*>(p.bytes.data()), p.bytes.size());
+    const size_t nul = bytes.find('\0');
+    text_.append(bytes.substr(0, nul));
+    if (nul != std::string_view::npos) terminated_ = true;
+    return !terminated_;
+  }
+
+  // Hexdump or words, 16 bytes a line from the first address; a line is cut where a run
+  // of unreadable bytes begins, and the run gets a line of its own.
+  void text_piece(const MemoryPiece& p) {
+    if (!p.read()) {
+      if (!line_.empty()) flush_line();
+      fmt::format_to(std::back_inserter(out_.buf()), "0x{:016x}  ({} bytes to 0x{:x}: {})\n", p.addr, p.size,
+                     p.addr + p.size, p.error);
+      return;
+    }
+    // A page that is not where the one before it ended is named with its frame.
+    if (p.pa && (!last_pa_end_ || *last_pa_end_ != p.pa->value()) && virtual_space_ && !a_.f.no_header) {
+      if (!line_.empty() && line_start_ + line_.size() != p.addr) flush_line();
+      notes_.push_back(fmt::format("# 0x{:x} is at PA 0x{:x}", p.addr, p.pa->value()));
+    }
+    if (p.pa) last_pa_end_ = p.pa->value() + p.size;
+    for (size_t i = 0; i < p.bytes.size(); ++i) {
+      if (line_.empty()) line_start_ = p.addr + i;
+      line_.push_back(static_cast<unsigned char>(p.bytes[i]));
+      if (line_.size() == 16) flush_line();
+    }
+  }
+
+  void flush_line() {
+    std::string& o = out_.buf();
+    for (const std::string& n : notes_) o += n, o += '\n';
+    notes_.clear();
+    fmt::format_to(std::back_inserter(o), "0x{:016x} ", line_start_);
+    if (a_.words) {
+      for (size_t i = 0; i + a_.words <= line_.size(); i += a_.words) {
+        uint64_t v = 0;
+        for (unsigned b = a_.words; b-- > 0;) v = (v << 8) | line_[i + b];  // little-endian (x86, arm64 Linux)
+        fmt::format_to(std::back_inserter(o), " 0x{:0{}x}", v, a_.words * 2);
+      }
+    } else {
+      for (size_t i = 0; i < 16; ++i) {
+        if (i == 8) o += ' ';
+        if (i < line_.size()) fmt::format_to(std::back_inserter(o), " {:02x}", line_[i]);
+        else o += "   ";
+      }
+      o += "  |";
+      for (const unsigned char c : line_) o += c >= 0x20 && c < 0x7f ? static_cast<char>(c) : '.';
+      o += '|';
+    }
+    o += '\n';
+    line_.clear();
+  }
+
+  const ReadArgs& a_;
+  Output& out_;
+  int raw_fd_;
+  JsonWriter w_;
+  uint64_t addr_ = 0;
+  bool unread_ = false, terminated_ = false, virtual_space_ = true;
+  std::string text_, string_error_;
+  std::vector<unsigned char> line_;
+  uint64_t line_start_ = 0;
+  std::optional<uint64_t> last_pa_end_;
+  std::vector<std::string> notes_;
+};
+
+int cmd_read(const ReadArgs& a) {
+  if (a.addr.empty()) throw CliError(kBadInput, "read: give an address (a VA, or a PA with --phys)");
+  if (a.words && a.string) throw CliError(kBadInput, "read: --words and --string are two forms; give one");
+  if (!a.raw.empty() && (a.words || a.string || !a.f.human()))
+    throw CliError(kBadInput, "read: --raw writes the bytes themselves; it takes no other form (--words, --string, JSON)");
+  if (a.words && a.words != 1 && a.words != 2 && a.words != 4 && a.words != 8)
+    throw CliError(kBadInput, fmt::format("read: --words {} is no word size (1, 2, 4 or 8)", a.words));
+  if (a.phys && a.target.live())
+    throw CliError(kBadInput, "read --phys needs physical memory: give --image, --qemu or --kcore");
+  precheck_address(a.addr, a.phys ? "PA" : "VA");
+  const uint64_t size = a.length.empty() ? (a.string ? kMaxStringBytes : kDefaultReadBytes)
+                                         : count_arg(a.length, "--length");
+  if (size == 0) throw CliError(kBadInput, "read: --length 0 reads nothing");
+  if (a.words && size % a.words)
+    throw CliError(kBadInput, fmt::format("read: --length {} is not a whole number of {}-byte words", size, a.words));
+
+  int raw_fd = -1;
+  auto close_raw = [&] {
+    if (raw_fd > STDERR_FILENO) ::close(raw_fd);
+  };
+  auto open_raw = [&] {
+    if (a.raw.empty()) return;
+    if (a.raw == "-") {
+      if (isatty(STDOUT_FILENO)) throw CliError(kBadInput, "read --raw -: stdout is a terminal; redirect it or name a file");
+      raw_fd = STDOUT_FILENO;
+      return;
+    }
+    // A new file only: nothing the user already has is overwritten.
+    raw_fd = ::open(a.raw.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (raw_fd < 0)
+      throw CliError(errno == EEXIST ? kBadInput : kTargetError,
+                     fmt::format("--raw {}: {}{}", a.raw, std::strerror(errno),
+                                 errno == EEXIST ? " (read writes new files only)" : ""));
+  };
+
+  Output out;
+  auto check_span = [&](uint64_t addr) {
+    if (size - 1 > ~uint64_t{0} - addr)
+      throw CliError(kBadInput, fmt::format("read: 0x{:x} + {} bytes runs past the end of the address space", addr, size));
+  };
+
+  if (a.target.live()) {
+    auto pid = live::parse_pid(a.target.pid);
+    if (!pid) throw CliError(kBadInput, pid.error());
+    const uint64_t va = target_address(a.addr, "VA", nullptr);
+    check_span(va);
+    open_raw();
+    ReadPrinter p(a, out, raw_fd);
+    p.begin({fmt::format("pid {} ({}) through /proc/{}/mem", *pid, live::comm_of(*pid), *pid), true}, va, size,
+            [&](JsonWriter& w) {
+              write_target(w, "live", fmt::format("/proc/{}/mem", *pid), "Linux /proc/PID/mem");
+              write_process(w, *pid, live::comm_of(*pid));
+            });
+    auto r = live::read_process_memory(*pid, VirtAddr(va), size, [&](const MemoryPiece& piece) { return p.piece(piece); });
+    const int rc = p.finish();
+    close_raw();
+    if (!r) throw CliError(kTargetError, r.error().message);
+    return rc;
+  }
+  if (!a.target.given())
+    throw CliError(kBadInput, "read: give a target (--image, --qemu, --kcore, or --pid for a live process)");
+
+  if (a.phys) {
+    std::unique_ptr<Source> source = open_source(a.target);
+    const uint64_t pa = target_address(a.addr, "PA", nullptr);
+    check_span(pa);
+    open_raw();
+    ReadPrinter p(a, out, raw_fd);
+    p.begin({fmt::format("{}: physical memory", source->name()), false}, pa, size,
+            [&](JsonWriter& w) { write_target(w, *source); });
+    read_physical_pieces(source->memory(), PhysAddr(pa), size, [&](const MemoryPiece& piece) { return p.piece(piece); });
+    const int rc = p.finish();
+    close_raw();
+    check_source(*source);
+    return rc;
+  }
+
+  Target t = open_target(a.target);
+  const uint64_t va = target_address(a.addr, "VA", t.kernel.get());
+  check_span(va);
+  open_raw();
+  TableReader reader(t.memory());
+  VirtualMemory vm(t.paging, reader, t.views.front().roots[0]);
+  ReadPrinter p(a, out, raw_fd);
+  p.begin({t.description, true}, va, size, [&](JsonWriter& w) {
+    write_target(w, *t.source);
+    if (t.process) write_process(w, t.process->pid, t.process->comm);
+    w.key("mode").str(t.paging.mode->name).key("root").hex(t.roots[0].value());
+  });
+  read_virtual_pieces(vm, VirtAddr(va), size, [&](const MemoryPiece& piece) { return p.piece(piece); });
+  const int rc = p.finish();
+  close_raw();
+  check_source(*t.source);
+  return rc;
+}
+
+}  // namespace
+
+void ForensicCommands::add_to(CLI::App& app) {
+  read = app.add_subcommand("read", "bytes at a virtual or physical address: hexdump, words, a C string, or raw");
+  read->alias("rd");
+  read->alias("x");
+  read->add_option("ADDR", read_args.addr, "a VA (hex, or a kernel symbol such as init_task+0x40), or a PA with --phys");
+  read->add_option("-n,--length", read_args.length, "bytes to read (default 64; with --string at most 4096)");
+  read->add_flag("--phys", read_args.phys, "ADDR is a physical address");
+  read->add_option("--words", read_args.words, "words of 1, 2, 4 or 8 bytes instead of a hexdump");
+  read->add_flag("-s,--string", read_args.string, "a NUL-terminated string, as x/s prints it");
+  read->add_option("--raw", read_args.raw, "write the bytes to this new file (- for stdout); unreadable pages as zeros");
+  read_args.target.add_to(*read);
+  read_args.f.add_to(*read, true, "piece");
+  read->footer(examples({"pagewalk read --image dump.elf --pid 117 --string 5651b590c2a0",
+                         "pagewalk read --image dump.elf --kernel init_task --words 8 -n 64",
+                         "pagewalk read --image dump.elf --phys 1422c52a0 -n 0x1000 --raw page.bin",
+                         "pagewalk read --pid self 7ffd4a3c1000"}));
+}
+
+int ForensicCommands::run_chosen() {
+  if (*read) return cmd_read(read_args);
+  return -1;
+}
+
+}  // namespace pagewalk::cli

@@ -1,0 +1,34 @@
+// Commands about the bytes behind the addresses: read (memory at a VA or PA) and search
+// (bytes in physical memory, with every VA that maps each hit).
+#pragma once
+
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "cli/output_format.hpp"
+#include "cli/target.hpp"
+
+namespace pagewalk::cli {
+
+struct ReadArgs {
+  std::string addr;
+  std::string length;  // bytes; default 64, or 4096 at most for --string
+  bool phys = false;
+  unsigned words = 0;  // 1, 2, 4 or 8: words instead of a hexdump
+  bool string = false;
+  std::string raw;     // write the bytes to this new file ("-": stdout)
+  TargetOptions target;
+  OutputFormat f;
+};
+
+struct ForensicCommands {
+  CLI::App* read = nullptr;
+  ReadArgs read_args;
+
+  void add_to(CLI::App& app);
+  // The exit status of the chosen command, or -1 when none of these was chosen.
+  int run_chosen();
+};
+
+}  // namespace pagewalk::cli
