@@ -694,6 +694,7 @@ std::string unknown_command_message(CLI::App& app, const std::string& word) {
       {"vm", "map --pid P"},      {"task", "ps"},         {"kmem", "kconv"},
       {"pte", "entry"},           {"tlb", "map --pages"}, {"mm", "layout"},
       {"pslist", "ps"},           {"ptdump", "map --kernel"}, {"virt_to_phys", "kconv --virt"},
+      {"dump", "read --raw FILE"}, {"hexdump", "read"},
   };
   std::vector<std::string> names;
   for (const CLI::App* sub : app.get_subcommands({})) names.push_back(sub->get_name());

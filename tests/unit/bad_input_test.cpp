@@ -121,7 +121,8 @@ TEST_F(BadInput, OptionsThatCannotApplyAreRefused) {
 TEST_F(BadInput, CommandsAreNamedWhenMisspelt) {
   expect_error(run("transalte 0x1000"), 2, "no command 'transalte'; did you mean 'translate'?");
   expect_error(run("vm"), 2, "for that use: pagewalk map --pid P");
-  expect_error(run("rd 0x1000"), 2, "the commands are demo, translate");
+  expect_error(run("zq 0x1000"), 2, "the commands are demo, translate");
+  expect_error(run("rd 0x1000"), 2, "read: give a target");  // crash's name is an alias
   const CliResult help = run("help translate");
   EXPECT_EQ(help.code, 0);
   EXPECT_THAT(help.out, HasSubstr("Usage: pagewalk translate"));
