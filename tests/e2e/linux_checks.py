@@ -122,6 +122,51 @@ def pid_records_match_gva2gpa(records, prog, case, res, check, each=None):
     return True
 
 
+# The strings the test program wrote (tests/e2e/guest/hello-mm.c), by the name of its VA.
+PROGRAM_STRINGS = {"heap": "Hello mm paging!\n", "thp_mid": "THP marker", "readonly": "read-only page"}
+
+
+def check_read(pagewalk, dump_path, pid, orc, lorc, res):
+    """read: the program's strings at its VAs (through its tables) and at the PAs gva2gpa
+    gives; the kernel's variables by symbol name = what QEMU reads there."""
+    strings = 0
+    for p in orc["prog"]:
+        want = PROGRAM_STRINGS.get(p["name"])
+        if want is None or p["gpa"] is None:
+            continue
+        for args in (["--pid", str(pid), f"0x{p['va']:x}"], ["--phys", f"0x{p['gpa']:x}"]):
+            doc = pagewalk_json(pagewalk, ["read", "--image", dump_path, "--string", "--json"] + args)
+            first = doc["pieces"][0] if doc["pieces"] else {}
+            if doc.get("string") != want or not doc.get("terminated"):
+                res.fail("read", f"{p['name']} {' '.join(args)}: {doc.get('string')!r}, the program wrote {want!r}")
+            if "--pid" in args and as_int(first.get("pa")) != p["gpa"]:
+                res.fail("read", f"{p['name']}: read at PA {first.get('pa')}, gva2gpa 0x{p['gpa']:x}")
+            strings += 1
+    if strings < 4:
+        res.fail("read", f"only {strings} program strings compared")
+    res.counts["read_strings"] = strings
+    # A PROT_NONE page is reported in place, not read.
+    pn = next((p for p in orc["prog"] if p["name"] == "protnone"), None)
+    if pn is not None:
+        doc = pagewalk_json(pagewalk, ["read", "--image", dump_path, "--pid", str(pid), "--json", f"0x{pn['va']:x}"],
+                            ok_codes=(1,))
+        if [x["status"] for x in doc["pieces"]] != ["unreadable"] or "PROT_NONE" not in doc["pieces"][0]["reason"]:
+            res.fail("read", f"protnone page: {doc['pieces']}")
+    # Symbols: the kernel's variables read by name = QEMU's reads at the guest's addresses.
+    for name, value in lorc["values"].items():
+        doc = pagewalk_json(pagewalk, ["read", "--image", dump_path, "--kernel", name, "-n", "8", "--json"])
+        got = int.from_bytes(bytes.fromhex(doc["pieces"][0].get("bytes", "")), "little") if doc["pieces"] else None
+        if as_int(doc["address"]) != lorc["ksyms"][name] or got != value:
+            res.fail("read_symbol", f"{name}: pagewalk {doc['address']} = {hex(got) if got is not None else None}, "
+                                    f"guest 0x{lorc['ksyms'][name]:x} = 0x{value:x}")
+    tr = pagewalk_json(pagewalk, ["translate", "--image", dump_path, "--kernel", "--json", "init_task+0x10"])
+    r0 = tr["results"][0]
+    if as_int(r0["va"]) != lorc["ksyms"]["init_task"] + 0x10 or r0.get("symbol") != "init_task+0x10":
+        res.fail("read_symbol", f"init_task+0x10: va {r0['va']} symbol {r0.get('symbol')}, "
+                                f"guest init_task 0x{lorc['ksyms']['init_task']:x}")
+    res.counts["read_symbols"] = len(lorc["values"]) + 1
+
+
 def check(pagewalk, dump_path, kdump_path, case, orc, lorc, res):
     ksyms, values, pid = lorc["ksyms"], lorc["values"], lorc["pid"]
 
@@ -166,6 +211,8 @@ def check(pagewalk, dump_path, kdump_path, case, orc, lorc, res):
                         ok_codes=(0, 1), stdin_text=stdin, lines=True)
     if pid_records_match_gva2gpa(out, vas, case, res, "translate_pid"):
         res.counts["pid_vas_compared"] = len(out)
+
+    check_read(pagewalk, dump_path, pid, orc, lorc, res)
 
     # kconv: the kernel's own formulas on direct-map and kernel-text samples = gva2gpa.
     kern = [(va, gpa) for _tag, va, gpa in orc["kern"] if gpa is not None]
