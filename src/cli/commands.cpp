@@ -780,9 +780,10 @@ int run(int argc, char** argv) {
   modes->footer(examples({"pagewalk modes", "pagewalk modes --mode x86-pae --json"}));
 
   PtovArgs pa;
-  auto* ptov = app.add_subcommand("ptov", "every (pid, VA) that maps a physical frame, over every live process");
+  auto* ptov = app.add_subcommand("ptov", "every (pid, VA) and kernel VA that maps a physical address: live processes, or an image's page tables");
   add_ptov_options(*ptov, pa);
-  ptov->footer(examples({"pagewalk ptov 0x1422c52a0", "pagewalk ptov --pfn 1422c5 --pid 117"}));
+  ptov->footer(examples({"pagewalk ptov 0x1422c52a0", "pagewalk ptov --pfn 1422c5 --pid 117",
+                         "pagewalk ptov --image dump.elf fdcc6d0", "pagewalk ptov --image dump.elf --jsonl - < pas.txt"}));
 
   TargetOptions io;
   bool ijson = false;
@@ -839,7 +840,7 @@ int run(int argc, char** argv) {
                                                 "with --pid", name));
       return live_map(ma.target, ma.f, VaWindow::from_args(ma.from, ma.to));
     }
-    if (*ptov) return cmd_ptov(pa);
+    if (*ptov) return pa.target.given() ? image_ptov(pa) : cmd_ptov(pa);
     if (*decode) return cmd_decode(da);
     if (*entry) return cmd_entry(evalue, elevel, emode, epa, enonx, ejson);
     if (*modes) return cmd_modes(mmode, mjson);

@@ -14,6 +14,10 @@
 #include "cli/numbers.hpp"
 #include "cli/render.hpp"
 #include "core/virtual_memory.hpp"
+#include "cli/live_commands.hpp"
+#include "linux/layout.hpp"
+#include "linux/reverse_map.hpp"
+#include "linux/tasks.hpp"
 #include "live/process.hpp"
 
 namespace pagewalk::cli {
@@ -310,7 +314,133 @@ int cmd_read(const ReadArgs& a) {
   return rc;
 }
 
+// The physical addresses a ptov asks about: PA, --pfn N, or one per stdin line with "-".
+std::vector<PhysAddr> ptov_queries(const PtovArgs& a) {
+  if (a.pa.empty() == a.pfn.empty()) throw CliError(kBadInput, "ptov: give a physical address, --pfn N or - (one of them)");
+  std::vector<PhysAddr> pas;
+  if (!a.pfn.empty()) {
+    const uint64_t pfn = address_arg(a.pfn, "--pfn");
+    if (pfn > (~uint64_t{0} >> 12)) throw CliError(kBadInput, fmt::format("--pfn 0x{:x} is above the largest frame", pfn));
+    pas.push_back(PhysAddr(pfn << 12));
+  } else if (a.pa == "-") {
+    require_stdin();
+    bool bad = false;
+    for_each_stdin_line([&](std::string_view line) {
+      auto v = parse_address(line);
+      if (!v) {
+        fmt::print(stderr, "pagewalk: {}\n", v.error());
+        bad = true;
+        return;
+      }
+      pas.push_back(PhysAddr(*v));
+    });
+    if (bad) throw CliError(kBadInput, "ptov: some physical addresses on stdin are malformed (named above); nothing scanned");
+  } else {
+    pas.push_back(PhysAddr(address_arg(a.pa, "PA")));
+  }
+  return pas;
+}
+
 }  // namespace
+
+int image_ptov(const PtovArgs& a) {
+  if (a.all) throw CliError(kBadInput, "ptov --all is for live processes (kpagecount); an image's scan is always whole");
+  const std::vector<PhysAddr> pas = ptov_queries(a);
+  std::optional<int32_t> only;
+  if (!a.pid.empty()) only = static_cast<int32_t>(count_arg(a.pid, "--pid"));
+  std::unique_ptr<Source> source;
+  auto k = open_kernel(a.target, source);
+  const linux_kernel::TaskLayout tl = kernel_task_layout(*k, a.target);
+  linux_kernel::TaskList tasks = linux_kernel::list_tasks(*k, tl);
+  for (const std::string& w : tasks.warnings) fmt::print(stderr, "pagewalk: warning: {}\n", w);
+  if (only && std::none_of(tasks.tasks.begin(), tasks.tasks.end(), [&](const auto& t) { return t.pid == *only; }))
+    throw CliError(kBadInput, fmt::format("--pid {}: no such process in the kernel's task list", *only));
+  const auto regions = k->layout();
+
+  linux_kernel::ReverseMapOptions ro;
+  ro.pid = only;
+  if (isatty(STDERR_FILENO))
+    ro.progress = [](size_t done, size_t total) { fmt::print(stderr, "\r  {}/{} address spaces ", done, total); };
+  const linux_kernel::ReverseMapResult r = linux_kernel::reverse_map(*k, tasks.tasks, pas, ro);
+  if (ro.progress) fmt::print(stderr, "\r\033[K");
+  check_source(*source);
+
+  const PagingMode& mode = *k->paging.mode;
+  auto region_of = [&](const linux_kernel::FrameMapper& m) -> std::string_view {
+    if (m.pid || !regions) return {};
+    return linux_kernel::classify(*regions, m.va.value()).name;
+  };
+  auto region_id_of = [&](const linux_kernel::FrameMapper& m) -> std::string_view {
+    if (m.pid || !regions) return {};
+    return linux_kernel::region_id(linux_kernel::classify(*regions, m.va.value()).kind);
+  };
+  Output out;
+  std::string& o = out.buf();
+  JsonWriter w(o);
+  DelimitedWriter table(o, a.format.table);
+  auto write_mapper = [&](const linux_kernel::FrameMapper& m) {
+    if (m.pid) w.key("pid").num(*m.pid).key("comm").str(m.comm);
+    w.key("space").str(m.pid ? "process" : "kernel").key("va").hex(m.va.value());
+    w.key("page_size").num(m.page_size).key("level").str(mode.levels[m.level].linux_name);
+    w.key("entry").hex(m.raw).key("access");
+    write_access(w, m.access);
+    if (!m.pid && regions) w.key("region").str(region_id_of(m));
+    if (auto sym = m.pid ? std::nullopt : symbol_name(k->symbols, m.va.value())) w.key("symbol").str(*sym);
+  };
+  size_t next = 0;  // mappers are sorted by query
+  std::vector<size_t> found(pas.size(), 0);
+  for (const auto& m : r.mappers) ++found[m.query];
+  if (a.format.json) {
+    w.record("ptov");
+    write_target(w, *source);
+    w.key("release").str(k->release).key("queries").array();
+  }
+  if (a.format.delimited() && !a.format.no_header)
+    table.header({"pa", "pfn", "space", "pid", "comm", "va", "page_size", "level", "entry", "region"});
+  if (a.format.human() && !a.format.no_header)
+    fmt::format_to(std::back_inserter(o), "# {}: Linux {}, {} address spaces walked ({} leaf entries)\n", source->name(),
+                   k->release, r.address_spaces, r.leaves);
+  for (size_t qi = 0; qi < pas.size(); ++qi) {
+    const uint64_t pa = pas[qi].value();
+    if (a.format.json) w.object().key("pa").hex(pa).key("pfn").hex(pa >> 12).key("mappers").array();
+    if (a.format.human())
+      fmt::format_to(std::back_inserter(o), "{}PA 0x{:x} (PFN 0x{:x}): {} mapping(s)\n", qi ? "\n" : "", pa, pa >> 12,
+                     found[qi]);
+    for (; next < r.mappers.size() && r.mappers[next].query == qi; ++next) {
+      const auto& m = r.mappers[next];
+      if (a.format.any_json()) {
+        if (a.format.jsonl) w.record("ptov").key("pa").hex(pa).key("pfn").hex(pa >> 12);
+        else w.object();
+        write_mapper(m);
+        w.end();
+        if (a.format.jsonl) w.newline();
+        flush_when_full(out, w);
+      } else if (a.format.delimited()) {
+        table.hex(pa).hex(pa >> 12).str(m.pid ? "process" : "kernel");
+        if (m.pid) table.num(static_cast<uint64_t>(*m.pid)).str(m.comm);
+        else table.empty().empty();
+        table.hex(m.va.value()).num(m.page_size).str(mode.levels[m.level].linux_name).hex(m.raw).str(region_id_of(m));
+        table.end();
+      } else {
+        const std::string who = m.pid ? fmt::format("{:<8} {:<16}", *m.pid, m.comm) : fmt::format("{:<25}", "kernel");
+        const auto sym = m.pid ? std::nullopt : symbol_name(k->symbols, m.va.value());
+        fmt::format_to(std::back_inserter(o), "  {} 0x{:016x} {:>5}  {:<4} {:<12} {}{}\n", who, m.va.value(),
+                       human_size(m.page_size), mode.levels[m.level].linux_name, access_string(m.access), region_of(m),
+                       sym ? fmt::format(" ({})", *sym) : "");
+      }
+      if (!a.format.any_json()) out.maybe_flush();  // the JSON writer flushes its own room
+    }
+    if (a.format.json) w.end().end();
+  }
+  if (a.format.json) {
+    w.end().key("address_spaces").num(r.address_spaces).key("leaves").num(r.leaves);
+    w.key("warnings").strings(r.warnings).end().newline();
+  }
+  w.sync();
+  out.flush();
+  for (const std::string& warn : r.warnings) fmt::print(stderr, "pagewalk: warning: {}\n", warn);
+  return std::find(found.begin(), found.end(), 0) == found.end() ? kAllMapped : kSomeUnmapped;
+}
 
 void ForensicCommands::add_to(CLI::App& app) {
   read = app.add_subcommand("read", "bytes at a virtual or physical address: hexdump, words, a C string, or raw");

@@ -22,6 +22,11 @@ struct ReadArgs {
   OutputFormat f;
 };
 
+// ptov on an image, guest or kcore: every (pid, VA) and kernel VA whose tables map each
+// PA (one, --pfn N, or many from stdin with -), from one pass over every address space.
+struct PtovArgs;
+int image_ptov(const PtovArgs& a);
+
 struct ForensicCommands {
   CLI::App* read = nullptr;
   ReadArgs read_args;

@@ -17,22 +17,6 @@ namespace {
 
 using linux_kernel::LinuxKernel;
 
-// The source stays open for as long as the kernel view reads it.
-std::unique_ptr<LinuxKernel> open_kernel(const TargetOptions& o, std::unique_ptr<Source>& source) {
-  source = open_source(o);
-  std::vector<std::string> notes;
-  auto k = target::open_linux(*source, o.spec(), notes);
-  if (!k) raise(k.error());
-  print_notes(notes);
-  return std::move(*k);
-}
-
-linux_kernel::TaskLayout task_layout(LinuxKernel& k, const TargetOptions& o) {
-  auto l = target::task_layout(k, o.spec());
-  if (!l) raise(l.error());
-  return *l;
-}
-
 std::vector<linux_kernel::Region> kernel_layout(const LinuxKernel& k) {
   auto l = k.layout();
   if (!l) throw CliError(kBadInput, fmt::format("layout: {}", l.error()));
@@ -313,7 +297,7 @@ int cmd_kconv(const LinuxCommandArgs& a) {
 int cmd_ps(const LinuxCommandArgs& a) {
   std::unique_ptr<Source> image;
   auto k = open_kernel(a.target, image);
-  const linux_kernel::TaskLayout layout = task_layout(*k, a.target);
+  const linux_kernel::TaskLayout layout = kernel_task_layout(*k, a.target);
   linux_kernel::TaskList list = linux_kernel::list_tasks(*k, layout);
   if (!a.pids.empty()) {
     std::vector<uint64_t> want;

@@ -445,6 +445,9 @@ void add_ptov_options(CLI::App& app, PtovArgs& a) {
   app.add_option("--pid", a.pid, "look in this process only (PID or self); default: every process in /proc");
   app.add_flag("--all", a.all, "keep scanning after kpagecount mappers are found");
   a.format.add_to(app, true, "mapper");
+  // With a source, the frame is looked up in the page tables of every process of the
+  // kernel's task list and in the kernel's own (image_ptov).
+  a.target.add_to(app, kSourceOptions | kCpuOption | kPagingOptions | kSymbolOptions | kTypeOptions);
 }
 
 int cmd_ptov(const PtovArgs& a) {

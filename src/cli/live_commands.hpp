@@ -24,6 +24,7 @@ struct PtovArgs {
   std::string pa, pfn, pid;
   bool all = false;
   OutputFormat format;
+  TargetOptions target;  // an image, guest or kcore: its page tables instead of /proc (forensic_commands)
 };
 void add_ptov_options(CLI::App& app, PtovArgs& a);
 // ptov PA | --pfn N: every (pid, VA) that maps the frame.

@@ -105,6 +105,21 @@ Target open_target(const TargetOptions& o) {
   return std::move(*t);
 }
 
+std::unique_ptr<linux_kernel::LinuxKernel> open_kernel(const TargetOptions& o, std::unique_ptr<Source>& source) {
+  source = open_source(o);
+  std::vector<std::string> notes;
+  auto k = target::open_linux(*source, o.spec(), notes);
+  if (!k) raise(k.error());
+  print_notes(notes);
+  return std::move(*k);
+}
+
+linux_kernel::TaskLayout kernel_task_layout(linux_kernel::LinuxKernel& kernel, const TargetOptions& o) {
+  auto l = target::task_layout(kernel, o.spec());
+  if (!l) raise(l.error());
+  return *l;
+}
+
 void check_source(const Source& source) {
   if (auto e = source.health()) throw CliError(kTargetError, *e);
 }

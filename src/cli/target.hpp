@@ -51,6 +51,12 @@ void print_notes(const std::vector<std::string>& notes);
 [[nodiscard]] std::unique_ptr<Source> open_source(const TargetOptions& options);
 // Opens the target and prints its notes.
 [[nodiscard]] Target open_target(const TargetOptions& options);
+// The kernel in the target, for commands that need Linux knowledge of it; `source` stays
+// open for as long as the kernel view reads it. Prints the notes.
+[[nodiscard]] std::unique_ptr<linux_kernel::LinuxKernel> open_kernel(const TargetOptions& options,
+                                                                     std::unique_ptr<Source>& source);
+// The structure offsets for the task list (the options' BTF or vmlinux, or the image's).
+[[nodiscard]] linux_kernel::TaskLayout kernel_task_layout(linux_kernel::LinuxKernel& kernel, const TargetOptions& options);
 // After reads: throws CliError(kTargetError) if the source failed under them.
 void check_source(const Source& source);
 

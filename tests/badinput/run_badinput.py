@@ -409,6 +409,9 @@ def cases(d):
             ("read-length-zero", f"read --image {good} --phys 0 -n 0", 2, "reads nothing"),
             ("read-words-odd", f"read --image {good} --phys 0 --words 5", 2, "no word size"),
             ("read-raw-exists", f"read --image {good} --phys 0 --raw {good}", 2, "exists"),
+            ("ptov-image-no-types", f"ptov --image {good} 0x1000", 3, ""),
+            ("ptov-image-nothing", f"ptov {linux}", 2, "give a physical address"),
+            ("ptov-image-all", f"ptov {linux} 0x1000 --all", 2, "for live processes"),
             ("read-phys-live", "read --phys 0 --pid 1", 2, "needs physical memory"),
             ("qemu-bad-endpoint", "info --qemu nocolon", 2, "--qemu"),
             ("qemu-timeout-0", "info --qemu 127.0.0.1:1 --qemu-timeout 0", 2, "above 0"),
@@ -420,6 +423,7 @@ def cases(d):
     add("stdin-binary", f"translate --brief --image {good} -", 2, "not a", os.urandom(1 << 16))
     add("stdin-crlf", f"translate --brief --image {good} -", 0, "", f"0x{PAGE_OFFSET:x}\r\n0x{TEXT:x}\r\n".encode())
     add("stdin-empty", f"translate --image {good} -", 0, "")
+    add("stdin-ptov-malformed", f"ptov {linux} -", 2, "malformed", b"0x1000\nzz\n")
 
     # Output.
     add("output-full-demo", "demo >/dev/full", 3, "cannot write the output")

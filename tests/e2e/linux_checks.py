@@ -167,6 +167,43 @@ def check_read(pagewalk, dump_path, pid, orc, lorc, res):
     res.counts["read_symbols"] = len(lorc["values"]) + 1
 
 
+def tlb_aliases(orc, pa, kernel_half=1 << 63):
+    """Every kernel VA QEMU's `info tlb` (of the stopped program's CR3) shows mapping `pa`."""
+    out = set()
+    for va, base, _letters in orc["tlb"]:
+        size = orc["sizes"].get(va, 4096)
+        if va >= kernel_half and base <= pa < base + size:
+            out.add(va + (pa - base))
+    return out
+
+
+def check_ptov(pagewalk, dump_path, pid, case, orc, res):
+    """ptov on the dump: each program frame is found under its pid at the VA the program
+    printed, and its kernel aliases are the ones `info tlb` lists (all of them, outside
+    PTI, where the stopped CR3 is the user PGD and shows almost none of the kernel)."""
+    prog = [p for p in orc["prog"] if p["gpa"] is not None]
+    stdin = "".join(f"0x{p['gpa']:x}\n" for p in prog)
+    doc = pagewalk_json(pagewalk, ["ptov", "--image", dump_path, "--json", "-"], stdin_text=stdin)
+    if len(doc["queries"]) != len(prog):
+        res.fail("ptov", f"{len(doc['queries'])} answers for {len(prog)} PAs")
+        return
+    aliases = 0
+    for p, q in zip(prog, doc["queries"]):
+        mine = {as_int(m["va"]) for m in q["mappers"] if m.get("pid") == pid}
+        if p["va"] not in mine:
+            res.fail("ptov", f"{p['name']} PA 0x{p['gpa']:x}: pid {pid} VA 0x{p['va']:x} not among {sorted(map(hex, mine))}")
+        if case["pti"]:
+            continue
+        got = {as_int(m["va"]) for m in q["mappers"] if m["space"] == "kernel"}
+        want = tlb_aliases(orc, p["gpa"])
+        if got != want:
+            res.fail("ptov", f"{p['name']} PA 0x{p['gpa']:x}: kernel VAs {sorted(map(hex, got))}, "
+                             f"info tlb {sorted(map(hex, want))}")
+        aliases += len(want)
+    res.counts["ptov_frames"] = len(prog)
+    res.counts["ptov_kernel_aliases"] = aliases
+
+
 def check(pagewalk, dump_path, kdump_path, case, orc, lorc, res):
     ksyms, values, pid = lorc["ksyms"], lorc["values"], lorc["pid"]
 
@@ -213,6 +250,7 @@ def check(pagewalk, dump_path, kdump_path, case, orc, lorc, res):
         res.counts["pid_vas_compared"] = len(out)
 
     check_read(pagewalk, dump_path, pid, orc, lorc, res)
+    check_ptov(pagewalk, dump_path, pid, case, orc, res)
 
     # kconv: the kernel's own formulas on direct-map and kernel-text samples = gva2gpa.
     kern = [(va, gpa) for _tag, va, gpa in orc["kern"] if gpa is not None]
