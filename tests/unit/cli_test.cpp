@@ -272,13 +272,14 @@ TEST_F(Cli, ReadGivesTheStringAndEveryPageItCan) {
   EXPECT_EQ(j["pieces"][2]["end"], "0x5614df883010");
   EXPECT_THAT(j["pieces"][2]["reason"].get<std::string>(), HasSubstr("PROT_NONE"));
 
-  r = run("read --jsonl --phys 6565ff0 -n 0x20" + image());  // one line per piece, across a page
-  ASSERT_EQ(r.code, 0) << r.err;
+  r = run("read --jsonl 5614df881ff0 -n 0x20" + image());  // one line per piece, across a page
+  ASSERT_EQ(r.code, 1) << r.err;
   std::istringstream piece_lines(r.out);
   std::vector<nlohmann::json> pieces;
   for (std::string l; std::getline(piece_lines, l);) pieces.push_back(nlohmann::json::parse(l));
   ASSERT_EQ(pieces.size(), 2u);
-  EXPECT_EQ(pieces[1]["start"], "0x6566000");
+  EXPECT_EQ(pieces[1]["start"], "0x5614df882000");
+  EXPECT_EQ(pieces[1]["status"], "unreadable");
   EXPECT_EQ(pieces[1]["command"], "read");
 
   r = run("rd 5614df881ff8 -n 0x18" + image());
