@@ -13,6 +13,7 @@
 #include "cli/io.hpp"
 #include "cli/numbers.hpp"
 #include "cli/render.hpp"
+#include "core/search.hpp"
 #include "core/virtual_memory.hpp"
 #include "cli/live_commands.hpp"
 #include "linux/layout.hpp"
@@ -341,6 +342,278 @@ std::vector<PhysAddr> ptov_queries(const PtovArgs& a) {
   return pas;
 }
 
+// The mappers of each asked PA, in every output form: ptov's queries and search's hits.
+// Without a kernel (`k` null: a search of memory no Linux knowledge covers), the PAs alone.
+class MapperPrinter {
+ public:
+  // `bare_lines`: a PA nothing maps still gets its --jsonl line and table row (search's
+  // hits are answers of their own; ptov's lines are mappers).
+  MapperPrinter(const OutputFormat& f, Output& out, JsonWriter& w, const char* command, linux_kernel::LinuxKernel* k,
+                bool bare_lines = false)
+      : f_(f), out_(out), w_(w), command_(command), k_(k), bare_lines_(bare_lines), table_(out.buf(), f.table) {
+    if (k_) regions_ = k_->layout();
+  }
+
+  void table_header() {
+    if (f_.delimited() && !f_.no_header)
+      table_.header({"pa", "pfn", "space", "pid", "comm", "va", "page_size", "level", "entry", "region"});
+  }
+
+  // The answers for pas[i], with r's mappers (sorted by query) when there is a kernel.
+  void print(std::span<const PhysAddr> pas, const linux_kernel::ReverseMapResult* r) {
+    std::vector<size_t> found(pas.size(), 0);
+    if (r)
+      for (const auto& m : r->mappers) ++found[m.query];
+    size_t next = 0;
+    std::string& o = out_.buf();
+    for (size_t qi = 0; qi < pas.size(); ++qi) {
+      const uint64_t pa = pas[qi].value();
+      if (f_.json) w_.object().key("pa").hex(pa).key("pfn").hex(pa >> 12).key("mappers").array();
+      const bool bare = !r || (bare_lines_ && found[qi] == 0);
+      if (f_.jsonl && bare) w_.record(command_).key("pa").hex(pa).key("pfn").hex(pa >> 12).end().newline();
+      if (f_.delimited() && bare) table_.hex(pa).hex(pa >> 12).end();
+      if (f_.human())
+        fmt::format_to(std::back_inserter(o), "{}PA 0x{:x} (PFN 0x{:x}){}\n", qi && r ? "\n" : "", pa, pa >> 12,
+                       r ? fmt::format(": {} mapping(s)", found[qi]) : "");
+      for (; r && next < r->mappers.size() && r->mappers[next].query == qi; ++next) {
+        const auto& m = r->mappers[next];
+        if (f_.any_json()) {
+          if (f_.jsonl) w_.record(command_).key("pa").hex(pa).key("pfn").hex(pa >> 12);
+          else w_.object();
+          write_mapper(m);
+          w_.end();
+          if (f_.jsonl) w_.newline();
+        } else if (f_.delimited()) {
+          table_.hex(pa).hex(pa >> 12).str(m.pid ? "process" : "kernel");
+          if (m.pid) table_.num(static_cast<uint64_t>(*m.pid)).str(m.comm);
+          else table_.empty().empty();
+          table_.hex(m.va.value()).num(m.page_size).str(level_name(m)).hex(m.raw).str(region_id_of(m)).end();
+        } else {
+          const std::string who = m.pid ? fmt::format("{:<8} {:<16}", *m.pid, m.comm) : fmt::format("{:<25}", "kernel");
+          const auto sym = symbol_of(m);
+          fmt::format_to(std::back_inserter(o), "  {} 0x{:016x} {:>5}  {:<4} {:<12} {}{}\n", who, m.va.value(),
+                         human_size(m.page_size), level_name(m), access_string(m.access), region_name_of(m),
+                         sym ? fmt::format(" ({})", *sym) : "");
+        }
+      }
+      if (f_.json) w_.end().end();
+      if (f_.any_json()) flush_when_full(out_, w_);
+      else out_.maybe_flush();  // the JSON writer flushes its own room
+    }
+  }
+
+ private:
+  [[nodiscard]] std::string_view level_name(const linux_kernel::FrameMapper& m) const {
+    return k_->paging.mode->levels[m.level].linux_name;
+  }
+  [[nodiscard]] const linux_kernel::Region* region_of(const linux_kernel::FrameMapper& m) const {
+    if (m.pid || !regions_) return nullptr;
+    return &linux_kernel::classify(*regions_, m.va.value());
+  }
+  [[nodiscard]] std::string_view region_id_of(const linux_kernel::FrameMapper& m) const {
+    const auto* r = region_of(m);
+    return r ? linux_kernel::region_id(r->kind) : std::string_view();
+  }
+  [[nodiscard]] std::string_view region_name_of(const linux_kernel::FrameMapper& m) const {
+    const auto* r = region_of(m);
+    return r ? std::string_view(r->name) : std::string_view();
+  }
+  [[nodiscard]] std::optional<std::string> symbol_of(const linux_kernel::FrameMapper& m) const {
+    return m.pid ? std::nullopt : symbol_name(k_->symbols, m.va.value());
+  }
+  void write_mapper(const linux_kernel::FrameMapper& m) {
+    if (m.pid) w_.key("pid").num(*m.pid).key("comm").str(m.comm);
+    w_.key("space").str(m.pid ? "process" : "kernel").key("va").hex(m.va.value());
+    w_.key("page_size").num(m.page_size).key("level").str(level_name(m)).key("entry").hex(m.raw).key("access");
+    write_access(w_, m.access);
+    if (const auto* r = region_of(m)) w_.key("region").str(linux_kernel::region_id(r->kind));
+    if (auto sym = symbol_of(m)) w_.key("symbol").str(*sym);
+  }
+
+  const OutputFormat& f_;
+  Output& out_;
+  JsonWriter& w_;
+  const char* command_;
+  linux_kernel::LinuxKernel* k_;
+  bool bare_lines_;
+  DelimitedWriter table_;
+  tl::expected<std::vector<linux_kernel::Region>, std::string> regions_ = tl::unexpected(std::string());
+};
+
+// The kernel's processes, for a reverse map; --pid checked against them.
+linux_kernel::TaskList tasks_for_reverse_map(linux_kernel::LinuxKernel& k, const TargetOptions& o,
+                                             std::optional<int32_t> only) {
+  const linux_kernel::TaskLayout tl = kernel_task_layout(k, o);
+  linux_kernel::TaskList tasks = linux_kernel::list_tasks(k, tl);
+  for (const std::string& w : tasks.warnings) fmt::print(stderr, "pagewalk: warning: {}\n", w);
+  if (only && std::none_of(tasks.tasks.begin(), tasks.tasks.end(), [&](const auto& t) { return t.pid == *only; }))
+    throw CliError(kBadInput, fmt::format("--pid {}: no such process in the kernel's task list", *only));
+  return tasks;
+}
+
+linux_kernel::ReverseMapResult reverse_map_with_progress(linux_kernel::LinuxKernel& k,
+                                                         const linux_kernel::TaskList& tasks,
+                                                         std::span<const PhysAddr> pas, std::optional<int32_t> only) {
+  linux_kernel::ReverseMapOptions ro;
+  ro.pid = only;
+  const bool progress = isatty(STDERR_FILENO);
+  if (progress)
+    ro.progress = [](size_t done, size_t total) { fmt::print(stderr, "\r  {}/{} address spaces ", done, total); };
+  linux_kernel::ReverseMapResult r = linux_kernel::reverse_map(k, tasks.tasks, pas, ro);
+  if (progress) fmt::print(stderr, "\r\033[K");
+  return r;
+}
+
+
+// ---- search ----------------------------------------------------------------------------
+
+constexpr size_t kMaxPattern = 4096;
+
+// A string argument's bytes: C's escapes \n \t \r \0 \\ and \xNN, everything else as given.
+std::string unescape_pattern(const std::string& text) {
+  std::string out;
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] != '\\' || i + 1 == text.size()) {
+      out += text[i];
+      continue;
+    }
+    const char c = text[++i];
+    switch (c) {
+      case 'n': out += '\n'; break;
+      case 't': out += '\t'; break;
+      case 'r': out += '\r'; break;
+      case '0': out += '\0'; break;
+      case '\\': out += '\\'; break;
+      case 'x': {
+        const unsigned hi = i + 1 < text.size() ? kHexDigitValue[static_cast<unsigned char>(text[i + 1])] : 16;
+        const unsigned lo = i + 2 < text.size() ? kHexDigitValue[static_cast<unsigned char>(text[i + 2])] : 16;
+        if (hi > 15 || lo > 15) throw CliError(kBadInput, "search: \\x needs two hex digits");
+        out += static_cast<char>(hi << 4 | lo);
+        i += 2;
+        break;
+      }
+      default: throw CliError(kBadInput, fmt::format("search: unknown escape \\{} (known: \\n \\t \\r \\0 \\\\ \\xNN)", c));
+    }
+  }
+  return out;
+}
+
+std::string hex_pattern(const std::string& text) {
+  std::string digits;
+  for (const char c : text)
+    if (c != ' ' && c != ':') digits += c;
+  if (digits.size() > 2 && digits[0] == '0' && (digits[1] == 'x' || digits[1] == 'X')) digits.erase(0, 2);
+  if (digits.empty() || digits.size() % 2)
+    throw CliError(kBadInput, fmt::format("search --hex '{}': give whole bytes as hex pairs (\"48 65 6c\")", shown_input(text)));
+  std::string out;
+  for (size_t i = 0; i < digits.size(); i += 2) {
+    const unsigned hi = kHexDigitValue[static_cast<unsigned char>(digits[i])];
+    const unsigned lo = kHexDigitValue[static_cast<unsigned char>(digits[i + 1])];
+    if (hi > 15 || lo > 15) throw CliError(kBadInput, fmt::format("search --hex '{}': not hex", shown_input(text)));
+    out += static_cast<char>(hi << 4 | lo);
+  }
+  return out;
+}
+
+int cmd_search(const SearchArgs& a) {
+  const int given = !a.text.empty() + !a.hex.empty() + !a.u64.empty() + !a.u32.empty();
+  if (given != 1) throw CliError(kBadInput, "search: give one pattern: TEXT, --hex BYTES, --u64 VALUE or --u32 VALUE");
+  if (!a.target.given())
+    throw CliError(kBadInput, "search looks in physical memory: give --image, --qemu or --kcore");
+  if (!a.u64.empty()) precheck_address(a.u64, "--u64");
+  if (!a.u32.empty()) precheck_address(a.u32, "--u32");
+  if (a.no_vas && !a.pid.empty()) throw CliError(kBadInput, "search: --pid filters by the VAs that --no-vas leaves out");
+  std::optional<int32_t> only;
+  if (!a.pid.empty()) only = static_cast<int32_t>(count_arg(a.pid, "--pid"));
+
+  std::unique_ptr<Source> source = open_source(a.target);
+  // The kernel, for the VAs of each hit (and symbols as values); without it, PAs alone.
+  std::unique_ptr<linux_kernel::LinuxKernel> k;
+  std::string no_kernel;
+  if (!a.no_vas) {
+    std::vector<std::string> notes;
+    auto kk = target::open_linux(*source, a.target.spec(), notes);
+    print_notes(notes);
+    if (kk) k = std::move(*kk);
+    else no_kernel = kk.error().message;
+    if (!k && only) raise(kk.error());
+  }
+  std::string pattern = !a.text.empty() ? unescape_pattern(a.text) : !a.hex.empty() ? hex_pattern(a.hex) : std::string();
+  if (!a.u64.empty() || !a.u32.empty()) {
+    const bool wide = !a.u64.empty();
+    const uint64_t v = target_address(wide ? a.u64 : a.u32, wide ? "--u64" : "--u32", k.get());
+    if (!wide && v > 0xffffffffu) throw CliError(kBadInput, fmt::format("--u32 0x{:x} does not fit in 32 bits", v));
+    for (unsigned i = 0; i < (wide ? 8u : 4u); ++i) pattern += static_cast<char>(v >> (8 * i) & 0xff);  // little-endian
+  }
+  if (pattern.empty()) throw CliError(kBadInput, "search: the pattern is empty");
+  if (pattern.size() > kMaxPattern) throw CliError(kBadInput, fmt::format("search: patterns end at {} bytes", kMaxPattern));
+
+  std::vector<PhysAddr> hits;
+  SearchOptions so;
+  so.max_hits = a.max_hits;
+  const bool progress = isatty(STDERR_FILENO);
+  if (progress)
+    so.progress = [](uint64_t done, uint64_t total) {
+      fmt::print(stderr, "\r  {} of {} searched ", human_size(done), human_size(total));
+    };
+  const SearchReport rep = search_physical(source->memory(), std::as_bytes(std::span(pattern.data(), pattern.size())),
+                                           [&](PhysAddr pa) {
+                                             hits.push_back(pa);
+                                             return true;
+                                           },
+                                           so);
+  if (progress) fmt::print(stderr, "\r\033[K");
+  std::optional<linux_kernel::ReverseMapResult> r;
+  if (k) {
+    const linux_kernel::TaskList tasks = tasks_for_reverse_map(*k, a.target, only);
+    r = reverse_map_with_progress(*k, tasks, hits, only);
+    if (only) {  // only the hits the process maps, numbered anew
+      std::vector<PhysAddr> kept;
+      std::vector<size_t> renumber(hits.size(), SIZE_MAX);
+      for (auto& m : r->mappers)
+        if (renumber[m.query] == SIZE_MAX) renumber[m.query] = kept.size(), kept.push_back(hits[m.query]);
+      for (auto& m : r->mappers) m.query = renumber[m.query];
+      hits = std::move(kept);
+    }
+  }
+  check_source(*source);
+  uint64_t unreadable = 0;
+  for (const PhysRange& u : rep.unreadable) unreadable += u.size;
+
+  Output out;
+  JsonWriter w(out.buf());
+  MapperPrinter printer(a.f, out, w, "search", k.get(), true);
+  std::string shown_pattern;
+  for (const unsigned char c : pattern) append_c_char(shown_pattern, c);
+  if (a.f.json) {
+    std::string hexbytes;
+    for (const unsigned char c : pattern) fmt::format_to(std::back_inserter(hexbytes), "{:02x}", c);
+    w.record("search");
+    write_target(w, *source);
+    w.key("pattern").object().key("bytes").str(hexbytes).key("size").num(pattern.size()).end();
+    w.key("hits").array();
+  }
+  printer.table_header();
+  if (a.f.human() && !a.f.no_header) {
+    fmt::format_to(std::back_inserter(out.buf()), "# {}: {} of physical memory searched for \"{}\" ({} bytes): {} hit(s){}\n",
+                   source->name(), human_size(rep.bytes_scanned), shown_pattern, pattern.size(), hits.size(),
+                   rep.truncated ? fmt::format(", stopped at --max-hits {}", a.max_hits) : "");
+    if (unreadable) fmt::format_to(std::back_inserter(out.buf()), "# {} could not be read\n", human_size(unreadable));
+    if (!k && !a.no_vas) fmt::format_to(std::back_inserter(out.buf()), "# no VAs: {}\n", no_kernel);
+  }
+  printer.print(hits, r ? &*r : nullptr);
+  if (a.f.json) {
+    w.end().key("bytes_scanned").num(rep.bytes_scanned).key("unreadable_bytes").num(unreadable);
+    w.key("truncated").boolean(rep.truncated);
+    if (r) w.key("address_spaces").num(r->address_spaces);
+    w.key("warnings").strings(r ? r->warnings : std::vector<std::string>{}).end().newline();
+  }
+  w.sync();
+  out.flush();
+  if (r)
+    for (const std::string& warn : r->warnings) fmt::print(stderr, "pagewalk: warning: {}\n", warn);
+  return hits.empty() ? kSomeUnmapped : kAllMapped;
+}
 }  // namespace
 
 int image_ptov(const PtovArgs& a) {
@@ -350,88 +623,23 @@ int image_ptov(const PtovArgs& a) {
   if (!a.pid.empty()) only = static_cast<int32_t>(count_arg(a.pid, "--pid"));
   std::unique_ptr<Source> source;
   auto k = open_kernel(a.target, source);
-  const linux_kernel::TaskLayout tl = kernel_task_layout(*k, a.target);
-  linux_kernel::TaskList tasks = linux_kernel::list_tasks(*k, tl);
-  for (const std::string& w : tasks.warnings) fmt::print(stderr, "pagewalk: warning: {}\n", w);
-  if (only && std::none_of(tasks.tasks.begin(), tasks.tasks.end(), [&](const auto& t) { return t.pid == *only; }))
-    throw CliError(kBadInput, fmt::format("--pid {}: no such process in the kernel's task list", *only));
-  const auto regions = k->layout();
-
-  linux_kernel::ReverseMapOptions ro;
-  ro.pid = only;
-  if (isatty(STDERR_FILENO))
-    ro.progress = [](size_t done, size_t total) { fmt::print(stderr, "\r  {}/{} address spaces ", done, total); };
-  const linux_kernel::ReverseMapResult r = linux_kernel::reverse_map(*k, tasks.tasks, pas, ro);
-  if (ro.progress) fmt::print(stderr, "\r\033[K");
+  const linux_kernel::TaskList tasks = tasks_for_reverse_map(*k, a.target, only);
+  const linux_kernel::ReverseMapResult r = reverse_map_with_progress(*k, tasks, pas, only);
   check_source(*source);
 
-  const PagingMode& mode = *k->paging.mode;
-  auto region_of = [&](const linux_kernel::FrameMapper& m) -> std::string_view {
-    if (m.pid || !regions) return {};
-    return linux_kernel::classify(*regions, m.va.value()).name;
-  };
-  auto region_id_of = [&](const linux_kernel::FrameMapper& m) -> std::string_view {
-    if (m.pid || !regions) return {};
-    return linux_kernel::region_id(linux_kernel::classify(*regions, m.va.value()).kind);
-  };
   Output out;
-  std::string& o = out.buf();
-  JsonWriter w(o);
-  DelimitedWriter table(o, a.format.table);
-  auto write_mapper = [&](const linux_kernel::FrameMapper& m) {
-    if (m.pid) w.key("pid").num(*m.pid).key("comm").str(m.comm);
-    w.key("space").str(m.pid ? "process" : "kernel").key("va").hex(m.va.value());
-    w.key("page_size").num(m.page_size).key("level").str(mode.levels[m.level].linux_name);
-    w.key("entry").hex(m.raw).key("access");
-    write_access(w, m.access);
-    if (!m.pid && regions) w.key("region").str(region_id_of(m));
-    if (auto sym = m.pid ? std::nullopt : symbol_name(k->symbols, m.va.value())) w.key("symbol").str(*sym);
-  };
-  size_t next = 0;  // mappers are sorted by query
-  std::vector<size_t> found(pas.size(), 0);
-  for (const auto& m : r.mappers) ++found[m.query];
+  JsonWriter w(out.buf());
+  MapperPrinter printer(a.format, out, w, "ptov", k.get());
   if (a.format.json) {
     w.record("ptov");
     write_target(w, *source);
     w.key("release").str(k->release).key("queries").array();
   }
-  if (a.format.delimited() && !a.format.no_header)
-    table.header({"pa", "pfn", "space", "pid", "comm", "va", "page_size", "level", "entry", "region"});
+  printer.table_header();
   if (a.format.human() && !a.format.no_header)
-    fmt::format_to(std::back_inserter(o), "# {}: Linux {}, {} address spaces walked ({} leaf entries)\n", source->name(),
-                   k->release, r.address_spaces, r.leaves);
-  for (size_t qi = 0; qi < pas.size(); ++qi) {
-    const uint64_t pa = pas[qi].value();
-    if (a.format.json) w.object().key("pa").hex(pa).key("pfn").hex(pa >> 12).key("mappers").array();
-    if (a.format.human())
-      fmt::format_to(std::back_inserter(o), "{}PA 0x{:x} (PFN 0x{:x}): {} mapping(s)\n", qi ? "\n" : "", pa, pa >> 12,
-                     found[qi]);
-    for (; next < r.mappers.size() && r.mappers[next].query == qi; ++next) {
-      const auto& m = r.mappers[next];
-      if (a.format.any_json()) {
-        if (a.format.jsonl) w.record("ptov").key("pa").hex(pa).key("pfn").hex(pa >> 12);
-        else w.object();
-        write_mapper(m);
-        w.end();
-        if (a.format.jsonl) w.newline();
-        flush_when_full(out, w);
-      } else if (a.format.delimited()) {
-        table.hex(pa).hex(pa >> 12).str(m.pid ? "process" : "kernel");
-        if (m.pid) table.num(static_cast<uint64_t>(*m.pid)).str(m.comm);
-        else table.empty().empty();
-        table.hex(m.va.value()).num(m.page_size).str(mode.levels[m.level].linux_name).hex(m.raw).str(region_id_of(m));
-        table.end();
-      } else {
-        const std::string who = m.pid ? fmt::format("{:<8} {:<16}", *m.pid, m.comm) : fmt::format("{:<25}", "kernel");
-        const auto sym = m.pid ? std::nullopt : symbol_name(k->symbols, m.va.value());
-        fmt::format_to(std::back_inserter(o), "  {} 0x{:016x} {:>5}  {:<4} {:<12} {}{}\n", who, m.va.value(),
-                       human_size(m.page_size), mode.levels[m.level].linux_name, access_string(m.access), region_of(m),
-                       sym ? fmt::format(" ({})", *sym) : "");
-      }
-      if (!a.format.any_json()) out.maybe_flush();  // the JSON writer flushes its own room
-    }
-    if (a.format.json) w.end().end();
-  }
+    fmt::format_to(std::back_inserter(out.buf()), "# {}: Linux {}, {} address spaces walked ({} leaf entries)\n",
+                   source->name(), k->release, r.address_spaces, r.leaves);
+  printer.print(pas, &r);
   if (a.format.json) {
     w.end().key("address_spaces").num(r.address_spaces).key("leaves").num(r.leaves);
     w.key("warnings").strings(r.warnings).end().newline();
@@ -439,7 +647,9 @@ int image_ptov(const PtovArgs& a) {
   w.sync();
   out.flush();
   for (const std::string& warn : r.warnings) fmt::print(stderr, "pagewalk: warning: {}\n", warn);
-  return std::find(found.begin(), found.end(), 0) == found.end() ? kAllMapped : kSomeUnmapped;
+  std::vector<bool> found(pas.size(), false);
+  for (const auto& m : r.mappers) found[m.query] = true;
+  return std::find(found.begin(), found.end(), false) == found.end() ? kAllMapped : kSomeUnmapped;
 }
 
 void ForensicCommands::add_to(CLI::App& app) {
@@ -458,10 +668,25 @@ void ForensicCommands::add_to(CLI::App& app) {
                          "pagewalk read --image dump.elf --kernel init_task --words 8 -n 64",
                          "pagewalk read --image dump.elf --phys 1422c52a0 -n 0x1000 --raw page.bin",
                          "pagewalk read --pid self 7ffd4a3c1000"}));
+
+  search = app.add_subcommand("search", "find bytes in physical memory, and every (pid, VA) and kernel VA of each hit");
+  search->add_option("TEXT", search_args.text, "a string to find (C escapes \\n \\t \\xNN understood)");
+  search->add_option("--hex", search_args.hex, "bytes to find, as hex pairs (\"48 65 6c 6c 6f\")");
+  search->add_option("--u64", search_args.u64, "an 8-byte little-endian value (hex, or a kernel symbol: pointers to it)");
+  search->add_option("--u32", search_args.u32, "a 4-byte little-endian value");
+  search->add_option("--pid", search_args.pid, "only the hits this process maps");
+  search->add_option("--max-hits", search_args.max_hits, "stop after this many hits (0: no limit)")->capture_default_str();
+  search->add_flag("--no-vas", search_args.no_vas, "physical addresses only (no pass over the page tables)");
+  search_args.target.add_to(*search, kSourceOptions | kCpuOption | kPagingOptions | kSymbolOptions | kTypeOptions);
+  search_args.f.add_to(*search, true, "hit or mapper");
+  search->footer(examples({"pagewalk search --image dump.elf \"Hello mm paging!\"",
+                           "pagewalk search --image dump.elf --u64 init_task --jsonl",
+                           "pagewalk search --image dump.elf --hex '7f 45 4c 46' --no-vas --max-hits 0"}));
 }
 
 int ForensicCommands::run_chosen() {
   if (*read) return cmd_read(read_args);
+  if (*search) return cmd_search(search_args);
   return -1;
 }
 

@@ -22,6 +22,17 @@ struct ReadArgs {
   OutputFormat f;
 };
 
+struct SearchArgs {
+  std::string text;       // the bytes of a string (C escapes \n \t \\ \xNN understood)
+  std::string hex;        // "48 65 6c 6c 6f" or "48656c6c6f"
+  std::string u64, u32;   // a little-endian value (an address or a kernel symbol)
+  std::string pid;        // only hits this process maps
+  uint64_t max_hits = 1000;
+  bool no_vas = false;    // physical addresses only: no reverse map
+  TargetOptions target;
+  OutputFormat f;
+};
+
 // ptov on an image, guest or kcore: every (pid, VA) and kernel VA whose tables map each
 // PA (one, --pfn N, or many from stdin with -), from one pass over every address space.
 struct PtovArgs;
@@ -29,7 +40,9 @@ int image_ptov(const PtovArgs& a);
 
 struct ForensicCommands {
   CLI::App* read = nullptr;
+  CLI::App* search = nullptr;
   ReadArgs read_args;
+  SearchArgs search_args;
 
   void add_to(CLI::App& app);
   // The exit status of the chosen command, or -1 when none of these was chosen.

@@ -204,6 +204,32 @@ def check_ptov(pagewalk, dump_path, pid, case, orc, res):
     res.counts["ptov_kernel_aliases"] = aliases
 
 
+def check_search(pagewalk, dump_path, pid, orc, res):
+    """search finds each program string at the PA gva2gpa gives, mapped by the program at
+    the VA it printed; --pid keeps only the hits the program maps."""
+    found = 0
+    for p in orc["prog"]:
+        want = PROGRAM_STRINGS.get(p["name"])
+        if want is None or p["gpa"] is None:
+            continue
+        doc = pagewalk_json(pagewalk, ["search", "--image", dump_path, "--json", want])
+        hit = next((h for h in doc["hits"] if as_int(h["pa"]) == p["gpa"]), None)
+        if hit is None:
+            res.fail("search", f"{want!r}: no hit at PA 0x{p['gpa']:x} among {[h['pa'] for h in doc['hits']]}")
+            continue
+        if not any(m.get("pid") == pid and as_int(m["va"]) == p["va"] for m in hit["mappers"]):
+            res.fail("search", f"{want!r} at PA 0x{p['gpa']:x}: pid {pid} VA 0x{p['va']:x} not among its mappers")
+            continue
+        mine = pagewalk_json(pagewalk, ["search", "--image", dump_path, "--json", "--pid", str(pid), want])
+        if [as_int(h["pa"]) for h in mine["hits"]] != [p["gpa"]]:
+            res.fail("search", f"{want!r} --pid {pid}: hits {[h['pa'] for h in mine['hits']]}, want only 0x{p['gpa']:x}")
+            continue
+        found += 1
+    if found < 2:
+        res.fail("search", f"only {found} program strings found")
+    res.counts["search_strings"] = found
+
+
 def check(pagewalk, dump_path, kdump_path, case, orc, lorc, res):
     ksyms, values, pid = lorc["ksyms"], lorc["values"], lorc["pid"]
 
@@ -251,6 +277,7 @@ def check(pagewalk, dump_path, kdump_path, case, orc, lorc, res):
 
     check_read(pagewalk, dump_path, pid, orc, lorc, res)
     check_ptov(pagewalk, dump_path, pid, case, orc, res)
+    check_search(pagewalk, dump_path, pid, orc, res)
 
     # kconv: the kernel's own formulas on direct-map and kernel-text samples = gva2gpa.
     kern = [(va, gpa) for _tag, va, gpa in orc["kern"] if gpa is not None]

@@ -307,6 +307,32 @@ TEST_F(Cli, ReadGivesTheStringAndEveryPageItCan) {
   EXPECT_THAT(r.err, HasSubstr("exists"));
 }
 
+// search on an image with no Linux in it: the PAs alone, and why there are no VAs.
+TEST_F(Cli, SearchFindsTheStringsPhysicalAddress) {
+  Result r = run("search 'Hello mm paging!\\n'" + image());
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("PA 0x65652a0 (PFN 0x6565)"));
+  EXPECT_THAT(r.out, HasSubstr("1 hit(s)"));
+  EXPECT_THAT(r.out, HasSubstr("# no VAs: "));
+  r = run("search --json --hex '48 65 6c 6c 6f 20 6d 6d'" + image());
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto j = nlohmann::json::parse(r.out);
+  ASSERT_EQ(j["hits"].size(), 1u);
+  EXPECT_EQ(j["hits"][0]["pa"], "0x65652a0");
+  EXPECT_EQ(j["pattern"]["size"], 8);
+  r = run("search --jsonl --no-vas --u64 8000000006565067" + image());  // the article's PTE, in its table
+  ASSERT_EQ(r.code, 0) << r.err;
+  j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["pa"], "0x5bb3408");  // PTE table 0x5bb3000, index 0x81
+  EXPECT_EQ(run("search 'not in this machine'" + image()).code, 1);
+  for (const char* bad : {"search", "search a --hex 61", "search --hex 6", "search --hex zz", "search 'a\\q'",
+                          "search --u32 100000000", "search --u64 init_task", "search a --pid 1 --no-vas"}) {
+    r = run(std::string(bad) + image());
+    EXPECT_EQ(r.code, 2) << bad << ": " << r.err;
+    EXPECT_TRUE(one_line(r.err)) << bad << ": " << r.err;
+  }
+}
+
 TEST_F(Cli, ReadRefusesWhatCannotBeRead) {
   for (const char* args : {"read", "read 0 -n 0", "read ffffffffffffffff -n 2", "read 1000 --words 3",
                            "read 1000 --words 8 --string", "read 1000 --raw x --json", "read --phys 1000 --pid self",
