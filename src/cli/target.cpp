@@ -128,8 +128,7 @@ tl::expected<uint64_t, std::string> resolve_address(std::string_view text, const
   if (!linux_kernel::looks_like_symbol(text)) return parse_address(text);
   if (!kernel || kernel->symbols.empty())
     return tl::unexpected(fmt::format("'{}' is not a hex number, and this target has no kernel symbols to read it as "
-                                      "one (give an image, guest or kcore whose kallsyms pagewalk reads, with --kernel "
-                                      "or --pid where the command takes them, or --kallsyms FILE)",
+                                      "one (give --kernel or --pid where the command takes them, or --kallsyms FILE)",
                                       shown_input(text)));
   auto v = kernel->symbols.resolve(text);
   if (!v) return tl::unexpected(fmt::format("{} ({})", v.error(), kernel->symbols_source));

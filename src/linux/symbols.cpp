@@ -55,6 +55,11 @@ bool looks_like_symbol(std::string_view text) {
   // Bare hex digits are an address (numbers win: "cafe" is 0xcafe).
   const size_t name_end = std::min(text.find('+'), text.find('-'));
   const std::string_view name = text.substr(0, name_end);
+  // Kernel symbols are C identifiers, with '.' and '$' from the compiler (foo.cold, .L*).
+  if (!std::all_of(name.begin(), name.end(), [](char ch) {
+        return std::isalnum(static_cast<unsigned char>(ch)) || ch == '_' || ch == '.' || ch == '$';
+      }))
+    return false;
   return !std::all_of(name.begin(), name.end(), [](char ch) { return std::isxdigit(static_cast<unsigned char>(ch)); });
 }
 

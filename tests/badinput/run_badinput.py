@@ -404,6 +404,7 @@ def cases(d):
             ("kconv-nothing", f"kconv {linux}", 2, "give --virt"),
             ("read-symbol-unknown", f"read {linux} --kernel no_such_symbol", 2, "no kernel symbol 'no_such_symbol'"),
             ("read-symbol-no-kernel", f"read --image {good} init_task", 2, "has no kernel symbols"),
+            ("translate-not-a-symbol", f"translate --image {good} 'z?z'", 2, "is not a hex number"),
             ("read-symbol-bad-offset", f"translate {linux} --kernel _text+zz", 2, "not a number"),
             ("read-past-the-top", f"read {linux} --kernel 0xfffffffffffffff0 -n 0x20", 2, "past the end"),
             ("read-length-zero", f"read --image {good} --phys 0 -n 0", 2, "reads nothing"),

@@ -343,6 +343,8 @@ TEST(LinuxSymbols, ExpressionsAndAddressesToNames) {
   EXPECT_FALSE(looks_like_symbol("cafe"));  // numbers win
   EXPECT_FALSE(looks_like_symbol("0x1000"));
   EXPECT_FALSE(looks_like_symbol(""));
+  EXPECT_FALSE(looks_like_symbol("z\x13\xf2"));  // bytes no identifier holds: a malformed number
+  EXPECT_FALSE(looks_like_symbol("zz zz"));
 }
 
 TEST(LinuxSymbols, SystemMapWithASlide) {
