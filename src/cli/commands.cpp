@@ -32,6 +32,7 @@
 #include "cli/target.hpp"
 #include "core/enumerate.hpp"
 #include "linux/tasks.hpp"
+#include "linux/vmas.hpp"
 #include "linux/vmcoreinfo.hpp"
 
 namespace pagewalk::cli {
@@ -165,6 +166,7 @@ struct MapArgs {
   TargetOptions target;
   OutputFormat f;
   bool pages = false, holes = false, by_attributes = false;
+  bool with_kernel = false;  // a process of an image: its kernel half too
   std::string from, to;
   uint64_t max_entries = 0;  // 0: default_max_entries() of the target's memory
 };
@@ -176,6 +178,24 @@ int cmd_map(const MapArgs& a) {
   const VaWindow window = VaWindow::from_args(a.from, a.to);
   eo.first = VirtAddr(window.from);
   if (window.to) eo.last = VirtAddr(*window.to - 1);
+  if (a.with_kernel && !t.task) throw CliError(kBadInput, "map --with-kernel is for a process of an image: give --pid P");
+  // A process's map is its own half of the space (the mode's first region) unless asked:
+  // the kernel's half is the same in every process, and much larger.
+  const bool user_half = t.task && a.from.empty() && a.to.empty() && !a.with_kernel && t.paging.mode->regions.size() > 1;
+  if (user_half) eo.last = VirtAddr(t.paging.mode->regions.front().last);
+  // Each row of a process's map names the VMA it starts in, from the kernel's own list.
+  std::vector<linux_kernel::Vma> vmas;
+  if (t.task) {
+    auto list = linux_kernel::list_vmas(*t.kernel, *t.task_layout, *t.task);
+    if (list) vmas = std::move(list->vmas);
+    else fmt::print(stderr, "pagewalk: note: rows without VMA names: {}\n", list.error());
+  }
+  auto vma_at = [&](uint64_t va) -> const linux_kernel::Vma* {
+    auto it = std::upper_bound(vmas.begin(), vmas.end(), va, [](uint64_t v, const linux_kernel::Vma& m) { return v < m.start; });
+    if (it == vmas.begin()) return nullptr;
+    --it;
+    return va < it->end ? &*it : nullptr;
+  };
   eo.max_entries = a.max_entries ? a.max_entries : default_max_entries(t.memory());
 
   Output out;
@@ -194,6 +214,7 @@ int cmd_map(const MapArgs& a) {
   }
   if (human && !a.f.no_header) {
     out.buf() += fmt::format("# {}\n", t.description);
+    if (user_half) out.buf() += "# the process's half of the space (--with-kernel for the kernel's too)\n";
     append_range_header(out.buf());
   }
   uint64_t rows = 0, mapped_bytes = 0;
@@ -211,6 +232,10 @@ int cmd_map(const MapArgs& a) {
       else w.object();
       write_line_context(w, t, *view);
       write_range(w, t.paging, r);
+      if (const auto* m = vmas.empty() ? nullptr : vma_at(r.start.value())) {
+        w.key("region").object().key("start").hex(m->start).key("end").hex(m->end).key("perms").str(m->perms());
+        w.key("offset").hex(m->offset).key("path").str(m->name).end();
+      }
       w.end();
       if (a.f.jsonl) w.newline();
     } else if (a.f.delimited()) {
@@ -218,6 +243,10 @@ int cmd_map(const MapArgs& a) {
       table_range(table, t.paging, r);
     } else {
       append_range(out.buf(), t.paging, r);
+      if (const auto* m = vmas.empty() ? nullptr : vma_at(r.start.value())) {
+        out.buf().pop_back();
+        fmt::format_to(std::back_inserter(out.buf()), "  {} {}\n", m->perms(), m->name.empty() ? "[anon]" : m->name);
+      }
     }
     flush_when_full(out, w);
     if (progress && (rows & 0xfff) == 0) {
@@ -229,10 +258,34 @@ int cmd_map(const MapArgs& a) {
     }
     return true;
   };
+  // A run of leaves that crosses into the next VMA is two rows, one per VMA (a run merged
+  // --by-attributes has no single PA to cut at, and stays whole).
+  auto emit_by_vma = [&](const Range& r) {
+    if (vmas.empty() || r.kind != RangeKind::Mapped || a.by_attributes) return emit(r);
+    Range piece = r;
+    const uint64_t page = r.page_size(*t.paging.mode);
+    while (true) {
+      const auto* m = vma_at(piece.start.value());
+      auto next = std::upper_bound(vmas.begin(), vmas.end(), piece.start.value(),
+                                   [](uint64_t v, const linux_kernel::Vma& x) { return v < x.start; });
+      const uint64_t cut = m ? m->end : next != vmas.end() ? next->start : 0;
+      const uint64_t piece_end = piece.start.value() + piece.size;  // 0 at the top of the space
+      if (!cut || cut <= piece.start.value() || (piece_end && cut >= piece_end) || (cut - piece.start.value()) % page)
+        return emit(piece);
+      Range head = piece;
+      head.size = cut - piece.start.value();
+      head.pages = head.size / page;
+      if (!emit(head)) return false;
+      piece.start = VirtAddr(cut);
+      piece.pa = piece.pa + head.size;
+      piece.size -= head.size;
+      piece.pages -= head.pages;
+    }
+  };
   CoalescePolicy policy = CoalescePolicy::for_mode(*t.paging.mode);
   policy.keep_holes = true;
   policy.contiguous_pa = !a.by_attributes;
-  Coalescer coalescer(policy, emit);
+  Coalescer coalescer(policy, emit_by_vma);
   EnumReport rep;
   for (const RootView& v : t.views) {
     view = &v;
@@ -742,6 +795,7 @@ int run(int argc, char** argv) {
   map->add_flag("--pages", ma.pages, "one row per leaf entry (comparable with QEMU's info tlb)");
   map->add_flag("--holes", ma.holes, "also list unmapped ranges");
   map->add_flag("--by-attributes", ma.by_attributes, "merge runs with equal attributes even if the PA jumps");
+  map->add_flag("--with-kernel", ma.with_kernel, "with --pid on an image, guest or kcore: the kernel's half too");
   map->add_option("--from", ma.from, "first VA of the window");
   map->add_option("--to", ma.to, "end of the window (exclusive)");
   map->add_option("--max-entries", ma.max_entries,
@@ -833,7 +887,8 @@ int run(int argc, char** argv) {
       // A live process is read through pagemap, by mapping: there are no page tables to
       // list leaf by leaf, and holes are the gaps between the mappings it prints.
       for (const auto& [given, name] : {std::pair{ma.pages, "--pages"}, std::pair{ma.holes, "--holes"},
-                                        std::pair{ma.by_attributes, "--by-attributes"}})
+                                        std::pair{ma.by_attributes, "--by-attributes"},
+                                        std::pair{ma.with_kernel, "--with-kernel"}})
         if (given)
           throw CliError(kBadInput, fmt::format("map --pid on a live process lists each mapping's physical runs from "
                                                 "pagemap; {} needs page tables: give --kcore (or --image, --qemu) "

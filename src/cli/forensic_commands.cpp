@@ -19,6 +19,7 @@
 #include "linux/layout.hpp"
 #include "linux/reverse_map.hpp"
 #include "linux/tasks.hpp"
+#include "linux/vmas.hpp"
 #include "live/process.hpp"
 
 namespace pagewalk::cli {
@@ -614,6 +615,98 @@ int cmd_search(const SearchArgs& a) {
     for (const std::string& warn : r->warnings) fmt::print(stderr, "pagewalk: warning: {}\n", warn);
   return hits.empty() ? kSomeUnmapped : kAllMapped;
 }
+
+// ---- maps ------------------------------------------------------------------------------
+
+// One VMA as /proc/PID/maps writes it (show_vma_header_prefix: the name padded to column 73
+// on 64-bit kernels).
+void append_maps_line(std::string& o, const linux_kernel::Vma& v) {
+  const size_t from = o.size();
+  fmt::format_to(std::back_inserter(o), "{:08x}-{:08x} {} {:08x} {:02x}:{:02x} {} ", v.start, v.end, v.perms(), v.offset,
+                 v.major, v.minor, v.inode);
+  if (!v.name.empty()) {
+    if (o.size() - from < 73) o.append(73 - (o.size() - from), ' ');
+    o += v.name;
+  } else {
+    o.pop_back();  // maps ends an anonymous line at the inode, with its one space
+    o += ' ';
+  }
+  o += '\n';
+}
+
+int cmd_maps(const MapsArgs& a) {
+  if (!a.target.given())
+    throw CliError(kBadInput, "maps reads the kernel's VMAs: give --image, --qemu or --kcore (a live process's are in /proc/PID/maps)");
+  std::optional<int32_t> only;
+  if (!a.pid.empty()) only = static_cast<int32_t>(count_arg(a.pid, "--pid"));
+  std::unique_ptr<Source> source;
+  auto k = open_kernel(a.target, source);
+  const linux_kernel::TaskLayout tl = kernel_task_layout(*k, a.target);
+  const linux_kernel::TaskList tasks = tasks_for_reverse_map(*k, a.target, only);
+  Output out;
+  std::string& o = out.buf();
+  JsonWriter w(o);
+  DelimitedWriter table(o, a.f.table);
+  if (a.f.json) {
+    w.record("maps");
+    write_target(w, *source);
+    w.key("processes").array();
+  }
+  if (a.f.delimited() && !a.f.no_header)
+    table.header({"pid", "comm", "start", "end", "perms", "offset", "dev", "inode", "path"});
+  int status = kAllMapped;
+  std::vector<std::string> warnings;
+  size_t shown = 0;
+  for (const linux_kernel::Task& t : tasks.tasks) {
+    if (only ? (t.pid != *only) : !t.mm) continue;
+    auto list = linux_kernel::list_vmas(*k, tl, t);
+    if (!list) {
+      if (only) throw CliError(kBadInput, list.error());
+      warnings.push_back(fmt::format("pid {}: {}", t.pid, list.error()));
+      status = kSomeUnmapped;
+      continue;
+    }
+    for (const std::string& wn : list->warnings) warnings.push_back(fmt::format("pid {}: {}", t.pid, wn));
+    if (!list->warnings.empty()) status = kSomeUnmapped;
+    if (a.f.json) {
+      w.object();
+      write_process(w, t.pid, t.comm);
+      w.key("vmas_from").str(list->source).key("vmas").array();
+    }
+    if (a.f.human() && !a.f.no_header)
+      fmt::format_to(std::back_inserter(o), "{}# pid {} ({}): {} VMAs from {}\n", shown ? "\n" : "", t.pid, t.comm,
+                     list->vmas.size(), list->source);
+    ++shown;
+    for (const linux_kernel::Vma& v : list->vmas) {
+      const std::string dev = fmt::format("{:02x}:{:02x}", v.major, v.minor);
+      if (a.f.any_json()) {
+        if (a.f.jsonl) w.record("maps").key("pid").num(t.pid).key("comm").str(t.comm);
+        else w.object();
+        w.key("start").hex(v.start).key("end").hex(v.end).key("perms").str(v.perms()).key("offset").hex(v.offset);
+        w.key("dev").str(dev).key("inode").num(v.inode).key("path").str(v.name);
+        if (v.vma) w.key("vma").hex(v.vma);
+        w.end();
+        if (a.f.jsonl) w.newline();
+        flush_when_full(out, w);
+      } else if (a.f.delimited()) {
+        table.num(static_cast<uint64_t>(t.pid)).str(t.comm).hex(v.start).hex(v.end).str(v.perms()).hex(v.offset);
+        table.str(dev).num(v.inode).str(v.name).end();
+        out.maybe_flush();
+      } else {
+        append_maps_line(o, v);
+        out.maybe_flush();
+      }
+    }
+    if (a.f.json) w.end().end();
+  }
+  if (a.f.json) w.end().key("warnings").strings(warnings).end().newline();
+  w.sync();
+  out.flush();
+  if (!a.f.json)
+    for (const std::string& wn : warnings) fmt::print(stderr, "pagewalk: warning: {}\n", wn);
+  check_source(*source);
+  return status;
+}
 }  // namespace
 
 int image_ptov(const PtovArgs& a) {
@@ -669,6 +762,12 @@ void ForensicCommands::add_to(CLI::App& app) {
                          "pagewalk read --image dump.elf --phys 1422c52a0 -n 0x1000 --raw page.bin",
                          "pagewalk read --pid self 7ffd4a3c1000"}));
 
+  maps = app.add_subcommand("maps", "a process's VMAs from the kernel's own structures, as /proc/PID/maps shows them");
+  maps->add_option("--pid", maps_args.pid, "one process (default: every process with an address space)");
+  maps_args.target.add_to(*maps, kSourceOptions | kCpuOption | kPagingOptions | kSymbolOptions | kTypeOptions);
+  maps_args.f.add_to(*maps, true, "VMA");
+  maps->footer(examples({"pagewalk maps --image dump.elf --pid 117", "pagewalk maps --kcore --jsonl"}));
+
   search = app.add_subcommand("search", "find bytes in physical memory, and every (pid, VA) and kernel VA of each hit");
   search->add_option("TEXT", search_args.text, "a string to find (C escapes \\n \\t \\xNN understood)");
   search->add_option("--hex", search_args.hex, "bytes to find, as hex pairs (\"48 65 6c 6c 6f\")");
@@ -687,6 +786,7 @@ void ForensicCommands::add_to(CLI::App& app) {
 int ForensicCommands::run_chosen() {
   if (*read) return cmd_read(read_args);
   if (*search) return cmd_search(search_args);
+  if (*maps) return cmd_maps(maps_args);
   return -1;
 }
 

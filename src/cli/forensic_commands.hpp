@@ -33,6 +33,12 @@ struct SearchArgs {
   OutputFormat f;
 };
 
+struct MapsArgs {
+  std::string pid;  // one process; default: every process with an mm
+  TargetOptions target;
+  OutputFormat f;
+};
+
 // ptov on an image, guest or kcore: every (pid, VA) and kernel VA whose tables map each
 // PA (one, --pfn N, or many from stdin with -), from one pass over every address space.
 struct PtovArgs;
@@ -41,7 +47,9 @@ int image_ptov(const PtovArgs& a);
 struct ForensicCommands {
   CLI::App* read = nullptr;
   CLI::App* search = nullptr;
+  CLI::App* maps = nullptr;
   ReadArgs read_args;
+  MapsArgs maps_args;
   SearchArgs search_args;
 
   void add_to(CLI::App& app);

@@ -16,9 +16,14 @@ struct BtfDeleter {
   void operator()(btf* b) const { btf__free(b); }
 };
 
+struct MemberAt {
+  uint64_t offset;
+  int type;  // the member's type, typedefs and qualifiers resolved
+};
+
 // The byte offset of `member` in the struct or union `type_id`, looking through anonymous
 // struct and union members the way C does.
-std::optional<uint64_t> find_member(const btf* b, int type_id, std::string_view member, int depth = 0) {
+std::optional<MemberAt> find_one_member(const btf* b, int type_id, std::string_view member, int depth = 0) {
   if (depth > 8) return std::nullopt;
   const btf_type* t = btf__type_by_id(b, static_cast<__u32>(type_id));
   if (!t || !btf_is_composite(t)) return std::nullopt;
@@ -26,15 +31,30 @@ std::optional<uint64_t> find_member(const btf* b, int type_id, std::string_view 
   for (unsigned i = 0; i < btf_vlen(t); ++i, ++m) {
     const uint32_t bits = btf_member_bit_offset(t, i);
     const char* name = btf__name_by_offset(b, m->name_off);
+    const int type = btf__resolve_type(b, m->type);
     if (name && *name) {
-      if (member == name) return bits / 8;
+      if (member == name) return MemberAt{bits / 8, type};
       continue;
     }
-    const int inner = btf__resolve_type(b, m->type);
-    if (inner < 0) continue;
-    if (auto off = find_member(b, inner, member, depth + 1)) return bits / 8 + *off;
+    if (type < 0) continue;
+    if (auto inner = find_one_member(b, type, member, depth + 1)) return MemberAt{bits / 8 + inner->offset, inner->type};
   }
   return std::nullopt;
+}
+
+// "a.b.c": a member of a member of a member.
+std::optional<uint64_t> find_member(const btf* b, int type_id, std::string_view path) {
+  uint64_t offset = 0;
+  while (true) {
+    const size_t dot = path.find('.');
+    auto m = find_one_member(b, type_id, path.substr(0, dot));
+    if (!m) return std::nullopt;
+    offset += m->offset;
+    if (dot == std::string_view::npos) return offset;
+    if (m->type < 0) return std::nullopt;
+    type_id = m->type;
+    path.remove_prefix(dot + 1);
+  }
 }
 
 }  // namespace

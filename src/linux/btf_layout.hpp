@@ -32,6 +32,15 @@ struct TaskLayout {
   std::optional<uint64_t> task_signal;        // task_struct.signal (struct signal_struct *)
   std::optional<uint64_t> signal_nr_threads;  // signal_struct.nr_threads
   std::optional<uint64_t> cpu_capability;  // cpuinfo_x86.x86_capability, for the PTI feature bit
+  // A process's VMAs (maps): the maple tree of 6.1+ or the vm_next list before it, the
+  // fields /proc/PID/maps prints (fs/proc/task_mmu.c, show_map_vma), and what a file's path
+  // is walked through (dentries up to the mount's root, mounts up to the namespace's root).
+  std::optional<uint64_t> mm_mt, mm_mmap, mt_root, mm_start_brk, mm_brk, mm_start_stack;
+  std::optional<uint64_t> vma_start, vma_end, vma_next, vma_flags, vma_pgoff, vma_file, vma_ops, vma_private,
+      vma_anon_name, vma_mm;
+  std::optional<uint64_t> file_mnt, file_dentry, file_inode, inode_ino, inode_sb, sb_dev;
+  std::optional<uint64_t> dentry_parent, dentry_name, dentry_len, mount_mnt, mount_parent, mount_mountpoint,
+      vfsmount_root, anon_vma_name_name;
   std::string source;
 };
 
@@ -47,7 +56,8 @@ inline constexpr TaskMember kTaskMembers[] = {
     {"task_struct", "mm", &TaskLayout::task_mm},       {"mm_struct", "pgd", &TaskLayout::mm_pgd},
 };
 
-// Members read when present; the first of two names for one field that exists wins.
+// Members read when present; the first of two names for one field that exists wins. A
+// dotted member ("f_path.dentry") is a member of a member.
 struct OptionalTaskMember {
   const char* type;
   const char* member;
@@ -61,6 +71,36 @@ inline constexpr OptionalTaskMember kOptionalTaskMembers[] = {
     {"task_struct", "signal", &TaskLayout::task_signal},
     {"signal_struct", "nr_threads", &TaskLayout::signal_nr_threads},
     {"cpuinfo_x86", "x86_capability", &TaskLayout::cpu_capability},
+    {"mm_struct", "mm_mt", &TaskLayout::mm_mt},  // the maple tree, Linux 6.1+
+    {"mm_struct", "mmap", &TaskLayout::mm_mmap},  // the VMA list before it
+    {"maple_tree", "ma_root", &TaskLayout::mt_root},
+    {"mm_struct", "start_brk", &TaskLayout::mm_start_brk},
+    {"mm_struct", "brk", &TaskLayout::mm_brk},
+    {"mm_struct", "start_stack", &TaskLayout::mm_start_stack},
+    {"vm_area_struct", "vm_start", &TaskLayout::vma_start},
+    {"vm_area_struct", "vm_end", &TaskLayout::vma_end},
+    {"vm_area_struct", "vm_next", &TaskLayout::vma_next},
+    {"vm_area_struct", "vm_flags", &TaskLayout::vma_flags},
+    {"vm_area_struct", "vm_pgoff", &TaskLayout::vma_pgoff},
+    {"vm_area_struct", "vm_file", &TaskLayout::vma_file},
+    {"vm_area_struct", "vm_ops", &TaskLayout::vma_ops},
+    {"vm_area_struct", "vm_private_data", &TaskLayout::vma_private},
+    {"vm_area_struct", "anon_name", &TaskLayout::vma_anon_name},
+    {"vm_area_struct", "vm_mm", &TaskLayout::vma_mm},
+    {"file", "f_path.mnt", &TaskLayout::file_mnt},
+    {"file", "f_path.dentry", &TaskLayout::file_dentry},
+    {"file", "f_inode", &TaskLayout::file_inode},
+    {"inode", "i_ino", &TaskLayout::inode_ino},
+    {"inode", "i_sb", &TaskLayout::inode_sb},
+    {"super_block", "s_dev", &TaskLayout::sb_dev},
+    {"dentry", "d_parent", &TaskLayout::dentry_parent},
+    {"dentry", "d_name.name", &TaskLayout::dentry_name},
+    {"dentry", "d_name.len", &TaskLayout::dentry_len},
+    {"mount", "mnt", &TaskLayout::mount_mnt},
+    {"mount", "mnt_parent", &TaskLayout::mount_parent},
+    {"mount", "mnt_mountpoint", &TaskLayout::mount_mountpoint},
+    {"vfsmount", "mnt_root", &TaskLayout::vfsmount_root},
+    {"anon_vma_name", "name", &TaskLayout::anon_vma_name_name},
 };
 
 // Parses raw BTF (a .BTF section or /sys/kernel/btf/vmlinux) and finds the members.

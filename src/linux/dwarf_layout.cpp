@@ -5,8 +5,10 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <map>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -30,7 +32,8 @@ bool resolve_type(Dwarf_Die* die, Dwarf_Die* out) {
   return false;
 }
 
-std::optional<uint64_t> member_offset(Dwarf_Die* composite, std::string_view name, int depth = 0) {
+std::optional<uint64_t> one_member_offset(Dwarf_Die* composite, std::string_view name, Dwarf_Die* type_out,
+                                          int depth = 0) {
   if (depth > 8) return std::nullopt;
   Dwarf_Die m;
   if (dwarf_child(composite, &m) != 0) return std::nullopt;
@@ -41,14 +44,31 @@ std::optional<uint64_t> member_offset(Dwarf_Die* composite, std::string_view nam
     if (dwarf_attr_integrate(&m, DW_AT_data_member_location, &a)) dwarf_formudata(&a, &off);
     const char* n = dwarf_diename(&m);
     if (n && *n) {
-      if (name == n) return off;
-      continue;
+      if (name != n) continue;
+      if (type_out && !resolve_type(&m, type_out)) return std::nullopt;
+      return off;
     }
     Dwarf_Die t;  // an anonymous struct or union: look inside, as C does
     if (resolve_type(&m, &t) && (dwarf_tag(&t) == DW_TAG_structure_type || dwarf_tag(&t) == DW_TAG_union_type))
-      if (auto inner = member_offset(&t, name, depth + 1)) return off + *inner;
+      if (auto inner = one_member_offset(&t, name, type_out, depth + 1)) return off + *inner;
   } while (dwarf_siblingof(&m, &m) == 0);
   return std::nullopt;
+}
+
+// "a.b.c": a member of a member of a member.
+std::optional<uint64_t> member_offset(Dwarf_Die* composite, std::string_view path) {
+  uint64_t offset = 0;
+  Dwarf_Die cur = *composite;
+  while (true) {
+    const size_t dot = path.find('.');
+    Dwarf_Die type;
+    auto off = one_member_offset(&cur, path.substr(0, dot), dot == std::string_view::npos ? nullptr : &type);
+    if (!off) return std::nullopt;
+    offset += *off;
+    if (dot == std::string_view::npos) return offset;
+    cur = type;
+    path.remove_prefix(dot + 1);
+  }
 }
 
 }  // namespace
@@ -64,10 +84,16 @@ tl::expected<TaskLayout, std::string> task_layout_from_dwarf(const std::string& 
   }
   // The first complete definition of each structure we need, from the top level of any CU.
   std::map<std::string, Dwarf_Die, std::less<>> found;
-  const char* wanted[] = {"task_struct", "mm_struct", "signal_struct", "cpuinfo_x86"};
+  std::vector<const char*> wanted;
+  auto want = [&](const char* type) {
+    if (std::none_of(wanted.begin(), wanted.end(), [&](const char* w) { return std::strcmp(w, type) == 0; }))
+      wanted.push_back(type);
+  };
+  for (const TaskMember& w : kTaskMembers) want(w.type);
+  for (const OptionalTaskMember& w : kOptionalTaskMembers) want(w.type);
   Dwarf_Off off = 0, next = 0;
   size_t header = 0;
-  while (found.size() < std::size(wanted) && dwarf_nextcu(dw, off, &next, &header, nullptr, nullptr, nullptr) == 0) {
+  while (found.size() < wanted.size() && dwarf_nextcu(dw, off, &next, &header, nullptr, nullptr, nullptr) == 0) {
     Dwarf_Die cu, die;
     if (dwarf_offdie(dw, off + header, &cu) && dwarf_child(&cu, &die) == 0) {
       do {

@@ -193,6 +193,8 @@ void select_linux_roots(Target& t, const TargetSpec& s) {
   const std::vector<linux_kernel::ProcessRoot> roots = k.arch->process_roots(k, layout, pgd);
   t.roots = pgd;
   t.process = ProcessName{task->pid, task->comm};
+  t.task = *task;
+  t.task_layout = layout;
   t.root_source = fmt::format("pid {} ({}) mm->pgd 0x{:x} = PA 0x{:x}", task->pid, task->comm, task->pgd_va, pgd.value());
   if (roots.size() == 1) {
     if (!s.pti.empty()) t.notes.emplace_back("note: the kernel does not use page-table isolation; --pti ignored");

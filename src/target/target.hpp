@@ -17,6 +17,7 @@
 #include "core/walk.hpp"
 #include "linux/btf_layout.hpp"
 #include "linux/kernel.hpp"
+#include "linux/tasks.hpp"
 #include "sources/source.hpp"
 
 namespace pagewalk::target {
@@ -84,6 +85,10 @@ struct Target {
   std::vector<RootView> views;  // what translate and map walk: {roots}, or both PTI halves
   std::optional<ProcessName> process;  // when the roots are a process's (--pid)
   std::unique_ptr<linux_kernel::LinuxKernel> kernel;  // when the spec asked for Linux knowledge
+  // A process's walk (--pid on an image, guest or kcore): its task and the kernel's
+  // structure offsets, for what else is asked of it (its VMAs).
+  std::optional<linux_kernel::Task> task;
+  std::optional<linux_kernel::TaskLayout> task_layout;
 
   [[nodiscard]] std::string_view name() const { return source->name(); }
   [[nodiscard]] PhysMemory& memory() const { return source->memory(); }

@@ -81,6 +81,8 @@ i=0
 while [ ! -s /tmp/hello-mm.vas ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
 # The program's parent, state and thread count as the kernel's /proc shows them (ps's oracle).
 echo "INFO hello_status $(grep -E '^(State|PPid|Threads):' /proc/$hpid/status | tr -s '\t\n' '  ')"
+# Its VMAs as the kernel's /proc shows them (maps' oracle), one INFO line each.
+sed "s/^/INFO hello_maps /" /proc/$hpid/maps
 # Each run's stdout goes out gzipped and base64-encoded ("KCORE-GZ <tag> <line>"): the
 # kernel map is megabytes of JSON, and the serial console is slow. printk stays off the
 # console meanwhile so that nothing lands inside those lines.

@@ -63,7 +63,8 @@ def collect(guest):
         v = read_u64(guest, ksyms[name])
         if v is not None:
             values[name] = v
-    return {"ksyms": ksyms, "values": values, "pid": guest.pid, "status": hello_status(guest)}
+    return {"ksyms": ksyms, "values": values, "pid": guest.pid, "status": hello_status(guest),
+            "maps": hello_maps(guest)}
 
 
 def hello_status(guest):
@@ -72,6 +73,45 @@ def hello_status(guest):
         if line.startswith("INFO hello_status "):
             return parse_status(line[len("INFO hello_status "):])
     return {}
+
+
+def hello_maps(guest):
+    """The program's /proc/PID/maps as /init printed it: (start, end, perms, offset, dev,
+    inode, name) per line."""
+    out = []
+    for line in guest.serial_text.splitlines():
+        line = line.strip()
+        if not line.startswith("INFO hello_maps "):
+            continue
+        f = line[len("INFO hello_maps "):].split(None, 5)
+        if len(f) < 5:
+            continue
+        start, end = (int(x, 16) for x in f[0].split("-"))
+        out.append((start, end, f[1], int(f[2], 16), f[3], int(f[4]), f[5] if len(f) > 5 else ""))
+    return out
+
+
+def check_maps(pagewalk, dump_path, pid, lorc, res):
+    """maps --pid from the kernel's maple tree = the guest's own /proc/PID/maps, line for line."""
+    want = lorc.get("maps") or []
+    if not want:
+        res.fail("maps", "the guest printed no /proc/PID/maps lines")
+        return
+    doc = pagewalk_json(pagewalk, ["maps", "--image", dump_path, "--pid", str(pid), "--json"])
+    procs = doc["processes"]
+    got = [(as_int(v["start"]), as_int(v["end"]), v["perms"], as_int(v["offset"]), v["dev"], v["inode"], v["path"])
+           for v in (procs[0]["vmas"] if procs else [])]
+    if got != want:
+        missing = [w for w in want if w not in got]
+        extra = [g for g in got if g not in want]
+        res.fail("maps", f"{len(got)} VMAs, the guest's maps has {len(want)}; missing {missing[:4]}, extra {extra[:4]}")
+    # The text form is maps' own, fields and padding: the same lines the guest printed.
+    text = subprocess.run(shlex.split(pagewalk) + ["maps", "--image", dump_path, "--pid", str(pid), "--no-header"],
+                          capture_output=True, text=True, timeout=120).stdout.splitlines()
+    if [l.split() for l in text] != [[f"{w[0]:08x}-{w[1]:08x}", w[2], f"{w[3]:08x}", w[4], str(w[5])] + ([w[6]] if w[6] else [])
+                                     for w in want]:
+        res.fail("maps", "the text form differs from the guest's /proc/PID/maps")
+    res.counts["maps_vmas"] = len(want)
 
 
 def parse_status(text):
@@ -278,6 +318,7 @@ def check(pagewalk, dump_path, kdump_path, case, orc, lorc, res):
     check_read(pagewalk, dump_path, pid, orc, lorc, res)
     check_ptov(pagewalk, dump_path, pid, case, orc, res)
     check_search(pagewalk, dump_path, pid, orc, res)
+    check_maps(pagewalk, dump_path, pid, lorc, res)
 
     # kconv: the kernel's own formulas on direct-map and kernel-text samples = gva2gpa.
     kern = [(va, gpa) for _tag, va, gpa in orc["kern"] if gpa is not None]
