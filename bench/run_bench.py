@@ -184,12 +184,45 @@ def real_dump(dump, tmp):
               f"{cat_rate / 1e6:.1f} M rows/s; peak RSS {rss / 1024:.1f} MiB)")
 
 
+def forensics(dump, tmp):
+    """The forensic passes on a real Linux dump: the reverse map of many frames over every
+    process and the kernel, search against grep over the same file, maps of every process;
+    each beside `ps` on the same dump (opening the kernel and its task list, which every one
+    of them does first)."""
+    import random
+    ps_s, _ = best_of(3, [PAGEWALK, "ps", "--image", dump])
+    print(f"\nforensics on the real dump (baseline: ps, opening the kernel and its task list, {ps_s * 1e3:.0f} ms)")
+    info = json.loads(subprocess.run([PAGEWALK, "info", "--image", dump, "--json"], capture_output=True,
+                                     text=True).stdout)
+    ranges = [(int(r["start"], 16), int(r["end"], 16)) for r in info.get("ram", info.get("ranges", []))]
+    rng = random.Random(2)
+    pas = os.path.join(tmp, "pas.txt")
+    count = 10_000
+    with open(pas, "w") as f:
+        for _ in range(count):
+            a, b = ranges[rng.randrange(len(ranges))] if ranges else (0, 1 << 29)
+            f.write(f"{rng.randrange(a, b):x}\n")
+    for label, cmd, stdin in (
+            (f"ptov - ({count} random PAs)", [PAGEWALK, "ptov", "--image", dump, "--jsonl", "-"], pas),
+            ("ptov one PA", [PAGEWALK, "ptov", "--image", dump, "1000"], None),
+            ("maps (every process)", [PAGEWALK, "maps", "--image", dump], None)):
+        s, rss = best_of(3, cmd, stdin)
+        print(f"  {label:<33} {s * 1e3:8.0f} ms  ({(s - ps_s) * 1e3:+.0f} ms over ps; peak RSS {rss / 1024:.1f} MiB)")
+    pattern = "Hello mm paging!"
+    grep_s, _ = best_of(3, ["grep", "-c", "-a", "-F", pattern, dump])
+    for label, extra in (("search --no-vas", ["--no-vas"]), ("search (with every VA of each hit)", [])):
+        s, rss = best_of(3, [PAGEWALK, "search", "--image", dump, pattern] + extra)
+        print(f"  {label:<33} {s * 1e3:8.0f} ms  ({grep_s / s:.2f}x the speed of grep -c -a -F over the file, "
+              f"{grep_s * 1e3:.0f} ms; peak RSS {rss / 1024:.1f} MiB)")
+
+
 def main():
     library()
     with tempfile.TemporaryDirectory() as tmp:
         cli(tmp)
         if os.environ.get("PAGEWALK_BENCH_DUMP"):
             real_dump(os.environ["PAGEWALK_BENCH_DUMP"], tmp)
+            forensics(os.environ["PAGEWALK_BENCH_DUMP"], tmp)
     live()
 
 

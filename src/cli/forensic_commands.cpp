@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "cli/errors.hpp"
 #include "cli/help.hpp"
@@ -19,7 +20,9 @@
 #include "linux/layout.hpp"
 #include "linux/reverse_map.hpp"
 #include "linux/tasks.hpp"
+#include "linux/struct_page.hpp"
 #include "linux/vmas.hpp"
+#include "live/kpage.hpp"
 #include "live/process.hpp"
 
 namespace pagewalk::cli {
@@ -707,6 +710,100 @@ int cmd_maps(const MapsArgs& a) {
   check_source(*source);
   return status;
 }
+
+// ---- page ------------------------------------------------------------------------------
+
+// The kpageflags word of a list of KPF names (live/kpage's table is the kernel's header).
+uint64_t kpageflags_word(const std::vector<std::string>& names) {
+  uint64_t w = 0;
+  for (const std::string& n : names)
+    for (size_t b = 0; b < live::kKpageFlagNames.size(); ++b)
+      if (live::kKpageFlagNames[b] == n) w |= uint64_t{1} << b;
+  return w;
+}
+
+int cmd_page(const PageArgs& a) {
+  if (a.pfn.empty() && a.phys.empty() && a.page.empty())
+    throw CliError(kBadInput, "page: give --pfn N, --phys PA or --page VA (each may repeat)");
+  if (!a.target.given()) throw CliError(kBadInput, "page reads the kernel's struct page: give --image, --qemu or --kcore");
+  for (const auto& v : a.page) precheck_address(v, "--page");
+  std::unique_ptr<Source> source;
+  auto k = open_kernel(a.target, source);
+  const linux_kernel::TaskLayout tl = kernel_task_layout(*k, a.target);
+  std::vector<Pfn> frames;
+  for (const auto& v : a.pfn) frames.push_back(Pfn(address_arg(v, "--pfn")));
+  for (const auto& v : a.phys) frames.push_back(Pfn(address_arg(v, "--phys") >> 12));
+  for (const auto& v : a.page) {
+    auto pfn = k->page_to_pfn(VirtAddr(target_address(v, "--page", k.get())));
+    if (!pfn) throw CliError(kBadInput, fmt::format("--page {}: {}", v, pfn.error()));
+    frames.push_back(*pfn);
+  }
+  for (const Pfn f : frames)
+    if (k->max_pfn && f.value() >= k->max_pfn)
+      throw CliError(kBadInput, fmt::format("PFN 0x{:x} is above the image's frames (max_pfn 0x{:x})", f.value(), k->max_pfn));
+  Output out;
+  std::string& o = out.buf();
+  JsonWriter w(o);
+  DelimitedWriter table(o, a.f.table);
+  if (a.f.json) {
+    w.record("page");
+    write_target(w, *source);
+    w.key("release").str(k->release).key("pages").array();
+  }
+  if (a.f.delimited() && !a.f.no_header)
+    table.header({"pfn", "pa", "page", "flags", "refcount", "mapcount", "mapping", "mapping_kind", "index", "head", "order",
+                  "kpageflags"});
+  int status = kAllMapped;
+  for (const Pfn f : frames) {
+    auto p = linux_kernel::read_page(*k, tl, f);
+    if (!p) {
+      fmt::print(stderr, "pagewalk: PFN 0x{:x}: {}\n", f.value(), p.error());
+      status = kSomeUnmapped;
+      continue;
+    }
+    const uint64_t kpf = kpageflags_word(p->kpageflags);
+    if (a.f.any_json()) {
+      if (a.f.jsonl) w.record("page");
+      else w.object();
+      w.key("pfn").hex(f.value()).key("pa").hex(f.value() << 12).key("page").hex(p->page);
+      w.key("flags").object().key("raw").hex(p->flags).key("flags").strings(p->flag_names).end();
+      w.key("refcount").signed_num(p->refcount).key("mapcount").signed_num(p->mapcount);
+      w.key("mapping").hex(p->mapping).key("mapping_kind").str(p->mapping_kind).key("index").hex(p->index);
+      w.key("private").hex(p->private_data);
+      if (p->head) w.key("head").hex(*p->head);
+      if (p->order) w.key("order").num(*p->order);
+      w.key("kpageflags").object().key("raw").hex(kpf).key("flags").strings(p->kpageflags).end();
+      w.end();
+      if (a.f.jsonl) w.newline();
+    } else if (a.f.delimited()) {
+      table.hex(f.value()).hex(f.value() << 12).hex(p->page).str(fmt::format("{}", fmt::join(p->flag_names, " ")));
+      table.str(std::to_string(p->refcount)).str(std::to_string(p->mapcount)).hex(p->mapping).str(p->mapping_kind);
+      table.hex(p->index);
+      if (p->head) table.hex(*p->head);
+      else table.empty();
+      if (p->order) table.num(*p->order);
+      else table.empty();
+      table.str(fmt::format("{}", fmt::join(p->kpageflags, " "))).end();
+    } else {
+      fmt::format_to(std::back_inserter(o), "PFN 0x{:x} (PA 0x{:x}): struct page 0x{:x}\n", f.value(), f.value() << 12, p->page);
+      fmt::format_to(std::back_inserter(o), "  flags       0x{:016x}  {}\n", p->flags, fmt::join(p->flag_names, " "));
+      fmt::format_to(std::back_inserter(o), "  refcount    {}\n  mapcount    {} (_mapcount {})\n", p->refcount,
+                     p->mapcount + 1, p->mapcount);
+      fmt::format_to(std::back_inserter(o), "  mapping     0x{:x} ({})  index 0x{:x}  private 0x{:x}\n", p->mapping,
+                     p->mapping_kind, p->index, p->private_data);
+      if (p->head || p->order)
+        fmt::format_to(std::back_inserter(o), "  compound    {}{}\n",
+                       p->head ? fmt::format("tail of 0x{:x}", *p->head) : std::string("head"),
+                       p->order ? fmt::format(", order {} ({})", *p->order, human_size(uint64_t{4096} << *p->order)) : "");
+      fmt::format_to(std::back_inserter(o), "  kpageflags  0x{:x}  {}\n", kpf, fmt::join(p->kpageflags, " "));
+    }
+  }
+  if (a.f.json) w.end().end().newline();
+  w.sync();
+  out.flush();
+  check_source(*source);
+  return status;
+}
 }  // namespace
 
 int image_ptov(const PtovArgs& a) {
@@ -768,6 +865,14 @@ void ForensicCommands::add_to(CLI::App& app) {
   maps_args.f.add_to(*maps, true, "VMA");
   maps->footer(examples({"pagewalk maps --image dump.elf --pid 117", "pagewalk maps --kcore --jsonl"}));
 
+  page = app.add_subcommand("page", "a frame's struct page decoded: flags by name, counts, mapping, compound, kpageflags");
+  page->add_option("--pfn", page_args.pfn, "a page frame number (repeat for more)")->allow_extra_args(false);
+  page->add_option("--phys", page_args.phys, "a physical address in the frame")->allow_extra_args(false);
+  page->add_option("--page", page_args.page, "the struct page's address")->allow_extra_args(false);
+  page_args.target.add_to(*page, kSourceOptions | kCpuOption | kPagingOptions | kSymbolOptions | kTypeOptions);
+  page_args.f.add_to(*page, true, "page");
+  page->footer(examples({"pagewalk page --image dump.elf --pfn fdcc", "pagewalk page --image dump.elf --phys 2c00000 --json"}));
+
   search = app.add_subcommand("search", "find bytes in physical memory, and every (pid, VA) and kernel VA of each hit");
   search->add_option("TEXT", search_args.text, "a string to find (C escapes \\n \\t \\xNN understood)");
   search->add_option("--hex", search_args.hex, "bytes to find, as hex pairs (\"48 65 6c 6c 6f\")");
@@ -787,6 +892,7 @@ int ForensicCommands::run_chosen() {
   if (*read) return cmd_read(read_args);
   if (*search) return cmd_search(search_args);
   if (*maps) return cmd_maps(maps_args);
+  if (*page) return cmd_page(page_args);
   return -1;
 }
 

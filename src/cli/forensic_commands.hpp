@@ -39,6 +39,12 @@ struct MapsArgs {
   OutputFormat f;
 };
 
+struct PageArgs {
+  std::vector<std::string> pfn, phys, page;  // frames, by number, by a PA in them, by struct page address
+  TargetOptions target;
+  OutputFormat f;
+};
+
 // ptov on an image, guest or kcore: every (pid, VA) and kernel VA whose tables map each
 // PA (one, --pfn N, or many from stdin with -), from one pass over every address space.
 struct PtovArgs;
@@ -48,7 +54,9 @@ struct ForensicCommands {
   CLI::App* read = nullptr;
   CLI::App* search = nullptr;
   CLI::App* maps = nullptr;
+  CLI::App* page = nullptr;
   ReadArgs read_args;
+  PageArgs page_args;
   MapsArgs maps_args;
   SearchArgs search_args;
 

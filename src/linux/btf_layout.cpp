@@ -94,6 +94,21 @@ tl::expected<TaskLayout, std::string> task_layout_from_btf(std::span<const std::
     if (l.*w.field) continue;
     if (auto id = struct_id(w.type)) l.*w.field = find_member(b.get(), *id, w.member);
   }
+  // enum pageflags: PG_locked = 0 ... __NR_PAGEFLAGS (include/linux/page-flags.h).
+  if (const int e = btf__find_by_name_kind(b.get(), "pageflags", BTF_KIND_ENUM); e >= 0) {
+    const btf_type* t = btf__type_by_id(b.get(), static_cast<__u32>(e));
+    const struct btf_enum* v = btf_enum(t);
+    for (unsigned i = 0; i < btf_vlen(t); ++i, ++v) {
+      const char* name = btf__name_by_offset(b.get(), v->name_off);
+      if (!name || v->val < 0 || v->val >= 64) continue;
+      std::string_view n(name);
+      if (n.rfind("__", 0) == 0) continue;  // __NR_PAGEFLAGS and friends
+      if (n.rfind("PG_", 0) == 0) n.remove_prefix(3);
+      auto& names = l.page_flag_names;
+      if (names.size() <= static_cast<size_t>(v->val)) names.resize(static_cast<size_t>(v->val) + 1);
+      if (names[static_cast<size_t>(v->val)].empty()) names[static_cast<size_t>(v->val)] = std::string(n);
+    }
+  }
   l.source = "BTF";
   return l;
 }

@@ -41,6 +41,11 @@ struct TaskLayout {
   std::optional<uint64_t> file_mnt, file_dentry, file_inode, inode_ino, inode_sb, sb_dev;
   std::optional<uint64_t> dentry_parent, dentry_name, dentry_len, mount_mnt, mount_parent, mount_mountpoint,
       vfsmount_root, anon_vma_name_name;
+  // struct page (include/linux/mm_types.h, 6.1) and the kernel's enum pageflags: the name of
+  // each flag bit (PG_ dropped; the first of aliases that share a bit).
+  std::optional<uint64_t> page_flags, page_refcount, page_mapcount, page_mapping, page_index, page_private,
+      page_compound_head, page_compound_order;
+  std::vector<std::string> page_flag_names;
   std::string source;
 };
 
@@ -101,6 +106,14 @@ inline constexpr OptionalTaskMember kOptionalTaskMembers[] = {
     {"mount", "mnt_mountpoint", &TaskLayout::mount_mountpoint},
     {"vfsmount", "mnt_root", &TaskLayout::vfsmount_root},
     {"anon_vma_name", "name", &TaskLayout::anon_vma_name_name},
+    {"page", "flags", &TaskLayout::page_flags},
+    {"page", "_refcount", &TaskLayout::page_refcount},
+    {"page", "_mapcount", &TaskLayout::page_mapcount},
+    {"page", "mapping", &TaskLayout::page_mapping},
+    {"page", "index", &TaskLayout::page_index},
+    {"page", "private", &TaskLayout::page_private},
+    {"page", "compound_head", &TaskLayout::page_compound_head},
+    {"page", "compound_order", &TaskLayout::page_compound_order},  // in the first tail page (6.1)
 };
 
 // Parses raw BTF (a .BTF section or /sys/kernel/btf/vmlinux) and finds the members.

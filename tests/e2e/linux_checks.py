@@ -64,7 +64,7 @@ def collect(guest):
         if v is not None:
             values[name] = v
     return {"ksyms": ksyms, "values": values, "pid": guest.pid, "status": hello_status(guest),
-            "maps": hello_maps(guest)}
+            "maps": hello_maps(guest), "kpageflags": hello_kpageflags(guest)}
 
 
 def hello_status(guest):
@@ -73,6 +73,51 @@ def hello_status(guest):
         if line.startswith("INFO hello_status "):
             return parse_status(line[len("INFO hello_status "):])
     return {}
+
+
+def hello_kpageflags(guest):
+    """{name: (pfn, word)}: /proc/kpageflags for each present program page, as it printed it."""
+    out = {}
+    for line in guest.info.get("kpageflags", "").splitlines():
+        f = line.split()
+        if len(f) == 3:
+            out[f[0]] = (int(f[1], 16), int(f[2], 16))
+    return out
+
+
+# Bits of /proc/kpageflags (include/uapi/linux/kernel-page-flags.h) that page decides from
+# the struct page alone and that stay as they are once the program's pages are faulted in
+# (LRU, ACTIVE, REFERENCED move with reclaim's per-CPU batches; MMAP is counted elsewhere).
+KPF_STABLE = {"SLAB": 7, "BUDDY": 10, "ANON": 12, "SWAPBACKED": 14, "COMPOUND_HEAD": 15, "COMPOUND_TAIL": 16,
+              "UNEVICTABLE": 18, "HWPOISON": 19, "KSM": 21, "THP": 22, "ZERO_PAGE": 24, "PGTABLE": 26,
+              "UPTODATE": 3, "MLOCKED": 33}
+
+
+def check_page(pagewalk, dump_path, lorc, res):
+    """page: the struct page of each program frame, its kpageflags as the kernel computes
+    them = the word the program read from the guest's /proc/kpageflags (the stable bits)."""
+    kpf = lorc.get("kpageflags") or {}
+    if not kpf:
+        res.fail("page", "the program printed no /proc/kpageflags words")
+        return
+    names = sorted(kpf)
+    args = ["page", "--image", dump_path, "--json"]
+    for n in names:
+        args += ["--pfn", f"0x{kpf[n][0]:x}"]
+    doc = pagewalk_json(pagewalk, args)
+    mask = sum(1 << b for b in KPF_STABLE.values())
+    if len(doc["pages"]) != len(names):
+        res.fail("page", f"{len(doc['pages'])} pages for {len(names)} frames")
+        return
+    for n, p in zip(names, doc["pages"]):
+        want = kpf[n][1] & mask
+        got = as_int(p["kpageflags"]["raw"]) & mask
+        if want != got:
+            names_of = lambda w: sorted(k for k, b in KPF_STABLE.items() if w >> b & 1)
+            res.fail("page", f"{n} PFN 0x{kpf[n][0]:x}: pagewalk {names_of(got)}, /proc/kpageflags {names_of(want)}")
+    if not any("THP" in p["kpageflags"]["flags"] for p in doc["pages"]):
+        res.fail("page", "no THP among the program's pages")
+    res.counts["page_frames"] = len(names)
 
 
 def hello_maps(guest):
@@ -319,6 +364,7 @@ def check(pagewalk, dump_path, kdump_path, case, orc, lorc, res):
     check_ptov(pagewalk, dump_path, pid, case, orc, res)
     check_search(pagewalk, dump_path, pid, orc, res)
     check_maps(pagewalk, dump_path, pid, lorc, res)
+    check_page(pagewalk, dump_path, lorc, res)
 
     # kconv: the kernel's own formulas on direct-map and kernel-text samples = gva2gpa.
     kern = [(va, gpa) for _tag, va, gpa in orc["kern"] if gpa is not None]

@@ -955,6 +955,14 @@ TEST(LinuxBtf, ThisMachinesKernel) {
 #if defined(__x86_64__)
   EXPECT_TRUE(l->cpu_capability);
 #endif
+  // What maps and page read: VMAs, paths, struct page and the kernel's own flag names.
+  EXPECT_TRUE(l->vma_start && l->vma_end && l->vma_flags && l->vma_pgoff && l->vma_file);
+  EXPECT_EQ(l->vma_end.value_or(0), l->vma_start.value_or(0) + 8);  // unsigned long vm_start, vm_end
+  EXPECT_TRUE(l->file_dentry && l->file_mnt && l->dentry_name && l->dentry_parent && l->mount_mnt);
+  EXPECT_EQ(l->file_dentry.value_or(0), l->file_mnt.value_or(0) + 8);  // struct path { mnt; dentry; }
+  EXPECT_EQ(l->page_flags, 0u);
+  ASSERT_GT(l->page_flag_names.size(), 20u);
+  EXPECT_EQ(l->page_flag_names[0], "locked");  // PG_locked = 0 on every kernel
 
   EXPECT_FALSE(task_layout_from_btf(std::span(data.data(), data.size() / 2)));
   std::vector<std::byte> scrambled = data;

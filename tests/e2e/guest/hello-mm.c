@@ -65,6 +65,8 @@ __attribute__((noinline)) static int code_marker(int x)
 
 static void report(int pagemap_fd)
 {
+    /* The kernel's own word of flags for each present frame: page's oracle. */
+    int kpageflags_fd = open("/proc/kpageflags", O_RDONLY);
     for (int i = 0; i < nentries; i++) {
         uint64_t ent = 0;
         off_t off = (off_t)(entries[i].va / PAGE_SIZE) * 8;
@@ -77,7 +79,14 @@ static void report(int pagemap_fd)
         uint64_t pfn = present ? (ent & ((1ULL << 55) - 1)) : 0;
         printf("VA %s 0x%llx PFN 0x%llx PRESENT %d\n", entries[i].name,
                (unsigned long long)entries[i].va, (unsigned long long)pfn, present);
+        uint64_t kpf = 0;
+        if (present && kpageflags_fd >= 0 &&
+            pread(kpageflags_fd, &kpf, sizeof(kpf), (off_t)(pfn * 8)) == (ssize_t)sizeof(kpf))
+            printf("INFO kpageflags %s 0x%llx 0x%llx\n", entries[i].name, (unsigned long long)pfn,
+                   (unsigned long long)kpf);
     }
+    if (kpageflags_fd >= 0)
+        close(kpageflags_fd);
 }
 
 static void write_va_file(void)

@@ -1,0 +1,113 @@
+#include "linux/struct_page.hpp"
+
+#include <algorithm>
+#include <array>
+
+#include <fmt/format.h>
+
+namespace pagewalk::linux_kernel {
+namespace {
+
+// page->mapping's low bits (include/linux/page-flags.h): PAGE_MAPPING_ANON 1, MOVABLE 2,
+// both for KSM.
+constexpr uint64_t kMappingAnon = 1, kMappingMovable = 2, kMappingFlags = 3;
+// page_type, which overlays _mapcount (6.1): PAGE_TYPE_BASE 0xf0000000 with the type's bit
+// clear when the page is of that type.
+constexpr uint32_t kPageTypeBase = 0xf0000000, kPgBuddy = 0x80, kPgOffline = 0x100, kPgTable = 0x200;
+
+// The kpageflags names copied from page->flags as stable_page_flags copies them, with the
+// kernel's flag each comes from.
+constexpr std::array<std::pair<const char*, const char*>, 20> kCopiedBits = {{
+    {"LOCKED", "locked"},         {"SLAB", "slab"},           {"ERROR", "error"},
+    {"DIRTY", "dirty"},           {"UPTODATE", "uptodate"},   {"WRITEBACK", "writeback"},
+    {"LRU", "lru"},               {"REFERENCED", "referenced"}, {"ACTIVE", "active"},
+    {"RECLAIM", "reclaim"},       {"SWAPBACKED", "swapbacked"}, {"UNEVICTABLE", "unevictable"},
+    {"MLOCKED", "mlocked"},       {"HWPOISON", "hwpoison"},   {"RESERVED", "reserved"},
+    {"MAPPEDTODISK", "mappedtodisk"}, {"PRIVATE", "private"}, {"PRIVATE_2", "private_2"},
+    {"OWNER_PRIVATE", "owner_priv_1"}, {"ARCH", "arch_1"},
+}};
+
+}  // namespace
+
+tl::expected<PageInfo, std::string> read_page(LinuxKernel& k, const TaskLayout& l, Pfn pfn) {
+  if (!l.page_flags || !l.page_refcount || !l.page_mapcount || !l.page_mapping || !l.page_index ||
+      !l.page_compound_head)
+    return tl::unexpected(std::string("the kernel's types lack struct page's flags/_refcount/_mapcount/mapping/index"));
+  auto page = k.pfn_to_page(pfn);
+  if (!page) return tl::unexpected(page.error());
+  VirtualMemory& vm = k.memory();
+  auto u64 = [&](uint64_t va) { return vm.value<uint64_t>(VirtAddr(va)); };
+  auto u32 = [&](uint64_t va) { return vm.value<uint32_t>(VirtAddr(va)); };
+  PageInfo p;
+  p.pfn = pfn;
+  p.page = page->value();
+  auto flags = u64(p.page + *l.page_flags);
+  auto ref = u32(p.page + *l.page_refcount), map = u32(p.page + *l.page_mapcount);
+  auto mapping = u64(p.page + *l.page_mapping), index = u64(p.page + *l.page_index);
+  auto compound = u64(p.page + *l.page_compound_head);
+  if (!flags || !ref || !map || !mapping || !index || !compound)
+    return tl::unexpected(fmt::format("struct page 0x{:x} (PFN 0x{:x}) cannot be read: {}", p.page, pfn.value(),
+                                      (!flags ? flags : u64(p.page)).error().reason));
+  p.flags = *flags;
+  p.refcount = static_cast<int32_t>(*ref);
+  p.mapcount = static_cast<int32_t>(*map);
+  p.index = *index;
+  if (l.page_private)
+    if (auto priv = u64(p.page + *l.page_private)) p.private_data = *priv;
+  const auto& names = l.page_flag_names;
+  auto bit_of = [&](std::string_view name) -> std::optional<unsigned> {
+    auto it = std::find(names.begin(), names.end(), name);
+    if (it == names.end()) return std::nullopt;
+    return static_cast<unsigned>(it - names.begin());
+  };
+  auto has = [&](uint64_t word, std::string_view name) {
+    auto b = bit_of(name);
+    return b && (word >> *b & 1);
+  };
+  for (size_t b = 0; b < names.size(); ++b)
+    if (!names[b].empty() && (p.flags >> b & 1)) p.flag_names.push_back(names[b]);
+
+  // A tail page names its head in compound_head's bit 0 (include/linux/page-flags.h).
+  uint64_t head_page = p.page, head_flags = p.flags, head_mapping = *mapping;
+  if (*compound & 1) {
+    p.head = *compound - 1;
+    head_page = *p.head;
+    auto hf = u64(head_page + *l.page_flags), hm = u64(head_page + *l.page_mapping);
+    if (hf) head_flags = *hf;
+    if (hm) head_mapping = *hm;
+  } else {
+    p.mapping = *mapping;
+  }
+  if (p.head) p.mapping = head_mapping;
+  const bool is_head = has(p.flags, "head"), compound_page = is_head || p.head;
+  if (compound_page && l.page_compound_order && k.struct_page_size)
+    if (auto order = vm.value<uint8_t>(VirtAddr(head_page + k.struct_page_size + *l.page_compound_order)))
+      p.order = *order;
+  switch (head_mapping & kMappingFlags) {
+    case kMappingAnon: p.mapping_kind = "anon"; break;
+    case kMappingAnon | kMappingMovable: p.mapping_kind = "ksm"; break;
+    case kMappingMovable: p.mapping_kind = "movable"; break;
+    default: p.mapping_kind = head_mapping ? "file" : "none"; break;
+  }
+
+  // stable_page_flags (fs/proc/page.c, 6.1), for what it decides from the struct page.
+  auto& kp = p.kpageflags;
+  const bool anon = (head_mapping & kMappingAnon) != 0;
+  if (anon) kp.push_back("ANON");
+  if ((head_mapping & kMappingFlags) == kMappingFlags) kp.push_back("KSM");
+  if (is_head) kp.push_back("COMPOUND_HEAD");
+  if (p.head) kp.push_back("COMPOUND_TAIL");
+  if (compound_page && (has(head_flags, "lru") || anon)) kp.push_back("THP");
+  if (const auto zero = k.symbol("empty_zero_page"))
+    if (auto zpa = vm.to_phys(VirtAddr(*zero)); zpa && zpa->value() >> 12 == pfn.value()) kp.push_back("ZERO_PAGE");
+  const uint32_t type = *map;
+  if ((type & (kPageTypeBase | kPgBuddy)) == kPageTypeBase) kp.push_back("BUDDY");
+  if ((type & (kPageTypeBase | kPgOffline)) == kPageTypeBase) kp.push_back("OFFLINE");
+  if ((type & (kPageTypeBase | kPgTable)) == kPageTypeBase) kp.push_back("PGTABLE");
+  if (has(p.flags, "swapcache") && has(head_flags, "swapbacked")) kp.push_back("SWAPCACHE");
+  for (const auto& [kpf, pg] : kCopiedBits)
+    if (has(p.flags, pg)) kp.push_back(kpf);
+  return p;
+}
+
+}  // namespace pagewalk::linux_kernel
