@@ -98,45 +98,41 @@ constexpr uint64_t kPieceBytes = 4096;
 
 }  // namespace
 
-void read_virtual_pieces(VirtualMemory& vm, VirtAddr va, uint64_t size, const PieceSink& sink) {
+namespace {
+
+// The page-by-page loop both reads share: `one(addr, out, joiner)` reads one piece of at
+// most a page into `out` and reports it; false stops.
+template <typename ReadOne>
+void read_pieces(uint64_t addr, uint64_t size, const PieceSink& sink, ReadOne&& one) {
   PieceJoiner joiner(sink);
   std::array<std::byte, kPieceBytes> buf;
-  uint64_t done = 0;
-  while (done < size) {
-    const VirtAddr at = va + done;
-    const uint64_t chunk = std::min<uint64_t>(size - done, kPieceBytes - at.offset_in(kPieceBytes));
-    const std::span<std::byte> out(buf.data(), chunk);
-    auto pa = vm.to_phys(at);
-    bool go_on = true;
-    if (!pa) {
-      go_on = joiner.failure(at.value(), chunk, std::move(pa.error().reason));
-    } else if (auto r = vm.reader().memory().read(*pa, out); !r) {
-      go_on = joiner.failure(at.value(), chunk, fmt::format("PA 0x{:x} cannot be read: {}", r.error().addr.value(),
-                                                            r.error().reason));
-    } else {
-      go_on = joiner.data(at.value(), *pa, out);
-    }
-    if (!go_on) return;
+  for (uint64_t done = 0; done < size;) {
+    const uint64_t at = addr + done;
+    const uint64_t chunk = std::min<uint64_t>(size - done, kPieceBytes - (at & (kPieceBytes - 1)));
+    if (!one(at, std::span<std::byte>(buf.data(), chunk), joiner)) return;
     done += chunk;
   }
   (void)joiner.flush();
 }
 
+}  // namespace
+
+void read_virtual_pieces(VirtualMemory& vm, VirtAddr va, uint64_t size, const PieceSink& sink) {
+  read_pieces(va.value(), size, sink, [&](uint64_t at, std::span<std::byte> out, PieceJoiner& joiner) {
+    auto pa = vm.to_phys(VirtAddr(at));
+    if (!pa) return joiner.failure(at, out.size(), std::move(pa.error().reason));
+    if (auto r = vm.reader().memory().read(*pa, out); !r)
+      return joiner.failure(at, out.size(),
+                            fmt::format("PA 0x{:x} cannot be read: {}", r.error().addr.value(), r.error().reason));
+    return joiner.data(at, *pa, out);
+  });
+}
+
 void read_physical_pieces(PhysMemory& memory, PhysAddr pa, uint64_t size, const PieceSink& sink) {
-  PieceJoiner joiner(sink);
-  std::array<std::byte, kPieceBytes> buf;
-  uint64_t done = 0;
-  while (done < size) {
-    const PhysAddr at = pa + done;
-    const uint64_t chunk = std::min<uint64_t>(size - done, kPieceBytes - (at.value() & (kPieceBytes - 1)));
-    const std::span<std::byte> out(buf.data(), chunk);
-    bool go_on = true;
-    if (auto r = memory.read(at, out); !r) go_on = joiner.failure(at.value(), chunk, std::move(r.error().reason));
-    else go_on = joiner.data(at.value(), std::nullopt, out);
-    if (!go_on) return;
-    done += chunk;
-  }
-  (void)joiner.flush();
+  read_pieces(pa.value(), size, sink, [&](uint64_t at, std::span<std::byte> out, PieceJoiner& joiner) {
+    if (auto r = memory.read(PhysAddr(at), out); !r) return joiner.failure(at, out.size(), std::move(r.error().reason));
+    return joiner.data(at, std::nullopt, out);
+  });
 }
 
 }  // namespace pagewalk
