@@ -209,7 +209,13 @@ def forensics(dump, tmp):
         s, rss = best_of(3, cmd, stdin)
         print(f"  {label:<33} {s * 1e3:8.0f} ms  ({(s - ps_s) * 1e3:+.0f} ms over ps; peak RSS {rss / 1024:.1f} MiB)")
     pattern = "Hello mm paging!"
-    grep_s, _ = best_of(3, ["grep", "-c", "-a", "-F", pattern, dump])
+    # grep's output goes to a pipe: GNU grep stops at the first match when it sees its
+    # stdout is /dev/null, which best_of gives.
+    grep_s = float("inf")
+    for _ in range(3):
+        start = time.perf_counter()
+        subprocess.run(["grep", "-c", "-a", "-F", pattern, dump], stdout=subprocess.PIPE, check=False)
+        grep_s = min(grep_s, time.perf_counter() - start)
     for label, extra in (("search --no-vas", ["--no-vas"]), ("search (with every VA of each hit)", [])):
         s, rss = best_of(3, [PAGEWALK, "search", "--image", dump, pattern] + extra)
         print(f"  {label:<33} {s * 1e3:8.0f} ms  ({grep_s / s:.2f}x the speed of grep -c -a -F over the file, "
