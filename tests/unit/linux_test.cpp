@@ -27,6 +27,7 @@
 #include "linux/layout.hpp"
 #include "linux/symbols.hpp"
 #include "linux/tasks.hpp"
+#include "linux/vmas.hpp"
 #include "linux/vmcoreinfo.hpp"
 #include "sources/image.hpp"
 #include "sources/synthetic.hpp"
@@ -1160,6 +1161,123 @@ TEST_F(LinuxTasks, WithoutInitTaskThereIsNoList) {
   const TaskList list = list_tasks(**k, layout);
   EXPECT_TRUE(list.tasks.empty());
   EXPECT_TRUE(any_contains(list.warnings, "init_task")) << joined(list.warnings);
+}
+
+
+// ---------------------------------------------------------------------------------------
+// VMAs: a maple tree built by hand as Linux 6.1 lays it out (lib/maple_tree.c), and the
+// faults a corrupt image can hold.
+
+class LinuxVmas : public LinuxTasks {
+ protected:
+  static constexpr uint64_t kRoot = kPageOffsetBase + 0x320000, kLeafA = kRoot + 0x100, kLeafB = kRoot + 0x200;
+  static constexpr uint64_t kVma1 = kPageOffsetBase + 0x330000, kVma2 = kVma1 + 0x100, kVma3 = kVma1 + 0x200;
+  static constexpr uint64_t kMax = ~uint64_t{0};
+  static constexpr uint64_t enode(uint64_t node, uint64_t type) { return node | type << 3 | 4; }
+
+  void SetUp() override {
+    LinuxTasks::SetUp();
+    layout.mm_mt = 0x0;
+    layout.mt_root = 0x8;
+    layout.mm_start_brk = 0x60;
+    layout.mm_brk = 0x68;
+    layout.mm_start_stack = 0x70;
+    layout.vma_start = 0x0;
+    layout.vma_end = 0x8;
+    layout.vma_next = 0x10;
+    layout.vma_flags = 0x20;
+    layout.vma_pgoff = 0x28;
+    layout.vma_file = 0x30;
+    km.m.put<uint64_t>(kMmA + 0x60, 0x1000000);
+    km.m.put<uint64_t>(kMmA + 0x68, 0x1021000);
+    km.m.put<uint64_t>(kMmA + 0x70, 0x7ffd0020000);
+    vma(kVma1, 0x400000, 0x401000, 0x5);
+    vma(kVma2, 0x1000000, 0x1021000, 0x3);
+    vma(kVma3, 0x7ffd0000000, 0x7ffd0021000, 0x3);
+    // The root: maple_arange_64 (pivots at word 1, slots at word 10) over two leaves.
+    km.m.put<uint64_t>(kMmA + 0x8, enode(kRoot, 3) | 2);
+    node(kRoot, {0x1020fff, kMax}, {enode(kLeafA, 1), enode(kLeafB, 1)}, 10);
+    // maple_leaf_64: pivots at word 1, slots at word 16; NULL slots are the gaps.
+    node(kLeafA, {0x3fffff, 0x400fff, 0xffffff, 0x1020fff}, {0, kVma1, 0, kVma2}, 16);
+    node(kLeafB, {0x7ffd0000000 - 1, 0x7ffd0021000 - 1, kMax}, {0, kVma3, 0}, 16);
+  }
+  void vma(uint64_t at, uint64_t start, uint64_t end, uint64_t flags) {
+    km.m.put<uint64_t>(at + 0x0, start);
+    km.m.put<uint64_t>(at + 0x8, end);
+    km.m.put<uint64_t>(at + 0x20, flags);
+  }
+  void node(uint64_t at, std::vector<uint64_t> pivots, std::vector<uint64_t> slots, unsigned slot_word) {
+    for (size_t i = 0; i < pivots.size(); ++i) km.m.put<uint64_t>(at + 8 * (1 + i), pivots[i]);
+    for (size_t i = 0; i < slots.size(); ++i) km.m.put<uint64_t>(at + 8 * (slot_word + i), slots[i]);
+  }
+  Task task_a() {
+    Task t;
+    t.pid = 1;
+    t.comm = "init";
+    t.mm = kMmA;
+    return t;
+  }
+};
+
+TEST_F(LinuxVmas, MapleTreeGivesTheVmasWithMapsNames) {
+  auto k = kernel();
+  ASSERT_TRUE(k);
+  auto list = list_vmas(*k, layout, task_a());
+  ASSERT_TRUE(list) << list.error();
+  EXPECT_TRUE(list->warnings.empty()) << joined(list->warnings);
+  ASSERT_EQ(list->vmas.size(), 3u);
+  EXPECT_EQ(list->vmas[0].start, 0x400000u);
+  EXPECT_EQ(list->vmas[0].perms(), "r-xp");
+  EXPECT_EQ(list->vmas[0].name, "");
+  EXPECT_EQ(list->vmas[1].name, "[heap]");
+  EXPECT_EQ(list->vmas[1].perms(), "rw-p");
+  EXPECT_EQ(list->vmas[2].name, "[stack]");
+  EXPECT_EQ(list->vmas[2].end, 0x7ffd0021000u);
+  EXPECT_EQ(list->vmas[2].vma, kVma3);
+}
+
+TEST_F(LinuxVmas, ALoopAVmaOutsideMemoryAndAKernelThreadAreSaid) {
+  auto k = kernel();
+  ASSERT_TRUE(k);
+  // The second leaf slot points back at the root: skipped once, said, no hang.
+  node(kRoot, {0x1020fff, kMax}, {enode(kLeafA, 1), enode(kRoot, 3)}, 10);
+  // A VMA pointer past the direct map: said, the others still listed.
+  node(kLeafA, {0x3fffff, 0x400fff, 0xffffff, 0x1020fff}, {0, kPageOffsetBase + 0x7000000, 0, kVma2}, 16);
+  auto list = list_vmas(*k, layout, task_a());
+  ASSERT_TRUE(list) << list.error();
+  ASSERT_EQ(list->vmas.size(), 1u);
+  EXPECT_EQ(list->vmas[0].name, "[heap]");
+  EXPECT_TRUE(any_contains(list->warnings, "reached twice")) << joined(list->warnings);
+  EXPECT_TRUE(any_contains(list->warnings, "cannot be read")) << joined(list->warnings);
+  // A VMA whose range is upside down is skipped.
+  node(kLeafA, {0x3fffff, 0x400fff, 0xffffff, 0x1020fff}, {0, kVma1, 0, kVma2}, 16);
+  vma(kVma1, 0x401000, 0x400000, 0x5);
+  list = list_vmas(*k, layout, task_a());
+  ASSERT_TRUE(list);
+  EXPECT_TRUE(any_contains(list->warnings, "no plausible range")) << joined(list->warnings);
+
+  Task kthread = task_a();
+  kthread.mm = 0;
+  EXPECT_FALSE(list_vmas(*k, layout, kthread));
+  TaskLayout bare = test_task_layout();
+  auto none = list_vmas(*k, bare, task_a());
+  ASSERT_FALSE(none);
+  EXPECT_THAT(none.error(), ::testing::HasSubstr("mm_mt"));
+}
+
+TEST_F(LinuxVmas, AnOldKernelsListThatLoopsEnds) {
+  auto k = kernel();
+  ASSERT_TRUE(k);
+  layout.mm_mt.reset();
+  layout.mm_mmap = 0x78;
+  km.m.put<uint64_t>(kMmA + 0x78, kVma1);
+  km.m.put<uint64_t>(kVma1 + 0x10, kVma2);
+  km.m.put<uint64_t>(kVma2 + 0x10, kVma1);  // back to the first
+  auto list = list_vmas(*k, layout, task_a());
+  ASSERT_TRUE(list) << list.error();
+  EXPECT_EQ(list->vmas.size(), 2u);
+  EXPECT_TRUE(any_contains(list->warnings, "loops")) << joined(list->warnings);
+  EXPECT_EQ(list->source, "the list mm->mmap");
 }
 
 }  // namespace
