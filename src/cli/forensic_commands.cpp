@@ -226,6 +226,7 @@ class ReadPrinter {
 int cmd_read(const ReadArgs& a) {
   if (a.addr.empty()) throw CliError(kBadInput, "read: give an address (a VA, or a PA with --phys)");
   if (a.words && a.string) throw CliError(kBadInput, "read: --words and --string are two forms; give one");
+  if (a.f.delimited()) throw CliError(kBadInput, "read: bytes have no table form; give --json, --jsonl or --raw FILE");
   if (!a.raw.empty() && (a.words || a.string || !a.f.human()))
     throw CliError(kBadInput, "read: --raw writes the bytes themselves; it takes no other form (--words, --string, JSON)");
   if (a.words && a.words != 1 && a.words != 2 && a.words != 4 && a.words != 8)

@@ -109,6 +109,8 @@ pw info info --kcore --json
 pw ps ps --kcore --json
 pw translate translate --kcore --pid $hpid --jsonl - </tmp/hello-mm.vas
 pw map map --kcore --pid $hpid --jsonl --to 0x100000000000000
+pw maps maps --kcore --pid $hpid --json
+pw read read --kcore --pid $hpid --string --json $(head -n 1 /tmp/hello-mm.vas)
 pw ktranslate translate --kcore --kernel --jsonl - </tmp/kvas
 pw kmap map --kcore --kernel --jsonl
 # kptr_restrict=2 hides /proc/kallsyms' addresses even from root: pagewalk must say so and

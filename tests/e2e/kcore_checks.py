@@ -128,6 +128,23 @@ def check(guest, case, orc, pid, kernel_version, vmalloc_base, res, outdir):
             res.fail("kcore-ps", f"pti={ps['pti']}, the case expects {case['pti']}")
         res.counts["kcore_ps_tasks"] = len(ps["tasks"])
 
+    # maps --kcore: the program's VMAs from the running kernel's maple tree = its own
+    # /proc/PID/maps, printed by /init just before.
+    maps = _parsed(runs, "maps", res)
+    if maps is not None:
+        want = linux_checks.hello_maps(guest)
+        procs = maps.get("processes", [])
+        got = [(as_int(v["start"]), as_int(v["end"]), v["perms"], as_int(v["offset"]), v["dev"], v["inode"], v["path"])
+               for v in (procs[0]["vmas"] if procs else [])]
+        if not want or got != want:
+            res.fail("kcore-maps", f"{len(got)} VMAs, /proc/{pid}/maps has {len(want)}: "
+                                   f"missing {[w for w in want if w not in got][:3]}, extra {[g for g in got if g not in want][:3]}")
+        res.counts["kcore_maps_vmas"] = len(got)
+    # read --kcore --string at the heap VA (the first the program wrote): the article's string.
+    rd = _parsed(runs, "read", res)
+    if rd is not None and (rd.get("string") != "Hello mm paging!\n" or not rd.get("terminated")):
+        res.fail("kcore-read", f"read --string at the heap VA gave {rd.get('string')!r}")
+
     # With kptr_restrict=2 the symbols come from the kernel's memory: same answer, and a note.
     hidden = _parsed(runs, "pshidden", res)
     if hidden is not None and ps is not None:

@@ -336,7 +336,7 @@ TEST_F(Cli, SearchFindsTheStringsPhysicalAddress) {
 TEST_F(Cli, ReadRefusesWhatCannotBeRead) {
   for (const char* args : {"read", "read 0 -n 0", "read ffffffffffffffff -n 2", "read 1000 --words 3",
                            "read 1000 --words 8 --string", "read 1000 --raw x --json", "read --phys 1000 --pid self",
-                           "read init_task", "read 1000 --words 8 -n 12"}) {
+                           "read init_task", "read 1000 --words 8 -n 12", "read 1000 --output tsv"}) {
     const Result r = run(std::string(args) + (std::string(args).find("--pid") == std::string::npos ? image() : ""));
     EXPECT_EQ(r.code, 2) << args << ": " << r.err;
     EXPECT_TRUE(one_line(r.err)) << args << ": " << r.err;
