@@ -232,6 +232,8 @@ int cmd_map(const MapArgs& a) {
       else w.object();
       write_line_context(w, t, *view);
       write_range(w, t.paging, r);
+      if (!t.task && r.kind == RangeKind::Mapped)
+        if (auto sym = symbol_of(t, r.start.value())) w.key("symbol").str(*sym);
       if (const auto* m = vmas.empty() ? nullptr : vma_at(r.start.value())) {
         w.key("region").object().key("start").hex(m->start).key("end").hex(m->end).key("perms").str(m->perms());
         w.key("offset").hex(m->offset).key("path").str(m->name).end();
@@ -243,6 +245,11 @@ int cmd_map(const MapArgs& a) {
       table_range(table, t.paging, r);
     } else {
       append_range(out.buf(), t.paging, r);
+      if (!t.task && r.kind == RangeKind::Mapped)
+        if (auto sym = symbol_of(t, r.start.value())) {
+          out.buf().pop_back();
+          fmt::format_to(std::back_inserter(out.buf()), "  {}\n", *sym);
+        }
       if (const auto* m = vmas.empty() ? nullptr : vma_at(r.start.value())) {
         out.buf().pop_back();
         fmt::format_to(std::back_inserter(out.buf()), "  {} {}\n", m->perms(), m->name.empty() ? "[anon]" : m->name);

@@ -773,6 +773,9 @@ int cmd_page(const PageArgs& a) {
       w.key("private").hex(p->private_data);
       if (p->head) w.key("head").hex(*p->head);
       if (p->order) w.key("order").num(*p->order);
+      if (p->node) w.key("node").num(*p->node);
+      if (!p->zone.empty()) w.key("zone").str(p->zone);
+      if (p->section) w.key("section").num(*p->section);
       w.key("kpageflags").object().key("raw").hex(kpf).key("flags").strings(p->kpageflags).end();
       w.end();
       if (a.f.jsonl) w.newline();
@@ -792,6 +795,9 @@ int cmd_page(const PageArgs& a) {
                      p->mapcount + 1, p->mapcount);
       fmt::format_to(std::back_inserter(o), "  mapping     0x{:x} ({})  index 0x{:x}  private 0x{:x}\n", p->mapping,
                      p->mapping_kind, p->index, p->private_data);
+      if (p->node || !p->zone.empty() || p->section)
+        fmt::format_to(std::back_inserter(o), "  node {}  zone {}  section {}\n", p->node ? std::to_string(*p->node) : "?",
+                       p->zone.empty() ? "?" : p->zone, p->section ? std::to_string(*p->section) : "?");
       if (p->head || p->order)
         fmt::format_to(std::back_inserter(o), "  compound    {}{}\n",
                        p->head ? fmt::format("tail of 0x{:x}", *p->head) : std::string("head"),

@@ -109,6 +109,26 @@ tl::expected<TaskLayout, std::string> task_layout_from_btf(std::span<const std::
       if (names[static_cast<size_t>(v->val)].empty()) names[static_cast<size_t>(v->val)] = std::string(n);
     }
   }
+  if (const int e = btf__find_by_name_kind(b.get(), "zone_type", BTF_KIND_ENUM); e >= 0) {
+    const btf_type* t = btf__type_by_id(b.get(), static_cast<__u32>(e));
+    const struct btf_enum* v = btf_enum(t);
+    for (unsigned i = 0; i < btf_vlen(t); ++i, ++v) {
+      const char* name = btf__name_by_offset(b.get(), v->name_off);
+      if (!name || v->val < 0 || v->val >= 16 || std::string_view(name).rfind("__", 0) == 0) continue;
+      std::string_view n(name);
+      if (n.rfind("ZONE_", 0) == 0) n.remove_prefix(5);
+      if (l.zone_names.size() <= static_cast<size_t>(v->val)) l.zone_names.resize(static_cast<size_t>(v->val) + 1);
+      l.zone_names[static_cast<size_t>(v->val)] = std::string(n);
+    }
+  }
+  if (auto zl = struct_id("zonelist"); zl && !l.zone_names.empty())
+    if (auto m = find_one_member(b.get(), *zl, "_zonerefs"); m && m->type >= 0) {
+      const btf_type* t = btf__type_by_id(b.get(), static_cast<__u32>(m->type));
+      if (t && btf_is_array(t)) {
+        const uint64_t n = btf_array(t)->nelems;
+        if (n > 1 && (n - 1) % l.zone_names.size() == 0) l.max_numnodes = (n - 1) / l.zone_names.size();
+      }
+    }
   l.source = "BTF";
   return l;
 }

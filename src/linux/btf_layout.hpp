@@ -44,8 +44,13 @@ struct TaskLayout {
   // struct page (include/linux/mm_types.h, 6.1) and the kernel's enum pageflags: the name of
   // each flag bit (PG_ dropped; the first of aliases that share a bit).
   std::optional<uint64_t> page_flags, page_refcount, page_mapcount, page_mapping, page_index, page_private,
-      page_compound_head, page_compound_order;
+      page_compound_head, page_compound_order, page_compound_dtor, page_compound_mapcount;
   std::vector<std::string> page_flag_names;
+  // Where page->flags keeps the node and the zone (include/linux/page-flags-layout.h): the
+  // zones by name (enum zone_type), and MAX_NUMNODES, read off the length of
+  // zonelist._zonerefs (MAX_NUMNODES * MAX_NR_ZONES + 1).
+  std::vector<std::string> zone_names;
+  uint64_t max_numnodes = 0;
   std::string source;
 };
 
@@ -114,6 +119,8 @@ inline constexpr OptionalTaskMember kOptionalTaskMembers[] = {
     {"page", "private", &TaskLayout::page_private},
     {"page", "compound_head", &TaskLayout::page_compound_head},
     {"page", "compound_order", &TaskLayout::page_compound_order},  // in the first tail page (6.1)
+    {"page", "compound_dtor", &TaskLayout::page_compound_dtor},
+    {"page", "compound_mapcount", &TaskLayout::page_compound_mapcount},
 };
 
 // Parses raw BTF (a .BTF section or /sys/kernel/btf/vmlinux) and finds the members.

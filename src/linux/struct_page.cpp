@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 
 #include <fmt/format.h>
 
@@ -83,6 +84,20 @@ tl::expected<PageInfo, std::string> read_page(LinuxKernel& k, const TaskLayout& 
   if (compound_page && l.page_compound_order && k.struct_page_size)
     if (auto order = vm.value<uint8_t>(VirtAddr(head_page + k.struct_page_size + *l.page_compound_order)))
       p.order = *order;
+  // The node and the zone at the top of page->flags (include/linux/page-flags-layout.h:
+  // SECTIONS_WIDTH is 0 with SPARSEMEM_VMEMMAP, as on every x86-64 kernel; NODES_SHIFT is
+  // log2(MAX_NUMNODES); ZONES_SHIFT covers MAX_NR_ZONES).
+  if (l.max_numnodes && !l.zone_names.empty() && k.paging.mode->word_bits == 64) {
+    const unsigned nodes_shift = static_cast<unsigned>(std::bit_width(l.max_numnodes - 1));
+    const size_t zones = l.zone_names.size();
+    const unsigned zones_shift = zones <= 1 ? 0 : zones <= 2 ? 1 : zones <= 4 ? 2 : 3;
+    p.node = nodes_shift ? p.flags >> (64 - nodes_shift) : 0;
+    const uint64_t zone = zones_shift ? (p.flags >> (64 - nodes_shift - zones_shift)) & ((1u << zones_shift) - 1) : 0;
+    if (zone < zones) p.zone = l.zone_names[zone];
+  }
+  if (k.vmcoreinfo)
+    if (auto bits = k.vmcoreinfo->number("SECTION_SIZE_BITS"); bits && *bits >= 12 && *bits < 64)
+      p.section = pfn.value() >> (*bits - 12);
   switch (head_mapping & kMappingFlags) {
     case kMappingAnon: p.mapping_kind = "anon"; break;
     case kMappingAnon | kMappingMovable: p.mapping_kind = "ksm"; break;
@@ -92,15 +107,30 @@ tl::expected<PageInfo, std::string> read_page(LinuxKernel& k, const TaskLayout& 
 
   // stable_page_flags (fs/proc/page.c, 6.1), for what it decides from the struct page.
   auto& kp = p.kpageflags;
+  const uint32_t type = *map;
   const bool anon = (head_mapping & kMappingAnon) != 0;
   if (anon) kp.push_back("ANON");
   if ((head_mapping & kMappingFlags) == kMappingFlags) kp.push_back("KSM");
   if (is_head) kp.push_back("COMPOUND_HEAD");
   if (p.head) kp.push_back("COMPOUND_TAIL");
-  if (compound_page && (has(head_flags, "lru") || anon)) kp.push_back("THP");
+  // PageHuge: the head's first tail page names hugetlb's destructor (VMCOREINFO's
+  // NUMBER(HUGETLB_PAGE_DTOR)); else a compound page anonymous or on the LRU is a THP.
+  bool huge = false;
+  if (compound_page && l.page_compound_dtor && k.struct_page_size && k.vmcoreinfo)
+    if (auto dtor = k.vmcoreinfo->number("HUGETLB_PAGE_DTOR"))
+      if (auto d = vm.value<uint8_t>(VirtAddr(head_page + k.struct_page_size + *l.page_compound_dtor)))
+        huge = *d == *dtor;
+  if (huge) kp.push_back("HUGE");
+  else if (compound_page && (has(head_flags, "lru") || anon)) kp.push_back("THP");
+  // page_mapped (6.1): a page's own _mapcount, or for a compound page the head's
+  // compound_mapcount (kept in the first tail page) too.
+  bool mapped = p.mapcount >= 0;
+  if (!mapped && compound_page && l.page_compound_mapcount && k.struct_page_size)
+    if (auto cm = vm.value<int32_t>(VirtAddr(head_page + k.struct_page_size + *l.page_compound_mapcount)))
+      mapped = *cm >= 0;
+  if (mapped) kp.push_back("MMAP");
   if (const auto zero = k.symbol("empty_zero_page"))
     if (auto zpa = vm.to_phys(VirtAddr(*zero)); zpa && zpa->value() >> 12 == pfn.value()) kp.push_back("ZERO_PAGE");
-  const uint32_t type = *map;
   if ((type & (kPageTypeBase | kPgBuddy)) == kPageTypeBase) kp.push_back("BUDDY");
   if ((type & (kPageTypeBase | kPgOffline)) == kPageTypeBase) kp.push_back("OFFLINE");
   if ((type & (kPageTypeBase | kPgTable)) == kPageTypeBase) kp.push_back("PGTABLE");

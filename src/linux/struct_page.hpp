@@ -29,6 +29,9 @@ struct PageInfo {
   uint64_t private_data = 0;
   std::optional<uint64_t> head;     // a tail page: its head's struct page
   std::optional<unsigned> order;    // a compound page's order (from its first tail page)
+  std::optional<uint64_t> node;     // from page->flags' top bits, when the types tell where
+  std::string zone;                 // "DMA", "DMA32", "Normal", ... (the kernel's names)
+  std::optional<uint64_t> section;  // pfn >> (SECTION_SIZE_BITS - PAGE_SHIFT)
   // What /proc/kpageflags would say for the frame, as its flag names (LRU, ANON, THP, ...).
   std::vector<std::string> kpageflags;
 };

@@ -88,7 +88,7 @@ def hello_kpageflags(guest):
 # Bits of /proc/kpageflags (include/uapi/linux/kernel-page-flags.h) that page decides from
 # the struct page alone and that stay as they are once the program's pages are faulted in
 # (LRU, ACTIVE, REFERENCED move with reclaim's per-CPU batches; MMAP is counted elsewhere).
-KPF_STABLE = {"SLAB": 7, "BUDDY": 10, "ANON": 12, "SWAPBACKED": 14, "COMPOUND_HEAD": 15, "COMPOUND_TAIL": 16,
+KPF_STABLE = {"SLAB": 7, "BUDDY": 10, "MMAP": 11, "ANON": 12, "HUGE": 17, "SWAPBACKED": 14, "COMPOUND_HEAD": 15, "COMPOUND_TAIL": 16,
               "UNEVICTABLE": 18, "HWPOISON": 19, "KSM": 21, "THP": 22, "ZERO_PAGE": 24, "PGTABLE": 26,
               "UPTODATE": 3, "MLOCKED": 33}
 
@@ -115,6 +115,12 @@ def check_page(pagewalk, dump_path, lorc, res):
         if want != got:
             names_of = lambda w: sorted(k for k, b in KPF_STABLE.items() if w >> b & 1)
             res.fail("page", f"{n} PFN 0x{kpf[n][0]:x}: pagewalk {names_of(got)}, /proc/kpageflags {names_of(want)}")
+        # x86-64's zones by address (arch/x86/mm/init.c, zone_sizes_init): DMA below 16 MiB,
+        # DMA32 below 4 GiB; the guests have one node.
+        pa = kpf[n][0] << 12
+        want_zone = "DMA" if pa < (16 << 20) else "DMA32" if pa < (4 << 30) else "Normal"
+        if p.get("zone") != want_zone or p.get("node") != 0:
+            res.fail("page", f"{n} PFN 0x{kpf[n][0]:x}: node {p.get('node')} zone {p.get('zone')}, want 0 {want_zone}")
     if not any("THP" in p["kpageflags"]["flags"] for p in doc["pages"]):
         res.fail("page", "no THP among the program's pages")
     res.counts["page_frames"] = len(names)
