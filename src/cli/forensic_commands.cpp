@@ -445,8 +445,8 @@ class MapperPrinter {
   tl::expected<std::vector<linux_kernel::Region>, std::string> regions_ = tl::unexpected(std::string());
 };
 
-// The kernel's processes, for a reverse map; --pid checked against them.
-linux_kernel::TaskList tasks_for_reverse_map(linux_kernel::LinuxKernel& k, const TargetOptions& o,
+// The kernel's task list (its warnings on stderr), with --pid checked against it.
+linux_kernel::TaskList kernel_tasks(linux_kernel::LinuxKernel& k, const TargetOptions& o,
                                              std::optional<int32_t> only) {
   const linux_kernel::TaskLayout tl = kernel_task_layout(k, o);
   linux_kernel::TaskList tasks = linux_kernel::list_tasks(k, tl);
@@ -570,7 +570,7 @@ int cmd_search(const SearchArgs& a) {
   if (progress) fmt::print(stderr, "\r\033[K");
   std::optional<linux_kernel::ReverseMapResult> r;
   if (k) {
-    const linux_kernel::TaskList tasks = tasks_for_reverse_map(*k, a.target, only);
+    const linux_kernel::TaskList tasks = kernel_tasks(*k, a.target, only);
     r = reverse_map_with_progress(*k, tasks, hits, only);
     if (only) {  // only the hits the process maps, numbered anew
       std::vector<PhysAddr> kept;
@@ -646,7 +646,7 @@ int cmd_maps(const MapsArgs& a) {
   std::unique_ptr<Source> source;
   auto k = open_kernel(a.target, source);
   const linux_kernel::TaskLayout tl = kernel_task_layout(*k, a.target);
-  const linux_kernel::TaskList tasks = tasks_for_reverse_map(*k, a.target, only);
+  const linux_kernel::TaskList tasks = kernel_tasks(*k, a.target, only);
   Output out;
   std::string& o = out.buf();
   JsonWriter w(o);
@@ -820,7 +820,7 @@ int image_ptov(const PtovArgs& a) {
   if (!a.pid.empty()) only = static_cast<int32_t>(count_arg(a.pid, "--pid"));
   std::unique_ptr<Source> source;
   auto k = open_kernel(a.target, source);
-  const linux_kernel::TaskList tasks = tasks_for_reverse_map(*k, a.target, only);
+  const linux_kernel::TaskList tasks = kernel_tasks(*k, a.target, only);
   const linux_kernel::ReverseMapResult r = reverse_map_with_progress(*k, tasks, pas, only);
   check_source(*source);
 
