@@ -190,11 +190,13 @@ int cmd_map(const MapArgs& a) {
     if (list) vmas = std::move(list->vmas);
     else fmt::print(stderr, "pagewalk: note: rows without VMA names: {}\n", list.error());
   }
+  // The first VMA that starts above va; the one before it holds va if it reaches it.
+  auto vma_after = [&](uint64_t va) {
+    return std::upper_bound(vmas.begin(), vmas.end(), va, [](uint64_t v, const linux_kernel::Vma& m) { return v < m.start; });
+  };
   auto vma_at = [&](uint64_t va) -> const linux_kernel::Vma* {
-    auto it = std::upper_bound(vmas.begin(), vmas.end(), va, [](uint64_t v, const linux_kernel::Vma& m) { return v < m.start; });
-    if (it == vmas.begin()) return nullptr;
-    --it;
-    return va < it->end ? &*it : nullptr;
+    const auto it = vma_after(va);
+    return it != vmas.begin() && va < std::prev(it)->end ? &*std::prev(it) : nullptr;
   };
   eo.max_entries = a.max_entries ? a.max_entries : default_max_entries(t.memory());
 
@@ -273,8 +275,7 @@ int cmd_map(const MapArgs& a) {
     const uint64_t page = r.page_size(*t.paging.mode);
     while (true) {
       const auto* m = vma_at(piece.start.value());
-      auto next = std::upper_bound(vmas.begin(), vmas.end(), piece.start.value(),
-                                   [](uint64_t v, const linux_kernel::Vma& x) { return v < x.start; });
+      const auto next = vma_after(piece.start.value());
       const uint64_t cut = m ? m->end : next != vmas.end() ? next->start : 0;
       const uint64_t piece_end = piece.start.value() + piece.size;  // 0 at the top of the space
       if (!cut || cut <= piece.start.value() || (piece_end && cut >= piece_end) || (cut - piece.start.value()) % page)

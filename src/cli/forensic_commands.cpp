@@ -46,6 +46,18 @@ void append_c_char(std::string& out, unsigned char c) {
   else fmt::format_to(std::back_inserter(out), "\\x{:02x}", c);
 }
 
+// Bytes as two lowercase hex digits each (JSON's "bytes").
+std::string hex_bytes(std::string_view bytes) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out(bytes.size() * 2, '\0');
+  for (size_t i = 0; i < bytes.size(); ++i) {
+    const auto c = static_cast<unsigned char>(bytes[i]);
+    out[2 * i] = kDigits[c >> 4];
+    out[2 * i + 1] = kDigits[c & 0xf];
+  }
+  return out;
+}
+
 // Where the bytes come from, said once at the top of the text form.
 struct ReadPlace {
   std::string description;
@@ -118,10 +130,7 @@ class ReadPrinter {
     if (p.pa) w_.key("pa").hex(p.pa->value());
     w_.key("status").str(p.read() ? "read" : "unreadable");
     if (p.read()) {
-      std::string hexbytes;
-      hexbytes.reserve(bytes.size() * 2);
-      for (const unsigned char c : bytes) fmt::format_to(std::back_inserter(hexbytes), "{:02x}", c);
-      w_.key("bytes").str(hexbytes);
+      w_.key("bytes").str(hex_bytes(bytes));
     } else {
       w_.key("reason").str(p.error);
     }
@@ -446,9 +455,8 @@ class MapperPrinter {
 };
 
 // The kernel's task list (its warnings on stderr), with --pid checked against it.
-linux_kernel::TaskList kernel_tasks(linux_kernel::LinuxKernel& k, const TargetOptions& o,
-                                             std::optional<int32_t> only) {
-  const linux_kernel::TaskLayout tl = kernel_task_layout(k, o);
+linux_kernel::TaskList kernel_tasks(linux_kernel::LinuxKernel& k, const linux_kernel::TaskLayout& tl,
+                                    std::optional<int32_t> only) {
   linux_kernel::TaskList tasks = linux_kernel::list_tasks(k, tl);
   for (const std::string& w : tasks.warnings) fmt::print(stderr, "pagewalk: warning: {}\n", w);
   if (only && std::none_of(tasks.tasks.begin(), tasks.tasks.end(), [&](const auto& t) { return t.pid == *only; }))
@@ -570,7 +578,7 @@ int cmd_search(const SearchArgs& a) {
   if (progress) fmt::print(stderr, "\r\033[K");
   std::optional<linux_kernel::ReverseMapResult> r;
   if (k) {
-    const linux_kernel::TaskList tasks = kernel_tasks(*k, a.target, only);
+    const linux_kernel::TaskList tasks = kernel_tasks(*k, kernel_task_layout(*k, a.target), only);
     r = reverse_map_with_progress(*k, tasks, hits, only);
     if (only) {  // only the hits the process maps, numbered anew
       std::vector<PhysAddr> kept;
@@ -591,11 +599,9 @@ int cmd_search(const SearchArgs& a) {
   std::string shown_pattern;
   for (const unsigned char c : pattern) append_c_char(shown_pattern, c);
   if (a.f.json) {
-    std::string hexbytes;
-    for (const unsigned char c : pattern) fmt::format_to(std::back_inserter(hexbytes), "{:02x}", c);
     w.record("search");
     write_target(w, *source);
-    w.key("pattern").object().key("bytes").str(hexbytes).key("size").num(pattern.size()).end();
+    w.key("pattern").object().key("bytes").str(hex_bytes(pattern)).key("size").num(pattern.size()).end();
     w.key("hits").array();
   }
   printer.table_header();
@@ -646,7 +652,7 @@ int cmd_maps(const MapsArgs& a) {
   std::unique_ptr<Source> source;
   auto k = open_kernel(a.target, source);
   const linux_kernel::TaskLayout tl = kernel_task_layout(*k, a.target);
-  const linux_kernel::TaskList tasks = kernel_tasks(*k, a.target, only);
+  const linux_kernel::TaskList tasks = kernel_tasks(*k, tl, only);
   Output out;
   std::string& o = out.buf();
   JsonWriter w(o);
@@ -820,7 +826,7 @@ int image_ptov(const PtovArgs& a) {
   if (!a.pid.empty()) only = static_cast<int32_t>(count_arg(a.pid, "--pid"));
   std::unique_ptr<Source> source;
   auto k = open_kernel(a.target, source);
-  const linux_kernel::TaskList tasks = kernel_tasks(*k, a.target, only);
+  const linux_kernel::TaskList tasks = kernel_tasks(*k, kernel_task_layout(*k, a.target), only);
   const linux_kernel::ReverseMapResult r = reverse_map_with_progress(*k, tasks, pas, only);
   check_source(*source);
 
