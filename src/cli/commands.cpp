@@ -56,7 +56,7 @@ void write_line_context(JsonWriter& w, const Target& t, const RootView& view) {
 // The kernel symbol an address falls in, when the target knows the kernel's symbols.
 std::optional<std::string> symbol_of(const Target& t, uint64_t va) {
   if (!t.kernel) return std::nullopt;
-  return symbol_name(t.kernel->symbols, va);
+  return t.kernel->name_of(va);
 }
 
 // ---- translate -------------------------------------------------------------------------

@@ -21,6 +21,7 @@
 #include "linux/reverse_map.hpp"
 #include "linux/tasks.hpp"
 #include "linux/struct_page.hpp"
+#include "linux/modules.hpp"
 #include "linux/vmas.hpp"
 #include "live/kpage.hpp"
 #include "live/process.hpp"
@@ -433,7 +434,7 @@ class MapperPrinter {
     return r ? std::string_view(r->name) : std::string_view();
   }
   [[nodiscard]] std::optional<std::string> symbol_of(const linux_kernel::FrameMapper& m) const {
-    return m.pid ? std::nullopt : symbol_name(k_->symbols, m.va.value());
+    return m.pid ? std::nullopt : k_->name_of(m.va.value());
   }
   void write_mapper(const linux_kernel::FrameMapper& m) {
     if (m.pid) w_.key("pid").num(*m.pid).key("comm").str(m.comm);
@@ -578,7 +579,7 @@ int cmd_search(const SearchArgs& a) {
   if (progress) fmt::print(stderr, "\r\033[K");
   std::optional<linux_kernel::ReverseMapResult> r;
   if (k) {
-    const linux_kernel::TaskList tasks = kernel_tasks(*k, kernel_task_layout(*k, a.target), only);
+    const linux_kernel::TaskList tasks = kernel_tasks(*k, kernel_task_layout(*k), only);
     r = reverse_map_with_progress(*k, tasks, hits, only);
     if (only) {  // only the hits the process maps, numbered anew
       std::vector<PhysAddr> kept;
@@ -651,7 +652,7 @@ int cmd_maps(const MapsArgs& a) {
   if (!a.pid.empty()) only = static_cast<int32_t>(count_arg(a.pid, "--pid"));
   std::unique_ptr<Source> source;
   auto k = open_kernel(a.target, source);
-  const linux_kernel::TaskLayout tl = kernel_task_layout(*k, a.target);
+  const linux_kernel::TaskLayout& tl = kernel_task_layout(*k);
   const linux_kernel::TaskList tasks = kernel_tasks(*k, tl, only);
   Output out;
   std::string& o = out.buf();
@@ -718,6 +719,77 @@ int cmd_maps(const MapsArgs& a) {
   return status;
 }
 
+// ---- modules ---------------------------------------------------------------------------
+
+int cmd_modules(const ModulesArgs& a) {
+  if (!a.target.given()) throw CliError(kBadInput, "modules reads the kernel's module list: give --image, --qemu or --kcore");
+  std::unique_ptr<Source> source;
+  auto k = open_kernel(a.target, source);
+  (void)kernel_task_layout(*k);  // the types' own error first
+  auto list = k->modules();
+  if (!list) throw CliError(kTargetError, list.error());
+  const linux_kernel::ModuleList& ml = **list;
+  Output out;
+  std::string& o = out.buf();
+  JsonWriter w(o);
+  DelimitedWriter table(o, a.f.table);
+  if (a.f.json) {
+    w.record("modules");
+    write_target(w, *source);
+    w.key("release").str(k->release).key("modules").array();
+  }
+  if (a.f.delimited() && !a.f.no_header) {
+    if (a.symbols) table.header({"module", "addr", "type", "name"});
+    else table.header({"name", "base", "size", "state", "symbols", "module"});
+  }
+  if (a.f.human() && !a.f.no_header) {
+    fmt::format_to(std::back_inserter(o), "# {}: Linux {}, {} module{} from the kernel's list\n", source->name(), k->release,
+                   ml.modules.size(), ml.modules.size() == 1 ? "" : "s");
+    if (!a.symbols) fmt::format_to(std::back_inserter(o), "{:<24} {:<18} {:>9} {:<9} {:>7}  {}\n", "name", "base", "size",
+                                   "state", "symbols", "struct module");
+  }
+  for (const linux_kernel::KernelModule& m : ml.modules) {
+    if (a.f.any_json()) {
+      if (a.f.jsonl) w.record("modules");
+      else w.object();
+      w.key("name").str(m.name).key("module").hex(m.module).key("base").hex(m.base).key("size").num(m.size);
+      w.key("state").str(m.state).key("areas").array();
+      for (const auto& ar : m.areas) w.object().key("kind").str(ar.kind).key("base").hex(ar.base).key("size").num(ar.size).end();
+      w.end().key("symbol_count").num(m.symbols.size());
+      if (a.symbols) {
+        w.key("symbols").array();
+        for (const auto& sym : m.symbols)
+          w.object().key("addr").hex(sym.addr).key("type").str(std::string_view(&sym.type, 1)).key("name").str(sym.name).end();
+        w.end();
+      }
+      w.end();
+      if (a.f.jsonl) w.newline();
+      flush_when_full(out, w);
+    } else if (a.f.delimited()) {
+      if (a.symbols) {
+        for (const auto& sym : m.symbols) table.str(m.name).hex(sym.addr).str(std::string_view(&sym.type, 1)).str(sym.name).end();
+      } else {
+        table.str(m.name).hex(m.base).num(m.size).str(m.state).num(m.symbols.size()).hex(m.module).end();
+      }
+      out.maybe_flush();
+    } else if (a.symbols) {
+      // /proc/kallsyms' module lines (kernel/kallsyms.c, s_show: "%px %c %s\t[%s]").
+      for (const auto& sym : m.symbols) fmt::format_to(std::back_inserter(o), "{:016x} {} {}\t[{}]\n", sym.addr, sym.type, sym.name, m.name);
+      out.maybe_flush();
+    } else {
+      fmt::format_to(std::back_inserter(o), "{:<24} 0x{:016x} {:>9} {:<9} {:>7}  0x{:x}\n", m.name, m.base, m.size, m.state,
+                     m.symbols.size(), m.module);
+    }
+  }
+  if (a.f.json) w.end().key("warnings").strings(ml.warnings).end().newline();
+  w.sync();
+  out.flush();
+  if (!a.f.json)
+    for (const std::string& wn : ml.warnings) fmt::print(stderr, "pagewalk: warning: {}\n", wn);
+  check_source(*source);
+  return ml.warnings.empty() ? kAllMapped : kSomeUnmapped;
+}
+
 // ---- page ------------------------------------------------------------------------------
 
 // The kpageflags word of a list of KPF names (live/kpage's table is the kernel's header).
@@ -736,7 +808,7 @@ int cmd_page(const PageArgs& a) {
   for (const auto& v : a.page) precheck_address(v, "--page");
   std::unique_ptr<Source> source;
   auto k = open_kernel(a.target, source);
-  const linux_kernel::TaskLayout tl = kernel_task_layout(*k, a.target);
+  const linux_kernel::TaskLayout& tl = kernel_task_layout(*k);
   std::vector<Pfn> frames;
   for (const auto& v : a.pfn) frames.push_back(Pfn(address_arg(v, "--pfn")));
   for (const auto& v : a.phys) frames.push_back(Pfn(address_arg(v, "--phys") >> 12));
@@ -826,7 +898,7 @@ int image_ptov(const PtovArgs& a) {
   if (!a.pid.empty()) only = static_cast<int32_t>(count_arg(a.pid, "--pid"));
   std::unique_ptr<Source> source;
   auto k = open_kernel(a.target, source);
-  const linux_kernel::TaskList tasks = kernel_tasks(*k, kernel_task_layout(*k, a.target), only);
+  const linux_kernel::TaskList tasks = kernel_tasks(*k, kernel_task_layout(*k), only);
   const linux_kernel::ReverseMapResult r = reverse_map_with_progress(*k, tasks, pas, only);
   check_source(*source);
 
@@ -886,6 +958,13 @@ void ForensicCommands::add_to(CLI::App& app) {
   page_args.f.add_to(*page, true, "page");
   page->footer(examples({"pagewalk page --image dump.elf --pfn fdcc", "pagewalk page --image dump.elf --phys 2c00000 --json"}));
 
+  modules = app.add_subcommand("modules", "the loaded kernel modules from the kernel's own list: base, size, state, symbols");
+  modules->alias("lsmod");
+  modules->add_flag("--symbols", modules_args.symbols, "each module's symbols, as /proc/kallsyms lists them");
+  modules_args.target.add_to(*modules, kSourceOptions | kCpuOption | kPagingOptions | kSymbolOptions | kTypeOptions);
+  modules_args.f.add_to(*modules, true, "module");
+  modules->footer(examples({"pagewalk modules --image dump.elf", "pagewalk modules --image dump.elf --symbols --jsonl"}));
+
   search = app.add_subcommand("search", "find bytes in physical memory, and every (pid, VA) and kernel VA of each hit");
   search->add_option("TEXT", search_args.text, "a string to find (C escapes \\n \\t \\xNN understood)");
   search->add_option("--hex", search_args.hex, "bytes to find, as hex pairs (\"48 65 6c 6c 6f\")");
@@ -906,6 +985,7 @@ int ForensicCommands::run_chosen() {
   if (*search) return cmd_search(search_args);
   if (*maps) return cmd_maps(maps_args);
   if (*page) return cmd_page(page_args);
+  if (*modules) return cmd_modules(modules_args);
   return -1;
 }
 

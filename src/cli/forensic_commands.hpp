@@ -1,5 +1,6 @@
-// Commands about the bytes behind the addresses: read (memory at a VA or PA) and search
-// (bytes in physical memory, with every VA that maps each hit).
+// Commands about the bytes behind the addresses and what owns them: read (memory at a VA or
+// PA), search (bytes in physical memory, with every VA that maps each hit), maps (a
+// process's VMAs), page (a frame's struct page) and modules (the loaded modules).
 #pragma once
 
 #include <string>
@@ -39,6 +40,12 @@ struct MapsArgs {
   OutputFormat f;
 };
 
+struct ModulesArgs {
+  bool symbols = false;  // each module's symbols, as /proc/kallsyms lists them
+  TargetOptions target;
+  OutputFormat f;
+};
+
 struct PageArgs {
   std::vector<std::string> pfn, phys, page;  // frames, by number, by a PA in them, by struct page address
   TargetOptions target;
@@ -55,7 +62,9 @@ struct ForensicCommands {
   CLI::App* search = nullptr;
   CLI::App* maps = nullptr;
   CLI::App* page = nullptr;
+  CLI::App* modules = nullptr;
   ReadArgs read_args;
+  ModulesArgs modules_args;
   PageArgs page_args;
   MapsArgs maps_args;
   SearchArgs search_args;

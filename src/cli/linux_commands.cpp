@@ -53,7 +53,7 @@ int cmd_layout(const LinuxCommandArgs& a) {
   std::optional<uint64_t> addr;
   if (!a.addr.empty()) addr = target_address(a.addr, "layout ADDR", k.get());
   std::optional<std::string> symbol;
-  if (addr && k) symbol = symbol_name(k->symbols, *addr);
+  if (addr && k) symbol = k->name_of(*addr);
   const linux_kernel::Region* hit = addr ? &linux_kernel::classify(regions, *addr) : nullptr;
 
   if (a.f.delimited()) {
@@ -297,7 +297,7 @@ int cmd_kconv(const LinuxCommandArgs& a) {
 int cmd_ps(const LinuxCommandArgs& a) {
   std::unique_ptr<Source> image;
   auto k = open_kernel(a.target, image);
-  const linux_kernel::TaskLayout layout = kernel_task_layout(*k, a.target);
+  const linux_kernel::TaskLayout& layout = kernel_task_layout(*k);
   linux_kernel::TaskList list = linux_kernel::list_tasks(*k, layout);
   if (!a.pids.empty()) {
     std::vector<uint64_t> want;

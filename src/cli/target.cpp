@@ -114,37 +114,31 @@ std::unique_ptr<linux_kernel::LinuxKernel> open_kernel(const TargetOptions& o, s
   return std::move(*k);
 }
 
-linux_kernel::TaskLayout kernel_task_layout(linux_kernel::LinuxKernel& kernel, const TargetOptions& o) {
-  auto l = target::task_layout(kernel, o.spec());
-  if (!l) raise(l.error());
-  return *l;
+const linux_kernel::TaskLayout& kernel_task_layout(linux_kernel::LinuxKernel& kernel) {
+  auto l = kernel.types();
+  if (!l) throw CliError(kTargetError, l.error());
+  return **l;
 }
 
 void check_source(const Source& source) {
   if (auto e = source.health()) throw CliError(kTargetError, *e);
 }
 
-tl::expected<uint64_t, std::string> resolve_address(std::string_view text, const linux_kernel::LinuxKernel* kernel) {
+tl::expected<uint64_t, std::string> resolve_address(std::string_view text, linux_kernel::LinuxKernel* kernel) {
   if (!linux_kernel::looks_like_symbol(text)) return parse_address(text);
   if (!kernel || kernel->symbols.empty())
     return tl::unexpected(fmt::format("'{}' is not a hex number, and this target has no kernel symbols to read it as "
                                       "one (give --kernel or --pid where the command takes them, or --kallsyms FILE)",
                                       shown_input(text)));
-  auto v = kernel->symbols.resolve(text);
+  auto v = kernel->resolve(text);
   if (!v) return tl::unexpected(fmt::format("{} ({})", v.error(), kernel->symbols_source));
   return *v;
 }
 
-uint64_t target_address(std::string_view text, const char* what, const linux_kernel::LinuxKernel* kernel) {
+uint64_t target_address(std::string_view text, const char* what, linux_kernel::LinuxKernel* kernel) {
   auto v = resolve_address(text, kernel);
   if (!v) throw CliError(kBadInput, fmt::format("{}: {}", what, v.error()));
   return *v;
-}
-
-std::optional<std::string> symbol_name(const linux_kernel::SymbolTable& symbols, uint64_t addr) {
-  const auto at = symbols.at(addr);
-  if (!at) return std::nullopt;
-  return at->offset ? fmt::format("{}+0x{:x}", at->name, at->offset) : std::string(at->name);
 }
 
 void precheck_address(std::string_view text, const char* what) {

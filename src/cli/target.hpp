@@ -56,19 +56,17 @@ void print_notes(const std::vector<std::string>& notes);
 [[nodiscard]] std::unique_ptr<linux_kernel::LinuxKernel> open_kernel(const TargetOptions& options,
                                                                      std::unique_ptr<Source>& source);
 // The structure offsets for the task list (the options' BTF or vmlinux, or the image's).
-[[nodiscard]] linux_kernel::TaskLayout kernel_task_layout(linux_kernel::LinuxKernel& kernel, const TargetOptions& options);
+[[nodiscard]] const linux_kernel::TaskLayout& kernel_task_layout(linux_kernel::LinuxKernel& kernel);
 // After reads: throws CliError(kTargetError) if the source failed under them.
 void check_source(const Source& source);
 
 // An address argument of a command that has a target: a number, or a kernel symbol
 // expression ("init_task", "init_task+0x40") when the target knows the kernel's symbols.
 // Throws CliError(kBadInput) naming `what` and, for a symbol, what would resolve it.
-[[nodiscard]] uint64_t target_address(std::string_view text, const char* what, const linux_kernel::LinuxKernel* kernel);
+[[nodiscard]] uint64_t target_address(std::string_view text, const char* what, linux_kernel::LinuxKernel* kernel);
 // The same without throwing (batch input: one message per bad line).
 [[nodiscard]] tl::expected<uint64_t, std::string> resolve_address(std::string_view text,
-                                                                  const linux_kernel::LinuxKernel* kernel);
-// "init_task+0x40" for an address inside the kernel image, nullopt outside it.
-[[nodiscard]] std::optional<std::string> symbol_name(const linux_kernel::SymbolTable& symbols, uint64_t addr);
+                                                                  linux_kernel::LinuxKernel* kernel);
 // Checks an address argument before the target is opened: numbers fully, symbol names
 // only for their form (resolved later by target_address).
 void precheck_address(std::string_view text, const char* what);

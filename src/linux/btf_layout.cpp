@@ -57,6 +57,28 @@ std::optional<uint64_t> find_member(const btf* b, int type_id, std::string_view 
   }
 }
 
+// An enum's names by value, `prefix` dropped: the first of names that share a value, none
+// for the counters (__NR_..., `count_name`) or for values outside [0, limit).
+std::vector<std::string> enum_names(const btf* b, const char* enum_name, std::string_view prefix, int64_t limit,
+                                    std::string_view count_name = {}) {
+  std::vector<std::string> names;
+  const int e = btf__find_by_name_kind(b, enum_name, BTF_KIND_ENUM);
+  if (e < 0) return names;
+  const btf_type* t = btf__type_by_id(b, static_cast<__u32>(e));
+  const struct btf_enum* v = btf_enum(t);
+  for (unsigned i = 0; i < btf_vlen(t); ++i, ++v) {
+    const char* name = btf__name_by_offset(b, v->name_off);
+    if (!name || v->val < 0 || v->val >= limit) continue;
+    std::string_view n(name);
+    if (n.rfind("__", 0) == 0 || n == count_name) continue;
+    if (n.rfind(prefix, 0) == 0) n.remove_prefix(prefix.size());
+    const auto at = static_cast<size_t>(v->val);
+    if (names.size() <= at) names.resize(at + 1);
+    if (names[at].empty()) names[at] = std::string(n);
+  }
+  return names;
+}
+
 }  // namespace
 
 tl::expected<TaskLayout, std::string> task_layout_from_btf(std::span<const std::byte> data) {
@@ -94,33 +116,15 @@ tl::expected<TaskLayout, std::string> task_layout_from_btf(std::span<const std::
     if (l.*w.field) continue;
     if (auto id = struct_id(w.type)) l.*w.field = find_member(b.get(), *id, w.member);
   }
+  for (const TypeSize& w : kTypeSizes)
+    if (auto id = struct_id(w.type))
+      if (const __s64 size = btf__resolve_size(b.get(), static_cast<__u32>(*id)); size > 0)
+        l.*w.field = static_cast<uint64_t>(size);
   // enum pageflags: PG_locked = 0 ... __NR_PAGEFLAGS (include/linux/page-flags.h).
-  if (const int e = btf__find_by_name_kind(b.get(), "pageflags", BTF_KIND_ENUM); e >= 0) {
-    const btf_type* t = btf__type_by_id(b.get(), static_cast<__u32>(e));
-    const struct btf_enum* v = btf_enum(t);
-    for (unsigned i = 0; i < btf_vlen(t); ++i, ++v) {
-      const char* name = btf__name_by_offset(b.get(), v->name_off);
-      if (!name || v->val < 0 || v->val >= 64) continue;
-      std::string_view n(name);
-      if (n.rfind("__", 0) == 0) continue;  // __NR_PAGEFLAGS and friends
-      if (n.rfind("PG_", 0) == 0) n.remove_prefix(3);
-      auto& names = l.page_flag_names;
-      if (names.size() <= static_cast<size_t>(v->val)) names.resize(static_cast<size_t>(v->val) + 1);
-      if (names[static_cast<size_t>(v->val)].empty()) names[static_cast<size_t>(v->val)] = std::string(n);
-    }
-  }
-  if (const int e = btf__find_by_name_kind(b.get(), "zone_type", BTF_KIND_ENUM); e >= 0) {
-    const btf_type* t = btf__type_by_id(b.get(), static_cast<__u32>(e));
-    const struct btf_enum* v = btf_enum(t);
-    for (unsigned i = 0; i < btf_vlen(t); ++i, ++v) {
-      const char* name = btf__name_by_offset(b.get(), v->name_off);
-      if (!name || v->val < 0 || v->val >= 16 || std::string_view(name).rfind("__", 0) == 0) continue;
-      std::string_view n(name);
-      if (n.rfind("ZONE_", 0) == 0) n.remove_prefix(5);
-      if (l.zone_names.size() <= static_cast<size_t>(v->val)) l.zone_names.resize(static_cast<size_t>(v->val) + 1);
-      l.zone_names[static_cast<size_t>(v->val)] = std::string(n);
-    }
-  }
+  l.page_flag_names = enum_names(b.get(), "pageflags", "PG_", 64);
+  l.zone_names = enum_names(b.get(), "zone_type", "ZONE_", 16);
+  // MOD_TEXT = 0 ... MOD_MEM_NUM_TYPES (include/linux/module.h, 6.4+).
+  l.module_mem_names = enum_names(b.get(), "mod_mem_type", "MOD_", 16, "MOD_MEM_NUM_TYPES");
   if (auto zl = struct_id("zonelist"); zl && !l.zone_names.empty())
     if (auto m = find_one_member(b.get(), *zl, "_zonerefs"); m && m->type >= 0) {
       const btf_type* t = btf__type_by_id(b.get(), static_cast<__u32>(m->type));

@@ -51,6 +51,15 @@ struct TaskLayout {
   // zonelist._zonerefs (MAX_NUMNODES * MAX_NR_ZONES + 1).
   std::vector<std::string> zone_names;
   uint64_t max_numnodes = 0;
+  // Loaded modules (kernel/module/, include/linux/module.h): the `modules` list, each
+  // module's name, state, memory (core_layout and init_layout up to 6.3; since 6.4 the
+  // array mem[] of struct module_memory, one per enum mod_mem_type) and its own symbol
+  // table (mod_kallsyms: ELF symbols and their string table).
+  std::optional<uint64_t> module_list, module_name, module_state, module_core_base, module_core_size,
+      module_init_base, module_init_size, module_mem, module_memory_base, module_memory_size,
+      module_memory_stride, module_kallsyms, kallsyms_symtab, kallsyms_num_symtab, kallsyms_strtab,
+      kallsyms_typetab;
+  std::vector<std::string> module_mem_names;  // enum mod_mem_type, MOD_ dropped ("TEXT", ...)
   std::string source;
 };
 
@@ -121,6 +130,30 @@ inline constexpr OptionalTaskMember kOptionalTaskMembers[] = {
     {"page", "compound_order", &TaskLayout::page_compound_order},  // in the first tail page (6.1)
     {"page", "compound_dtor", &TaskLayout::page_compound_dtor},
     {"page", "compound_mapcount", &TaskLayout::page_compound_mapcount},
+    {"module", "list", &TaskLayout::module_list},
+    {"module", "name", &TaskLayout::module_name},
+    {"module", "state", &TaskLayout::module_state},
+    {"module", "core_layout.base", &TaskLayout::module_core_base},  // up to 6.3
+    {"module", "core_layout.size", &TaskLayout::module_core_size},
+    {"module", "init_layout.base", &TaskLayout::module_init_base},
+    {"module", "init_layout.size", &TaskLayout::module_init_size},
+    {"module", "mem", &TaskLayout::module_mem},  // 6.4+ (commit ac3b43283923)
+    {"module_memory", "base", &TaskLayout::module_memory_base},
+    {"module_memory", "size", &TaskLayout::module_memory_size},
+    {"module", "kallsyms", &TaskLayout::module_kallsyms},
+    {"mod_kallsyms", "symtab", &TaskLayout::kallsyms_symtab},
+    {"mod_kallsyms", "num_symtab", &TaskLayout::kallsyms_num_symtab},
+    {"mod_kallsyms", "strtab", &TaskLayout::kallsyms_strtab},
+    {"mod_kallsyms", "typetab", &TaskLayout::kallsyms_typetab},
+};
+
+// Whole structure sizes, for arrays of them.
+struct TypeSize {
+  const char* type;
+  std::optional<uint64_t> TaskLayout::*field;
+};
+inline constexpr TypeSize kTypeSizes[] = {
+    {"module_memory", &TaskLayout::module_memory_stride},
 };
 
 // Parses raw BTF (a .BTF section or /sys/kernel/btf/vmlinux) and finds the members.

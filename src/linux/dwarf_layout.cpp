@@ -91,6 +91,7 @@ tl::expected<TaskLayout, std::string> task_layout_from_dwarf(const std::string& 
   };
   for (const TaskMember& w : kTaskMembers) want(w.type);
   for (const OptionalTaskMember& w : kOptionalTaskMembers) want(w.type);
+  for (const TypeSize& w : kTypeSizes) want(w.type);
   Dwarf_Off off = 0, next = 0;
   size_t header = 0;
   while (found.size() < wanted.size() && dwarf_nextcu(dw, off, &next, &header, nullptr, nullptr, nullptr) == 0) {
@@ -121,6 +122,9 @@ tl::expected<TaskLayout, std::string> task_layout_from_dwarf(const std::string& 
   }
   for (const OptionalTaskMember& w : kOptionalTaskMembers)
     if (!(l.*w.field) && found.count(w.type)) l.*w.field = member_offset(&found.at(w.type), w.member);
+  for (const TypeSize& w : kTypeSizes)
+    if (found.count(w.type))
+      if (const int size = dwarf_bytesize(&found.at(w.type)); size > 0) l.*w.field = static_cast<uint64_t>(size);
   l.source = path + " (DWARF)";
   return finish(l);
 }

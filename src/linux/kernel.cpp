@@ -1,10 +1,15 @@
 #include "linux/kernel.hpp"
 
+#include "linux/modules.hpp"
 #include "linux/tasks.hpp"
 
 #include <fmt/format.h>
 
 namespace pagewalk::linux_kernel {
+
+LinuxKernel::LinuxKernel() = default;
+LinuxKernel::~LinuxKernel() = default;
+
 const std::vector<std::string>& LinuxKernel::override_names() {
   static const std::vector<std::string> names = {"kaslr_offset",  "phys_base",    "pgd",          "page_offset_base",
                                                  "vmalloc_base",  "vmemmap_base", "mem_map"};
@@ -168,6 +173,53 @@ tl::expected<uint64_t, std::string> LinuxKernel::need(const std::optional<Known>
   if (v) return v->value;
   return tl::unexpected(fmt::format("{} is unknown ({}): give --kallsyms FILE, --system-map FILE or --base {}=VALUE",
                                     name, symbols.empty() ? "no kernel symbols" : "its symbol is missing", name));
+}
+
+tl::expected<const TaskLayout*, std::string> LinuxKernel::types() {
+  if (!types_) {
+    if (type_loader_) types_ = type_loader_(*this);
+    else types_ = tl::unexpected(std::string("the kernel's structure offsets are unknown (no BTF or DWARF given)"));
+  }
+  if (!*types_) return tl::unexpected(types_->error());
+  return &**types_;
+}
+
+tl::expected<const ModuleList*, std::string> LinuxKernel::modules() {
+  if (!modules_) {
+    auto l = types();
+    if (!l) {
+      modules_ = tl::unexpected(l.error());
+    } else if (auto m = list_modules(*this, **l)) {
+      modules_ = std::make_unique<ModuleList>(std::move(*m));
+    } else {
+      modules_ = tl::unexpected(m.error());
+    }
+  }
+  if (!*modules_) return tl::unexpected(modules_->error());
+  return modules_->value().get();
+}
+
+std::optional<std::string> LinuxKernel::name_of(uint64_t addr) {
+  if (const auto at = symbols.at(addr)) return at->offset ? fmt::format("{}+0x{:x}", at->name, at->offset) : std::string(at->name);
+  if (!modules_region_) {
+    modules_region_.emplace(1, 0);  // empty until the layout says otherwise
+    if (auto regions = layout())
+      for (const Region& r : *regions)
+        if (r.kind == RegionKind::Modules) modules_region_.emplace(r.start, r.last);
+  }
+  if (addr < modules_region_->first || addr > modules_region_->second) return std::nullopt;
+  auto m = modules();
+  if (!m) return std::nullopt;
+  if (auto at = (*m)->at(addr)) return describe(*at);
+  return std::nullopt;
+}
+
+tl::expected<uint64_t, std::string> LinuxKernel::resolve(std::string_view expression) {
+  return resolve_symbol_expression(expression, [&](std::string_view name) -> std::optional<uint64_t> {
+    if (auto v = symbols.find(name)) return v;
+    auto m = modules();
+    return m ? (*m)->find(name) : std::nullopt;
+  });
 }
 
 }  // namespace pagewalk::linux_kernel

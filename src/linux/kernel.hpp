@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -13,12 +14,15 @@
 
 #include "core/cpu_state.hpp"
 #include "core/virtual_memory.hpp"
+#include "linux/btf_layout.hpp"
 #include "linux/linux_arch.hpp"
 #include "linux/layout.hpp"
 #include "linux/symbols.hpp"
 #include "linux/vmcoreinfo.hpp"
 
 namespace pagewalk::linux_kernel {
+
+struct ModuleList;
 
 struct Known {
   uint64_t value = 0;
@@ -58,6 +62,20 @@ class LinuxKernel {
   [[nodiscard]] tl::expected<uint64_t, std::string> need(const std::optional<Known>& v, const char* name) const;
 
   [[nodiscard]] std::optional<uint64_t> symbol(std::string_view name) const;
+
+  // The kernel's structure offsets (from BTF or DWARF), found on first need by the loader
+  // the kernel's opener gave; the loader's error, kept, otherwise.
+  using TypeLoader = std::function<tl::expected<TaskLayout, std::string>(LinuxKernel&)>;
+  void set_type_loader(TypeLoader loader) { type_loader_ = std::move(loader); }
+  [[nodiscard]] tl::expected<const TaskLayout*, std::string> types();
+  // The loaded modules, read on first need.
+  [[nodiscard]] tl::expected<const ModuleList*, std::string> modules();
+  // What a kernel address is: "init_task+0x40" inside the image, "fw_cfg_read_blob+0x10
+  // [qemu_fw_cfg]" inside a module (read only for an address in the modules region).
+  [[nodiscard]] std::optional<std::string> name_of(uint64_t addr);
+  // "NAME", "NAME+OFF", "NAME-OFF": the image's symbols first, then the modules'
+  // ("MODULE:NAME" picks one module's).
+  [[nodiscard]] tl::expected<uint64_t, std::string> resolve(std::string_view expression);
   [[nodiscard]] VirtualMemory& memory() { return *vm_; }
   [[nodiscard]] TableReader& reader() { return *reader_; }
   [[nodiscard]] PhysMemory& phys() { return *phys_; }
@@ -79,11 +97,17 @@ class LinuxKernel {
   std::string symbols_source;
   std::vector<std::string> warnings;
 
+  ~LinuxKernel();
+
  private:
-  LinuxKernel() = default;
+  LinuxKernel();
   PhysMemory* phys_ = nullptr;
   std::unique_ptr<TableReader> reader_;
   std::unique_ptr<VirtualMemory> vm_;
+  TypeLoader type_loader_;
+  std::optional<tl::expected<TaskLayout, std::string>> types_;
+  std::optional<tl::expected<std::unique_ptr<ModuleList>, std::string>> modules_;
+  std::optional<std::pair<uint64_t, uint64_t>> modules_region_;  // [first, last], once looked up
 };
 
 }  // namespace pagewalk::linux_kernel

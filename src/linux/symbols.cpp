@@ -55,18 +55,24 @@ bool looks_like_symbol(std::string_view text) {
   // Bare hex digits are an address (numbers win: "cafe" is 0xcafe).
   const size_t name_end = std::min(text.find('+'), text.find('-'));
   const std::string_view name = text.substr(0, name_end);
-  // Kernel symbols are C identifiers, with '.' and '$' from the compiler (foo.cold, .L*).
+  // Kernel symbols are C identifiers, with '.' and '$' from the compiler (foo.cold, .L*);
+  // "MODULE:NAME" names a module's symbol.
   if (!std::all_of(name.begin(), name.end(), [](char ch) {
-        return std::isalnum(static_cast<unsigned char>(ch)) || ch == '_' || ch == '.' || ch == '$';
+        return std::isalnum(static_cast<unsigned char>(ch)) || ch == '_' || ch == '.' || ch == '$' || ch == ':';
       }))
     return false;
   return !std::all_of(name.begin(), name.end(), [](char ch) { return std::isxdigit(static_cast<unsigned char>(ch)); });
 }
 
 tl::expected<uint64_t, std::string> SymbolTable::resolve(std::string_view expression) const {
+  return resolve_symbol_expression(expression, [this](std::string_view name) { return find(name); });
+}
+
+tl::expected<uint64_t, std::string> resolve_symbol_expression(
+    std::string_view expression, const std::function<std::optional<uint64_t>(std::string_view)>& lookup) {
   const size_t sign = std::min(expression.find('+'), expression.find('-'));
   const std::string_view name = expression.substr(0, sign);
-  auto base = find(name);
+  auto base = lookup(name);
   if (!base) return tl::unexpected(fmt::format("no kernel symbol '{}' in the image's symbols", name));
   if (sign == std::string_view::npos) return *base;
   std::string_view off = expression.substr(sign + 1);

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -45,6 +46,10 @@ class SymbolTable {
   std::vector<uint32_t> by_address_;                       // indices into entries_, by address
   uint64_t image_start_ = 0, image_end_ = 0;               // [_text, _end), 0s when unknown
 };
+
+// "NAME", "NAME+OFFSET" or "NAME-OFFSET" with the names `lookup` knows.
+[[nodiscard]] tl::expected<uint64_t, std::string> resolve_symbol_expression(
+    std::string_view expression, const std::function<std::optional<uint64_t>(std::string_view)>& lookup);
 
 // Whether text can only be a symbol expression (it starts with a letter, '_' or '.', and
 // is no hex number): what address parsers hand to SymbolTable::resolve.

@@ -96,6 +96,7 @@ std::unique_ptr<Source> open_source_or_fail(const TargetSpec& s) {
 }
 
 void check_machine(const Source& src, const TargetSpec& s);
+linux_kernel::TaskLayout task_layout_or_fail(linux_kernel::LinuxKernel& k, const TargetSpec& s);
 
 std::unique_ptr<linux_kernel::LinuxKernel> open_linux_or_fail(Source& src, const TargetSpec& s,
                                                               std::vector<std::string>& notes) {
@@ -126,14 +127,20 @@ std::unique_ptr<linux_kernel::LinuxKernel> open_linux_or_fail(Source& src, const
     }
   }
   in.overrides = s.kernel_facts;
+  if (!s.btf.empty() && !s.vmlinux.empty()) bad_input("give --btf or --vmlinux, not both");
   auto k = linux_kernel::LinuxKernel::discover(in);
   if (!k) cannot_open(fmt::format("{}: {}", src.name(), k.error()));
   for (const std::string& w : (*k)->warnings) notes.push_back("warning: " + w);
+  // The types are read when something first needs them (a process, its VMAs, a module).
+  (*k)->set_type_loader([s](linux_kernel::LinuxKernel& kernel) -> tl::expected<linux_kernel::TaskLayout, std::string> {
+    auto l = guarded([&] { return task_layout_or_fail(kernel, s); });
+    if (!l) return tl::unexpected(l.error().message);
+    return std::move(*l);
+  });
   return std::move(*k);
 }
 
 linux_kernel::TaskLayout task_layout_or_fail(linux_kernel::LinuxKernel& k, const TargetSpec& s) {
-  if (!s.btf.empty() && !s.vmlinux.empty()) bad_input("give --btf or --vmlinux, not both");
   if (!s.vmlinux.empty()) {
     auto l = linux_kernel::task_layout_from_dwarf(s.vmlinux);
     if (!l) cannot_open(l.error());
@@ -176,7 +183,9 @@ void select_linux_roots(Target& t, const TargetSpec& s) {
     return;
   }
   const int32_t pid = *s.pid;
-  const linux_kernel::TaskLayout layout = task_layout_or_fail(k, s);
+  auto types = k.types();
+  if (!types) cannot_open(types.error());
+  const linux_kernel::TaskLayout& layout = **types;
   const linux_kernel::TaskList list = linux_kernel::list_tasks(k, layout);
   for (const std::string& w : list.warnings) t.notes.push_back("warning: " + w);
   const linux_kernel::Task* task = nullptr;
@@ -341,8 +350,10 @@ tl::expected<std::unique_ptr<linux_kernel::LinuxKernel>, Error> open_linux(Sourc
   return guarded([&] { return open_linux_or_fail(source, spec, notes); }, &notes);
 }
 
-tl::expected<linux_kernel::TaskLayout, Error> task_layout(linux_kernel::LinuxKernel& kernel, const TargetSpec& spec) {
-  return guarded([&] { return task_layout_or_fail(kernel, spec); });
+tl::expected<linux_kernel::TaskLayout, Error> task_layout(linux_kernel::LinuxKernel& kernel) {
+  auto l = kernel.types();
+  if (!l) return tl::unexpected(Error{Error::Kind::Target, l.error(), {}});
+  return **l;
 }
 
 }  // namespace pagewalk::target

@@ -67,6 +67,9 @@ if [ -f /lib/modules/ORDER ]; then
     done
 fi
 if [ -d /sys/firmware/qemu_fw_cfg ]; then echo "INFO fwcfg yes"; else echo "INFO fwcfg no"; fi
+# The loaded modules and their symbols as the kernel's /proc shows them (modules' oracle).
+sed 's/^/INFO proc_module /' /proc/modules
+awk '$4 ~ /^\[/ {print "INFO modsym " $1 " " $2 " " $3 " " $4}' /proc/kallsyms
 
 if [ ! -x /bin/pagewalk ]; then
     /hello-mm $args
@@ -110,6 +113,7 @@ pw ps ps --kcore --json
 pw translate translate --kcore --pid $hpid --jsonl - </tmp/hello-mm.vas
 pw map map --kcore --pid $hpid --jsonl --to 0x100000000000000
 pw maps maps --kcore --pid $hpid --json
+pw modules modules --kcore --symbols --json
 pw read read --kcore --pid $hpid --string --json $(head -n 1 /tmp/hello-mm.vas)
 pw ktranslate translate --kcore --kernel --jsonl - </tmp/kvas
 pw kmap map --kcore --kernel --jsonl

@@ -140,6 +140,11 @@ def check(guest, case, orc, pid, kernel_version, vmalloc_base, res, outdir):
             res.fail("kcore-maps", f"{len(got)} VMAs, /proc/{pid}/maps has {len(want)}: "
                                    f"missing {[w for w in want if w not in got][:3]}, extra {[g for g in got if g not in want][:3]}")
         res.counts["kcore_maps_vmas"] = len(got)
+    # modules --kcore: the running kernel's module list = its /proc/modules and /proc/kallsyms.
+    mods = _parsed(runs, "modules", res)
+    if mods is not None:
+        res.counts["kcore_module_symbols"] = linux_checks.modules_match(
+            mods, linux_checks.guest_modules(guest), res, "kcore-modules")
     # read --kcore --string at the heap VA (the first the program wrote): the article's string.
     rd = _parsed(runs, "read", res)
     if rd is not None and (rd.get("string") != "Hello mm paging!\n" or not rd.get("terminated")):

@@ -64,7 +64,7 @@ def collect(guest):
         if v is not None:
             values[name] = v
     return {"ksyms": ksyms, "values": values, "pid": guest.pid, "status": hello_status(guest),
-            "maps": hello_maps(guest), "kpageflags": hello_kpageflags(guest)}
+            "maps": hello_maps(guest), "kpageflags": hello_kpageflags(guest), "modules": guest_modules(guest)}
 
 
 def hello_status(guest):
@@ -140,6 +140,69 @@ def hello_maps(guest):
         start, end = (int(x, 16) for x in f[0].split("-"))
         out.append((start, end, f[1], int(f[2], 16), f[3], int(f[4]), f[5] if len(f) > 5 else ""))
     return out
+
+
+def guest_modules(guest):
+    """/proc/modules and the module lines of /proc/kallsyms, as /init printed them before the
+    program started: {"modules": [(name, size, state, base)], "symbols": {(addr, type, name, module)}}."""
+    mods = []
+    for line in guest.info.get("proc_module", "").splitlines():
+        f = line.split()
+        if len(f) >= 6:  # name size refcount deps state address
+            mods.append((f[0], int(f[1]), f[4], int(f[5], 16)))
+    syms = set()
+    for line in guest.info.get("modsym", "").splitlines():
+        f = line.split()
+        if len(f) == 4 and f[3].startswith("[") and f[3].endswith("]"):
+            syms.add((int(f[0], 16), f[1], f[2], f[3][1:-1]))
+    return {"modules": mods, "symbols": syms}
+
+
+def modules_match(doc, want, res, check):
+    """A modules --symbols document against /proc/modules and /proc/kallsyms' module lines."""
+    got = [(m["name"], m["size"], m["state"], as_int(m["base"])) for m in doc["modules"]]
+    if sorted(got) != sorted(want["modules"]):
+        res.fail(check, f"modules {got}, /proc/modules {want['modules']}")
+    syms = {(as_int(s["addr"]), s["type"], s["name"], m["name"]) for m in doc["modules"] for s in m["symbols"]}
+    if syms != want["symbols"]:
+        res.fail(check, f"{len(syms)} module symbols, /proc/kallsyms {len(want['symbols'])}: missing "
+                 f"{sorted(want['symbols'] - syms)[:3]}, extra {sorted(syms - want['symbols'])[:3]}")
+    return len(syms)
+
+
+def check_modules(pagewalk, dump_path, lorc, res):
+    """modules from the kernel's list = the guest's /proc/modules and /proc/kallsyms; then
+    translate --kernel names each module symbol's address, one byte into it, and resolves
+    MODULE:NAME to the address the guest gave."""
+    want = lorc.get("modules") or {"modules": [], "symbols": set()}
+    doc = pagewalk_json(pagewalk, ["modules", "--image", dump_path, "--symbols", "--json"])
+    res.counts["modules_symbols"] = modules_match(doc, want, res, "modules")
+    res.counts["modules"] = len(doc["modules"])
+    if not want["symbols"]:
+        return
+    by_addr = {}
+    for addr, _t, name, mod in want["symbols"]:
+        by_addr.setdefault(addr, set()).add((name, mod))
+    addrs = sorted(by_addr)
+    # Each symbol's own address, and one byte in unless the next symbol starts there.
+    queries = [(a, 0) for a in addrs] + [(a, 1) for i, a in enumerate(addrs) if i + 1 == len(addrs) or addrs[i + 1] > a + 1]
+    name0, mod0 = sorted(by_addr[addrs[0]])[0]
+    stdin = "".join(f"0x{a + off:x}\n" for a, off in queries) + f"{mod0}:{name0}\n"
+    out = pagewalk_json(pagewalk, ["translate", "--image", dump_path, "--kernel", "--jsonl", "-"], ok_codes=(0, 1),
+                        stdin_text=stdin, lines=True)
+    if len(out) != len(queries) + 1:
+        res.fail("modules-names", f"{len(out)} lines for {len(queries) + 1} addresses")
+        return
+    bad = 0
+    for (a, off), rec in zip(queries, out):
+        names = {f"{n}+0x{off:x} [{m}]" if off else f"{n} [{m}]" for n, m in by_addr[a]}
+        if rec.get("symbol") not in names:
+            bad += 1
+            if bad <= 3:
+                res.fail("modules-names", f"0x{a + off:x}: pagewalk {rec.get('symbol')!r}, /proc/kallsyms {sorted(names)}")
+    if as_int(out[-1].get("va")) != addrs[0]:
+        res.fail("modules-names", f"{mod0}:{name0} resolved to {out[-1].get('va')}, /proc/kallsyms says 0x{addrs[0]:x}")
+    res.counts["modules_names_checked"] = len(queries) + 1
 
 
 def check_maps(pagewalk, dump_path, pid, lorc, res):
@@ -371,6 +434,7 @@ def check(pagewalk, dump_path, kdump_path, case, orc, lorc, res):
     check_search(pagewalk, dump_path, pid, orc, res)
     check_maps(pagewalk, dump_path, pid, lorc, res)
     check_page(pagewalk, dump_path, lorc, res)
+    check_modules(pagewalk, dump_path, lorc, res)
 
     # kconv: the kernel's own formulas on direct-map and kernel-text samples = gva2gpa.
     kern = [(va, gpa) for _tag, va, gpa in orc["kern"] if gpa is not None]

@@ -25,6 +25,7 @@
 #include "linux/btf_layout.hpp"
 #include "linux/kernel.hpp"
 #include "linux/layout.hpp"
+#include "linux/modules.hpp"
 #include "linux/symbols.hpp"
 #include "linux/tasks.hpp"
 #include "linux/vmas.hpp"
@@ -1278,6 +1279,221 @@ TEST_F(LinuxVmas, AnOldKernelsListThatLoopsEnds) {
   EXPECT_EQ(list->vmas.size(), 2u);
   EXPECT_TRUE(any_contains(list->warnings, "loops")) << joined(list->warnings);
   EXPECT_EQ(list->source, "the list mm->mmap");
+}
+
+// ---------------------------------------------------------------------------------------
+// Loaded modules
+
+// Two modules laid out as 6.1 has them (core_layout, init_layout, mod_kallsyms), their code
+// in the modules region, the list head a kernel variable.
+class LinuxModules : public ::testing::Test {
+ protected:
+  static constexpr uint64_t kModulesHead = kText + 0x100000;
+  static constexpr uint64_t kModA = kPageOffsetBase + 0x500000, kModB = kPageOffsetBase + 0x502000;
+  static constexpr uint64_t kCode = 0xffffffffc0100000;  // the modules region (x86-64: above the image)
+  KernelMachine km{kPhysBase};
+  TaskLayout layout = module_layout();
+
+  static TaskLayout module_layout() {
+    TaskLayout l = test_task_layout();
+    l.module_state = 0x0;
+    l.module_list = 0x8;
+    l.module_name = 0x18;
+    l.module_core_base = 0x100;
+    l.module_core_size = 0x108;
+    l.module_init_base = 0x150;
+    l.module_init_size = 0x158;
+    l.module_kallsyms = 0x200;
+    l.kallsyms_symtab = 0x0;
+    l.kallsyms_num_symtab = 0x8;
+    l.kallsyms_strtab = 0x10;
+    l.kallsyms_typetab = 0x18;
+    return l;
+  }
+
+  struct Sym {
+    const char* name;
+    uint64_t addr;
+    char type;
+    uint16_t shndx = 1;
+  };
+
+  // A module with a core area, its symbols (the null symbol first, as the kernel keeps it)
+  // and its list links.
+  void write_module(uint64_t mod, const char* name, uint32_t state, uint64_t core, uint32_t size, uint64_t next,
+                    const std::vector<Sym>& syms) {
+    km.m.put<uint32_t>(mod + 0x0, state);
+    km.m.put<uint64_t>(mod + 0x8, next);
+    std::array<char, 56> n{};
+    std::memcpy(n.data(), name, std::strlen(name));
+    km.m.write(mod + 0x18, std::as_bytes(std::span(n)));
+    km.m.put<uint64_t>(mod + 0x100, core);
+    km.m.put<uint32_t>(mod + 0x108, size);
+    const uint64_t ks = mod + 0x400, symtab = mod + 0x500, strtab = mod + 0x1000;
+    km.m.put<uint64_t>(mod + 0x200, ks);
+    std::string strings(1, '\0');
+    std::vector<uint8_t> table(24, 0);
+    std::string types = "?";
+    for (const Sym& sy : syms) {
+      std::array<uint8_t, 24> e{};
+      const auto at = static_cast<uint32_t>(strings.size());
+      std::memcpy(e.data(), &at, 4);
+      std::memcpy(e.data() + 6, &sy.shndx, 2);
+      std::memcpy(e.data() + 8, &sy.addr, 8);
+      table.insert(table.end(), e.begin(), e.end());
+      strings += sy.name;
+      strings += '\0';
+      types += sy.type;
+    }
+    km.m.write(symtab, std::as_bytes(std::span(table)));
+    km.m.write(strtab, bytes_of(strings));
+    km.m.write(strtab + strings.size(), bytes_of(types));
+    km.m.put<uint64_t>(ks + 0x0, symtab);
+    km.m.put<uint32_t>(ks + 0x8, static_cast<uint32_t>(syms.size() + 1));
+    km.m.put<uint64_t>(ks + 0x10, strtab);
+    km.m.put<uint64_t>(ks + 0x18, strtab + strings.size());
+  }
+
+  void SetUp() override {
+    km.m.map(kCode, 0x600000, 2 * kMiB, 2 * kMiB);
+    // The newest module first, as load_module adds them.
+    km.m.put<uint64_t>(kModulesHead, kModB + 0x8);
+    write_module(kModB, "qemu_fw_cfg", 0, kCode + 0x10000, 0x5000, kModA + 0x8,
+                 {{"fw_cfg_showrev", kCode + 0x10020, 't'},
+                  {"fw_cfg_sysfs_attr_show", kCode + 0x10000, 't'},
+                  {"fw_cfg_undefined", 0, 'U', 0},  // SHN_UNDEF: never a name
+                  {"$x", kCode + 0x10040, 't'},     // a mapping symbol: never a name
+                  {"__this_module", kCode + 0x14000, 'd'},
+                  {"alias_b", kCode + 0x14000, 'd'}});
+    write_module(kModA, "crc32c_generic", 1, kCode + 0x20000, 0x2000, kModulesHead, {{"crc32c_cra_init", kCode + 0x20100, 't'}});
+  }
+
+  std::unique_ptr<LinuxKernel> kernel() {
+    KernelInputs in = km.inputs();
+    in.symbol_text = fmt::format("{:016x} T _text\n{:016x} D modules\n{:016x} B _end\n", kText, kModulesHead, kText + 0x2000000);
+    in.symbol_text_name = "kallsyms";
+    auto k = LinuxKernel::discover(in);
+    EXPECT_TRUE(k) << k.error();
+    if (k) (*k)->set_type_loader([this](LinuxKernel&) -> tl::expected<TaskLayout, std::string> { return layout; });
+    return k ? std::move(*k) : nullptr;
+  }
+};
+
+TEST_F(LinuxModules, ListedAsProcModulesShowsThem) {
+  auto k = kernel();
+  ASSERT_TRUE(k);
+  auto list = list_modules(*k, layout);
+  ASSERT_TRUE(list) << list.error();
+  EXPECT_TRUE(list->warnings.empty()) << joined(list->warnings);
+  ASSERT_EQ(list->modules.size(), 2u);
+  const KernelModule& b = list->modules[0];
+  EXPECT_EQ(b.name, "qemu_fw_cfg");
+  EXPECT_EQ(b.module, kModB);
+  EXPECT_EQ(b.state, "Live");
+  EXPECT_EQ(b.base, kCode + 0x10000);
+  EXPECT_EQ(b.size, 0x5000u);
+  ASSERT_EQ(b.areas.size(), 1u);  // init_layout is empty once the module's init ran
+  EXPECT_EQ(b.areas[0].kind, "core");
+  // Defined, named symbols by address; no undefined or mapping symbol.
+  ASSERT_EQ(b.symbols.size(), 4u);
+  EXPECT_EQ(b.symbols[0].name, "fw_cfg_sysfs_attr_show");
+  EXPECT_EQ(b.symbols[1].name, "fw_cfg_showrev");
+  EXPECT_EQ(b.symbols[1].type, 't');
+  EXPECT_EQ(b.symbols[3].type, 'd');
+  EXPECT_EQ(list->modules[1].name, "crc32c_generic");
+  EXPECT_EQ(list->modules[1].state, "Loading");
+
+  auto at = list->at(kCode + 0x10024);
+  ASSERT_TRUE(at);
+  EXPECT_EQ(describe(*at), "fw_cfg_showrev+0x4 [qemu_fw_cfg]");
+  EXPECT_EQ(describe(*list->at(kCode + 0x10000)), "fw_cfg_sysfs_attr_show [qemu_fw_cfg]");
+  EXPECT_EQ(describe(*list->at(kCode + 0x14008)), "__this_module+0x8 [qemu_fw_cfg]");  // aliases: the first by name
+  EXPECT_EQ(describe(*list->at(kCode + 0x20010)), "[crc32c_generic]+0x10");           // before its first symbol
+  EXPECT_FALSE(list->at(kCode + 0x15000));                                            // past the core area
+  EXPECT_EQ(list->find("crc32c_cra_init"), kCode + 0x20100);
+  EXPECT_EQ(list->find("qemu_fw_cfg:alias_b"), kCode + 0x14000);
+  EXPECT_FALSE(list->find("crc32c_generic:alias_b"));
+  EXPECT_FALSE(list->find("fw_cfg_undefined"));
+}
+
+// The kernel reads its modules when an address in the modules region needs a name, and a
+// module's symbol is an address wherever one is asked for.
+TEST_F(LinuxModules, TheKernelNamesAndResolvesModuleAddresses) {
+  auto k = kernel();
+  ASSERT_TRUE(k);
+  EXPECT_EQ(k->name_of(kCode + 0x10021), "fw_cfg_showrev+0x1 [qemu_fw_cfg]");
+  EXPECT_EQ(k->name_of(kModulesHead + 8), "modules+0x8");
+  EXPECT_FALSE(k->name_of(kPageOffsetBase + 0x500000));  // the direct map is nobody's symbol
+  EXPECT_FALSE(k->name_of(kCode + 0x40000));
+  EXPECT_EQ(k->resolve("qemu_fw_cfg:fw_cfg_showrev+0x10"), kCode + 0x10030);
+  EXPECT_EQ(k->resolve("crc32c_cra_init-0x100"), kCode + 0x20000);
+  EXPECT_EQ(k->resolve("modules"), kModulesHead);
+  auto none = k->resolve("no_such_symbol");
+  ASSERT_FALSE(none);
+  EXPECT_THAT(none.error(), ::testing::HasSubstr("no_such_symbol"));
+}
+
+// 6.4+: mem[] of struct module_memory, one per enum mod_mem_type; /proc/modules shows
+// mem[MOD_TEXT].base and the sum of the sizes.
+TEST_F(LinuxModules, TheMemoryArrayOfNewerKernels) {
+  auto k = kernel();
+  ASSERT_TRUE(k);
+  TaskLayout l = layout;
+  l.module_core_base.reset();
+  l.module_core_size.reset();
+  l.module_mem = 0x100;
+  l.module_memory_base = 0x0;
+  l.module_memory_size = 0x8;
+  l.module_memory_stride = 0x50;
+  l.module_mem_names = {"TEXT", "DATA", "RODATA"};
+  km.m.put<uint64_t>(kModB + 0x100 + 0x50, kCode + 0x30000);  // DATA
+  km.m.put<uint32_t>(kModB + 0x100 + 0x58, 0x1000);
+  km.m.put<uint64_t>(kModB + 0x100 + 0xa0, 0);  // RODATA: none
+  km.m.put<uint32_t>(kModB + 0x100 + 0xa8, 0);
+  auto list = list_modules(*k, l);
+  ASSERT_TRUE(list) << list.error();
+  const KernelModule& b = list->modules[0];
+  ASSERT_EQ(b.areas.size(), 2u);
+  EXPECT_EQ(b.areas[0].kind, "TEXT");
+  EXPECT_EQ(b.areas[1].kind, "DATA");
+  EXPECT_EQ(b.base, kCode + 0x10000);
+  EXPECT_EQ(b.size, 0x6000u);
+  EXPECT_EQ(describe(*list->at(kCode + 0x30010)), "[qemu_fw_cfg]+0x10");  // no symbol in the DATA area
+}
+
+TEST_F(LinuxModules, ALoopABadModuleAndMissingTypesAreSaid) {
+  auto k = kernel();
+  ASSERT_TRUE(k);
+  km.m.put<uint64_t>(kModA + 0x8, kModB + 0x8);  // back to the first
+  auto list = list_modules(*k, layout);
+  ASSERT_TRUE(list) << list.error();
+  EXPECT_EQ(list->modules.size(), 2u);
+  EXPECT_TRUE(any_contains(list->warnings, "loops")) << joined(list->warnings);
+
+  km.m.put<uint64_t>(kModA + 0x8, 0xffff888000000000 + 0x10000000);  // outside memory
+  list = list_modules(*k, layout);
+  ASSERT_TRUE(list);
+  EXPECT_EQ(list->modules.size(), 2u);
+  EXPECT_TRUE(any_contains(list->warnings, "does not read")) << joined(list->warnings);
+
+  km.m.put<uint64_t>(kModA + 0x8, kModulesHead);
+  km.m.put<uint32_t>(kModA + 0x408, 0x7fffffff);  // num_symtab
+  km.m.put<uint32_t>(kModB + 0x108, 0xffffffff);  // a 4 GiB core area
+  list = list_modules(*k, layout);
+  ASSERT_TRUE(list);
+  EXPECT_TRUE(list->modules.empty());
+  EXPECT_TRUE(any_contains(list->warnings, "not plausible")) << joined(list->warnings);
+  km.m.put<uint32_t>(kModB + 0x108, 0x5000);
+  list = list_modules(*k, layout);
+  ASSERT_TRUE(list);
+  ASSERT_EQ(list->modules.size(), 2u);
+  EXPECT_TRUE(list->modules[1].symbols.empty());
+  EXPECT_TRUE(any_contains(list->warnings, "symbols is not plausible")) << joined(list->warnings);
+
+  TaskLayout bare = test_task_layout();
+  auto none = list_modules(*k, bare);
+  ASSERT_FALSE(none);
+  EXPECT_THAT(none.error(), ::testing::HasSubstr("struct module"));
 }
 
 }  // namespace

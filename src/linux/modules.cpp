@@ -1,0 +1,236 @@
+#include "linux/modules.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <cstring>
+#include <unordered_set>
+
+#include <fmt/format.h>
+
+#include "linux/tasks.hpp"
+
+namespace pagewalk::linux_kernel {
+namespace {
+
+// include/linux/module.h: MODULE_NAME_LEN is 64 - sizeof(unsigned long); enum module_state.
+constexpr size_t kModuleNameLen = 64 - 8;
+enum ModuleState : uint32_t { kStateLive = 0, kStateComing = 1, kStateGoing = 2, kStateUnformed = 3 };
+// enum mod_mem_type (6.4+) when the types carry only the array: MOD_TEXT first.
+constexpr std::array<const char*, 7> kDefaultMemNames = {"TEXT",      "DATA",      "RODATA",     "RO_AFTER_INIT",
+                                                         "INIT_TEXT", "INIT_DATA", "INIT_RODATA"};
+// What no module comes near: a symbol table or a name table beyond these is corrupt.
+constexpr uint32_t kMaxSymbols = 1u << 20;
+constexpr uint64_t kMaxStrtab = uint64_t{64} << 20;
+constexpr uint64_t kMaxAreaSize = uint64_t{1} << 32;
+
+// Elf64_Sym (include/uapi/linux/elf.h).
+struct ElfSym {
+  uint32_t st_name;
+  uint8_t st_info, st_other;
+  uint16_t st_shndx;
+  uint64_t st_value, st_size;
+};
+static_assert(sizeof(ElfSym) == 24);
+
+// The symbols kallsyms leaves out when it names an address (kernel/module/kallsyms.c,
+// is_mapping_symbol: local labels and the ARM/RISC-V mapping symbols $a, $d, $t, $x).
+bool is_mapping_symbol(std::string_view n) {
+  return n.rfind(".L", 0) == 0 || n.rfind("L0", 0) == 0 || (n.size() >= 2 && n[0] == '$' && std::strchr("axtd", n[1]));
+}
+
+std::string_view state_name(uint32_t s) {
+  switch (s) {  // kernel/module/procfs.c, m_show
+    case kStateLive: return "Live";
+    case kStateComing: return "Loading";
+    case kStateGoing: return "Unloading";
+    case kStateUnformed: return "Unformed";
+    default: return "?";
+  }
+}
+
+class ModuleReader {
+ public:
+  ModuleReader(LinuxKernel& k, const TaskLayout& l) : vm_(k.memory()), l_(l) {}
+
+  tl::expected<KernelModule, std::string> read(uint64_t mod) {
+    KernelModule m;
+    m.module = mod;
+    auto name = vm_.c_string(VirtAddr(mod + *l_.module_name), kModuleNameLen);
+    if (!name) return tl::unexpected(fmt::format("struct module at 0x{:x}: its name does not read", mod));
+    m.name = escaped(*name);
+    if (l_.module_state)
+      if (auto s = vm_.value<uint32_t>(VirtAddr(mod + *l_.module_state))) m.state = state_name(*s);
+    if (auto e = read_areas(m); !e) return tl::unexpected(e.error());
+    if (l_.module_kallsyms && l_.kallsyms_symtab && l_.kallsyms_num_symtab && l_.kallsyms_strtab) read_symbols(m);
+    return m;
+  }
+
+  std::vector<std::string> warnings;
+
+ private:
+  // One area's base and size (an unsigned int in both layouts); its base.
+  tl::expected<uint64_t, std::string> area(KernelModule& m, std::string kind, uint64_t base_at, uint64_t size_at) {
+    auto base = vm_.value<uint64_t>(VirtAddr(base_at));
+    auto size = vm_.value<uint32_t>(VirtAddr(size_at));
+    if (!base || !size) return tl::unexpected(fmt::format("module {}: its {} area does not read", m.name, kind));
+    if (*base && *size) m.areas.push_back({std::move(kind), *base, *size});
+    m.size += *size;
+    return *base;
+  }
+
+  tl::expected<void, std::string> read_areas(KernelModule& m) {
+    if (l_.module_mem && l_.module_memory_base && l_.module_memory_size && l_.module_memory_stride) {
+      // 6.4+: mem[MOD_MEM_NUM_TYPES]; /proc/modules shows mem[MOD_TEXT].base.
+      const auto& names = l_.module_mem_names.empty()
+                              ? std::vector<std::string>(kDefaultMemNames.begin(), kDefaultMemNames.end())
+                              : l_.module_mem_names;
+      for (size_t i = 0; i < names.size(); ++i) {
+        const uint64_t at = m.module + *l_.module_mem + i * *l_.module_memory_stride;
+        auto base = area(m, names[i], at + *l_.module_memory_base, at + *l_.module_memory_size);
+        if (!base) return tl::unexpected(base.error());
+        if (i == 0) m.base = *base;
+      }
+    } else if (l_.module_core_base && l_.module_core_size) {
+      // Up to 6.3: core_layout (kept) and init_layout (freed once the module's init ran).
+      auto base = area(m, "core", m.module + *l_.module_core_base, m.module + *l_.module_core_size);
+      if (!base) return tl::unexpected(base.error());
+      m.base = *base;
+      if (l_.module_init_base && l_.module_init_size)
+        if (auto init = area(m, "init", m.module + *l_.module_init_base, m.module + *l_.module_init_size); !init)
+          return tl::unexpected(init.error());
+    } else {
+      return tl::unexpected(std::string("the kernel's types lack struct module's memory layout"));
+    }
+    for (const ModuleArea& a : m.areas)
+      if (a.size > kMaxAreaSize || a.base + a.size < a.base)
+        return tl::unexpected(fmt::format("module {}: its {} area 0x{:x} + 0x{:x} is not plausible", m.name, a.kind,
+                                          a.base, a.size));
+    return {};
+  }
+
+  // mod->kallsyms: after the module's init, the core copy (the symbols the module keeps).
+  void read_symbols(KernelModule& m) {
+    auto warn = [&](std::string what) { warnings.push_back(fmt::format("module {}: {}", m.name, what)); };
+    auto ks = vm_.value<uint64_t>(VirtAddr(m.module + *l_.module_kallsyms));
+    if (!ks || !*ks) return warn("no symbol table");
+    auto symtab = vm_.value<uint64_t>(VirtAddr(*ks + *l_.kallsyms_symtab));
+    auto count = vm_.value<uint32_t>(VirtAddr(*ks + *l_.kallsyms_num_symtab));
+    auto strtab = vm_.value<uint64_t>(VirtAddr(*ks + *l_.kallsyms_strtab));
+    if (!symtab || !count || !strtab) return warn(fmt::format("its mod_kallsyms at 0x{:x} does not read", *ks));
+    if (*count > kMaxSymbols) return warn(fmt::format("{} symbols is not plausible", *count));
+    std::vector<ElfSym> syms(*count);
+    if (auto r = vm_.read(VirtAddr(*symtab), std::as_writable_bytes(std::span(syms))); !r)
+      return warn(fmt::format("its symbol table at 0x{:x} does not read: {}", *symtab, r.error().reason));
+    // The string table ends where the type table starts (layout_symtab puts it right after);
+    // the type table holds the letter of each symbol.
+    std::vector<char> strings, types;
+    if (l_.kallsyms_typetab)
+      if (auto typetab = vm_.value<uint64_t>(VirtAddr(*ks + *l_.kallsyms_typetab)); typetab && *typetab) {
+        types.resize(syms.size());
+        if (!vm_.read(VirtAddr(*typetab), std::as_writable_bytes(std::span(types)))) types.clear();
+        if (*typetab > *strtab && *typetab - *strtab <= kMaxStrtab) {
+          strings.resize(*typetab - *strtab);
+          if (!vm_.read(VirtAddr(*strtab), std::as_writable_bytes(std::span(strings)))) strings.clear();
+        }
+      }
+    for (size_t i = 0; i < syms.size(); ++i) {
+      const ElfSym& s = syms[i];
+      if (s.st_shndx == 0 || s.st_name == 0) continue;  // SHN_UNDEF; the null symbol
+      std::string name;
+      if (!strings.empty()) {
+        if (s.st_name >= strings.size()) continue;
+        const char* p = strings.data() + s.st_name;
+        name.assign(p, strnlen(p, strings.size() - s.st_name));
+      } else if (auto n = vm_.c_string(VirtAddr(*strtab + s.st_name), 512)) {
+        name = std::move(*n);
+      }
+      if (name.empty() || is_mapping_symbol(name)) continue;
+      const char type = i < types.size() && std::isgraph(static_cast<unsigned char>(types[i])) ? types[i] : '?';
+      m.symbols.push_back({s.st_value, escaped(name), type});
+    }
+    std::sort(m.symbols.begin(), m.symbols.end());
+  }
+
+  VirtualMemory& vm_;
+  const TaskLayout& l_;
+};
+
+}  // namespace
+
+std::optional<ModuleAt> ModuleList::at(uint64_t addr) const {
+  for (const KernelModule& m : modules)
+    for (const ModuleArea& a : m.areas) {
+      if (addr < a.base || addr - a.base >= a.size) continue;
+      ModuleAt out{&m, &a, std::nullopt, addr - a.base};
+      auto it = std::upper_bound(m.symbols.begin(), m.symbols.end(), addr,
+                                 [](uint64_t v, const ModuleSymbol& s) { return v < s.addr; });
+      if (it != m.symbols.begin() && std::prev(it)->addr >= a.base) {
+        const uint64_t value = std::prev(it)->addr;
+        // Of aliases at one address, the first by name (as SymbolTable::at answers).
+        auto first = std::lower_bound(m.symbols.begin(), it, value,
+                                      [](const ModuleSymbol& s, uint64_t v) { return s.addr < v; });
+        out.symbol = SymbolAt{first->name, addr - value};
+      }
+      return out;
+    }
+  return std::nullopt;
+}
+
+std::optional<uint64_t> ModuleList::find(std::string_view name) const {
+  std::string_view module;
+  if (const size_t colon = name.find(':'); colon != std::string_view::npos) {
+    module = name.substr(0, colon);
+    name.remove_prefix(colon + 1);
+  }
+  for (const KernelModule& m : modules) {
+    if (!module.empty() && m.name != module) continue;
+    for (const ModuleSymbol& s : m.symbols)
+      if (s.name == name) return s.addr;
+  }
+  return std::nullopt;
+}
+
+std::string describe(const ModuleAt& at) {
+  if (!at.symbol) return fmt::format("[{}]+0x{:x}", at.module->name, at.offset);
+  if (!at.symbol->offset) return fmt::format("{} [{}]", at.symbol->name, at.module->name);
+  return fmt::format("{}+0x{:x} [{}]", at.symbol->name, at.symbol->offset, at.module->name);
+}
+
+tl::expected<ModuleList, std::string> list_modules(LinuxKernel& kernel, const TaskLayout& l, size_t max_modules) {
+  if (!l.module_list || !l.module_name)
+    return tl::unexpected(std::string("the kernel's types lack struct module's list and name"));
+  const auto head = kernel.symbol("modules");
+  if (!head) return tl::unexpected(std::string("the kernel's symbols do not locate the module list (modules)"));
+  VirtualMemory& vm = kernel.memory();
+  ModuleReader reader(kernel, l);
+  ModuleList out;
+  std::unordered_set<uint64_t> seen{*head};
+  for (uint64_t at = *head;;) {
+    auto next = vm.value<uint64_t>(VirtAddr(at));
+    if (!next) {
+      out.warnings.push_back(fmt::format("the module list breaks at 0x{:x}: {}", at, next.error().reason));
+      break;
+    }
+    if (*next == *head) break;
+    if (!seen.insert(*next).second) {
+      out.warnings.push_back(fmt::format("the module list loops at 0x{:x}: the rest is skipped", *next));
+      break;
+    }
+    if (out.modules.size() >= max_modules) {
+      out.warnings.push_back(fmt::format("stopped after {} modules", max_modules));
+      break;
+    }
+    auto m = reader.read(*next - *l.module_list);  // container_of(list, struct module, list)
+    if (!m) {
+      out.warnings.push_back(m.error());
+      break;  // its list pointer cannot be trusted either
+    }
+    out.modules.push_back(std::move(*m));
+    at = *next;
+  }
+  for (std::string& w : reader.warnings) out.warnings.push_back(std::move(w));
+  return out;
+}
+
+}  // namespace pagewalk::linux_kernel
