@@ -831,7 +831,7 @@ int cmd_page(const PageArgs& a) {
   }
   if (a.f.delimited() && !a.f.no_header)
     table.header({"pfn", "pa", "page", "flags", "refcount", "mapcount", "mapping", "mapping_kind", "index", "head", "order",
-                  "kpageflags"});
+                  "kpageflags", "file"});
   int status = kAllMapped;
   for (const Pfn f : frames) {
     auto p = linux_kernel::read_page(*k, tl, f);
@@ -848,6 +848,7 @@ int cmd_page(const PageArgs& a) {
       w.key("flags").object().key("raw").hex(p->flags).key("flags").strings(p->flag_names).end();
       w.key("refcount").signed_num(p->refcount).key("mapcount").signed_num(p->mapcount);
       w.key("mapping").hex(p->mapping).key("mapping_kind").str(p->mapping_kind).key("index").hex(p->index);
+      if (p->file) w.key("file").str(*p->file);
       w.key("private").hex(p->private_data);
       if (p->head) w.key("head").hex(*p->head);
       if (p->order) w.key("order").num(*p->order);
@@ -865,7 +866,7 @@ int cmd_page(const PageArgs& a) {
       else table.empty();
       if (p->order) table.num(*p->order);
       else table.empty();
-      table.str(fmt::format("{}", fmt::join(p->kpageflags, " "))).end();
+      table.str(fmt::format("{}", fmt::join(p->kpageflags, " "))).str(p->file.value_or("")).end();
     } else {
       fmt::format_to(std::back_inserter(o), "PFN 0x{:x} (PA 0x{:x}): struct page 0x{:x}\n", f.value(), f.value() << 12, p->page);
       fmt::format_to(std::back_inserter(o), "  flags       0x{:016x}  {}\n", p->flags, fmt::join(p->flag_names, " "));
@@ -873,6 +874,7 @@ int cmd_page(const PageArgs& a) {
                      p->mapcount + 1, p->mapcount);
       fmt::format_to(std::back_inserter(o), "  mapping     0x{:x} ({})  index 0x{:x}  private 0x{:x}\n", p->mapping,
                      p->mapping_kind, p->index, p->private_data);
+      if (p->file) fmt::format_to(std::back_inserter(o), "  file        {}\n", *p->file);
       if (p->node || !p->zone.empty() || p->section)
         fmt::format_to(std::back_inserter(o), "  node {}  zone {}  section {}\n", p->node ? std::to_string(*p->node) : "?",
                        p->zone.empty() ? "?" : p->zone, p->section ? std::to_string(*p->section) : "?");

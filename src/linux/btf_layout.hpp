@@ -41,6 +41,9 @@ struct TaskLayout {
   std::optional<uint64_t> file_mnt, file_dentry, file_inode, inode_ino, inode_sb, sb_dev;
   std::optional<uint64_t> dentry_parent, dentry_name, dentry_len, mount_mnt, mount_parent, mount_mountpoint,
       vfsmount_root, anon_vma_name_name;
+  // A page cache page's file: mapping->host, the inode's first dentry and its filesystem's
+  // first mount.
+  std::optional<uint64_t> mapping_host, inode_dentry, dentry_alias, sb_mounts, mount_instance;
   // struct page (include/linux/mm_types.h, 6.1) and the kernel's enum pageflags: the name of
   // each flag bit (PG_ dropped; the first of aliases that share a bit).
   std::optional<uint64_t> page_flags, page_refcount, page_mapcount, page_mapping, page_index, page_private,
@@ -120,6 +123,11 @@ inline constexpr OptionalTaskMember kOptionalTaskMembers[] = {
     {"mount", "mnt_mountpoint", &TaskLayout::mount_mountpoint},
     {"vfsmount", "mnt_root", &TaskLayout::vfsmount_root},
     {"anon_vma_name", "name", &TaskLayout::anon_vma_name_name},
+    {"address_space", "host", &TaskLayout::mapping_host},
+    {"inode", "i_dentry", &TaskLayout::inode_dentry},
+    {"dentry", "d_u.d_alias", &TaskLayout::dentry_alias},
+    {"super_block", "s_mounts", &TaskLayout::sb_mounts},
+    {"mount", "mnt_instance", &TaskLayout::mount_instance},
     {"page", "flags", &TaskLayout::page_flags},
     {"page", "_refcount", &TaskLayout::page_refcount},
     {"page", "_mapcount", &TaskLayout::page_mapcount},

@@ -33,8 +33,9 @@ struct ElfSym {
 };
 static_assert(sizeof(ElfSym) == 24);
 
-// The symbols kallsyms leaves out when it names an address (kernel/module/kallsyms.c,
-// is_mapping_symbol: local labels and the ARM/RISC-V mapping symbols $a, $d, $t, $x).
+// The symbols kallsyms lists but never names an address with (kernel/module/kallsyms.c,
+// find_kallsyms_symbol and is_arm_mapping_symbol, 6.1: local labels and the mapping
+// symbols $a, $d, $t, $x).
 bool is_mapping_symbol(std::string_view n) {
   return n.rfind(".L", 0) == 0 || n.rfind("L0", 0) == 0 || (n.size() >= 2 && n[0] == '$' && std::strchr("axtd", n[1]));
 }
@@ -145,9 +146,9 @@ class ModuleReader {
       } else if (auto n = vm_.c_string(VirtAddr(*strtab + s.st_name), 512)) {
         name = std::move(*n);
       }
-      if (name.empty() || is_mapping_symbol(name)) continue;
+      if (name.empty()) continue;
       const char type = i < types.size() && std::isgraph(static_cast<unsigned char>(types[i])) ? types[i] : '?';
-      m.symbols.push_back({s.st_value, escaped(name), type});
+      m.symbols.push_back({s.st_value, escaped(name), type, is_mapping_symbol(name)});
     }
     std::sort(m.symbols.begin(), m.symbols.end());
   }
@@ -163,15 +164,17 @@ std::optional<ModuleAt> ModuleList::at(uint64_t addr) const {
     for (const ModuleArea& a : m.areas) {
       if (addr < a.base || addr - a.base >= a.size) continue;
       ModuleAt out{&m, &a, std::nullopt, addr - a.base};
+      // The last symbol at or below addr that is not a label; of aliases at one address,
+      // the first by name (as SymbolTable::at answers).
       auto it = std::upper_bound(m.symbols.begin(), m.symbols.end(), addr,
                                  [](uint64_t v, const ModuleSymbol& s) { return v < s.addr; });
-      if (it != m.symbols.begin() && std::prev(it)->addr >= a.base) {
-        const uint64_t value = std::prev(it)->addr;
-        // Of aliases at one address, the first by name (as SymbolTable::at answers).
-        auto first = std::lower_bound(m.symbols.begin(), it, value,
-                                      [](const ModuleSymbol& s, uint64_t v) { return s.addr < v; });
-        out.symbol = SymbolAt{first->name, addr - value};
+      const ModuleSymbol* best = nullptr;
+      while (it != m.symbols.begin() && std::prev(it)->addr >= a.base) {
+        --it;
+        if (best && it->addr != best->addr) break;
+        if (!it->label) best = &*it;
       }
+      if (best) out.symbol = SymbolAt{best->name, addr - best->addr};
       return out;
     }
   return std::nullopt;

@@ -26,6 +26,7 @@ struct ModuleSymbol {
   uint64_t addr = 0;
   std::string name;  // escaped()
   char type = '?';   // the letter /proc/kallsyms shows (t, d, b, r, ...)
+  bool label = false;  // a local label (.LC0) or mapping symbol ($x): listed, never a name
   auto operator<=>(const ModuleSymbol&) const = default;
 };
 

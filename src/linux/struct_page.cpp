@@ -6,6 +6,8 @@
 
 #include <fmt/format.h>
 
+#include "linux/paths.hpp"
+
 namespace pagewalk::linux_kernel {
 namespace {
 
@@ -103,6 +105,13 @@ tl::expected<PageInfo, std::string> read_page(LinuxKernel& k, const TaskLayout& 
     case kMappingAnon | kMappingMovable: p.mapping_kind = "ksm"; break;
     case kMappingMovable: p.mapping_kind = "movable"; break;
     default: p.mapping_kind = head_mapping ? "file" : "none"; break;
+  }
+  // A page cache page: its file (a slab's struct page holds its kmem_cache there instead).
+  if (p.mapping_kind == "file" && !has(head_flags, "slab") && l.mapping_host) {
+    auto host = u64(head_mapping + *l.mapping_host);
+    auto path = !host ? tl::unexpected(fmt::format("mapping->host at 0x{:x}: {}", head_mapping, host.error().reason))
+                      : inode_path(vm, l, *host);
+    p.file = path ? *path : fmt::format("(path unknown: {})", path.error());
   }
 
   // stable_page_flags (fs/proc/page.c, 6.1), for what it decides from the struct page.

@@ -25,6 +25,7 @@ struct PageInfo {
   int32_t mapcount = -1;  // page->_mapcount (-1: mapped nowhere; the count is this plus one)
   uint64_t mapping = 0;   // page->mapping, with its low type bits
   std::string mapping_kind;  // "anon", "ksm", "movable", "file" or "none"
+  std::optional<std::string> file;  // a page cache page's file: its path, or why it is unknown
   uint64_t index = 0;
   uint64_t private_data = 0;
   std::optional<uint64_t> head;     // a tail page: its head's struct page

@@ -1,5 +1,7 @@
 #include "linux/vmas.hpp"
 
+#include "linux/paths.hpp"
+
 #include <algorithm>
 #include <array>
 #include <cstring>
@@ -135,50 +137,8 @@ class VmaReader {
             m.minor = *dev & ((1u << kMinorBits) - 1);
           }
       }
-    auto path = file_path(file);
+    auto path = file_path(vm_, l_, file);
     m.name = path ? *path : fmt::format("(path unknown: {})", path.error());
-  }
-
-  tl::expected<std::string, std::string> file_path(uint64_t file) {
-    if (!l_.file_mnt || !l_.file_dentry || !l_.dentry_parent || !l_.dentry_name || !l_.dentry_len || !l_.mount_mnt ||
-        !l_.mount_parent || !l_.mount_mountpoint || !l_.vfsmount_root)
-      return tl::unexpected(std::string("the kernel's types lack the dentry and mount members"));
-    auto mnt = u64(file + *l_.file_mnt, "f_path.mnt");
-    auto dentry = u64(file + *l_.file_dentry, "f_path.dentry");
-    if (!mnt) return tl::unexpected(mnt.error());
-    if (!dentry) return tl::unexpected(dentry.error());
-    uint64_t mount = *mnt - *l_.mount_mnt;  // container_of(mnt, struct mount, mnt)
-    uint64_t d = *dentry;
-    std::vector<std::string> parts;
-    for (unsigned steps = 0; steps < 4096; ++steps) {
-      auto root = u64(mount + *l_.mount_mnt + *l_.vfsmount_root, "mnt_root");
-      auto parent = u64(d + *l_.dentry_parent, "d_parent");
-      if (!root) return tl::unexpected(root.error());
-      if (!parent) return tl::unexpected(parent.error());
-      if (d == *root || d == *parent) {
-        auto up = u64(mount + *l_.mount_parent, "mnt_parent");
-        if (!up) return tl::unexpected(up.error());
-        if (d != *root || *up == mount) {  // the namespace's root (or a dentry cut loose from it)
-          std::string path;
-          for (auto it = parts.rbegin(); it != parts.rend(); ++it) path += '/' + *it;
-          return path.empty() ? std::string("/") : path;
-        }
-        auto point = u64(mount + *l_.mount_mountpoint, "mnt_mountpoint");
-        if (!point) return tl::unexpected(point.error());
-        d = *point;
-        mount = *up;
-        continue;
-      }
-      auto len = vm_.value<uint32_t>(VirtAddr(d + *l_.dentry_len));
-      auto name = u64(d + *l_.dentry_name, "d_name.name");
-      if (!len || !name || *len == 0 || *len > 255) return tl::unexpected(fmt::format("dentry 0x{:x} has no readable name", d));
-      std::string text(*len, '\0');
-      if (!vm_.read(VirtAddr(*name), std::as_writable_bytes(std::span(text.data(), text.size()))))
-        return tl::unexpected(fmt::format("dentry 0x{:x}'s name cannot be read", d));
-      parts.push_back(escaped(text));
-      d = *parent;
-    }
-    return tl::unexpected(std::string("the path is deeper than 4096 dentries (a loop)"));
   }
 
   // show_map_vma's names for a VMA without a file, in its order.

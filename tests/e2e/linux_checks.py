@@ -93,9 +93,10 @@ KPF_STABLE = {"SLAB": 7, "BUDDY": 10, "MMAP": 11, "ANON": 12, "HUGE": 17, "SWAPB
               "UPTODATE": 3, "MLOCKED": 33}
 
 
-def check_page(pagewalk, dump_path, lorc, res):
+def check_page(pagewalk, dump_path, orc, lorc, res):
     """page: the struct page of each program frame, its kpageflags as the kernel computes
-    them = the word the program read from the guest's /proc/kpageflags (the stable bits)."""
+    them = the word the program read from the guest's /proc/kpageflags (the stable bits);
+    a page cache page's file = the path /proc/PID/maps gives the VMA it is mapped in."""
     kpf = lorc.get("kpageflags") or {}
     if not kpf:
         res.fail("page", "the program printed no /proc/kpageflags words")
@@ -123,6 +124,18 @@ def check_page(pagewalk, dump_path, lorc, res):
             res.fail("page", f"{n} PFN 0x{kpf[n][0]:x}: node {p.get('node')} zone {p.get('zone')}, want 0 {want_zone}")
     if not any("THP" in p["kpageflags"]["flags"] for p in doc["pages"]):
         res.fail("page", "no THP among the program's pages")
+    va_of = {p["name"]: p["va"] for p in orc["prog"]}
+    files = 0
+    for n, p in zip(names, doc["pages"]):
+        vma = next((v for v in lorc.get("maps") or [] if n in va_of and v[0] <= va_of[n] < v[1]), None)
+        if p["mapping_kind"] != "file":
+            continue
+        files += 1
+        if vma is None or p.get("file") != vma[6]:
+            res.fail("page", f"{n} PFN 0x{kpf[n][0]:x}: file {p.get('file')!r}, /proc/PID/maps {vma[6] if vma else None!r}")
+    if not files:
+        res.fail("page", "no page cache page among the program's pages (its code should be one)")
+    res.counts["page_files"] = files
     res.counts["page_frames"] = len(names)
 
 
@@ -180,9 +193,12 @@ def check_modules(pagewalk, dump_path, lorc, res):
     res.counts["modules"] = len(doc["modules"])
     if not want["symbols"]:
         return
+    # The kernel names an address by the symbols that are not local labels or mapping
+    # symbols (find_kallsyms_symbol, is_arm_mapping_symbol); /proc/kallsyms lists those too.
     by_addr = {}
     for addr, _t, name, mod in want["symbols"]:
-        by_addr.setdefault(addr, set()).add((name, mod))
+        if not (name.startswith(".L") or name.startswith("$")):
+            by_addr.setdefault(addr, set()).add((name, mod))
     addrs = sorted(by_addr)
     # Each symbol's own address, and one byte in unless the next symbol starts there.
     queries = [(a, 0) for a in addrs] + [(a, 1) for i, a in enumerate(addrs) if i + 1 == len(addrs) or addrs[i + 1] > a + 1]
@@ -433,7 +449,7 @@ def check(pagewalk, dump_path, kdump_path, case, orc, lorc, res):
     check_ptov(pagewalk, dump_path, pid, case, orc, res)
     check_search(pagewalk, dump_path, pid, orc, res)
     check_maps(pagewalk, dump_path, pid, lorc, res)
-    check_page(pagewalk, dump_path, lorc, res)
+    check_page(pagewalk, dump_path, orc, lorc, res)
     check_modules(pagewalk, dump_path, lorc, res)
 
     # kconv: the kernel's own formulas on direct-map and kernel-text samples = gva2gpa.

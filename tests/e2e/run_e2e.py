@@ -542,7 +542,7 @@ def run_pagewalk_doc(pagewalk, args):
         raise SetupError(f"{' '.join(cmd)}: output is not JSON: {r.stdout[:200]!r}") from e
 
 
-def check_qemu(pagewalk, guest, case, orc, res, outdir):
+def check_qemu(pagewalk, guest, case, orc, lorc, res, outdir):
     """The live guest through its gdbstub (--qemu), while QMP keeps it stopped.
 
     The VM was stopped over QMP, so attaching the gdbstub finds it stopped and
@@ -576,6 +576,19 @@ def check_qemu(pagewalk, guest, case, orc, res, outdir):
         res.fail("qemu-info", "the VM was stopped over QMP, but pagewalk saw it running")
     check_translate(pagewalk, target, case, orc, res, outdir, label="qemu_")
     check_map(pagewalk, target, orc, res, outdir, label="qemu_")
+    # The kernel's own structures through the gdbstub: the program's VMAs = its
+    # /proc/PID/maps, the module list = /proc/modules and /proc/kallsyms.
+    t1 = time.monotonic()
+    maps = run_pagewalk_doc(pagewalk, ["maps", "--json", "--pid", str(guest.pid)] + target[:2])
+    procs = maps.get("processes", [])
+    got = [(as_int(v["start"]), as_int(v["end"]), v["perms"], as_int(v["offset"]), v["dev"], v["inode"], v["path"])
+           for v in (procs[0]["vmas"] if procs else [])]
+    if not lorc["maps"] or got != lorc["maps"]:
+        res.fail("qemu-maps", f"{len(got)} VMAs, the guest's maps has {len(lorc['maps'])}")
+    res.counts["qemu_maps_vmas"] = len(got)
+    mods = run_pagewalk_doc(pagewalk, ["modules", "--json", "--symbols"] + target[:2])
+    res.counts["qemu_module_symbols"] = linux_checks.modules_match(mods, lorc["modules"], res, "qemu-modules")
+    res.counts["qemu_linux_ms"] = round((time.monotonic() - t1) * 1000)
     # pagewalk left the VM as it found it: still stopped, same vCPU state.
     status = guest.status()
     if status.get("running") or status.get("status") != "paused":
@@ -687,7 +700,7 @@ def _run_case(res, case, args, kernel, kernel_version, hello_mm, workroot):
         if not args.oracle_only:
             # After the dump and the oracles: the gdbstub checks come last while the
             # guest is alive, and then check that they left it as it was.
-            check_qemu(args.pagewalk, guest, case, orc, res, outdir)
+            check_qemu(args.pagewalk, guest, case, orc, lorc, res, outdir)
         shutil.copy(guest.serial_path, os.path.join(outdir, "serial.log"))
     meta = {"case": name, "cpu": case["cpu"], "kernel": kernel_version,
             "boot_seconds": round(res.boot_seconds, 2), "guest_info": res.info,

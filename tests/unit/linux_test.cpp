@@ -1362,7 +1362,9 @@ class LinuxModules : public ::testing::Test {
                  {{"fw_cfg_showrev", kCode + 0x10020, 't'},
                   {"fw_cfg_sysfs_attr_show", kCode + 0x10000, 't'},
                   {"fw_cfg_undefined", 0, 'U', 0},  // SHN_UNDEF: never a name
-                  {"$x", kCode + 0x10040, 't'},     // a mapping symbol: never a name
+                  {"$x", kCode + 0x10040, 't'},     // a mapping symbol: listed, never a name
+                  {".LC5", kCode + 0x14000, 'r'},   // a local label, the same
+                  {".LC6", kCode + 0x14010, 'r'},
                   {"__this_module", kCode + 0x14000, 'd'},
                   {"alias_b", kCode + 0x14000, 'd'}});
     write_module(kModA, "crc32c_generic", 1, kCode + 0x20000, 0x2000, kModulesHead, {{"crc32c_cra_init", kCode + 0x20100, 't'}});
@@ -1394,12 +1396,16 @@ TEST_F(LinuxModules, ListedAsProcModulesShowsThem) {
   EXPECT_EQ(b.size, 0x5000u);
   ASSERT_EQ(b.areas.size(), 1u);  // init_layout is empty once the module's init ran
   EXPECT_EQ(b.areas[0].kind, "core");
-  // Defined, named symbols by address; no undefined or mapping symbol.
-  ASSERT_EQ(b.symbols.size(), 4u);
+  // Defined, named symbols by address (labels too, as /proc/kallsyms lists them); no
+  // undefined symbol.
+  ASSERT_EQ(b.symbols.size(), 7u);
   EXPECT_EQ(b.symbols[0].name, "fw_cfg_sysfs_attr_show");
   EXPECT_EQ(b.symbols[1].name, "fw_cfg_showrev");
   EXPECT_EQ(b.symbols[1].type, 't');
-  EXPECT_EQ(b.symbols[3].type, 'd');
+  EXPECT_EQ(b.symbols[2].name, "$x");
+  EXPECT_TRUE(b.symbols[2].label);
+  EXPECT_EQ(b.symbols[3].name, ".LC5");
+  EXPECT_EQ(b.symbols[4].type, 'd');
   EXPECT_EQ(list->modules[1].name, "crc32c_generic");
   EXPECT_EQ(list->modules[1].state, "Loading");
 
@@ -1408,6 +1414,8 @@ TEST_F(LinuxModules, ListedAsProcModulesShowsThem) {
   EXPECT_EQ(describe(*at), "fw_cfg_showrev+0x4 [qemu_fw_cfg]");
   EXPECT_EQ(describe(*list->at(kCode + 0x10000)), "fw_cfg_sysfs_attr_show [qemu_fw_cfg]");
   EXPECT_EQ(describe(*list->at(kCode + 0x14008)), "__this_module+0x8 [qemu_fw_cfg]");  // aliases: the first by name
+  EXPECT_EQ(describe(*list->at(kCode + 0x14018)), "__this_module+0x18 [qemu_fw_cfg]");  // labels are no names
+  EXPECT_EQ(describe(*list->at(kCode + 0x10044)), "fw_cfg_showrev+0x24 [qemu_fw_cfg]");
   EXPECT_EQ(describe(*list->at(kCode + 0x20010)), "[crc32c_generic]+0x10");           // before its first symbol
   EXPECT_FALSE(list->at(kCode + 0x15000));                                            // past the core area
   EXPECT_EQ(list->find("crc32c_cra_init"), kCode + 0x20100);
