@@ -261,12 +261,25 @@ tl::expected<void, std::string> Connection::send_raw(std::string_view bytes, Clo
   return {};
 }
 
+// A stub that acks each packet ('+') and then writes its reply separately, without
+// TCP_NODELAY (QEMU's gdbstub up to 7.2 at least, which offers no QStartNoAckMode), holds
+// the reply back under Nagle's rule until the '+' is acknowledged; a delayed ACK (40 ms
+// on Linux) then stalls every request. Acknowledging at once avoids it. The option is not
+// sticky (tcp(7), TCP_QUICKACK): it is set again before each wait.
+void Connection::quick_ack() {
+#ifdef TCP_QUICKACK
+  const int one = 1;
+  (void)setsockopt(fd_, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof one);
+#endif
+}
+
 tl::expected<Decoded, std::string> Connection::next(Clock::time_point deadline) {
   while (true) {
     Decoded d = decode_packet(inbuf_, options_.max_reply);
     inbuf_.erase(0, d.consumed);
     if (d.kind != Decoded::Kind::NeedMore) return d;
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    quick_ack();
     pollfd p{fd_, POLLIN, 0};
     const int n = left.count() > 0 ? poll(&p, 1, static_cast<int>(left.count())) : 0;
     if (n < 0 && errno == EINTR) continue;

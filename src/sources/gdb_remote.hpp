@@ -90,6 +90,7 @@ class Connection {
   tl::expected<void, std::string> send_raw(std::string_view bytes, std::chrono::steady_clock::time_point deadline);
   // The next decoded item from the socket, waiting until the deadline.
   tl::expected<Decoded, std::string> next(std::chrono::steady_clock::time_point deadline);
+  void quick_ack();
   std::string fail(std::string message);
 
   int fd_;
