@@ -50,7 +50,8 @@ fuzz() {
   banner "fuzzing, ${FUZZ_SECONDS}s per target"
   [ -x build-san/fuzz/fuzz_lines ] || sanitize_build
   local corpus found
-  local targets=(fuzz_image fuzz_walk fuzz_gdb_packet fuzz_vmcoreinfo fuzz_symbols fuzz_btf fuzz_kernel fuzz_lines)
+  local targets=(fuzz_image fuzz_walk fuzz_gdb_packet fuzz_vmcoreinfo fuzz_symbols fuzz_btf fuzz_kernel fuzz_lines
+                 fuzz_structures)
   for t in "${targets[@]}"; do
     corpus=$(mktemp -d)
     cp fuzz/seeds/"$t"/* "$corpus"/ 2>/dev/null || true

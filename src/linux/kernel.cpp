@@ -1,11 +1,74 @@
 #include "linux/kernel.hpp"
 
+#include <algorithm>
+#include <map>
+
+#include "arch/registry.hpp"
+#include "core/enumerate.hpp"
+#include "core/table_reader.hpp"
 #include "linux/modules.hpp"
 #include "linux/tasks.hpp"
 
 #include <fmt/format.h>
 
 namespace pagewalk::linux_kernel {
+
+namespace {
+
+// The physical ranges a kernel's tables map linearly (its direct map): of the leaves in the
+// kernel's half of the address space, those that share the one VA - PA distance covering
+// the most bytes (the kernel image's mapping and vmalloc's pages have other distances or
+// far fewer bytes), merged where they touch.
+std::vector<PhysRange> linear_map(PhysMemory& memory, const Paging& paging, const RootSet& roots) {
+  const VaRegion& half = paging.mode->regions.back();
+  EnumOptions o;
+  o.first = VirtAddr(half.first);
+  o.last = VirtAddr(half.last);
+  o.max_entries = default_max_entries(memory);
+  TableReader reader(memory);
+  std::map<uint64_t, uint64_t> bytes_at_distance;
+  std::vector<Range> leaves;
+  (void)enumerate(paging, reader, roots, o, [&](const Range& r) {
+    if (r.kind == RangeKind::Mapped) {
+      bytes_at_distance[r.start.value() - r.pa.value()] += r.size;
+      leaves.push_back(r);
+    }
+    return true;
+  });
+  if (bytes_at_distance.empty()) return {};
+  const auto best = std::max_element(bytes_at_distance.begin(), bytes_at_distance.end(),
+                                     [](const auto& a, const auto& b) { return a.second < b.second; });
+  std::vector<PhysRange> out;
+  for (const Range& r : leaves) {
+    if (r.start.value() - r.pa.value() != best->first) continue;
+    if (!out.empty() && out.back().start + out.back().size == r.pa) out.back().size += r.size;
+    else out.push_back({r.pa, r.size});
+  }
+  std::sort(out.begin(), out.end(), [](const PhysRange& a, const PhysRange& b) { return a.start < b.start; });
+  return out;
+}
+
+// A direct map smaller than this is not one (a PTI user PGD maps a few MiB of the kernel).
+constexpr uint64_t kMinLinearMap = uint64_t{16} << 20;
+
+std::optional<FoundVmcoreInfo> find_vmcoreinfo_in_linear_map(PhysMemory& memory, std::span<const CpuState> cpus) {
+  for (const CpuState& cpu : cpus) {
+    const Architecture* a = arch::find_architecture(cpu.arch);
+    if (!a) continue;
+    auto cp = a->paging_from_cpu(cpu);
+    if (!cp || !cp->mode) continue;
+    const Paging paging{cp->mode, cp->options};
+    for (const RootSet& roots : linux_arch_for(cp->mode).kernel_root_guesses(cp->roots)) {
+      const std::vector<PhysRange> ram = linear_map(memory, paging, roots);
+      uint64_t total = 0;
+      for (const PhysRange& r : ram) total += r.size;
+      if (total >= kMinLinearMap) return find_vmcoreinfo(memory, ram);
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace
 
 LinuxKernel::LinuxKernel() = default;
 LinuxKernel::~LinuxKernel() = default;
@@ -29,7 +92,8 @@ tl::expected<std::unique_ptr<LinuxKernel>, std::string> LinuxKernel::discover(co
   if (in.vmcoreinfo_note && plausible_vmcoreinfo(*in.vmcoreinfo_note)) {
     k->vmcoreinfo = VmcoreInfo::parse(*in.vmcoreinfo_note);
     k->vmcoreinfo_source = "ELF note";
-  } else if (auto found = find_vmcoreinfo(*in.memory)) {
+  } else if (auto found = in.ram_unknown ? find_vmcoreinfo_in_linear_map(*in.memory, in.cpus)
+                                         : find_vmcoreinfo(*in.memory)) {
     k->vmcoreinfo = VmcoreInfo::parse(found->text);
     k->vmcoreinfo_source = fmt::format("found in memory at PA 0x{:x}", found->at.value());
   }

@@ -40,6 +40,10 @@ struct KernelInputs {
   std::string symbol_text_name;
   std::map<std::string, uint64_t, std::less<>> overrides;  // --base NAME=VALUE
   std::optional<Known> phys_base_hint;  // what the source itself implies (kcore's text segment)
+  // The source cannot say which physical addresses hold RAM, and each read is a round trip
+  // (a gdbstub): an in-memory VMCOREINFO is looked for only in the RAM the CPU's own tables
+  // map linearly (the direct map).
+  bool ram_unknown = false;
 };
 
 class LinuxKernel {

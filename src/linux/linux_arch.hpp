@@ -54,6 +54,10 @@ class LinuxArch {
   // A process's roots from its mm->pgd: one set, or both halves of a PTI pair.
   [[nodiscard]] virtual std::vector<ProcessRoot> process_roots(LinuxKernel& k, const TaskLayout& layout,
                                                                PhysAddr pgd) const = 0;
+  // The tables that may map the whole kernel, given a CPU's root (the root itself; under
+  // x86 PTI, a CPU stopped in user mode holds the user half of the pair, whose kernel half
+  // maps the rest).
+  [[nodiscard]] virtual std::vector<RootSet> kernel_root_guesses(const RootSet& cpu_roots) const { return {cpu_roots}; }
 };
 
 // The Linux part for the architecture of `mode` (nullptr: x86-64, the one before others).

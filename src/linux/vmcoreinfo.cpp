@@ -90,27 +90,32 @@ std::optional<FoundVmcoreInfo> text_at(PhysMemory& memory, PhysAddr pa, uint64_t
 
 }  // namespace
 
-// A source that offers a whole physical address space (a gdbstub) fails its reads past
-// RAM: after this many unreadable bytes in a row a range is given up, which bounds the
-// scan by the memory there is rather than by what the source claims.
-// (256 MiB: the legacy holes below 1 MiB are far smaller; a 32-bit PCI hole ends the scan,
-// and the kernel writes VMCOREINFO early, in low memory.)
+// A range that fails its reads for this many bytes in a row is given up (a kdump's filtered
+// stretches are far smaller than a range's worth of nothing).
 constexpr uint64_t kGiveUpAfter = uint64_t{256} << 20;
 // Scanned memory is handed back in steps of this size (PhysMemory::release).
 constexpr uint64_t kReleaseStep = uint64_t{64} << 20;
 
-std::optional<FoundVmcoreInfo> find_vmcoreinfo(PhysMemory& memory) {
+std::optional<FoundVmcoreInfo> find_vmcoreinfo(PhysMemory& memory, std::span<const PhysRange> where) {
   // Fast pass: the kernel allocates the note buffer it exports (vmcoreinfo_note) page-aligned,
   // so its text starts 24 bytes into a page (12-byte note header, "VMCOREINFO\0" padded to
-  // 12); vmcoreinfo_data starts a page. Checking two offsets per page is cheap.
-  for (const PhysRange& r : memory.backed_ranges()) {
-    uint64_t unreadable = 0;  // bytes in a row that could not be read
-    uint64_t released = 0;  // bytes of the range handed back so far
-    for (uint64_t off = (4096 - r.start.offset_in(4096)) % 4096; off + 4096 <= r.size; off += 4096) {
+  // 12); vmcoreinfo_data starts a page. Checking two offsets per page is cheap. Both are
+  // pages the buddy allocator handed out early in boot, and it hands out the last pages
+  // freed into it first, the top of memory (mm/page_alloc.c, memblock_free_all): so the
+  // scan runs from the top down.
+  const std::vector<PhysRange> backed = where.empty() ? memory.backed_ranges() : std::vector<PhysRange>();
+  if (where.empty()) where = backed;
+  for (auto it = where.rbegin(); it != where.rend(); ++it) {
+    const PhysRange& r = *it;
+    const uint64_t first = (4096 - r.start.offset_in(4096)) % 4096;  // the first whole page
+    if (r.size < first + 4096) continue;
+    uint64_t unreadable = 0;       // bytes in a row that could not be read
+    uint64_t released = r.size;    // [released, size) is handed back
+    for (uint64_t off = first + (r.size - first) / 4096 * 4096 - 4096;; off -= 4096) {
       if (unreadable > kGiveUpAfter) break;
-      if (off - released >= kReleaseStep) {
-        memory.release({r.start + released, off - released});
-        released = off;
+      if (released - (off + 4096) >= kReleaseStep) {
+        memory.release({r.start + (off + 4096), released - (off + 4096)});
+        released = off + 4096;
       }
       for (uint64_t at : {uint64_t{24}, uint64_t{0}}) {
         char head[10];
@@ -122,15 +127,17 @@ std::optional<FoundVmcoreInfo> find_vmcoreinfo(PhysMemory& memory) {
         if (std::string_view(head, sizeof head) != kKey) continue;
         if (auto found = text_at(memory, r.start + (off + at), r.size - (off + at))) return found;
       }
+      if (off == first) break;
     }
-    memory.release({r.start + released, r.size - released});
+    memory.release({r.start, released});
   }
-  return find_vmcoreinfo_anywhere(memory);
+  return find_vmcoreinfo_anywhere(memory, where);
 }
 
-std::optional<FoundVmcoreInfo> find_vmcoreinfo_anywhere(PhysMemory& memory) {
+std::optional<FoundVmcoreInfo> find_vmcoreinfo_anywhere(PhysMemory& memory, std::span<const PhysRange> where) {
   static constexpr size_t kChunk = size_t{4} << 20;
-  const std::vector<PhysRange> ranges = memory.backed_ranges();
+  const std::vector<PhysRange> ranges = where.empty() ? memory.backed_ranges()
+                                                      : std::vector<PhysRange>(where.begin(), where.end());
   uint64_t largest = 0;
   for (const PhysRange& r : ranges) largest = std::max(largest, r.size);
   // No bigger than the largest range: a small memory should not pay for a 4 MiB buffer.

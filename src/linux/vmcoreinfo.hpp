@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -30,15 +31,17 @@ class VmcoreInfo {
 
 // The kernel keeps its VMCOREINFO text in memory (vmcoreinfo_data, and a copy inside the
 // ELF note buffer it exports through /sys/kernel/vmcoreinfo), so an image taken without the
-// note still holds it. Returns the first copy that reads as a complete VMCOREINFO.
+// note still holds it. Returns the first copy that reads as a complete VMCOREINFO, looking
+// in `where` (the memory's backed ranges when empty).
 struct FoundVmcoreInfo {
   PhysAddr at;
   std::string text;
 };
-[[nodiscard]] std::optional<FoundVmcoreInfo> find_vmcoreinfo(PhysMemory& memory);
+[[nodiscard]] std::optional<FoundVmcoreInfo> find_vmcoreinfo(PhysMemory& memory, std::span<const PhysRange> where = {});
 // The slow path find_vmcoreinfo falls back to: every byte of the image, not only the
 // page offsets where the kernel's own copies start.
-[[nodiscard]] std::optional<FoundVmcoreInfo> find_vmcoreinfo_anywhere(PhysMemory& memory);
+[[nodiscard]] std::optional<FoundVmcoreInfo> find_vmcoreinfo_anywhere(PhysMemory& memory,
+                                                                 std::span<const PhysRange> where = {});
 
 // Whether text looks like a kernel's VMCOREINFO rather than the format strings that build it.
 [[nodiscard]] bool plausible_vmcoreinfo(std::string_view text);

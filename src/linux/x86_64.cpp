@@ -129,6 +129,11 @@ class X86_64Linux final : public LinuxArch {
     if (!pti_enabled(k, layout).value_or(false)) return {{"", RootSet(pgd)}};
     return {{"kernel", RootSet(pgd)}, {"user", RootSet(pgd + kPtiUserPgdOffset)}};
   }
+  std::vector<RootSet> kernel_root_guesses(const RootSet& cpu_roots) const override {
+    const PhysAddr root = cpu_roots[0];
+    if (root.value() & kPtiUserPgdOffset) return {cpu_roots, RootSet(PhysAddr(root.value() & ~kPtiUserPgdOffset))};
+    return {cpu_roots};
+  }
 };
 
 const X86_64Linux kX86_64Linux;

@@ -106,6 +106,7 @@ std::unique_ptr<linux_kernel::LinuxKernel> open_linux_or_fail(Source& src, const
   in.vmcoreinfo_note = src.vmcoreinfo_note();
   if (const auto* k = dynamic_cast<const KcoreSource*>(&src)) in.phys_base_hint = kcore_phys_base(k->kcore());
   in.cpus.assign(src.cpus().begin(), src.cpus().end());
+  in.ram_unknown = !src.scannable();
   in.mode = mode_or_fail(s.mode);
   in.options = user_decode_options({}, s.pa_bits, s.no_nx);
   if (!s.kallsyms.empty() && !s.system_map.empty()) bad_input("give --kallsyms or --system-map, not both");

@@ -806,6 +806,40 @@ TEST(LinuxKernel, DiscoversTheKernelAndConvertsAddresses) {
   EXPECT_FALSE(kernel.page_to_pfn(VirtAddr(kVmemmapBase - 64)));  // below the array
 }
 
+// A source that cannot say where RAM is (a gdbstub): the copy of VMCOREINFO is looked for
+// only in what the CPU's tables map linearly, from the top down; without a CPU's tables, or
+// with tables that map no direct map, nothing is read.
+TEST(LinuxKernel, WithoutARamMapVmcoreinfoIsFoundThroughTheDirectMap) {
+  Machine m(PhysAddr(text_pa(kPgdVa, kPhysBase)));
+  m.map(kText, text_pa(kText, kPhysBase), 32 * kMiB, 2 * kMiB);  // the kernel image: a linear map too, smaller
+  m.map(kPageOffsetBase, 0, 64 * kMiB, 2 * kMiB);
+  const uint64_t at = 60 * kMiB;
+  const std::string vi = fmt::format(
+      "OSRELEASE=6.1.0-test\nPAGESIZE=4096\nSYMBOL(init_top_pgt)={:x}\nNUMBER(phys_base)={}\nKERNELOFFSET={:x}\n"
+      "NUMBER(pgtable_l5_enabled)=0\n",
+      kPgdVa, kPhysBase, kKaslr);
+  m.mem.write(PhysAddr(at), bytes_of(vi + '\0'));
+  m.mem.write(PhysAddr(0x1000), bytes_of("OSRELEASE=decoy\n"));  // below: never reached
+  CpuState cpu;
+  cpu.arch = "x86";
+  cpu.registers = {{"cr0", 0x80050033}, {"cr3", m.tables.root().value()}, {"cr4", 0x6f0}, {"efer", 0xd01}};
+  KernelInputs in;
+  in.memory = &m.mem;
+  in.ram_unknown = true;
+  in.overrides = {{"pgd", kPgdVa}};
+  in.cpus = {cpu};
+  auto k = LinuxKernel::discover(in);
+  ASSERT_TRUE(k) << k.error();
+  EXPECT_EQ((*k)->vmcoreinfo_source, fmt::format("found in memory at PA 0x{:x}", at));
+  EXPECT_FALSE(any_contains((*k)->warnings, "PGD")) << joined((*k)->warnings);
+  EXPECT_EQ((*k)->release, "6.1.0-test");
+  in.cpus.clear();  // no tables to find RAM with: no scan of a whole address space
+  in.overrides.clear();
+  auto none = LinuxKernel::discover(in);
+  ASSERT_FALSE(none);
+  EXPECT_THAT(none.error(), ::testing::HasSubstr("no VMCOREINFO"));
+}
+
 TEST(LinuxKernel, NegativePhysBaseWrapsAround) {
   KernelMachine km(kNegativePhysBase);
   auto k = LinuxKernel::discover(km.inputs());
