@@ -721,6 +721,22 @@ int cmd_maps(const MapsArgs& a) {
 
 // ---- modules ---------------------------------------------------------------------------
 
+// What a listing of the kernel's objects writes with: the output buffer, the JSON and table
+// writers, and with --json the document opened as {"command", "target", "release", LIST: [.
+struct KernelListing {
+  Output out;
+  JsonWriter w{out.buf()};
+  DelimitedWriter table;
+  KernelListing(const OutputFormat& f, const char* command, const Source& source, std::string_view release,
+                const char* list)
+      : table(out.buf(), f.table) {
+    if (!f.json) return;
+    w.record(command);
+    write_target(w, source);
+    w.key("release").str(release).key(list).array();
+  }
+};
+
 int cmd_modules(const ModulesArgs& a) {
   if (!a.target.given()) throw CliError(kBadInput, "modules reads the kernel's module list: give --image, --qemu or --kcore");
   std::unique_ptr<Source> source;
@@ -729,15 +745,11 @@ int cmd_modules(const ModulesArgs& a) {
   auto list = k->modules();
   if (!list) throw CliError(kTargetError, list.error());
   const linux_kernel::ModuleList& ml = **list;
-  Output out;
+  KernelListing listing(a.f, "modules", *source, k->release, "modules");
+  Output& out = listing.out;
   std::string& o = out.buf();
-  JsonWriter w(o);
-  DelimitedWriter table(o, a.f.table);
-  if (a.f.json) {
-    w.record("modules");
-    write_target(w, *source);
-    w.key("release").str(k->release).key("modules").array();
-  }
+  JsonWriter& w = listing.w;
+  DelimitedWriter& table = listing.table;
   if (a.f.delimited() && !a.f.no_header) {
     if (a.symbols) table.header({"module", "addr", "type", "name"});
     else table.header({"name", "base", "size", "state", "symbols", "module"});
@@ -820,15 +832,11 @@ int cmd_page(const PageArgs& a) {
   for (const Pfn f : frames)
     if (k->max_pfn && f.value() >= k->max_pfn)
       throw CliError(kBadInput, fmt::format("PFN 0x{:x} is above the image's frames (max_pfn 0x{:x})", f.value(), k->max_pfn));
-  Output out;
+  KernelListing listing(a.f, "page", *source, k->release, "pages");
+  Output& out = listing.out;
   std::string& o = out.buf();
-  JsonWriter w(o);
-  DelimitedWriter table(o, a.f.table);
-  if (a.f.json) {
-    w.record("page");
-    write_target(w, *source);
-    w.key("release").str(k->release).key("pages").array();
-  }
+  JsonWriter& w = listing.w;
+  DelimitedWriter& table = listing.table;
   if (a.f.delimited() && !a.f.no_header)
     table.header({"pfn", "pa", "page", "flags", "refcount", "mapcount", "mapping", "mapping_kind", "index", "head", "order",
                   "kpageflags", "file"});

@@ -55,6 +55,9 @@ class PhysMemory {
 
   // Reads exactly out.size() bytes starting at pa.
   [[nodiscard]] virtual tl::expected<void, ReadError> read(PhysAddr pa, std::span<std::byte> out) = 0;
+  // A few bytes that a scan looks at once (a signature at the start of each page): a
+  // source whose reads cost a round trip and fill a cache by the page reads only these.
+  [[nodiscard]] virtual tl::expected<void, ReadError> peek(PhysAddr pa, std::span<std::byte> out) { return read(pa, out); }
 
   // The bytes from the 4 KiB page at `page` (aligned) on, as far as the source holds them
   // contiguously in memory (an mmapped file's segment; whole pages only), through a stable

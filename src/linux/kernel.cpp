@@ -57,13 +57,18 @@ std::optional<FoundVmcoreInfo> find_vmcoreinfo_in_linear_map(PhysMemory& memory,
     if (!a) continue;
     auto cp = a->paging_from_cpu(cpu);
     if (!cp || !cp->mode) continue;
+    // The guess whose linear map is largest: a PTI user PGD may map the kernel image's text
+    // (pti_clone_kernel_text, without PCID), linear too but no direct map.
     const Paging paging{cp->mode, cp->options};
+    std::vector<PhysRange> best;
+    uint64_t best_total = 0;
     for (const RootSet& roots : linux_arch_for(cp->mode).kernel_root_guesses(cp->roots)) {
-      const std::vector<PhysRange> ram = linear_map(memory, paging, roots);
+      std::vector<PhysRange> ram = linear_map(memory, paging, roots);
       uint64_t total = 0;
       for (const PhysRange& r : ram) total += r.size;
-      if (total >= kMinLinearMap) return find_vmcoreinfo(memory, ram);
+      if (total > best_total) best = std::move(ram), best_total = total;
     }
+    if (best_total >= kMinLinearMap) return find_vmcoreinfo(memory, best);
   }
   return std::nullopt;
 }

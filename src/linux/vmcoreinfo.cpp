@@ -117,15 +117,15 @@ std::optional<FoundVmcoreInfo> find_vmcoreinfo(PhysMemory& memory, std::span<con
         memory.release({r.start + (off + 4096), released - (off + 4096)});
         released = off + 4096;
       }
-      for (uint64_t at : {uint64_t{24}, uint64_t{0}}) {
-        char head[10];
-        if (!memory.read(r.start + (off + at), std::as_writable_bytes(std::span(head)))) {
-          unreadable += 4096;  // the page is not there: its other offset is not either
-          break;
-        }
+      // Both offsets in one read: the first 34 bytes of the page.
+      char head[24 + kKey.size()];
+      if (!memory.peek(r.start + off, std::as_writable_bytes(std::span(head)))) {
+        unreadable += 4096;
+      } else {
         unreadable = 0;
-        if (std::string_view(head, sizeof head) != kKey) continue;
-        if (auto found = text_at(memory, r.start + (off + at), r.size - (off + at))) return found;
+        for (uint64_t at : {uint64_t{24}, uint64_t{0}})
+          if (std::string_view(head + at, kKey.size()) == kKey)
+            if (auto found = text_at(memory, r.start + (off + at), r.size - (off + at))) return found;
       }
       if (off == first) break;
     }

@@ -146,6 +146,7 @@ class QemuGdbstub final : public PhysMemory, public Source {
   ~QemuGdbstub() override;
 
   tl::expected<void, ReadError> read(PhysAddr pa, std::span<std::byte> out) override;
+  tl::expected<void, ReadError> peek(PhysAddr pa, std::span<std::byte> out) override;
   // The stub does not say where RAM is: the whole physical address space is offered and
   // what cannot be read fails per read.
   [[nodiscard]] std::vector<PhysRange> ranges() const override;

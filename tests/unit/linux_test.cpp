@@ -833,6 +833,15 @@ TEST(LinuxKernel, WithoutARamMapVmcoreinfoIsFoundThroughTheDirectMap) {
   EXPECT_EQ((*k)->vmcoreinfo_source, fmt::format("found in memory at PA 0x{:x}", at));
   EXPECT_FALSE(any_contains((*k)->warnings, "PGD")) << joined((*k)->warnings);
   EXPECT_EQ((*k)->release, "6.1.0-test");
+  // Under PTI, stopped in user mode: CR3 is the user PGD, 4 KiB above the kernel's, which
+  // maps the kernel image's text (linear, but not the direct map).
+  TableBuilder user(m.mem, kX86_64_4Level, PhysAddr(0x7800000), m.tables.root() + 0x1000);
+  for (uint64_t o = 0; o < 32 * kMiB; o += 2 * kMiB)
+    user.map(VirtAddr(kText + o), PhysAddr(text_pa(kText, kPhysBase) + o), 2 * kMiB, 0x61, 0x63);
+  in.cpus[0].set("cr3", m.tables.root().value() + 0x1000);
+  k = LinuxKernel::discover(in);
+  ASSERT_TRUE(k) << k.error();
+  EXPECT_EQ((*k)->vmcoreinfo_source, fmt::format("found in memory at PA 0x{:x}", at));
   in.cpus.clear();  // no tables to find RAM with: no scan of a whole address space
   in.overrides.clear();
   auto none = LinuxKernel::discover(in);
