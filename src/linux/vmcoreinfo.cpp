@@ -97,16 +97,20 @@ constexpr uint64_t kGiveUpAfter = uint64_t{256} << 20;
 constexpr uint64_t kReleaseStep = uint64_t{64} << 20;
 
 std::optional<FoundVmcoreInfo> find_vmcoreinfo(PhysMemory& memory, std::span<const PhysRange> where) {
-  // Fast pass: the kernel allocates the note buffer it exports (vmcoreinfo_note) page-aligned,
+  // Fast pass, over `where` in its order (by default the highest range first), each range
+  // from its top down. The kernel allocates the note buffer it exports (vmcoreinfo_note) page-aligned,
   // so its text starts 24 bytes into a page (12-byte note header, "VMCOREINFO\0" padded to
   // 12); vmcoreinfo_data starts a page. Checking two offsets per page is cheap. Both are
   // pages the buddy allocator handed out early in boot, and it hands out the last pages
   // freed into it first, the top of memory (mm/page_alloc.c, memblock_free_all): so the
   // scan runs from the top down.
-  const std::vector<PhysRange> backed = where.empty() ? memory.backed_ranges() : std::vector<PhysRange>();
-  if (where.empty()) where = backed;
-  for (auto it = where.rbegin(); it != where.rend(); ++it) {
-    const PhysRange& r = *it;
+  std::vector<PhysRange> backed;
+  if (where.empty()) {
+    backed = memory.backed_ranges();
+    std::reverse(backed.begin(), backed.end());
+    where = backed;
+  }
+  for (const PhysRange& r : where) {
     const uint64_t first = (4096 - r.start.offset_in(4096)) % 4096;  // the first whole page
     if (r.size < first + 4096) continue;
     uint64_t unreadable = 0;       // bytes in a row that could not be read

@@ -32,7 +32,8 @@ class VmcoreInfo {
 // The kernel keeps its VMCOREINFO text in memory (vmcoreinfo_data, and a copy inside the
 // ELF note buffer it exports through /sys/kernel/vmcoreinfo), so an image taken without the
 // note still holds it. Returns the first copy that reads as a complete VMCOREINFO, looking
-// in `where` (the memory's backed ranges when empty).
+// in `where` in its order, each range from its top down (when empty: the memory's backed
+// ranges, the highest first).
 struct FoundVmcoreInfo {
   PhysAddr at;
   std::string text;
