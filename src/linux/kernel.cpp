@@ -67,10 +67,11 @@ std::vector<PhysRange> scan_order(std::vector<PhysRange> ram) {
   std::vector<PhysRange> first, rest;
   for (const PhysRange& r : ram) {
     // Cut r at the windows' edges; each piece goes to `first` (in window order) or `rest`.
-    std::vector<uint64_t> cuts{r.start.value(), r.start.value() + r.size};
+    const uint64_t begin = r.start.value(), end = begin + r.size;
+    std::vector<uint64_t> cuts{begin, end};
     for (const auto& [lo, hi] : windows)
       for (uint64_t c : {lo, hi})
-        if (c > cuts.front() && c < cuts.back()) cuts.push_back(c);
+        if (c > begin && c < end) cuts.push_back(c);
     std::sort(cuts.begin(), cuts.end());
     for (size_t i = 0; i + 1 < cuts.size(); ++i) {
       const PhysRange piece{PhysAddr(cuts[i]), cuts[i + 1] - cuts[i]};
