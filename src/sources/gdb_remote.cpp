@@ -264,8 +264,8 @@ tl::expected<void, std::string> Connection::send_raw(std::string_view bytes, Clo
 // A stub that acks each packet ('+') and then writes its reply separately, without
 // TCP_NODELAY (QEMU's gdbstub up to 7.2 at least, which offers no QStartNoAckMode), holds
 // the reply back under Nagle's rule until the '+' is acknowledged; a delayed ACK (40 ms
-// on Linux) then stalls every request. Acknowledging at once avoids it. The option is not
-// sticky (tcp(7), TCP_QUICKACK): it is set again before each wait.
+// on Linux) would then stall the request. Acknowledging at once rules that out. The option
+// is not sticky (tcp(7), TCP_QUICKACK): it is set again before each wait.
 void Connection::quick_ack() {
 #ifdef TCP_QUICKACK
   const int one = 1;
