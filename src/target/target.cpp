@@ -351,10 +351,4 @@ tl::expected<std::unique_ptr<linux_kernel::LinuxKernel>, Error> open_linux(Sourc
   return guarded([&] { return open_linux_or_fail(source, spec, notes); }, &notes);
 }
 
-tl::expected<linux_kernel::TaskLayout, Error> task_layout(linux_kernel::LinuxKernel& kernel) {
-  auto l = kernel.types();
-  if (!l) return tl::unexpected(Error{Error::Kind::Target, l.error(), {}});
-  return **l;
-}
-
 }  // namespace pagewalk::target

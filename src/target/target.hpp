@@ -107,10 +107,6 @@ struct Target {
 [[nodiscard]] tl::expected<std::unique_ptr<linux_kernel::LinuxKernel>, Error> open_linux(
     Source& source, const TargetSpec& spec, std::vector<std::string>& notes);
 
-// Structure offsets for the task walk: the spec's BTF or vmlinux, the live kernel's BTF, or
-// the BTF inside the image (read once per kernel, by the loader open_linux gives it).
-[[nodiscard]] tl::expected<linux_kernel::TaskLayout, Error> task_layout(linux_kernel::LinuxKernel& kernel);
-
 // The mode a name gives, or an error listing the known ones; nullptr for "".
 [[nodiscard]] tl::expected<const PagingMode*, Error> mode_by_name(const std::string& name);
 
