@@ -6,7 +6,7 @@ BUILD_SAN  ?= build-san
 FUZZ_SECONDS ?= 60
 JOBS       ?= $(shell nproc)
 
-.PHONY: all deps deps-test build static run test unit sanitize fuzz e2e bench clean
+.PHONY: all deps deps-test build static kmod run test unit sanitize fuzz e2e bench clean
 
 all: build
 
@@ -25,6 +25,10 @@ static: deps
 	@cmake -S . -B build-static -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPAGEWALK_STATIC=ON \
 	  -DPAGEWALK_TESTS=OFF -DPAGEWALK_BENCH=OFF >/dev/null
 	@cmake --build build-static -j $(JOBS) --target pagewalk
+
+# The kernel module, against the running kernel's headers or KDIR=/usr/src/linux-headers-<release>.
+kmod:
+	@$(MAKE) --no-print-directory -C kmod $(if $(KDIR),KDIR=$(KDIR))
 
 run: build
 	$(BUILD)/pagewalk demo
@@ -50,3 +54,4 @@ bench: build
 
 clean:
 	rm -rf $(BUILD) $(BUILD_SAN) build-fuzz build-static
+	-@$(MAKE) --no-print-directory -C kmod clean >/dev/null 2>&1

@@ -18,6 +18,7 @@
 #include "sources/gdb_remote.hpp"
 #include "sources/image.hpp"
 #include "sources/kcore.hpp"
+#include "sources/kmod.hpp"
 #include "cli/demo.hpp"
 #include "cli/errors.hpp"
 #include "cli/forensic_commands.hpp"
@@ -34,6 +35,7 @@
 #include "linux/tasks.hpp"
 #include "linux/vmas.hpp"
 #include "linux/vmcoreinfo.hpp"
+#include "target/kernel_walk.hpp"
 
 namespace pagewalk::cli {
 namespace {
@@ -65,18 +67,55 @@ struct TranslateArgs {
   std::vector<std::string> vas;
   TargetOptions target;
   OutputFormat f;
+  bool kmod_walk = false;  // the kernel's own walk (the module's); with --kmod beside pagewalk's
 };
+
+// The kernel's walk beside a translation: where it went and whether it agrees.
+void write_kernel_walk(JsonWriter& w, const target::KernelWalk& k, const std::vector<std::string>& diffs) {
+  w.key("kernel_walk").object();
+  w.key("root").hex(k.kernel.root.value());
+  w.key("mapped").boolean(k.kernel.mapped);
+  if (k.kernel.mapped) w.key("pa").hex(k.kernel.pa).key("page_size").num(k.kernel.page_size);
+  if (k.kernel.pid) w.key("in_vma").boolean(k.kernel.in_vma);
+  w.key("pte_locked").boolean(k.kernel.locked);
+  w.key("agrees").boolean(diffs.empty());
+  w.key("differences").array();
+  for (const std::string& d : diffs) w.str(d);
+  w.end().end();
+}
+
+void append_kernel_walk(std::string& out, const target::KernelWalk& k, const std::vector<std::string>& diffs) {
+  const std::string how = k.kernel.locked ? "the PTE read under its table's lock"
+                          : k.kernel.pid  ? (k.kernel.in_vma ? "in a VMA" : "no VMA: read with interrupts off")
+                                          : "the kernel's tables, read with interrupts off";
+  const std::string answer =
+      k.kernel.mapped ? fmt::format("PA 0x{:x}, {} page", k.kernel.pa, human_size(k.kernel.page_size)) : "not present";
+  if (diffs.empty()) {
+    fmt::format_to(std::back_inserter(out), "  kernel     agrees: {} ({})\n", answer, how);
+    return;
+  }
+  fmt::format_to(std::back_inserter(out), "  kernel     DISAGREES: {} ({})\n", answer, how);
+  for (const std::string& d : diffs) fmt::format_to(std::back_inserter(out), "             {}\n", d);
+}
 
 int cmd_translate(const TranslateArgs& a) {
   if (a.vas.empty()) throw CliError(kBadInput, "translate: give one or more VAs, or - to read them from stdin");
+  // --kmod-walk alone: the kernel's walk only; with --kmod: both, side by side.
+  const bool kernel_only = a.kmod_walk && !a.target.fields.kmod;
+  if (a.kmod_walk && a.target.fields.has_source() && !a.target.fields.kmod)
+    throw CliError(kBadInput, "--kmod-walk asks the pagewalk module: it goes with --kmod, not another target");
+  TargetOptions options = a.target;
+  if (kernel_only) options.fields.kmod = true;
   if (a.vas.size() == 1 && a.vas[0] == "-") require_stdin();
   const bool stream = a.vas.size() == 1 && a.vas[0] == "-";
   // Addresses on the command line are checked before anything is printed.
   if (!stream)
     for (const std::string& va : a.vas) precheck_address(va, "VA");
-  Target t = open_target(a.target);
+  Target t = open_target(options);
   if (!stream)
     for (const std::string& va : a.vas) (void)target_address(va, "VA", t.kernel.get());
+  // The kernel walks a process's mm->pgd, the kernel half of a PTI pair.
+  if (kernel_only) t.views.resize(1);
   TableReader reader(t.memory());
   const Walker walker(t.paging);
   const RangeSet held(t.memory().ranges());
@@ -112,10 +151,33 @@ int cmd_translate(const TranslateArgs& a) {
       }
       v = *parsed;
     }
+    std::optional<target::KernelWalk> kw;
+    if (a.kmod_walk) {
+      auto k = target::kernel_walk(t, VirtAddr(*v));
+      if (!k) {
+        w.sync();
+        out.flush();
+        fmt::print(stderr, "pagewalk: 0x{:x}: the kernel's walk: {}\n", *v, k.error().message);
+        status = kTargetError;
+        return;
+      }
+      kw = std::move(*k);
+    }
     for (const RootView& view : t.views) {
-    const Translation tr = walker.walk(reader, view.roots, VirtAddr(*v));
+    const Translation tr = kernel_only ? kw->decoded : walker.walk(reader, view.roots, VirtAddr(*v));
     // A VA in no region (non-canonical) is an answer like any unmapped one.
     if (!tr.mapped() && status == kAllMapped) status = kSomeUnmapped;
+    // Both walks: compared where pagewalk walked the PGD the kernel walked.
+    const bool beside = kw && (kernel_only || view.roots[0] == kw->kernel.root);
+    const std::vector<std::string> diffs =
+        !beside ? std::vector<std::string>{}
+                : kernel_only ? kw->decode_differences : target::compare_walks(t.paging, tr, kw->kernel);
+    if (!diffs.empty()) {
+      w.sync();
+      out.flush();
+      fmt::print(stderr, "pagewalk: warning: 0x{:x}: the kernel's walk disagrees: {}\n", *v, fmt::join(diffs, "; "));
+      if (status != kTargetError) status = kWalksDisagree;
+    }
     if (a.f.any_json()) {
       if (a.f.jsonl) w.record("translate");
       else w.object();
@@ -123,6 +185,7 @@ int cmd_translate(const TranslateArgs& a) {
       write_translation(w, t.paging, tr, SourceNotes::of(t.memory(), held, tr), !a.f.brief);
       if (!a.f.brief)
         if (auto sym = symbol_of(t, *v)) w.key("symbol").str(*sym);
+      if (beside) write_kernel_walk(w, *kw, diffs);
       w.end();
       if (a.f.jsonl) w.newline();
     } else if (a.f.delimited()) {
@@ -141,6 +204,7 @@ int cmd_translate(const TranslateArgs& a) {
         out.buf() += fmt::format("# PTI {} PGD 0x{:x}\n", view.label, view.roots[0].value());
       append_trace(out.buf(), t.paging, tr, SourceNotes::of(t.memory(), held, tr));
       if (auto sym = symbol_of(t, *v)) fmt::format_to(std::back_inserter(out.buf()), "  symbol     {}\n", *sym);
+      if (beside) append_kernel_walk(out.buf(), *kw, diffs);
     }
     first = false;
     flush_when_full(out, w);
@@ -589,6 +653,7 @@ int cmd_info(const TargetOptions& o, bool json) {
   const auto* image = dynamic_cast<const ImageSource*>(src.get());
   const auto* kcore = dynamic_cast<const KcoreSource*>(src.get());
   const auto* qemu = dynamic_cast<const gdb::QemuGdbstub*>(src.get());
+  const auto* kmod = dynamic_cast<const KmodSource*>(src.get());
   std::vector<PhysRange> ranges;
   uint64_t total = 0;
   std::optional<linux_kernel::VmcoreInfo> vi;
@@ -598,7 +663,7 @@ int cmd_info(const TargetOptions& o, bool json) {
     for (const PhysRange& r : ranges) total += r.size;
     if (const auto& note = src->vmcoreinfo_note()) {
       vi = linux_kernel::VmcoreInfo::parse(*note);
-      vi_source = "ELF note";
+      vi_source = kmod ? fmt::format("the kernel's note at PA 0x{:x}", kmod->info().vmcoreinfo_pa) : "ELF note";
     } else if (src->scannable()) {
       if (auto found = linux_kernel::find_vmcoreinfo(src->memory())) {
         // Taken without the note (QEMU without -device vmcoreinfo): the kernel's own copy.
@@ -634,6 +699,14 @@ int cmd_info(const TargetOptions& o, bool json) {
           else w.null();
           w.end();
         }
+        w.end();
+      }
+      if (kmod) {
+        const KmodInfo& m = kmod->info();
+        w.key("module").object().key("abi").num(m.abi).key("release").str(m.release).key("levels").num(m.levels);
+        w.key("pti").boolean(m.pti).key("page_offset").hex(m.page_offset).key("kernel_pgd");
+        if (m.kernel_pgd) w.hex(m.kernel_pgd);
+        else w.null();
         w.end();
       }
     } else {
@@ -677,6 +750,13 @@ int cmd_info(const TargetOptions& o, bool json) {
                       qemu->description().architecture, qemu->packet_size(),
                       qemu->halted_on_attach() ? "was running; halted while attached, resumed on detach"
                                                : "was already stopped; left stopped");
+  } else if (kmod) {
+    const KmodInfo& m = kmod->info();
+    out = fmt::format("kmod     {}\nformat   {}\nkernel   {}, {} levels, PTI {}, kernel PGD {}, ABI {}\n"
+                      "size     {} of System RAM in {} range(s)\n",
+                      src->name(), src->format(), m.release, m.levels, m.pti ? "on" : "off",
+                      m.kernel_pgd ? fmt::format("0x{:x}", m.kernel_pgd) : std::string("unknown"), m.abi,
+                      human_size(total), ranges.size());
   } else {
     out = fmt::format("source   {}\nformat   {}\n", src->name(), src->format());
   }
@@ -792,6 +872,9 @@ int run(int argc, char** argv) {
   ta.target.add_to(*translate);
   ta.f.add_to(*translate, true, "address");
   translate->add_flag("--brief", ta.f.brief, "one line per address instead of the per-level trace");
+  translate->add_flag("--kmod-walk", ta.kmod_walk,
+                      "the kernel's own walk, through the pagewalk module; with --kmod, beside pagewalk's walk of the "
+                      "same tables, and any disagreement flagged (exit 4)");
   translate->footer(examples({"pagewalk translate --image dump.elf --pid 117 401000",
                               "pagewalk translate --pid self --brief 0x7ffd4a3c1000",
                               "pagewalk translate --image dump.elf --kernel --jsonl - < addresses.txt"}));
@@ -889,7 +972,7 @@ int run(int argc, char** argv) {
   auto run_chosen = [&]() -> int {
     if (*demo) return run_demo(demo_json);
     if (*translate)
-      return ta.target.live() ? live_translate(ta.vas, ta.target, ta.f) : cmd_translate(ta);
+      return ta.target.live() && !ta.kmod_walk ? live_translate(ta.vas, ta.target, ta.f) : cmd_translate(ta);
     if (*map) {
       if (!ma.target.live()) return cmd_map(ma);
       // A live process is read through pagemap, by mapping: there are no page tables to

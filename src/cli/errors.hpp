@@ -11,6 +11,7 @@ enum Exit : int {
   kSomeUnmapped = 1,  // answered, but some address is not mapped
   kBadInput = 2,      // bad usage or a bad input value
   kTargetError = 3,   // the target cannot be opened or read
+  kWalksDisagree = 4, // translate --kmod --kmod-walk: the kernel's walk and pagewalk's differ
 };
 
 class CliError : public std::runtime_error {

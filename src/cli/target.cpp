@@ -15,6 +15,10 @@ void TargetOptions::add_to(CLI::App& app, unsigned uses) {
                  "the running kernel through /proc/kcore (root), with /proc/kallsyms and /sys/kernel/btf/vmlinux");
     app.add_option("--kcore-file", fields.kcore_file, "with --kcore: read this copy or path instead of /proc/kcore")
         ->capture_default_str();
+    app.add_flag("--kmod", fields.kmod,
+                 "the running kernel through the pagewalk module (make kmod; insmod kmod/pagewalk.ko), for "
+                 "machines without /proc/kcore");
+    app.add_option("--kmod-device", fields.kmod_device, "with --kmod: the module's device")->capture_default_str();
     app.add_option("--qemu-timeout", fields.qemu_timeout_ms, "milliseconds to wait for the gdbstub to connect or answer")
         ->capture_default_str();
     app.add_option("--format", fields.format, "image format: auto, elf, kdump, lime, raw")

@@ -17,7 +17,7 @@ using target::Target;
 
 // Which TARGET options a command offers: each offers exactly those it uses.
 enum TargetUses : unsigned {
-  kSourceOptions = 1,   // --image, --qemu, --kcore, --kcore-file, --qemu-timeout, --format, --base
+  kSourceOptions = 1,   // --image, --qemu, --kcore, --kcore-file, --kmod, --kmod-device, --qemu-timeout, --format, --base
   kCpuOption = 2,       // --cpu
   kPagingOptions = 4,   // --mode, --pa-bits, --no-nx
   kRootOptions = 8,     // --cr3, --pid, --kernel, --pti: which address space is walked

@@ -73,8 +73,13 @@ const PagingMode* mode_or_fail(const std::string& name) {
 }
 
 std::unique_ptr<Source> open_source_or_fail(const TargetSpec& s) {
-  if (int(!s.image.empty()) + int(!s.qemu.empty()) + int(s.kcore) > 1)
-    bad_input("give one of --image, --qemu and --kcore");
+  if (int(!s.image.empty()) + int(!s.qemu.empty()) + int(s.kcore) + int(s.kmod) > 1)
+    bad_input("give one of --image, --qemu, --kcore and --kmod");
+  if (s.kmod) {
+    auto k = KmodSource::open(s.kmod_device);
+    if (!k) cannot_open(k.error());
+    return std::move(*k);
+  }
   if (s.kcore) {
     auto k = open_kcore(s.kcore_file);
     if (!k) cannot_open(k.error());
@@ -118,7 +123,7 @@ std::unique_ptr<linux_kernel::LinuxKernel> open_linux_or_fail(Source& src, const
     in.symbol_text_name = s.system_map;
     in.symbol_text_is_system_map = true;
   } else if (s.live_kernel()) {
-    std::string text = read_text_file("/proc/kallsyms", "--kcore:");
+    std::string text = read_text_file("/proc/kallsyms", s.kmod ? "--kmod:" : "--kcore:");
     if (addresses_hidden(text)) {
       notes.emplace_back("note: /proc/kallsyms hides its addresses (kernel.kptr_restrict); decoding the kernel's "
                          "symbol tables from memory instead");

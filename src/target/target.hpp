@@ -18,6 +18,7 @@
 #include "linux/btf_layout.hpp"
 #include "linux/kernel.hpp"
 #include "linux/tasks.hpp"
+#include "sources/kmod.hpp"
 #include "sources/source.hpp"
 
 namespace pagewalk::target {
@@ -30,6 +31,8 @@ struct TargetSpec {
   std::string qemu;    // HOST:PORT of a QEMU gdbstub
   bool kcore = false;  // the running kernel through kcore_file
   std::string kcore_file = kLiveKcore;
+  bool kmod = false;   // the running kernel through the pagewalk module's device
+  std::string kmod_device = kKmodDevice;
 
   std::string format = "auto";  // image format: auto, elf, kdump, lime, raw
   uint64_t raw_base = 0;        // a raw image's first physical address
@@ -49,11 +52,13 @@ struct TargetSpec {
   std::string kallsyms, system_map, btf, vmlinux;  // files
   std::map<std::string, uint64_t, std::less<>> kernel_facts;  // NAME=VALUE (LinuxKernel::override_names)
 
-  [[nodiscard]] bool has_source() const { return !image.empty() || !qemu.empty() || kcore; }
-  // Linux knowledge is needed: a process of an image or guest, the kernel's tables, or kcore.
-  [[nodiscard]] bool wants_linux() const { return (pid && has_source()) || kernel || kcore; }
-  // kcore of this machine: /proc/kallsyms and /sys/kernel/btf/vmlinux describe the same kernel.
-  [[nodiscard]] bool live_kernel() const { return kcore && kcore_file == kLiveKcore; }
+  [[nodiscard]] bool has_source() const { return !image.empty() || !qemu.empty() || kcore || kmod; }
+  // Linux knowledge is needed: a process of an image or guest, the kernel's tables, the
+  // running kernel.
+  [[nodiscard]] bool wants_linux() const { return (pid && has_source()) || kernel || kcore || kmod; }
+  // The running kernel of this machine (kcore of /proc/kcore, or the module):
+  // /proc/kallsyms and /sys/kernel/btf/vmlinux describe the same kernel.
+  [[nodiscard]] bool live_kernel() const { return (kcore && kcore_file == kLiveKcore) || kmod; }
 };
 
 // Why a target could not be opened: bad input (a value or a combination that cannot work)

@@ -14,6 +14,12 @@ Contents:
                 then "KCORE-DONE"
   /lib/modules  optional kernel modules and ORDER (only when a directory is
                 given): /init insmods them in that order before /hello-mm
+  /lib/pagewalk.ko, /bin/kmod-probe
+                optional: the pagewalk module and its probe; /init prints the
+                module's log form ("KMOD-LOG"), loads its device, runs the
+                same pagewalk commands with --kmod (tags kmod_*), the probe's
+                bad requests ("KMOD-BAD"), a stress run ("KMOD-STRESS") and
+                the kernel log's warnings after it ("KMOD-DMESG")
 
 The archive is written with `cpio -o -H newc` and compressed with gzip.
 The Debian kernel has everything needed for an initramfs boot with the
@@ -68,8 +74,23 @@ if [ -f /lib/modules/ORDER ]; then
 fi
 if [ -d /sys/firmware/qemu_fw_cfg ]; then echo "INFO fwcfg yes"; else echo "INFO fwcfg no"; fi
 # The loaded modules and their symbols as the kernel's /proc shows them (modules' oracle).
-sed 's/^/INFO proc_module /' /proc/modules
-awk '$4 ~ /^\[/ {print "INFO modsym " $1 " " $2 " " $3 " " $4}' /proc/kallsyms
+print_modules() {
+    sed 's/^/INFO proc_module /' /proc/modules
+    awk '$4 ~ /^\[/ {print "INFO modsym " $1 " " $2 " " $3 " " $4}' /proc/kallsyms
+}
+# The pagewalk module's own form (the articles'): insmod with kernel=1 va= prints the
+# kernel's walk of _text to the kernel log, one line per level; collected as KMOD-LOG.
+kmod_log() {
+    n0=$(dmesg | grep -c 'pagewalk: ')
+    insmod /lib/pagewalk.ko "$@" || echo "NOTE insmod pagewalk.ko $* failed"
+    dmesg | grep 'pagewalk: ' | tail -n +$((n0 + 1)) | sed "s/^/KMOD-LOG $1 /"
+}
+if [ -f /lib/pagewalk.ko ]; then
+    kmod_log kernel=1 va=0x$(awk '$3=="_text" {print $1}' /proc/kallsyms)
+    rmmod pagewalk
+else
+    print_modules
+fi
 
 if [ ! -x /bin/pagewalk ]; then
     /hello-mm $args
@@ -82,6 +103,11 @@ fi
 hpid=$!
 i=0
 while [ ! -s /tmp/hello-mm.vas ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
+# The module again, for the program's heap VA (the walk goes to the log) and with its device.
+if [ -f /lib/pagewalk.ko ]; then
+    kmod_log pid=$hpid va=$(head -n 1 /tmp/hello-mm.vas) device=1
+    print_modules
+fi
 # The program's parent, state and thread count as the kernel's /proc shows them (ps's oracle).
 echo "INFO hello_status $(grep -E '^(State|PPid|Threads):' /proc/$hpid/status | tr -s '\t\n' '  ')"
 # Its VMAs as the kernel's /proc shows them (maps' oracle), one INFO line each.
@@ -122,6 +148,45 @@ pw kmap map --kcore --kernel --jsonl
 echo 2 >/proc/sys/kernel/kptr_restrict
 pw pshidden ps --kcore --json
 echo 1 >/proc/sys/kernel/kptr_restrict
+if [ -e /dev/pagewalk ]; then
+    # The same questions through the module (the kernel's walk beside pagewalk's for
+    # translate), then what the module must refuse, then a stress run.
+    pw kmod_info info --kmod --json
+    pw kmod_ps ps --kmod --json
+    pw kmod_translate translate --kmod --kmod-walk --pid $hpid --jsonl - </tmp/hello-mm.vas
+    pw kmod_kwalk translate --kmod-walk --pid $hpid --jsonl - </tmp/hello-mm.vas
+    pw kmod_map map --kmod --pid $hpid --jsonl --to 0x100000000000000
+    pw kmod_maps maps --kmod --pid $hpid --json
+    pw kmod_modules modules --kmod --symbols --json
+    pw kmod_read read --kmod --pid $hpid --string --json $(head -n 1 /tmp/hello-mm.vas)
+    pw kmod_ktranslate translate --kmod --kmod-walk --kernel --jsonl - </tmp/kvas
+    pw kmod_kmap map --kmod --kernel --jsonl
+    pw kmod_kconv kconv --kmod --json --virt $(head -n 1 /tmp/kvas) --phys 0x1000000
+    pw kmod_kthread translate --kmod --pid 2 0x400000
+    pw kmod_mmio read --kmod --phys -n 8 0xfee00000
+    /bin/kmod-probe badinput
+    /bin/kmod-probe eperm
+    # Stress: a process maps, touches and unmaps a range in a loop and forks children that
+    # exit with a page mapped, while the module is asked for walks of it and its children,
+    # its roots and its PGD as fast as a process can, and pagewalk translates (both walks)
+    # and maps it.
+    /bin/kmod-probe churn 8 /tmp/churn.pid &
+    cpid=$!
+    i=0
+    while [ ! -s /tmp/churn.pid ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+    /bin/kmod-probe hammer $cpid 0x7e0000000000 7 &
+    hpid2=$!
+    while kill -0 $hpid2 2>/dev/null; do
+        /bin/pagewalk translate --kmod --kmod-walk --pid $cpid --brief 0x7e0000000000 0x7e0000020000 >/dev/null 2>/tmp/st.err
+        echo "KMOD-STRESS-RC translate $? $(head -n 1 /tmp/st.err)"
+        /bin/pagewalk map --kmod --pid $cpid --to 0x7f0000000000 >/dev/null 2>/tmp/st.err
+        echo "KMOD-STRESS-RC map $? $(head -n 1 /tmp/st.err)"
+    done
+    wait $hpid2
+    wait $cpid
+    dmesg | grep -e 'WARNING:' -e 'BUG:' -e 'Oops' -e 'sleeping function called from invalid context' | sed 's/^/KMOD-DMESG /'
+    echo "KMOD-DMESG-END"
+fi
 echo 7 >/proc/sys/kernel/printk
 echo "KCORE-DONE"
 wait $hpid
@@ -145,7 +210,7 @@ def _busybox_applets(busybox):
 
 
 def build_initramfs(out_path, hello_mm, busybox="/bin/busybox", pagewalk=None,
-                    modules=None):
+                    modules=None, kmod=None, kmod_probe=None):
     """Write a gzip-compressed newc cpio archive to out_path."""
     for tool in ("cpio",):
         if shutil.which(tool) is None:
@@ -186,6 +251,14 @@ def build_initramfs(out_path, hello_mm, busybox="/bin/busybox", pagewalk=None,
             shutil.copy2(pagewalk, os.path.join(root, "bin/pagewalk"))
             os.chmod(os.path.join(root, "bin/pagewalk"), 0o755)
 
+        for src, dest in ((kmod, "lib/pagewalk.ko"), (kmod_probe, "bin/kmod-probe")):
+            if src:
+                if not os.path.isfile(src):
+                    raise InitramfsError(f"not found: {src}")
+                os.makedirs(os.path.dirname(os.path.join(root, dest)), exist_ok=True)
+                shutil.copy2(src, os.path.join(root, dest))
+        if kmod_probe:
+            os.chmod(os.path.join(root, "bin/kmod-probe"), 0o755)
         if modules:
             order = os.path.join(modules, "ORDER")
             if not os.path.isfile(order):
@@ -219,11 +292,12 @@ def build_initramfs(out_path, hello_mm, busybox="/bin/busybox", pagewalk=None,
     return out_path
 
 
-def build_guest_program(src, out_path, cc="gcc"):
-    """Compile the static guest program."""
+def build_guest_program(src, out_path, cc="gcc", include=None):
+    """Compile a static guest program."""
     if shutil.which(cc) is None:
         raise InitramfsError(f"{cc} not found (apt-get install gcc libc6-dev)")
-    proc = subprocess.run([cc, "-static", "-O1", "-Wall", "-o", out_path, src],
+    proc = subprocess.run([cc, "-static", "-O1", "-Wall", "-Werror"] + (["-I", include] if include else [])
+                          + ["-o", out_path, src],
                           capture_output=True, text=True, timeout=300)
     if proc.returncode != 0:
         raise InitramfsError(f"compiling {src} failed:\n{proc.stderr}")

@@ -90,93 +90,96 @@ def _levels(case):
     return 5 if case["la57"] else 4
 
 
-def check(guest, case, orc, pid, kernel_version, vmalloc_base, res, outdir):
-    """Called while the guest is stopped in the test program (as collect_oracles left it)."""
+def check(guest, case, orc, pid, kernel_version, vmalloc_base, res, outdir, source="kcore"):
+    """Called while the guest is stopped in the test program (as collect_oracles left it).
+    source "kcore" checks the runs through /proc/kcore, "kmod" the same runs through the
+    pagewalk module (tags kmod_*)."""
+    prefix = "" if source == "kcore" else source + "_"
     runs = parse_console(guest.serial_text)
-    with open(os.path.join(outdir, "kcore-runs.json"), "w") as f:
+    with open(os.path.join(outdir, f"{source}-runs.json"), "w") as f:
         json.dump(runs, f)
     for tag, run in runs.items():
-        if run["seconds"] is not None:
-            res.counts[f"kcore_{tag}_s"] = run["seconds"]
+        if run["seconds"] is not None and tag.startswith(prefix) and (prefix or not tag.startswith("kmod_")):
+            res.counts[f"{source}_{tag}_s"] = run["seconds"]
     cr3 = orc["regs"]["CR3"]
     user_pgd = cr3 & ~0xfff
     kernel_pgd = user_pgd & ~(1 << 12) if case["pti"] else user_pgd
 
-    info = _parsed(runs, "info", res)
-    if info is not None:
+    info = _parsed(runs, prefix + "info", res)
+    if info is not None and source == "kcore":  # the module's info: kmod_checks
         vi = info.get("vmcoreinfo") or {}
         if vi.get("OSRELEASE") != kernel_version:
-            res.fail("kcore-info", f"VMCOREINFO note OSRELEASE {vi.get('OSRELEASE')!r}, guest {kernel_version!r}")
+            res.fail(f"{source}-info", f"VMCOREINFO note OSRELEASE {vi.get('OSRELEASE')!r}, guest {kernel_version!r}")
         if not any(s.get("pa") is None for s in info.get("segments", [])) or \
            not any(s.get("pa") is not None for s in info.get("segments", [])):
-            res.fail("kcore-info", "expected segments with and without physical addresses")
-        res.counts["kcore_segments"] = len(info.get("segments", []))
+            res.fail(f"{source}-info", "expected segments with and without physical addresses")
+        res.counts[f"{source}_segments"] = len(info.get("segments", []))
 
-    ps = _parsed(runs, "ps", res)
+    ps = _parsed(runs, prefix + "ps", res)
     if ps is not None:
         mine = [t for t in ps["tasks"] if t["pid"] == pid]
         if len(mine) != 1 or mine[0]["comm"] != "hello-mm":
-            res.fail("kcore-ps", f"pid {pid} hello-mm not found: {mine}")
+            res.fail(f"{source}-ps", f"pid {pid} hello-mm not found: {mine}")
         elif as_int(mine[0]["pgd_pa"]) != kernel_pgd:
-            res.fail("kcore-ps", f"pid {pid} PGD PA {mine[0]['pgd_pa']}, CR3 0x{cr3:x}")
+            res.fail(f"{source}-ps", f"pid {pid} PGD PA {mine[0]['pgd_pa']}, CR3 0x{cr3:x}")
         else:
-            res.counts["kcore_ps_status_fields"] = linux_checks.task_matches_status(
-                mine[0], linux_checks.hello_status(guest), res, "kcore-ps")
+            res.counts[f"{source}_ps_status_fields"] = linux_checks.task_matches_status(
+                mine[0], linux_checks.hello_status(guest), res, f"{source}-ps")
         if not any(t["comm"] == "pagewalk" for t in ps["tasks"]):
-            res.fail("kcore-ps", "the running pagewalk itself is not in the task list")
+            res.fail(f"{source}-ps", "the running pagewalk itself is not in the task list")
         if bool(ps["pti"]) != case["pti"]:
-            res.fail("kcore-ps", f"pti={ps['pti']}, the case expects {case['pti']}")
-        res.counts["kcore_ps_tasks"] = len(ps["tasks"])
+            res.fail(f"{source}-ps", f"pti={ps['pti']}, the case expects {case['pti']}")
+        res.counts[f"{source}_ps_tasks"] = len(ps["tasks"])
 
     # maps --kcore: the program's VMAs from the running kernel's maple tree = its own
     # /proc/PID/maps, printed by /init just before.
-    maps = _parsed(runs, "maps", res)
+    maps = _parsed(runs, prefix + "maps", res)
     if maps is not None:
         want = linux_checks.hello_maps(guest)
         procs = maps.get("processes", [])
         got = [(as_int(v["start"]), as_int(v["end"]), v["perms"], as_int(v["offset"]), v["dev"], v["inode"], v["path"])
                for v in (procs[0]["vmas"] if procs else [])]
         if not want or got != want:
-            res.fail("kcore-maps", f"{len(got)} VMAs, /proc/{pid}/maps has {len(want)}: "
+            res.fail(f"{source}-maps", f"{len(got)} VMAs, /proc/{pid}/maps has {len(want)}: "
                                    f"missing {[w for w in want if w not in got][:3]}, extra {[g for g in got if g not in want][:3]}")
-        res.counts["kcore_maps_vmas"] = len(got)
+        res.counts[f"{source}_maps_vmas"] = len(got)
     # modules --kcore: the running kernel's module list = its /proc/modules and /proc/kallsyms.
-    mods = _parsed(runs, "modules", res)
+    mods = _parsed(runs, prefix + "modules", res)
     if mods is not None:
-        res.counts["kcore_module_symbols"] = linux_checks.modules_match(
-            mods, linux_checks.guest_modules(guest), res, "kcore-modules")
+        res.counts[f"{source}_module_symbols"] = linux_checks.modules_match(
+            mods, linux_checks.guest_modules(guest), res, f"{source}-modules")
     # read --kcore --string at the heap VA (the first the program wrote): the article's string.
-    rd = _parsed(runs, "read", res)
+    rd = _parsed(runs, prefix + "read", res)
     if rd is not None and (rd.get("string") != "Hello mm paging!\n" or not rd.get("terminated")):
-        res.fail("kcore-read", f"read --string at the heap VA gave {rd.get('string')!r}")
+        res.fail(f"{source}-read", f"read --string at the heap VA gave {rd.get('string')!r}")
 
     # With kptr_restrict=2 the symbols come from the kernel's memory: same answer, and a note.
-    hidden = _parsed(runs, "pshidden", res)
+    hidden = _parsed(runs, "pshidden", res) if source == "kcore" else None
     if hidden is not None and ps is not None:
         key = lambda doc: [(t["pid"], t["comm"], t["pgd_pa"]) for t in doc["tasks"] if t["comm"] != "pagewalk"]
         if key(hidden) != key(ps):
-            res.fail("kcore-kptr", "ps with kptr_restrict=2 differs from ps with readable /proc/kallsyms")
+            res.fail(f"{source}-kptr", "ps with kptr_restrict=2 differs from ps with readable /proc/kallsyms")
         if not any("kptr_restrict" in line for line in runs["pshidden"]["err"]):
-            res.fail("kcore-kptr", f"no note about hidden addresses: {runs['pshidden']['err']}")
+            res.fail(f"{source}-kptr", f"no note about hidden addresses: {runs['pshidden']['err']}")
 
     # translate --pid: every level printed, and the answer = gva2gpa. Under PTI each VA
     # comes twice (kernel and user half of the PGD pair), each from its own root.
-    tr = _parsed(runs, "translate", res, ok=(0, 1), lines=True)
+    tr = _parsed(runs, prefix + "translate", res, ok=(0, 1), lines=True)
     if tr is not None:
         def levels_and_root(p, rec):
             steps = rec.get("steps", [])
             root = user_pgd if rec.get("pgd") == "user" else kernel_pgd
             if not steps or as_int(steps[0]["table"]) != root:
-                res.fail("kcore-translate", f"0x{p['va']:x}: first table {steps[0]['table'] if steps else None}, "
+                res.fail(f"{source}-translate", f"0x{p['va']:x}: first table {steps[0]['table'] if steps else None}, "
                          f"expected 0x{root:x}")
             if rec["status"] == "mapped" and rec["page_size"] == 4096 and len(steps) != _levels(case):
-                res.fail("kcore-translate", f"0x{p['va']:x}: {len(steps)} levels for a 4K page")
+                res.fail(f"{source}-translate", f"0x{p['va']:x}: {len(steps)} levels for a 4K page")
 
-        if linux_checks.pid_records_match_gva2gpa(tr, orc["prog"], case, res, "kcore-translate", levels_and_root):
-            res.counts["kcore_pid_vas"] = len(tr)
+        if linux_checks.pid_records_match_gva2gpa(tr, orc["prog"], case, res, f"{source}-translate", levels_and_root):
+            res.counts[f"{source}_pid_vas"] = len(tr)
 
     # map --pid: the program's VAs fall in rows whose physical runs give gva2gpa.
-    mp = _parsed(runs, "map", res, lines=True)
+    mp = _parsed(runs, prefix + "map", res, lines=True)
     if mp is not None:
         rows = [(as_int(r["start"]), as_int(r["end"]), as_int(r["pa"]), r.get("pgd"))
                 for r in mp if r.get("pa")]
@@ -186,20 +189,20 @@ def check(guest, case, orc, pid, kernel_version, vmalloc_base, res, outdir):
             want = p["gpa"]
             if want is None:
                 if hits:
-                    res.fail("kcore-map", f"{p['name']} 0x{p['va']:x}: mapped by pagewalk, not by gva2gpa")
+                    res.fail(f"{source}-map", f"{p['name']} 0x{p['va']:x}: mapped by pagewalk, not by gva2gpa")
                 continue
             if not hits:
-                res.fail("kcore-map", f"{p['name']} 0x{p['va']:x}: gva2gpa 0x{want:x}, not in pagewalk's map")
+                res.fail(f"{source}-map", f"{p['name']} 0x{p['va']:x}: gva2gpa 0x{want:x}, not in pagewalk's map")
             for va0, _end, pa0, _pgd in hits:
                 compared += 1
                 if pa0 + (p["va"] - va0) != want:
-                    res.fail("kcore-map", f"{p['name']} 0x{p['va']:x}: row gives 0x{pa0 + p['va'] - va0:x}, "
+                    res.fail(f"{source}-map", f"{p['name']} 0x{p['va']:x}: row gives 0x{pa0 + p['va'] - va0:x}, "
                              f"gva2gpa 0x{want:x}")
-        res.counts["kcore_map_pid_vas"] = compared
+        res.counts[f"{source}_map_pid_vas"] = compared
 
     # translate --kernel: symbols, vmalloc areas, module bases = gva2gpa (under PTI the user
     # CR3 maps little of the kernel: what it does not map is counted, not compared).
-    kt = _parsed(runs, "ktranslate", res, ok=(0, 1), lines=True)
+    kt = _parsed(runs, prefix + "ktranslate", res, ok=(0, 1), lines=True)
     if kt is not None:
         compared = invisible = 0
         for rec in kt:
@@ -211,17 +214,17 @@ def check(guest, case, orc, pid, kernel_version, vmalloc_base, res, outdir):
                 continue
             compared += 1
             if got != want:
-                res.fail("kcore-ktranslate", f"0x{va:x}: pagewalk {rec['status']} {rec.get('pa')}, gva2gpa {want}")
+                res.fail(f"{source}-ktranslate", f"0x{va:x}: pagewalk {rec['status']} {rec.get('pa')}, gva2gpa {want}")
             if got is not None and not rec.get("steps"):
-                res.fail("kcore-ktranslate", f"0x{va:x}: no per-level steps")
+                res.fail(f"{source}-ktranslate", f"0x{va:x}: no per-level steps")
         if len(kt) < 5:
-            res.fail("kcore-ktranslate", f"only {len(kt)} kernel addresses were tried")
-        res.counts["kcore_kernel_vas"] = compared
-        res.counts["kcore_kernel_vas_not_in_user_cr3"] = invisible
+            res.fail(f"{source}-ktranslate", f"only {len(kt)} kernel addresses were tried")
+        res.counts[f"{source}_kernel_vas"] = compared
+        res.counts[f"{source}_kernel_vas_not_in_user_cr3"] = invisible
 
     # map --kernel against info tlb: every kernel leaf QEMU sees lies in a pagewalk row with
     # the same physical address.
-    km = _parsed(runs, "kmap", res, lines=True)
+    km = _parsed(runs, prefix + "kmap", res, lines=True)
     if km is not None:
         rows = sorted((as_int(r["start"]), as_int(r["end"]), as_int(r["pa"]))
                       for r in km if r.get("pa"))
@@ -241,7 +244,7 @@ def check(guest, case, orc, pid, kernel_version, vmalloc_base, res, outdir):
             if vstart is not None and vstart <= va < vend:
                 churn += 1
                 continue
-            res.fail("kcore-kmap", f"0x{va:x}: info tlb pa 0x{pa:x}, pagewalk "
+            res.fail(f"{source}-kmap", f"0x{va:x}: info tlb pa 0x{pa:x}, pagewalk "
                      f"{'row 0x%x-0x%x pa 0x%x' % hit if hit else 'no row'}")
         # kmalloc'd objects in the direct map: the program's task_struct and mm_struct as
         # ps --kcore named them (under PTI the user CR3 does not map them: not compared).
@@ -256,13 +259,13 @@ def check(guest, case, orc, pid, kernel_version, vmalloc_base, res, outdir):
             i = bisect.bisect_right(starts, va) - 1
             got = rows[i][2] + (va - rows[i][0]) if i >= 0 and va < rows[i][1] else None
             if got != want:
-                res.fail("kcore-kmap", f"{field} of pid {pid} at 0x{va:x}: pagewalk {got}, gva2gpa {want}")
+                res.fail(f"{source}-kmap", f"{field} of pid {pid} at 0x{va:x}: pagewalk {got}, gva2gpa {want}")
             else:
-                res.counts["kcore_kmalloc_objects"] = res.counts.get("kcore_kmalloc_objects", 0) + 1
+                res.counts[f"{source}_kmalloc_objects"] = res.counts.get(f"{source}_kmalloc_objects", 0) + 1
         if churn > MAX_VMALLOC_CHURN_PAGES:
-            res.fail("kcore-kmap", f"{churn} vmalloc pages differ (more than {MAX_VMALLOC_CHURN_PAGES})")
+            res.fail(f"{source}-kmap", f"{churn} vmalloc pages differ (more than {MAX_VMALLOC_CHURN_PAGES})")
         if compared < 100:
-            res.fail("kcore-kmap", f"only {compared} kernel leaves compared")
-        res.counts["kcore_kmap_rows"] = len(rows)
-        res.counts["kcore_kmap_leaves_compared"] = compared
-        res.counts["kcore_kmap_vmalloc_churn"] = churn
+            res.fail(f"{source}-kmap", f"only {compared} kernel leaves compared")
+        res.counts[f"{source}_kmap_rows"] = len(rows)
+        res.counts[f"{source}_kmap_leaves_compared"] = compared
+        res.counts[f"{source}_kmap_vmalloc_churn"] = churn

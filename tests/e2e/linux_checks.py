@@ -156,15 +156,19 @@ def hello_maps(guest):
 
 
 def guest_modules(guest):
-    """/proc/modules and the module lines of /proc/kallsyms, as /init printed them before the
-    program started: {"modules": [(name, size, state, base)], "symbols": {(addr, type, name, module)}}."""
+    """/proc/modules and the module lines of /proc/kallsyms, as /init printed them:
+    {"modules": [(name, size, state, base)], "symbols": {(addr, type, name, module)}}."""
+    # From the whole console: /init prints them later when it loads the pagewalk module.
+    lines = [l.rstrip("\r") for l in guest.serial_text.splitlines()]
+    info = {k: "\n".join(l[len(f"INFO {k} "):] for l in lines if l.startswith(f"INFO {k} "))
+            for k in ("proc_module", "modsym")}
     mods = []
-    for line in guest.info.get("proc_module", "").splitlines():
+    for line in info["proc_module"].splitlines():
         f = line.split()
         if len(f) >= 6:  # name size refcount deps state address
             mods.append((f[0], int(f[1]), f[4], int(f[5], 16)))
     syms = set()
-    for line in guest.info.get("modsym", "").splitlines():
+    for line in info["modsym"].splitlines():
         f = line.split()
         if len(f) == 4 and f[3].startswith("[") and f[3].endswith("]"):
             syms.add((int(f[0], 16), f[1], f[2], f[3][1:-1]))

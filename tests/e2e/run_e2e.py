@@ -15,6 +15,7 @@ infrastructure errors (which are never reported as success).
 import argparse
 import bisect
 import json
+import re
 import os
 import shlex
 import shutil
@@ -32,6 +33,7 @@ sys.path.insert(0, HERE)
 
 from elfdump import ElfDump  # noqa: E402
 import kcore_checks  # noqa: E402
+import kmod_checks  # noqa: E402
 import linux_checks  # noqa: E402
 import pwjson  # noqa: E402
 from initramfs import build_guest_program, build_initramfs  # noqa: E402
@@ -117,6 +119,36 @@ def fetch_kernel(cache):
     with open(os.path.join(kdir, "VERSION")) as f:
         version = f.read().strip()
     return os.path.join(kdir, "vmlinuz"), version, os.path.join(kdir, "modules")
+
+
+def build_kmod(kversion, work, allow_install):
+    """pagewalk.ko built against Debian's headers for the e2e kernel (installed with apt-get
+    when missing), from a copy of kmod/ so that the source tree stays clean. Any compiler or
+    modpost warning fails the build."""
+    pkg, ver = kversion.split()
+    release = pkg[len("linux-image-"):]
+    headers = f"linux-headers-{release}"
+    kdir = f"/usr/src/{headers}"
+    if not os.path.isdir(kdir):
+        if not allow_install or os.geteuid() != 0:
+            raise SetupError(f"{kdir} is missing: apt-get install {headers}={ver}")
+        log(f"installing: {headers}={ver}")
+        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+        r = subprocess.run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", f"{headers}={ver}"],
+                           env=env, timeout=1800, stdout=subprocess.DEVNULL)
+        if r.returncode != 0:
+            raise SetupError(f"apt-get install {headers}={ver} failed")
+    src = os.path.join(work, "kmod")
+    shutil.copytree(os.path.join(REPO, "kmod"), src,
+                    ignore=shutil.ignore_patterns("*.o", "*.ko", "*.mod*", ".*", "Module.symvers", "modules.order"))
+    r = subprocess.run(["make", "-C", src, f"KDIR={kdir}"], capture_output=True, text=True, timeout=900)
+    out = r.stdout + r.stderr
+    if r.returncode != 0 or re.search(r"warning|WARNING", out):
+        raise SetupError(f"building the module against {kdir} failed or warned:\n{out[-3000:]}")
+    probe = build_guest_program(os.path.join(HERE, "guest", "kmod-probe.c"), os.path.join(work, "kmod-probe"),
+                                include=os.path.join(REPO, "kmod"))
+    log(f"module: pagewalk.ko built against {headers}, no warnings")
+    return os.path.join(src, "pagewalk.ko"), probe
 
 
 # --------------------------------------------------------------------------
@@ -664,8 +696,12 @@ def _run_case(res, case, args, kernel, kernel_version, hello_mm, workroot):
     os.makedirs(outdir, exist_ok=True)
     initrd = os.path.join(workroot, f"{name}-initrd.gz")
     vmcoreinfo = case["vmcoreinfo"] or args.vmcoreinfo
+    # The module's checks run in the plain cases (4-level, 5-level, PTI).
+    with_kmod = args.kmod is not None and not vmcoreinfo
     build_initramfs(initrd, hello_mm, pagewalk=args.guest_pagewalk,
-                    modules=args.modules if vmcoreinfo else None)
+                    modules=args.modules if vmcoreinfo else None,
+                    kmod=args.kmod[0] if with_kmod else None,
+                    kmod_probe=args.kmod[1] if with_kmod else None)
     append = "hellomm=" + ",".join(case["hello_args"]) if case["hello_args"] else ""
     dump_path = os.path.join(outdir, "dump.elf")
     if os.path.exists(dump_path):
@@ -688,6 +724,10 @@ def _run_case(res, case, args, kernel, kernel_version, hello_mm, workroot):
         if args.guest_pagewalk and not args.oracle_only:
             kcore_checks.check(guest, case, orc, guest.pid, guest.info.get("kernel"),
                                lorc["values"].get("vmalloc_base"), res, outdir)
+            if with_kmod:
+                kcore_checks.check(guest, case, orc, guest.pid, guest.info.get("kernel"),
+                                   lorc["values"].get("vmalloc_base"), res, outdir, source="kmod")
+                kmod_checks.check(guest, case, orc, res)
         guest.dump(dump_path)
         os.chmod(dump_path, 0o644)  # QEMU creates dumps 0400
         kdump_path = None
@@ -766,6 +806,9 @@ def main(argv=None):
     ap.add_argument("--guest-pagewalk", metavar="PATH",
                     help="static pagewalk binary to place in the initramfs as /bin/pagewalk; "
                          "/init runs it with --kcore and the results are checked against QEMU")
+    ap.add_argument("--no-kmod", action="store_true",
+                    help="do not build the pagewalk module for the guest (it is built against "
+                         "Debian's headers of the e2e kernel and checked in the plain cases)")
     ap.add_argument("--kdump", action="store_true",
                     help="also write a kdump-zlib dump next to dump.elf")
     ap.add_argument("--vmcoreinfo", action="store_true",
@@ -796,6 +839,8 @@ def main(argv=None):
         with tempfile.TemporaryDirectory(prefix="pagewalk-e2e-") as work:
             hello = build_guest_program(os.path.join(HERE, "guest", "hello-mm.c"),
                                         os.path.join(work, "hello-mm"))
+            args.kmod = (build_kmod(kversion, work, not args.no_install)
+                         if args.guest_pagewalk and not args.no_kmod else None)
             for name in args.cases:
                 res = run_case(name, CASES[name], args, kernel, kversion, hello, work)
                 results.append(res)
