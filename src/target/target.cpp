@@ -205,6 +205,13 @@ void select_linux_roots(Target& t, const TargetSpec& s) {
     cannot_open(fmt::format("pid {} ({}): its PGD at 0x{:x} is not mapped by the kernel's tables", pid, task->comm,
                             task->pgd_va));
   const PhysAddr pgd = *task->pgd;
+  // Through the module the kernel can say itself where the process's PGD is.
+  if (const auto* km = dynamic_cast<const KmodSource*>(t.source.get())) {
+    auto r = km->device().roots(pid);
+    if (r && r->pgd != pgd)
+      t.notes.push_back(fmt::format("warning: pid {}: the task list gives PGD 0x{:x}, the kernel's mm->pgd is 0x{:x}",
+                                    pid, pgd.value(), r->pgd.value()));
+  }
   const std::vector<linux_kernel::ProcessRoot> roots = k.arch->process_roots(k, layout, pgd);
   t.roots = pgd;
   t.process = ProcessName{task->pid, task->comm};

@@ -134,6 +134,12 @@ echo 1 >/proc/sys/kernel/kptr_restrict
 awk '$3=="init_task"||$3=="init_top_pgt"||$3=="jiffies_64"||$3=="_text"||$3=="schedule" {print "0x" $1}' /proc/kallsyms >/tmp/kvas
 grep 'pages=' /proc/vmallocinfo | head -n 4 | sed 's/-.*//' >>/tmp/kvas
 awk '{print $6}' /proc/modules | head -n 2 >>/tmp/kvas
+# The direct map and vmemmap: pfn 0x1000's __va and struct page, as kconv gives them (the
+# addresses are only questions; QEMU's gva2gpa answers them); cpu_entry_area's first page.
+/bin/pagewalk kconv --kcore --json --pfn 0x1000 >/tmp/kc.json 2>/dev/null
+sed -n 's/.*"rows":\[{"va":"\(0x[0-9a-f]*\)".*/\1/p' /tmp/kc.json >>/tmp/kvas
+sed -n 's/.*"page":"\(0x[0-9a-f]*\)".*/\1/p' /tmp/kc.json >>/tmp/kvas
+echo 0xfffffe0000000000 >>/tmp/kvas
 pw info info --kcore --json
 pw ps ps --kcore --json
 pw translate translate --kcore --pid $hpid --jsonl - </tmp/hello-mm.vas

@@ -198,7 +198,7 @@ TEST(KcoreCli, BadInputIsOneLineAndTheRightStatus) {
   const KcoreFile f = write_kcore("both", true);
   auto both = run_pagewalk("translate --kcore --kcore-file " + f.path + " --image " + f.path + " 0x1000");
   EXPECT_EQ(both.code, 2);
-  EXPECT_NE(both.err.find("one of --image, --qemu and --kcore"), std::string::npos) << both.err;
+  EXPECT_NE(both.err.find("one of --image, --qemu, --kcore and --kmod"), std::string::npos) << both.err;
 }
 
 }  // namespace
