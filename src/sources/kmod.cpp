@@ -53,6 +53,11 @@ tl::expected<std::unique_ptr<KmodDevice>, std::string> KmodDevice::open(const st
       return tl::unexpected(fmt::format("{} does not exist: the pagewalk module is not loaded (build it with "
                                         "`make kmod`, load it with `insmod kmod/pagewalk.ko`)",
                                         path));
+    // The device is root's (0600); root itself is refused only under lockdown.
+    if (err == EACCES && geteuid() == 0)
+      return tl::unexpected(fmt::format("cannot open {}: the kernel is locked down against raw memory access "
+                                        "(see /sys/kernel/security/lockdown)",
+                                        path));
     if (err == EACCES || err == EPERM)
       return tl::unexpected(fmt::format("cannot open {}: {} (the pagewalk module answers only root)", path,
                                         std::strerror(err)));

@@ -190,6 +190,11 @@ if [ -e /dev/pagewalk ]; then
     done
     wait $hpid2
     wait $cpid
+    # Last, as it cannot be undone: lockdown (integrity) must close the module to everyone,
+    # and pagewalk must say why in one line.
+    mount -t securityfs securityfs /sys/kernel/security 2>/dev/null
+    /bin/kmod-probe lockdown
+    pw kmod_lockdown info --kmod
     dmesg | grep -e 'WARNING:' -e 'BUG:' -e 'Oops' -e 'sleeping function called from invalid context' | sed 's/^/KMOD-DMESG /'
     echo "KMOD-DMESG-END"
 fi

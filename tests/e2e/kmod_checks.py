@@ -6,7 +6,8 @@ ones to the same oracles. This file checks what only the module does:
     pagewalk's walk (--kmod --kmod-walk) it agrees level for level;
   * the articles' form: `insmod pagewalk.ko pid=N va=X` and `kernel=1 va=X` log one line per
     level (value and index) and the PA, which must be gva2gpa's, with each index the VA's;
-  * what the module refuses (kmod-probe badinput, eperm): each errno as the protocol says;
+  * what the module refuses (kmod-probe badinput, eperm, lockdown): each errno as the
+    protocol says;
   * the CLI's one-line errors for a kernel thread and for MMIO;
   * a stress run (mapping, unmapping and exiting processes walked meanwhile) that leaves no
     WARNING, BUG, Oops or "sleeping function called from invalid context" in the kernel log.
@@ -205,6 +206,15 @@ def check(guest, case, orc, res):
     if run is None or run["rc"] != 1 or not any("is not System RAM" in l for l in run["out"]):
         res.fail("kmod-errors", f"kmod_mmio: exit {run and run['rc']}, output {run and run['out']}; "
                  "expected exit 1 and the range named not System RAM")
+
+    # Locked down (integrity, set at run time through securityfs): EACCES from the open
+    # descriptor's ioctl and from a new open, and the CLI's one line says it is lockdown.
+    lock = _lines(text, "KMOD-LOCKDOWN ")
+    if lock != [f"{errno.EACCES} {errno.EACCES}"]:
+        res.fail("kmod-lockdown", f"after lockdown the module answered {lock}, expected EACCES twice")
+    run = runs.get("kmod_lockdown")
+    if run is None or run["rc"] != 3 or len(run["err"]) != 1 or "locked down" not in run["err"][0]:
+        res.fail("kmod-lockdown", f"info --kmod when locked down: exit {run and run['rc']}, stderr {run and run['err']}")
 
     # Stress, then the kernel log.
     rcs = [r.split(None, 2) for r in _lines(text, "KMOD-STRESS-RC ")]

@@ -9,6 +9,9 @@
  *                            forks children that map and touch a page and exit; writes
  *                            "<pid> <va>" of itself to FILE first (the VA it keeps remapping)
  *   kmod-probe walk PID VA   one kernel walk; prints "KMOD-WALK <errno> <flags> <pa>"
+ *   kmod-probe lockdown      opens the device, locks the kernel down (integrity: no raw
+ *                            memory access; one way, until reboot) and asks again: prints
+ *                            "KMOD-LOCKDOWN <errno of the ioctl> <errno of a new open>"
  *   kmod-probe hammer PID VA SECS
  *                            for SECS seconds asks, as fast as it can, for the kernel's walk
  *                            of VA and of the pages after it in PID and in the pids after it
@@ -151,6 +154,25 @@ static int eperm(void)
 	return 0;
 }
 
+static int lockdown(void)
+{
+	int fd = dev(), lock, open_err = 0, err;
+	struct pagewalk_info info;
+
+	lock = open("/sys/kernel/security/lockdown", O_WRONLY);
+	if (lock < 0 || write(lock, "integrity", 9) != 9) {
+		printf("KMOD-LOCKDOWN unavailable %d\n", errno);
+		return 1;
+	}
+	close(lock);
+	HDR(info);
+	err = req(fd, PAGEWALK_IOC_INFO, &info);
+	if (open(PAGEWALK_DEVICE, O_RDONLY) < 0)
+		open_err = errno;
+	printf("KMOD-LOCKDOWN %d %d\n", err, open_err);
+	return 0;
+}
+
 static double now(void)
 {
 	struct timespec t;
@@ -269,8 +291,10 @@ int main(int argc, char **argv)
 		return churn(atof(argv[2]), argv[3]);
 	if (argc == 4 && !strcmp(argv[1], "walk"))
 		return walk(atoi(argv[2]), strtoull(argv[3], NULL, 0));
+	if (argc == 2 && !strcmp(argv[1], "lockdown"))
+		return lockdown();
 	if (argc == 5 && !strcmp(argv[1], "hammer"))
 		return hammer(atoi(argv[2]), strtoull(argv[3], NULL, 0), atof(argv[4]));
-	fprintf(stderr, "usage: kmod-probe badinput|eperm|churn SECS FILE|walk PID VA|hammer PID VA SECS\n");
+	fprintf(stderr, "usage: kmod-probe badinput|eperm|lockdown|churn SECS FILE|walk PID VA|hammer PID VA SECS\n");
 	return 2;
 }
