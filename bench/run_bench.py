@@ -83,12 +83,45 @@ def cli(tmp):
     t1, rss = best_of(5, [PAGEWALK, "translate", "--image", image, "0x100000000000"])
     print(f"  first answer (one VA, whole process) {t1 * 1e3:6.1f} ms  (starting `true`: {t0 * 1e3:.1f} ms); "
           f"peak RSS {rss / 1024:.1f} MiB")
+    python_api(image, vas, lines / best_of(3, [PAGEWALK, "translate", "--image", image, "-"], vas)[0])
     rows = 4 * 1024 * 1024 // 4 + 28 * 512 + 32
     cmd = [PAGEWALK, "map", "--pages", "--jsonl", "--image", image]
     s, rss = best_of(1, cmd)
     cat_rate, _ = cat_output_rate(cmd, None, rows, tmp)
     print(f"  map --pages --jsonl               {rows / s / 1e6:8.2f} M rows/s ({rows} leaves, {s:.2f} s; "
           f"cat of its output {cat_rate / 1e6:.1f} M rows/s; peak RSS {rss / 1024:.1f} MiB)")
+
+
+PY_BENCH = r"""
+import array, sys, time
+sys.path.insert(0, sys.argv[1])
+import pagewalk
+t = pagewalk.open(image=sys.argv[2])
+vas = array.array("Q", (int(line, 16) for line in open(sys.argv[3])))
+runs = []
+for _ in range(3):
+    t0 = time.perf_counter(); t.translate_many(vas); runs.append(time.perf_counter() - t0)
+few = vas[:200000]
+t0 = time.perf_counter()
+for va in few:
+    t.translate(va)
+one = time.perf_counter() - t0
+print(len(vas) / min(runs), len(few) / one)
+"""
+
+
+def python_api(image, vas, cli_rate):
+    """translate_many through the buffer path, beside one-by-one translate() calls and the CLI
+    stream on the same VAs."""
+    pydir = os.path.join(BUILD, "python")
+    if not os.path.isdir(pydir):
+        print("  (no Python module in this build)")
+        return
+    out = subprocess.run(["/usr/bin/python3", "-c", PY_BENCH, pydir, image, vas], check=True, capture_output=True,
+                         text=True).stdout.split()
+    many, one = float(out[0]), float(out[1])
+    print(f"  python translate_many (buffer)    {many / 1e6:8.2f} M VAs/s  (translate() one by one: "
+          f"{one / 1e6:.2f} M/s, {many / one:.1f}x; the CLI stream: {cli_rate / 1e6:.2f} M lines/s)")
 
 
 def available_mib():

@@ -2,10 +2,10 @@
 # Installs, with apt-get, the Debian packages the build and the tests need; does nothing
 # when they are all present. Usage: install-deps.sh build|test|all
 set -euo pipefail
-build_pkgs=(cmake ninja-build g++ make pkg-config libfmt-dev libcli11-dev nlohmann-json3-dev
+build_pkgs=(cmake ninja-build g++ make pkg-config libfmt-dev libcli11-dev nlohmann-json3-dev pybind11-dev python3-dev
             libexpected-dev libelf-dev libdw-dev libbpf-dev libkdumpfile-dev libgtest-dev libgmock-dev libbenchmark-dev
             zlib1g-dev liblzma-dev libzstd-dev libbz2-dev)  # the last four: the static (guest) build
-test_pkgs=(clang-14 libclang-rt-14-dev qemu-system-x86 busybox-static cpio python3 python3-jsonschema gzip)
+test_pkgs=(clang-14 libclang-rt-14-dev qemu-system-x86 busybox-static cpio python3 python3-jsonschema python3-pytest gzip)
 case "${1:-all}" in
   build) want=("${build_pkgs[@]}") ;;
   test|all) want=("${build_pkgs[@]}" "${test_pkgs[@]}") ;;

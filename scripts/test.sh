@@ -25,6 +25,8 @@ unit() {
     --except modules_document --except modules_line --self-test \
     --docs docs/json-schema.md "$json_dir"
   rm -rf "$json_dir"
+  banner "Python module (import pagewalk) against the CLI"
+  PAGEWALK_PYTHON_DIR=build/python PAGEWALK=build/pagewalk /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/python
   banner "bad-input corpus (20 s and 256 MiB per case)"
   python3 tests/badinput/run_badinput.py build/pagewalk
 }

@@ -673,6 +673,24 @@ def check_vmcoreinfo(pagewalk, dump_path, case, guest_info, res):
         res.counts["vmcoreinfo_memory_entries"] = len(vi)
 
 
+def check_python(pagewalk, dump_path, pid, res):
+    """tests/python/test_dump.py on this case's dump: `import pagewalk` (the module next to
+    the CLI, BUILD/python) answers as the CLI does; skipped when that build has none."""
+    pydir = os.path.join(os.path.dirname(os.path.abspath(pagewalk)), "python")
+    if not os.path.isdir(pydir):
+        return
+    env = dict(os.environ, PAGEWALK_PYTHON_DIR=pydir, PAGEWALK=os.path.abspath(pagewalk),
+               PAGEWALK_DUMP=dump_path, PAGEWALK_DUMP_PID=str(pid))
+    r = subprocess.run(["/usr/bin/python3", "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                        os.path.join(REPO, "tests", "python", "test_dump.py")],
+                       env=env, capture_output=True, text=True, timeout=600)
+    last = (r.stdout.strip().splitlines() or [""])[-1]
+    if r.returncode != 0 or "passed" not in last or "skipped" in last:
+        res.fail("python", f"test_dump.py: exit {r.returncode}: {r.stdout[-1500:]}")
+    else:
+        res.counts["python_tests_passed"] = int(last.split()[0])
+
+
 def run_case(name, case, args, kernel, kernel_version, hello_mm, workroot):
     res = CaseResult(name)
     t0 = time.monotonic()
@@ -758,6 +776,7 @@ def _run_case(res, case, args, kernel, kernel_version, hello_mm, workroot):
         check_vmcoreinfo(args.pagewalk, dump_path, dict(case, vmcoreinfo=vmcoreinfo),
                          res.info, res)
         linux_checks.check(args.pagewalk, dump_path, kdump_path, case, orc, lorc, res)
+        check_python(args.pagewalk, dump_path, guest.pid, res)
     # Every document and line read above, against the schema.
     for p in pwjson.take_problems():
         res.fail("schema", p)
