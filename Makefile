@@ -6,7 +6,7 @@ BUILD_SAN  ?= build-san
 FUZZ_SECONDS ?= 60
 JOBS       ?= $(shell nproc)
 
-.PHONY: all deps deps-test build static kmod run test unit sanitize fuzz e2e bench clean
+.PHONY: all deps deps-test build static kmod install run test unit sanitize fuzz e2e bench clean
 
 all: build
 
@@ -29,6 +29,13 @@ static: deps
 # The kernel module, against the running kernel's headers or KDIR=/usr/src/linux-headers-<release>.
 kmod:
 	@$(MAKE) --no-print-directory -C kmod $(if $(KDIR),KDIR=$(KDIR))
+
+# The CLI, the library (headers, find_package, pkg-config) and the Python module under PREFIX.
+PREFIX ?= /usr/local
+install: deps
+	@cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_INSTALL_PREFIX=$(PREFIX) >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS)
+	@cmake --install $(BUILD)
 
 run: build
 	$(BUILD)/pagewalk demo

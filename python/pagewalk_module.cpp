@@ -243,7 +243,9 @@ class PyTarget {
       d["mm"] = k.mm ? py::cast(k.mm) : py::none();
       d["pgd"] = k.mm ? py::cast(k.pgd_va) : py::none();
       d["pgd_pa"] = k.pgd ? py::cast(k.pgd->value()) : py::none();
-      d["user_pgd_pa"] = pti && *pti && k.pgd ? py::cast(k.pgd->value() + linux_kernel::kPtiUserPgdOffset) : py::none();
+      // As ps --json: only under page-table isolation, the user half of the pair.
+      if (pti && *pti)
+        d["user_pgd_pa"] = k.pgd ? py::cast(k.pgd->value() + linux_kernel::kPtiUserPgdOffset) : py::none();
       out.append(d);
     }
     return out;

@@ -58,3 +58,15 @@ def test_reads_equal_the_cli(pagewalk, tmp_path):
     cli("read", "--image", DUMP, "--pid", PID, "--pti", "kernel", "--raw", str(out), "-n", "4096", hex(va)) \
         if len(t.pgds) > 1 else cli("read", "--image", DUMP, "--pid", PID, "--raw", str(out), "-n", "4096", hex(va))
     assert t.read(va, 4096) == out.read_bytes()
+
+
+def test_the_readme_example_runs(capsys):
+    """README.md's "Use it from Python", on this dump and the test program's pid."""
+    import re
+    from conftest import REPO
+    readme = open(os.path.join(REPO, "README.md")).read()
+    code = re.search(r"## Use it from Python.*?```python\n(.*?)```", readme, re.S).group(1)
+    code = code.replace('"dump.elf"', repr(DUMP)).replace("pid=117", f"pid={PID}")
+    exec(compile(code, "README.md", "exec"), {})
+    out = capsys.readouterr().out
+    assert "<Translation 0x401000 mapped" in out and "pages mapped" in out and " tasks" in out, out
