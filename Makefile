@@ -6,7 +6,7 @@ BUILD_SAN  ?= build-san
 FUZZ_SECONDS ?= 60
 JOBS       ?= $(shell nproc)
 
-.PHONY: all deps deps-test build static kmod install run test unit sanitize fuzz e2e bench clean
+.PHONY: all deps deps-test build static kmod install deb run test unit sanitize fuzz e2e bench clean
 
 all: build
 
@@ -37,6 +37,14 @@ install: deps
 	@cmake --build $(BUILD) -j $(JOBS)
 	@cmake --install $(BUILD)
 
+# The Debian package, built for /usr (build-deb/pagewalk_VERSION_ARCH.deb).
+deb: deps
+	@scripts/install-deps.sh deb
+	@cmake -S . -B build-deb -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX=/usr -DPAGEWALK_TESTS=OFF \
+	  -DPAGEWALK_BENCH=OFF >/dev/null
+	@cmake --build build-deb -j $(JOBS)
+	@cd build-deb && cpack -G DEB >/dev/null && ls -1 "$$PWD"/pagewalk_*.deb
+
 run: build
 	$(BUILD)/pagewalk demo
 
@@ -44,7 +52,7 @@ run: build
 test: deps deps-test
 	@scripts/test.sh all
 
-unit: deps
+unit: deps deps-test
 	@scripts/test.sh unit
 
 sanitize: deps deps-test
@@ -60,5 +68,5 @@ bench: build
 	@scripts/bench.sh
 
 clean:
-	rm -rf $(BUILD) $(BUILD_SAN) build-fuzz build-static
+	rm -rf $(BUILD) $(BUILD_SAN) build-fuzz build-static build-deb
 	-@$(MAKE) --no-print-directory -C kmod clean >/dev/null 2>&1

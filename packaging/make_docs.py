@@ -4,7 +4,8 @@ drift from it: pagewalk(1), pagewalk-COMMAND(1) for every command, and a bash co
 script that offers the commands, each command's options, and file names after an option
 that takes a value.
 
-Usage: make_docs.py PAGEWALK OUTDIR   (writes OUTDIR/man/*.1 and OUTDIR/pagewalk.bash)"""
+Usage: make_docs.py PAGEWALK OUTDIR   (writes OUTDIR/man/*.1, *.1.gz and OUTDIR/pagewalk.bash)"""
+import gzip
 import os
 import re
 import subprocess
@@ -147,6 +148,12 @@ def main():
                          commands + "\n" + status))
     with open(os.path.join(outdir, "pagewalk.bash"), "w") as f:
         f.write(completion(top["commands"], options_of))
+    # Installed compressed, as Debian's policy wants them (mtime 0: the same bytes each build).
+    for name in os.listdir(os.path.join(outdir, "man")):
+        if name.endswith(".1"):
+            path = os.path.join(outdir, "man", name)
+            with open(path, "rb") as f, open(path + ".gz", "wb") as out:
+                out.write(gzip.compress(f.read(), 9, mtime=0))
 
 
 if __name__ == "__main__":

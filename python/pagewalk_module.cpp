@@ -21,6 +21,7 @@
 #include "core/walk.hpp"
 #include "linux/tasks.hpp"
 #include "target/describe.hpp"
+#include "target/map.hpp"
 #include "target/target.hpp"
 
 namespace py = pybind11;
@@ -222,6 +223,67 @@ class PyTarget {
     auto r = t_.memory().read(PhysAddr(pa), std::as_writable_bytes(std::span(out.data(), n)));
     if (!r) throw TargetError(fmt::format("PA 0x{:x}: {}", r.error().addr.value(), r.error().reason));
     return py::bytes(out);
+  }
+
+  // The rows of `pagewalk map --jsonl` with these options, as dicts (ints for hex strings),
+  // collected and returned as an iterator.
+  py::iterator map(bool pages, bool holes, const std::optional<uint64_t>& from, const std::optional<uint64_t>& to,
+                   bool by_attributes, bool with_kernel, uint64_t max_entries) {
+    target::MapOptions o;
+    o.from = from;
+    o.to = to;
+    if (to && *to <= from.value_or(0)) throw BadInput("map: the window is empty (to must lie above from)");
+    o.pages = pages;
+    o.holes = holes;
+    o.by_attributes = by_attributes;
+    o.with_kernel = with_kernel;
+    o.max_entries = max_entries;
+    const PagingMode& m = *t_.paging.mode;
+    auto rows = std::make_shared<py::list>();
+    auto r = target::map_target(t_, reader_, o, [&](const target::MapRow& row) {
+      const Range& g = row.range;
+      py::dict d;
+      if (t_.process) d["pid"] = t_.process->pid;
+      if (!row.view->label.empty()) d["pgd"] = row.view->label;
+      d["start"] = g.start.value();
+      // The exclusive end as a Python int: 2^64 in full at the top of the space.
+      d["end"] = py::int_(g.start.value()) + py::int_(g.size);
+      d["kind"] = std::string(to_string(g.kind));
+      if (g.kind == RangeKind::Mapped) {
+        d["pa"] = g.pa.value();
+        d["pfn"] = g.pa.value() >> m.page_shift();
+        d["page_size"] = g.page_size(m);
+        d["pages"] = g.pages;
+        d["pa_runs"] = g.pa_runs;
+        d["level"] = std::string(m.levels[g.level].linux_name);
+        py::dict a;
+        a["kernel"] = std::string(Access::rwx(g.access.kernel()));
+        a["user"] = std::string(Access::rwx(g.access.user()));
+        d["access"] = a;
+        py::list flags;
+        for (const auto& f : m.arch->flag_names(m, g.level, g.raw, t_.paging.options)) flags.append(std::string(f));
+        d["flags"] = flags;
+        if (!t_.task && t_.kernel)
+          if (auto sym = t_.kernel->name_of(g.start.value())) d["symbol"] = *sym;
+      } else if (g.kind == RangeKind::Loop) {
+        d["level"] = std::string(m.levels[g.level].linux_name);
+        d["raw"] = g.raw;
+        d["table"] = g.pa.value();
+      }
+      if (const linux_kernel::Vma* v = row.vma) {
+        py::dict reg;
+        reg["start"] = v->start;
+        reg["end"] = v->end;
+        reg["perms"] = v->perms();
+        reg["offset"] = v->offset;
+        reg["path"] = v->name;
+        d["region"] = reg;
+      }
+      rows->append(d);
+      return true;
+    });
+    if (!r) raise(r.error());
+    return py::iter(*rows);
   }
 
   py::list ps() {
@@ -432,6 +494,12 @@ PYBIND11_MODULE(pagewalk, m) {
       .def("read", &PyTarget::read, py::arg("va"), py::arg("n"), py::arg("pgd") = py::none(),
            "n bytes at a virtual address, through the target's tables.")
       .def("read_phys", &PyTarget::read_phys, py::arg("pa"), py::arg("n"), "n bytes of physical memory.")
+      .def("map", &PyTarget::map, py::kw_only(), py::arg("pages") = false, py::arg("holes") = false,
+           py::arg("from_") = py::none(), py::arg("to") = py::none(), py::arg("by_attributes") = false,
+           py::arg("with_kernel") = false, py::arg("max_entries") = 0,
+           "The mapped ranges, as `pagewalk map --jsonl` gives them: an iterator of dicts (start, end, kind, pa, "
+           "pfn, page_size, pages, pa_runs, level, access, flags; a process's rows with their VMA as region). "
+           "pages=True: one row per leaf; holes=True: holes and gaps too; from_/to: the window [from_, to).")
       .def("ps", &PyTarget::ps, "The kernel's task list, as `pagewalk ps --json` gives it (numbers as ints).");
 
   m.def(

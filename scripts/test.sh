@@ -29,6 +29,8 @@ unit() {
   PAGEWALK_PYTHON_DIR=build/python PAGEWALK=build/pagewalk /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/python
   banner "install into a scratch prefix: the CLI, find_package, pkg-config, the Python module"
   tests/install_test.sh build
+  banner "the Debian package (make deb, lintian, unpacked into a scratch root)"
+  tests/deb_test.sh
   banner "bad-input corpus (20 s and 256 MiB per case)"
   python3 tests/badinput/run_badinput.py build/pagewalk
 }

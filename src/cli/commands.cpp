@@ -36,6 +36,7 @@
 #include "linux/vmas.hpp"
 #include "linux/vmcoreinfo.hpp"
 #include "target/kernel_walk.hpp"
+#include "target/map.hpp"
 
 namespace pagewalk::cli {
 namespace {
@@ -249,31 +250,16 @@ struct MapArgs {
 int cmd_map(const MapArgs& a) {
   Target t = open_target(a.target);
   TableReader reader(t.memory());
-  EnumOptions eo;
   const VaWindow window = VaWindow::from_args(a.from, a.to);
-  eo.first = VirtAddr(window.from);
-  if (window.to) eo.last = VirtAddr(*window.to - 1);
-  if (a.with_kernel && !t.task) throw CliError(kBadInput, "map --with-kernel is for a process of an image: give --pid P");
-  // A process's map is its own half of the space (the mode's first region) unless asked:
-  // the kernel's half is the same in every process, and much larger.
-  const bool user_half = t.task && a.from.empty() && a.to.empty() && !a.with_kernel && t.paging.mode->regions.size() > 1;
-  if (user_half) eo.last = VirtAddr(t.paging.mode->regions.front().last);
-  // Each row of a process's map names the VMA it starts in, from the kernel's own list.
-  std::vector<linux_kernel::Vma> vmas;
-  if (t.task) {
-    auto list = linux_kernel::list_vmas(*t.kernel, *t.task_layout, *t.task);
-    if (list) vmas = std::move(list->vmas);
-    else fmt::print(stderr, "pagewalk: note: rows without VMA names: {}\n", list.error());
-  }
-  // The first VMA that starts above va; the one before it holds va if it reaches it.
-  auto vma_after = [&](uint64_t va) {
-    return std::upper_bound(vmas.begin(), vmas.end(), va, [](uint64_t v, const linux_kernel::Vma& m) { return v < m.start; });
-  };
-  auto vma_at = [&](uint64_t va) -> const linux_kernel::Vma* {
-    const auto it = vma_after(va);
-    return it != vmas.begin() && va < std::prev(it)->end ? &*std::prev(it) : nullptr;
-  };
-  eo.max_entries = a.max_entries ? a.max_entries : default_max_entries(t.memory());
+  target::MapOptions mo;
+  if (!a.from.empty()) mo.from = window.from;
+  mo.to = window.to;
+  mo.pages = a.pages;
+  mo.holes = a.holes;
+  mo.by_attributes = a.by_attributes;
+  mo.with_kernel = a.with_kernel;
+  mo.max_entries = a.max_entries;
+  if (auto ok = target::check_map(t, mo); !ok) raise(ok.error());
 
   Output out;
   const bool human = a.f.human();
@@ -289,36 +275,35 @@ int cmd_map(const MapArgs& a) {
     if (pti) table.str("pgd");
     table_range_header(table);
   }
+  const bool user_half = target::map_user_half(t, mo);
   if (human && !a.f.no_header) {
     out.buf() += fmt::format("# {}\n", t.description);
     if (user_half) out.buf() += "# the process's half of the space (--with-kernel for the kernel's too)\n";
     append_range_header(out.buf());
   }
-  uint64_t rows = 0, mapped_bytes = 0;
+  uint64_t rows = 0;
   // Progress for a person watching stderr while the rows go elsewhere (a file, a pipe, any
   // format); not between the rows on the same terminal.
   const bool progress = isatty(STDERR_FILENO) && !isatty(STDOUT_FILENO);
   auto last_progress = std::chrono::steady_clock::now();
-  const RootView* view = nullptr;  // the PTI half being walked
-  auto emit = [&](const Range& r) {
-    if (r.kind == RangeKind::Mapped) mapped_bytes += r.size;
-    if (!a.holes && r.kind != RangeKind::Mapped && r.kind != RangeKind::Loop) return true;
+  auto emit = [&](const target::MapRow& row) {
+    const Range& r = row.range;
     ++rows;
     if (a.f.any_json()) {
       if (a.f.jsonl) w.record("map");
       else w.object();
-      write_line_context(w, t, *view);
+      write_line_context(w, t, *row.view);
       write_range(w, t.paging, r);
       if (!t.task && r.kind == RangeKind::Mapped)
         if (auto sym = symbol_of(t, r.start.value())) w.key("symbol").str(*sym);
-      if (const auto* m = vmas.empty() ? nullptr : vma_at(r.start.value())) {
+      if (const auto* m = row.vma) {
         w.key("region").object().key("start").hex(m->start).key("end").hex(m->end).key("perms").str(m->perms());
         w.key("offset").hex(m->offset).key("path").str(m->name).end();
       }
       w.end();
       if (a.f.jsonl) w.newline();
     } else if (a.f.delimited()) {
-      if (pti) table.str(view->label);
+      if (pti) table.str(row.view->label);
       table_range(table, t.paging, r);
     } else {
       append_range(out.buf(), t.paging, r);
@@ -327,7 +312,7 @@ int cmd_map(const MapArgs& a) {
           out.buf().pop_back();
           fmt::format_to(std::back_inserter(out.buf()), "  {}\n", *sym);
         }
-      if (const auto* m = vmas.empty() ? nullptr : vma_at(r.start.value())) {
+      if (const auto* m = row.vma) {
         out.buf().pop_back();
         fmt::format_to(std::back_inserter(out.buf()), "  {} {}\n", m->perms(), m->name.empty() ? "[anon]" : m->name);
       }
@@ -342,60 +327,27 @@ int cmd_map(const MapArgs& a) {
     }
     return true;
   };
-  // A run of leaves that crosses into the next VMA is two rows, one per VMA (a run merged
-  // --by-attributes has no single PA to cut at, and stays whole).
-  auto emit_by_vma = [&](const Range& r) {
-    if (vmas.empty() || r.kind != RangeKind::Mapped || a.by_attributes) return emit(r);
-    Range piece = r;
-    const uint64_t page = r.page_size(*t.paging.mode);
-    while (true) {
-      const auto* m = vma_at(piece.start.value());
-      const auto next = vma_after(piece.start.value());
-      const uint64_t cut = m ? m->end : next != vmas.end() ? next->start : 0;
-      const uint64_t piece_end = piece.start.value() + piece.size;  // 0 at the top of the space
-      if (!cut || cut <= piece.start.value() || (piece_end && cut >= piece_end) || (cut - piece.start.value()) % page)
-        return emit(piece);
-      Range head = piece;
-      head.size = cut - piece.start.value();
-      head.pages = head.size / page;
-      if (!emit(head)) return false;
-      piece.start = VirtAddr(cut);
-      piece.pa = piece.pa + head.size;
-      piece.size -= head.size;
-      piece.pages -= head.pages;
-    }
-  };
-  CoalescePolicy policy = CoalescePolicy::for_mode(*t.paging.mode);
-  policy.keep_holes = true;
-  policy.contiguous_pa = !a.by_attributes;
-  Coalescer coalescer(policy, emit_by_vma);
-  EnumReport rep;
-  for (const RootView& v : t.views) {
-    view = &v;
+  auto on_view = [&](const RootView& v) {
     if (human && !v.label.empty() && !a.f.no_header)
       out.buf() += fmt::format("# PTI {} PGD 0x{:x}\n", v.label, v.roots[0].value());
-    const EnumReport r = enumerate(t.paging, reader, v.roots, eo, [&](const Range& rg) {
-      return a.pages ? emit(rg) : coalescer.push(rg);
-    });
-    if (!a.pages) coalescer.finish();
-    rep.entries += r.entries;
-    rep.tables += r.tables;
-    rep.truncated = rep.truncated || r.truncated;
-    rep.loops.insert(rep.loops.end(), r.loops.begin(), r.loops.end());
-    rep.unreadable.insert(rep.unreadable.end(), r.unreadable.begin(), r.unreadable.end());
-  }
+  };
+  auto on_problem = [](const std::string& why) { fmt::print(stderr, "pagewalk: note: rows without VMA names: {}\n", why); };
+  auto mapped = target::map_target(t, reader, mo, emit, on_view, on_problem);
+  if (!mapped) raise(mapped.error());
+  const target::MapReport& mr = *mapped;
+  const EnumReport& rep = mr.totals;
   if (progress) fmt::print(stderr, "\r\033[K");
   if (a.f.json) {
     w.end().key("report").object();
-    w.key("rows").num(rows).key("entries").num(rep.entries).key("tables").num(rep.tables);
-    w.key("mapped_bytes").num(mapped_bytes).key("truncated").boolean(rep.truncated);
+    w.key("rows").num(mr.rows).key("entries").num(rep.entries).key("tables").num(rep.tables);
+    w.key("mapped_bytes").num(mr.mapped_bytes).key("truncated").boolean(rep.truncated);
     w.key("loops").num(rep.loops.size()).key("unreadable_tables").num(rep.unreadable.size());
     w.end().end().newline();
   }
   w.sync();  // before anything else touches the buffer
   if (human && !a.f.no_header) {
-    out.buf() += fmt::format("# {} rows, {} mapped, {} tables, {} entries examined\n", rows,
-                             human_size(mapped_bytes), rep.tables, rep.entries);
+    out.buf() += fmt::format("# {} rows, {} mapped, {} tables, {} entries examined\n", mr.rows,
+                             human_size(mr.mapped_bytes), rep.tables, rep.entries);
   }
   out.flush();
   check_source(*t.source);
@@ -408,7 +360,7 @@ int cmd_map(const MapArgs& a) {
                rep.unreadable.size(), rep.unreadable.front().value());
   if (rep.truncated)
     fmt::print(stderr, "pagewalk: warning: stopped after {} entries (--max-entries); the map is incomplete\n",
-               eo.max_entries);
+               mr.max_entries);
   return (rep.truncated || !rep.loops.empty() || !rep.unreadable.empty()) ? kSomeUnmapped : kAllMapped;
 }
 

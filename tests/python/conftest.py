@@ -15,7 +15,7 @@ PAGEWALK = os.environ.get("PAGEWALK", os.path.join(REPO, "build", "pagewalk"))
 
 # The CLI's hex strings, as the module's ints.
 HEX = {"va", "pa", "pfn", "table", "entry_pa", "raw", "offset", "unreadable_pa", "task", "mm", "pgd_pa",
-       "user_pgd_pa"}
+       "user_pgd_pa", "start", "end"}
 
 
 def ints(x, key=None):

@@ -17,8 +17,8 @@ def program_vas():
     """Every 4 KiB page of the program's leaves (at most 2,000), from the CLI's map."""
     vas = []
     for rec in cli_lines("map", "--image", DUMP, "--pid", PID, "--pages", "--jsonl"):
-        if rec.get("kind") == "mapped" and rec["start"].startswith("0x"):
-            start, end = int(rec["start"], 16), int(rec["end"], 16)
+        if rec.get("kind") == "mapped":
+            start, end = rec["start"], rec["end"]
             vas += list(range(start + 0x123, min(end, start + 0x10000), 0x1000))
     return vas[:2000]
 
@@ -40,6 +40,15 @@ def test_a_process_equals_the_cli(pagewalk):
     for half in t.pgds:
         b = t.translate_many(array.array("Q", vas), pgd=half or None)
         assert [b.pa[i] for i in range(len(vas))] == [t.translate(v, pgd=half or None).pa or 0 for v in vas]
+
+
+def test_a_process_map_equals_the_cli(pagewalk):
+    t = pagewalk.open(image=DUMP, pid=int(PID))
+    for options, kw in (([], {}), (["--pages"], {"pages": True}), (["--with-kernel"], {"with_kernel": True})):
+        want = cli_lines("map", "--image", DUMP, "--pid", PID, "--jsonl", *options)
+        got = list(t.map(**kw))
+        assert got == want, options
+        assert any("region" in r for r in got)
 
 
 def test_the_kernel_equals_the_cli(pagewalk):

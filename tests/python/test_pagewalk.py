@@ -30,6 +30,18 @@ def test_kernel_tables_and_symbols_equal_the_cli(pagewalk, core):
     assert t.mode == "x86-64-4level" and t.root == core_layout.PGD_PA
 
 
+@pytest.mark.parametrize("options", [[], ["--pages"], ["--holes"], ["--from", "0xffff888000000000", "--to",
+                                                                   "0xffff888000a00000", "--pages"]])
+def test_map_equals_the_cli(pagewalk, core, options):
+    t = pagewalk.open(image=core, kernel=True)
+    want = cli_lines("map", "--image", core, "--kernel", "--jsonl", *options)
+    kw = {"pages": "--pages" in options, "holes": "--holes" in options}
+    if "--from" in options:
+        kw.update(from_=int(options[1], 16), to=int(options[3], 16))
+    got = list(t.map(**kw))
+    assert got == want and len(got) > 0
+
+
 def test_translation_members(pagewalk, core):
     t = pagewalk.open(image=core, cpu=0)
     r = t.translate(core_layout.TEXT + 0x42)
@@ -108,5 +120,5 @@ def test_everything_has_a_docstring(pagewalk):
         assert getattr(pagewalk, name).__doc__
     for cls in (pagewalk.Target, pagewalk.Translation, pagewalk.Step, pagewalk.Batch):
         assert cls.__doc__
-    for meth in ("translate", "translate_all", "translate_many", "read", "read_phys", "ps"):
+    for meth in ("translate", "translate_all", "translate_many", "map", "read", "read_phys", "ps"):
         assert getattr(pagewalk.Target, meth).__doc__
