@@ -69,10 +69,12 @@ def roff(text):
     return re.sub(r"^([.'])", r"\\&\1", text)
 
 
-def man_page(name, title, doc, version, see_also, extra=""):
+def man_page(name, title, doc, version, see_also, extra="", command=None):
+    """`name` is the page's (NAME, as whatis reads it); `command` what one types."""
+    command = command or name
     page = [f'.TH {title.upper()} 1 "" "pagewalk {version}" "User Commands"', ".SH NAME",
-            f"{roff(name)} \\- {roff(doc['description'])}", ".SH SYNOPSIS", f".B {roff(name)}",
-            roff(doc["usage"][len(name):].strip() if doc["usage"].startswith(name) else doc["usage"]),
+            f"{roff(name)} \\- {roff(doc['description'])}", ".SH SYNOPSIS", f".B {roff(command)}",
+            roff(doc["usage"][len(command):].strip() if doc["usage"].startswith(command) else doc["usage"]),
             ".SH DESCRIPTION",
             roff(doc["description"][:1].upper() + doc["description"][1:]) + "."]
     if doc["positionals"]:
@@ -138,7 +140,8 @@ def main():
         options_of[names[0]] = doc["options"]
         extra = f".SH ALIASES\n{roff(', '.join(names[1:]))}" if len(names) > 1 else ""
         with open(os.path.join(outdir, "man", f"pagewalk-{names[0]}.1"), "w") as f:
-            f.write(man_page(f"pagewalk {names[0]}", f"pagewalk-{names[0]}", doc, version, ["pagewalk"], extra))
+            f.write(man_page(f"pagewalk-{names[0]}", f"pagewalk-{names[0]}", doc, version, ["pagewalk"], extra,
+                             f"pagewalk {names[0]}"))
     commands = ".SH COMMANDS\n" + "\n".join(
         f".TP\n\\fB{roff(names[0])}\\fR{(' (' + roff(', '.join(names[1:])) + ')') if len(names) > 1 else ''}\n"
         f"{roff(desc)}; see \\fBpagewalk\\-{roff(names[0])}\\fR(1)." for names, desc in top["commands"])

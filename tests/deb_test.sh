@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 deb=$(make --no-print-directory deb | tail -n 1)
 [ -f "$deb" ] || { echo "deb: make deb gave no package ($deb)" >&2; exit 1; }
-lintian --fail-on error --no-tag-display-limit "$deb" >"$deb.lintian" 2>&1 || {
+lintian --fail-on error --tag-display-limit 0 "$deb" >"$deb.lintian" 2>&1 || {
   cat "$deb.lintian" >&2
   echo "deb: lintian reports errors" >&2
   exit 1

@@ -50,16 +50,16 @@ assert t.translate(0xffffffff81000042).pa == 0x400042
 PY
 # Man pages: one per command of `pagewalk --help`, each naming every option its --help lists;
 # bash completion offers the commands and a command's options.
-man1=$(dirname "$(find "$prefix" -name pagewalk.1)")
+man1=$(dirname "$(find "$prefix" -name pagewalk.1.gz)")
 commands=$("$prefix/bin/pagewalk" --help | sed -n '/^Subcommands:/,$p' | awk 'NR > 1 && NF {sub(",", "", $1); print $1}')
 for c in $commands; do
-  page=$(MANWIDTH=200 man -l "$man1/pagewalk-$c.1" 2>/dev/null | sed 's/\x08.//g')
-  grep -q "^NAME" <<<"$page" || { echo "install: man -l pagewalk-$c.1 shows no NAME" >&2; exit 1; }
+  page=$(MANWIDTH=200 man -l "$man1/pagewalk-$c.1.gz" | sed 's/\x08.//g') || { echo "install: man -l pagewalk-$c.1.gz failed" >&2; exit 1; }
+  grep -q "^NAME" <<<"$page" || { echo "install: man -l pagewalk-$c.1.gz shows no NAME" >&2; exit 1; }
   for opt in $("$prefix/bin/pagewalk" "$c" --help | grep -oE '^  (-[a-z],)?--[a-z0-9-]+' | sed 's/.*--/--/'); do
     grep -q -- "$opt" <<<"$page" || { echo "install: pagewalk-$c(1) lacks $opt of its --help" >&2; exit 1; }
   done
 done
-MANWIDTH=80 man -l "$man1/pagewalk.1" | grep -q "EXIT STATUS" || { echo "install: pagewalk(1) has no EXIT STATUS" >&2; exit 1; }
+MANWIDTH=80 man -l "$man1/pagewalk.1.gz" | grep -q "EXIT STATUS" || { echo "install: pagewalk(1) has no EXIT STATUS" >&2; exit 1; }
 completion=$(find "$prefix" -path '*bash-completion/completions/pagewalk')
 got=$(bash -c 'source "$1"; COMP_WORDS=(pagewalk tra); COMP_CWORD=1; _pagewalk; echo "${COMPREPLY[*]}";
                COMP_WORDS=(pagewalk translate --kmod-w); COMP_CWORD=2; _pagewalk; echo "${COMPREPLY[*]}"' _ "$completion")
