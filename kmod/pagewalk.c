@@ -471,7 +471,7 @@ static int do_roots(struct pagewalk_roots *r)
 
 /* ---- the device --------------------------------------------------------------------- */
 
-static bool reserved_clear(const struct pagewalk_header *h, unsigned int cmd, const void *arg)
+static bool reserved_clear(unsigned int cmd, const void *arg)
 {
 	switch (cmd) {
 	case PAGEWALK_IOC_INFO:
@@ -525,7 +525,7 @@ static long pagewalk_ioctl(struct file *file, unsigned int cmd, unsigned long ua
 		err = -EFAULT;
 		goto out;
 	}
-	if (!reserved_clear(&hdr, cmd, arg)) {
+	if (!reserved_clear(cmd, arg)) {
 		err = -EINVAL;
 		goto out;
 	}

@@ -416,9 +416,8 @@ PYBIND11_MODULE(pagewalk, m) {
   using namespace pagewalk::python;
   m.doc() = "pagewalk: virtual to physical addresses, every page-table level shown, over memory images, "
             "QEMU guests and the running kernel.";
-  auto error = py::register_exception<TargetError>(m, "TargetError", PyExc_OSError);
+  py::register_exception<TargetError>(m, "TargetError", PyExc_OSError);
   py::register_exception<BadInput>(m, "BadInput", PyExc_ValueError);
-  (void)error;
 
   py::class_<PyStep>(m, "Step", "One level of a walk: the table, the entry's index and address, its raw value and flags.")
       .def_readonly("level", &PyStep::level, "the kernel's name: pgd, p4d, pud, pmd, pte")

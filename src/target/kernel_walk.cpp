@@ -57,6 +57,12 @@ std::vector<std::string> compare_walks(const Paging& paging, const Translation& 
   }
   if (ours.nsteps != levels.size())
     diffs.push_back(fmt::format("pagewalk read {} level(s), the kernel {}", ours.nsteps, levels.size()));
+  for (std::string& d : compare_answers(ours, kernel)) diffs.push_back(std::move(d));
+  return diffs;
+}
+
+std::vector<std::string> compare_answers(const Translation& ours, const KmodWalk& kernel) {
+  std::vector<std::string> diffs;
   if (has_frame(ours) != kernel.mapped)
     diffs.push_back(fmt::format("pagewalk says {}, the kernel says {}", to_string(ours.status),
                                 kernel.mapped ? "present" : "not present"));
@@ -80,8 +86,7 @@ tl::expected<KernelWalk, Error> kernel_walk(const Target& t, VirtAddr va) {
   out.decoded = walk(t.paging, reader, RootSet(out.kernel.root), va);
   // The kernel's helpers and pagewalk's decoding read the same entries here: only the
   // answer can differ.
-  for (std::string& d : compare_walks(t.paging, out.decoded, out.kernel))
-    if (d.rfind("pagewalk says", 0) == 0 || d.rfind("pagewalk gives", 0) == 0) out.decode_differences.push_back(std::move(d));
+  out.decode_differences = compare_answers(out.decoded, out.kernel);
   return out;
 }
 

@@ -33,5 +33,7 @@ struct KernelWalk {
 // value, and the answer (mapped or not, the physical address, the page size).
 [[nodiscard]] std::vector<std::string> compare_walks(const Paging& paging, const Translation& ours,
                                                      const KmodWalk& kernel);
+// Only the answer: present or not, the physical address, the page size.
+[[nodiscard]] std::vector<std::string> compare_answers(const Translation& ours, const KmodWalk& kernel);
 
 }  // namespace pagewalk::target

@@ -8,7 +8,6 @@
  *                            for SECS seconds maps, touches and unmaps pages in a loop and
  *                            forks children that map and touch a page and exit; writes
  *                            "<pid> <va>" of itself to FILE first (the VA it keeps remapping)
- *   kmod-probe walk PID VA   one kernel walk; prints "KMOD-WALK <errno> <flags> <pa>"
  *   kmod-probe lockdown      opens the device, locks the kernel down (integrity: no raw
  *                            memory access; one way, until reboot) and asks again: prints
  *                            "KMOD-LOCKDOWN <errno of the ioctl> <errno of a new open>"
@@ -227,19 +226,6 @@ static int churn(double seconds, const char *file)
 	return 0;
 }
 
-static int walk(int pid, unsigned long long va)
-{
-	int fd = dev(), err;
-	struct pagewalk_walk w;
-
-	HDR(w);
-	w.pid = pid;
-	w.va = va;
-	err = req(fd, PAGEWALK_IOC_WALK, &w);
-	printf("KMOD-WALK %d 0x%x 0x%llx\n", err, w.flags, (unsigned long long)w.pa);
-	return 0;
-}
-
 static int hammer(int pid, unsigned long long va, double seconds)
 {
 	int fd = dev(), counts[256] = { 0 }, i;
@@ -289,12 +275,10 @@ int main(int argc, char **argv)
 		return eperm();
 	if (argc == 4 && !strcmp(argv[1], "churn"))
 		return churn(atof(argv[2]), argv[3]);
-	if (argc == 4 && !strcmp(argv[1], "walk"))
-		return walk(atoi(argv[2]), strtoull(argv[3], NULL, 0));
 	if (argc == 2 && !strcmp(argv[1], "lockdown"))
 		return lockdown();
 	if (argc == 5 && !strcmp(argv[1], "hammer"))
 		return hammer(atoi(argv[2]), strtoull(argv[3], NULL, 0), atof(argv[4]));
-	fprintf(stderr, "usage: kmod-probe badinput|eperm|lockdown|churn SECS FILE|walk PID VA|hammer PID VA SECS\n");
+	fprintf(stderr, "usage: kmod-probe badinput|eperm|lockdown|churn SECS FILE|hammer PID VA SECS\n");
 	return 2;
 }
