@@ -20,8 +20,11 @@ done
 root=$(mktemp -d)
 trap 'rm -rf "$root"' EXIT
 dpkg-deb -x "$deb" "$root"
-"$root/usr/bin/pagewalk" demo | grep -q "Hello mm paging!" || { echo "deb: pagewalk demo from the package failed" >&2; exit 1; }
-MANWIDTH=80 man -l "$root/usr/share/man/man1/pagewalk-translate.1.gz" | grep -q "kmod-walk" ||
+# Whole outputs first, then the match: under pipefail `cmd | grep -q` fails when grep stops
+# at its first match and cmd dies of SIGPIPE on its next write.
+demo=$("$root/usr/bin/pagewalk" demo) && grep -q "Hello mm paging!" <<<"$demo" ||
+  { echo "deb: pagewalk demo from the package failed" >&2; exit 1; }
+page=$(MANWIDTH=80 man -l "$root/usr/share/man/man1/pagewalk-translate.1.gz") && grep -q "kmod-walk" <<<"$page" ||
   { echo "deb: man -l pagewalk-translate.1.gz" >&2; exit 1; }
 env -u PYTHONPATH PYTHONPATH="$root/usr/lib/python3/dist-packages" /usr/bin/python3 -c '
 import sys, pagewalk

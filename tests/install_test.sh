@@ -59,7 +59,8 @@ for c in $commands; do
     grep -q -- "$opt" <<<"$page" || { echo "install: pagewalk-$c(1) lacks $opt of its --help" >&2; exit 1; }
   done
 done
-MANWIDTH=80 man -l "$man1/pagewalk.1.gz" | grep -q "EXIT STATUS" || { echo "install: pagewalk(1) has no EXIT STATUS" >&2; exit 1; }
+page=$(MANWIDTH=80 man -l "$man1/pagewalk.1.gz")  # whole, then grep (no SIGPIPE race under pipefail)
+grep -q "EXIT STATUS" <<<"$page" || { echo "install: pagewalk(1) has no EXIT STATUS" >&2; exit 1; }
 completion=$(find "$prefix" -path '*bash-completion/completions/pagewalk')
 got=$(bash -c 'source "$1"; COMP_WORDS=(pagewalk tra); COMP_CWORD=1; _pagewalk; echo "${COMPREPLY[*]}";
                COMP_WORDS=(pagewalk translate --kmod-w); COMP_CWORD=2; _pagewalk; echo "${COMPREPLY[*]}"' _ "$completion")
