@@ -19,7 +19,13 @@
 #include "core/table_reader.hpp"
 #include "core/virtual_memory.hpp"
 #include "core/walk.hpp"
+#include "linux/layout.hpp"
+#include "linux/linux_arch.hpp"
+#include "linux/modules.hpp"
 #include "linux/tasks.hpp"
+#include "live/kpage.hpp"
+#include "target/forensics.hpp"
+#include "target/kconv.hpp"
 #include "target/describe.hpp"
 #include "target/map.hpp"
 #include "target/target.hpp"
@@ -41,6 +47,163 @@ struct TargetError : std::runtime_error {
 [[noreturn]] void raise(const target::Error& e) {
   if (e.kind == target::Error::Kind::BadInput) throw BadInput(e.message);
   throw TargetError(e.message);
+}
+
+py::object int_or_none(const std::optional<uint64_t>& v) { return v ? py::cast(*v) : py::none(); }
+
+py::dict access_dict(Access a) {
+  py::dict d;
+  d["kernel"] = std::string(Access::rwx(a.kernel()));
+  d["user"] = std::string(Access::rwx(a.user()));
+  return d;
+}
+
+// The exclusive end of [start, last] as a Python int: 2^64 in full at the top of the space.
+py::object end_after(uint64_t last) { return py::int_(last) + py::int_(1); }
+
+py::list regions_list(const std::vector<linux_kernel::Region>& regions) {
+  py::list out;
+  for (const auto& r : regions) {
+    py::dict d;
+    d["start"] = r.start;
+    d["end"] = end_after(r.last);
+    d["region"] = std::string(linux_kernel::region_id(r.kind));
+    d["name"] = r.name;
+    d["note"] = r.note;
+    out.append(d);
+  }
+  return out;
+}
+
+// One VA's indices, as decode's JSON result gives it.
+py::dict decode_dict(const PagingMode& m, uint64_t va) {
+  py::dict d;
+  d["va"] = va;
+  if (!m.in_space(VirtAddr(va))) {
+    Translation nt;
+    nt.va = VirtAddr(va);
+    nt.status = Status::NoRegion;
+    d["status"] = std::string(to_string(nt.status));
+    d["reason"] = target::translation_reason(Paging{&m, {}}, nt);
+    return d;
+  }
+  py::list levels;
+  for (unsigned l = 0; l < m.level_count(); ++l) {
+    const LevelDesc& ld = m.levels[l];
+    py::dict x;
+    x["level"] = std::string(ld.linux_name);
+    x["hw_level"] = std::string(ld.hw_name);
+    x["bits"] = fmt::format("{}:{}", ld.shift + ld.index_bits - 1, ld.shift);
+    x["index"] = m.index(VirtAddr(va), l);
+    levels.append(x);
+  }
+  d["levels"] = levels;
+  py::list folded;
+  for (const auto& v : m.linux_levels())
+    if (v.folded) folded.append(std::string(v.name));
+  d["folded"] = folded;
+  d["offset"] = m.page_offset(VirtAddr(va));
+  return d;
+}
+
+const PagingMode& mode_named(const std::string& name) {
+  auto m = target::mode_by_name(name);
+  if (!m) raise(m.error());
+  return *m ? **m : *arch::all_modes().front();
+}
+
+// The kernel's view of a mode, as one entry of `pagewalk modes --json`.
+py::dict mode_dict(const PagingMode& m) {
+  const linux_kernel::KernelMasks km = linux_kernel::kernel_masks(m);
+  const auto lv = m.linux_levels();
+  py::dict d;
+  d["mode"] = std::string(m.name);
+  d["description"] = std::string(m.description);
+  d["va_bits"] = m.va_bits;
+  d["entry_bytes"] = m.entry_bytes;
+  d["max_pa_bits"] = m.default_pa_bits;
+  for (unsigned i = 0; i < 5; ++i) {
+    d[py::str(std::string(linux_kernel::kLevelShiftNames[i]))] = lv[i].shift;
+    d[py::str(std::string(linux_kernel::kPtrsPerNames[i]))] = lv[i].ptrs_per;
+  }
+  py::list levels;
+  for (const LevelDesc& l : m.levels) {
+    py::dict x;
+    x["level"] = std::string(l.linux_name);
+    x["hw_level"] = std::string(l.hw_name);
+    x["shift"] = l.shift;
+    x["index_bits"] = l.index_bits;
+    x["large_pages"] = l.can_be_leaf;
+    levels.append(x);
+  }
+  d["levels"] = levels;
+  py::list folded;
+  for (const auto& v : lv)
+    if (v.folded) folded.append(std::string(v.name));
+  d["folded"] = folded;
+  d["PAGE_SIZE"] = uint64_t{1} << m.page_shift();
+  d["PAGE_MASK"] = km.page_mask;
+  d["PMD_MASK"] = km.pmd_mask;
+  d["PUD_MASK"] = km.pud_mask;
+  d["PGDIR_MASK"] = km.pgdir_mask;
+  d["PTE_PFN_MASK"] = km.pte_pfn_mask;
+  d["__PHYSICAL_MASK_SHIFT"] = km.physical_mask_shift;
+  return d;
+}
+
+// One page-table entry decoded, as `pagewalk entry --json` gives it.
+py::dict entry_dict(uint64_t raw, const std::optional<std::string>& level_name, const std::string& mode_name,
+                    unsigned pa_bits, bool no_nx) {
+  const PagingMode& m = mode_named(mode_name);
+  if (m.entry_bytes == 4 && raw > 0xffffffffull)
+    throw BadInput(fmt::format("0x{:x} does not fit in a 32-bit {} entry", raw, m.name));
+  unsigned level = m.level_count() - 1;
+  if (level_name) {
+    auto l = m.level_named(*level_name);
+    if (!l)
+      throw BadInput(fmt::format("level '{}' does not exist in {} (levels: {})", *level_name, m.name, m.level_names()));
+    level = *l;
+  }
+  if (auto ok = target::check_pa_bits(pa_bits, &m); !ok) raise(ok.error());
+  const Paging p{&m, target::user_decode_options({}, pa_bits, no_nx)};
+  const EntryDecode e = p.decode(level, raw);
+  const LevelDesc& l = m.levels[level];
+  py::dict d;
+  d["raw"] = raw;
+  d["mode"] = std::string(m.name);
+  d["level"] = std::string(l.linux_name);
+  d["hw_level"] = std::string(l.hw_name);
+  d["kind"] = std::string(to_string(e.kind));
+  if (e.kind == EntryKind::Table) d["table"] = e.addr;
+  if (e.kind == EntryKind::Leaf || e.kind == EntryKind::ProtNone) {
+    d["pa"] = e.addr;
+    d["pfn"] = e.addr >> m.page_shift();
+    d["page_size"] = m.span(level);
+  }
+  if (e.kind == EntryKind::Reserved) d["reserved_bits"] = e.reserved;
+  py::list flags;
+  for (const auto& f : m.arch->flag_names(m, level, raw, p.options)) flags.append(std::string(f));
+  d["flags"] = flags;
+  if (e.kind == EntryKind::Leaf || e.kind == EntryKind::Table) d["access"] = access_dict(e.access);
+  py::dict fields;
+  for (const EntryField& f : m.arch->entry_fields(m, level, raw, p.options)) fields[py::str(std::string(f.name))] = f.value;
+  d["fields"] = fields;
+  if (e.kind == EntryKind::Swap) {
+    py::dict sw;
+    sw["type"] = e.swap_type;
+    sw["offset"] = e.swap_offset;
+    sw["kind"] = std::string(m.arch->swap_kind(e.swap_type));
+    d["swap"] = sw;
+  }
+  return d;
+}
+
+py::object known_dict(const std::optional<linux_kernel::Known>& k) {
+  if (!k) return py::none();
+  py::dict d;
+  d["value"] = k->value;
+  d["source"] = k->source;
+  return d;
 }
 
 // One level of a walk, as translate's JSON `steps` gives it.
@@ -313,7 +476,330 @@ class PyTarget {
     return out;
   }
 
+  // The kernel's layout (its KASLR bases and regions), as `pagewalk layout --json` gives it;
+  // with `addr` the region (and symbol) it falls in.
+  py::dict layout(const py::object& addr) {
+    linux_kernel::LinuxKernel& k = kernel("layout");
+    auto view = target::layout_view(&k, t_.name(), nullptr);
+    if (!view) raise(view.error());
+    py::dict d;
+    d["release"] = k.release;
+    d["layout_from"] = view->source;
+    d["mode"] = std::string(view->mode->name);
+    py::dict bases;
+    bases["kaslr_offset"] = known_dict(k.kaslr_offset);
+    bases["phys_base"] = known_dict(k.phys_base);
+    bases["page_offset_base"] = known_dict(k.page_offset_base);
+    bases["vmalloc_base"] = known_dict(k.vmalloc_base);
+    bases["vmemmap_base"] = known_dict(k.vmemmap_base);
+    bases["kernel_pgd_va"] = known_dict(k.kernel_pgd_va);
+    bases["kernel_pgd_pa"] = known_dict(linux_kernel::Known{k.kernel_pgd.value(), "kernel_pgd_va through the kernel's tables"});
+    d["bases"] = bases;
+    d["regions"] = regions_list(view->regions);
+    if (!addr.is_none()) {
+      const uint64_t va = address(addr, "layout addr");
+      const linux_kernel::Region& hit = linux_kernel::classify(view->regions, va);
+      py::dict a;
+      a["va"] = va;
+      a["region"] = std::string(linux_kernel::region_id(hit.kind));
+      a["name"] = hit.name;
+      if (auto sym = k.name_of(va)) a["symbol"] = *sym;
+      d["address"] = a;
+    }
+    return d;
+  }
+
+  // The kernel's conversions of each start, checked against its tables, as `pagewalk kconv
+  // --json` gives them.
+  py::dict kconv(const std::vector<py::object>& virt, const std::vector<uint64_t>& phys,
+                 const std::vector<uint64_t>& pfn, const std::vector<py::object>& page, uint64_t size) {
+    linux_kernel::LinuxKernel& k = kernel("kconv");
+    if (virt.empty() && phys.empty() && pfn.empty() && page.empty())
+      throw BadInput("kconv: give virt=, phys=, pfn= or page= (each a list)");
+    std::vector<target::KconvStart> starts;
+    for (const auto& v : virt) starts.push_back({false, address(v, "virt")});
+    for (const uint64_t v : phys) starts.push_back({true, v});
+    auto start = [&](tl::expected<target::KconvStart, target::Error> st) {
+      if (!st) raise(st.error());
+      starts.push_back(*st);
+    };
+    for (const uint64_t v : pfn) start(target::kconv_pfn(v));
+    for (const auto& v : page) start(target::kconv_page(k, address(v, "page")));
+    auto rows = target::kconv(k, starts, size);
+    if (!rows) raise(rows.error());
+    py::dict d;
+    d["page_offset_base"] = known_dict(k.page_offset_base);
+    d["phys_base"] = known_dict(k.phys_base);
+    d["vmemmap_base"] = known_dict(k.vmemmap_base);
+    d["struct_page_size"] = k.struct_page_size;
+    py::list out;
+    for (const target::KconvRow& r : *rows) {
+      py::dict x;
+      x["va"] = r.virt;
+      x["region"] = r.region;
+      x["pa"] = int_or_none(r.phys);
+      x["rule"] = r.rule;
+      x["walk_pa"] = int_or_none(r.walk_pa);
+      x["agrees"] = r.agrees();
+      x["pfn"] = int_or_none(r.pfn);
+      x["page"] = int_or_none(r.page);
+      x["problem"] = r.problem.empty() ? py::none() : py::cast(r.problem);
+      out.append(x);
+    }
+    d["rows"] = out;
+    return d;
+  }
+
+  // The VMAs of one process or of every one, as `pagewalk maps --json` gives them.
+  py::dict maps(const std::optional<int32_t>& pid) {
+    linux_kernel::LinuxKernel& k = kernel("maps");
+    const linux_kernel::TaskLayout& tl = types();
+    auto tasks = target::task_list(k, tl, pid);
+    if (!tasks) raise(tasks.error());
+    auto maps = target::process_maps(k, tl, *tasks, pid);
+    if (!maps) raise(maps.error());
+    py::list processes;
+    for (const target::ProcessVmas& pv : maps->processes) {
+      py::dict proc;
+      py::dict who;
+      who["pid"] = pv.task->pid;
+      who["comm"] = pv.task->comm;
+      proc["process"] = who;
+      proc["vmas_from"] = pv.list.source;
+      py::list vmas;
+      for (const linux_kernel::Vma& v : pv.list.vmas) {
+        py::dict x;
+        x["start"] = v.start;
+        x["end"] = v.end;
+        x["perms"] = v.perms();
+        x["offset"] = v.offset;
+        x["dev"] = fmt::format("{:02x}:{:02x}", v.major, v.minor);
+        x["inode"] = v.inode;
+        x["path"] = v.name;
+        if (v.vma) x["vma"] = v.vma;
+        vmas.append(x);
+      }
+      proc["vmas"] = vmas;
+      processes.append(proc);
+    }
+    py::dict d;
+    d["processes"] = processes;
+    d["warnings"] = maps->warnings;
+    return d;
+  }
+
+  // Every (pid, VA) and kernel VA that maps each PA, as `pagewalk ptov --json` gives them.
+  py::dict ptov(const py::object& pas_given, const std::optional<int32_t>& pid) {
+    linux_kernel::LinuxKernel& k = kernel("ptov");
+    std::vector<PhysAddr> pas;
+    if (py::isinstance<py::int_>(pas_given)) pas.push_back(PhysAddr(pas_given.cast<uint64_t>()));
+    else
+      for (const py::handle h : pas_given) pas.push_back(PhysAddr(h.cast<uint64_t>()));
+    auto tasks = target::task_list(k, types(), pid);
+    if (!tasks) raise(tasks.error());
+    linux_kernel::ReverseMapOptions ro;
+    ro.pid = pid;
+    const linux_kernel::ReverseMapResult r = linux_kernel::reverse_map(k, tasks->tasks, pas, ro);
+    if (auto e = t_.source->health()) throw TargetError(*e);
+    py::dict d;
+    d["release"] = k.release;
+    d["queries"] = queries(&k, pas, &r);
+    d["address_spaces"] = r.address_spaces;
+    d["leaves"] = r.leaves;
+    d["warnings"] = r.warnings;
+    return d;
+  }
+
+  // Physical memory searched for bytes, each hit with its mappers when the target has the
+  // kernel, as `pagewalk search --json` gives it.
+  py::dict search(const py::object& pattern_given, uint64_t max_hits, const std::optional<int32_t>& pid, bool vas) {
+    std::string pattern = py::isinstance<py::str>(pattern_given) ? pattern_given.cast<std::string>()
+                                                                  : std::string(pattern_given.cast<py::bytes>());
+    const auto bytes = std::as_bytes(std::span(pattern.data(), pattern.size()));
+    if (auto ok = target::check_search_pattern(bytes); !ok) raise(ok.error());
+    if (!vas && pid) throw BadInput("search: pid filters by the VAs that vas=False leaves out");
+    linux_kernel::LinuxKernel* k = vas ? t_.kernel.get() : nullptr;
+    if (pid && !k) throw BadInput("search: pid needs the kernel: open the target with kernel=True");
+    std::vector<PhysAddr> hits;
+    SearchOptions so;
+    so.max_hits = max_hits;
+    const SearchReport rep = search_physical(t_.memory(), bytes, [&](PhysAddr pa) {
+      hits.push_back(pa);
+      return true;
+    }, so);
+    std::optional<linux_kernel::ReverseMapResult> r;
+    if (k) {
+      auto tasks = target::task_list(*k, types(), pid);
+      if (!tasks) raise(tasks.error());
+      linux_kernel::ReverseMapOptions ro;
+      ro.pid = pid;
+      r = target::hit_mappers(*k, tasks->tasks, hits, ro);
+    }
+    if (auto e = t_.source->health()) throw TargetError(*e);
+    uint64_t unreadable = 0;
+    for (const PhysRange& u : rep.unreadable) unreadable += u.size;
+    py::dict d;
+    py::dict pat;
+    pat["bytes"] = py::bytes(pattern).attr("hex")();
+    pat["size"] = pattern.size();
+    d["pattern"] = pat;
+    d["hits"] = queries(k, hits, r ? &*r : nullptr);
+    d["bytes_scanned"] = rep.bytes_scanned;
+    d["unreadable_bytes"] = unreadable;
+    d["truncated"] = rep.truncated;
+    if (r) d["address_spaces"] = r->address_spaces;
+    d["warnings"] = r ? r->warnings : std::vector<std::string>{};
+    return d;
+  }
+
+  // A frame's struct page decoded, as one entry of `pagewalk page --json`.
+  py::dict page(const std::optional<uint64_t>& pfn, const std::optional<uint64_t>& phys, const py::object& page_va) {
+    linux_kernel::LinuxKernel& k = kernel("page");
+    if (pfn.has_value() + phys.has_value() + !page_va.is_none() != 1)
+      throw BadInput("page: give one of pfn=, phys= or page=");
+    Pfn f(pfn ? *pfn : phys ? *phys >> 12 : 0);
+    if (!page_va.is_none()) {
+      auto from = k.page_to_pfn(VirtAddr(address(page_va, "page")));
+      if (!from) throw BadInput(fmt::format("page: {}", from.error()));
+      f = *from;
+    }
+    auto p = target::page_of(k, types(), f);
+    if (!p) raise(p.error());
+    py::dict d;
+    d["pfn"] = f.value();
+    d["pa"] = f.value() << 12;
+    d["page"] = p->page;
+    py::dict flags;
+    flags["raw"] = p->flags;
+    flags["flags"] = p->flag_names;
+    d["flags"] = flags;
+    d["refcount"] = p->refcount;
+    d["mapcount"] = p->mapcount;
+    d["mapping"] = p->mapping;
+    d["mapping_kind"] = p->mapping_kind;
+    d["index"] = p->index;
+    if (p->file) d["file"] = *p->file;
+    d["private"] = p->private_data;
+    if (p->head) d["head"] = *p->head;
+    if (p->order) d["order"] = *p->order;
+    if (p->node) d["node"] = *p->node;
+    if (!p->zone.empty()) d["zone"] = p->zone;
+    if (p->section) d["section"] = *p->section;
+    py::dict kpf;
+    kpf["raw"] = live::kpageflags_word(p->kpageflags);
+    kpf["flags"] = p->kpageflags;
+    d["kpageflags"] = kpf;
+    return d;
+  }
+
+  // The loaded modules from the kernel's list, as `pagewalk modules --json` gives them.
+  py::dict modules(bool symbols) {
+    linux_kernel::LinuxKernel& k = kernel("modules");
+    (void)types();  // the types' own error first, as the CLI
+    auto list = k.modules();
+    if (!list) throw TargetError(list.error());
+    py::list out;
+    for (const linux_kernel::KernelModule& m : (*list)->modules) {
+      py::dict x;
+      x["name"] = m.name;
+      x["module"] = m.module;
+      x["base"] = m.base;
+      x["size"] = m.size;
+      x["state"] = m.state;
+      py::list areas;
+      for (const auto& ar : m.areas) {
+        py::dict a;
+        a["kind"] = ar.kind;
+        a["base"] = ar.base;
+        a["size"] = ar.size;
+        areas.append(a);
+      }
+      x["areas"] = areas;
+      x["symbol_count"] = m.symbols.size();
+      if (symbols) {
+        py::list syms;
+        for (const auto& sym : m.symbols) {
+          py::dict y;
+          y["addr"] = sym.addr;
+          y["type"] = std::string(1, sym.type);
+          y["name"] = sym.name;
+          syms.append(y);
+        }
+        x["symbols"] = syms;
+      }
+      out.append(x);
+    }
+    py::dict d;
+    d["release"] = k.release;
+    d["modules"] = out;
+    d["warnings"] = (*list)->warnings;
+    return d;
+  }
+
+  // A VA's index at every level of the target's mode, as `pagewalk decode --json` gives it.
+  py::dict decode(uint64_t va) const { return decode_dict(*t_.paging.mode, va); }
+
  private:
+  linux_kernel::LinuxKernel& kernel(const char* what) {
+    if (!t_.kernel)
+      throw BadInput(fmt::format("{} reads the kernel: open the target with kernel=True or pid=", what));
+    return *t_.kernel;
+  }
+
+  const linux_kernel::TaskLayout& types() {
+    auto types = kernel("this").types();
+    if (!types) throw TargetError(types.error());
+    return **types;
+  }
+
+  // An address given as an int, or as a kernel symbol ("init_task", "_text+0x40").
+  uint64_t address(const py::object& given, const char* what) {
+    if (!py::isinstance<py::str>(given)) return given.cast<uint64_t>();
+    const std::string text = given.cast<std::string>();
+    if (!t_.kernel || t_.kernel->symbols.empty())
+      throw BadInput(fmt::format("{}: '{}' is a name, and this target has no kernel symbols", what, text));
+    auto v = t_.kernel->resolve(text);
+    if (!v) throw BadInput(fmt::format("{}: {} ({})", what, v.error(), t_.kernel->symbols_source));
+    return *v;
+  }
+
+  // ptov's queries and search's hits: each PA with its mappers (none without a reverse map).
+  py::list queries(linux_kernel::LinuxKernel* k, std::span<const PhysAddr> pas,
+                   const linux_kernel::ReverseMapResult* r) {
+    std::optional<std::vector<linux_kernel::Region>> regions;
+    if (k)
+      if (auto l = k->layout()) regions = std::move(*l);
+    py::list out;
+    size_t next = 0;
+    for (size_t qi = 0; qi < pas.size(); ++qi) {
+      py::dict q;
+      q["pa"] = pas[qi].value();
+      q["pfn"] = pas[qi].value() >> 12;
+      py::list mappers;
+      for (; r && next < r->mappers.size() && r->mappers[next].query == qi; ++next) {
+        const linux_kernel::FrameMapper& fm = r->mappers[next];
+        py::dict x;
+        if (fm.pid) {
+          x["pid"] = *fm.pid;
+          x["comm"] = fm.comm;
+        }
+        x["space"] = fm.pid ? "process" : "kernel";
+        x["va"] = fm.va.value();
+        x["page_size"] = fm.page_size;
+        x["level"] = std::string(k->paging.mode->levels[fm.level].linux_name);
+        x["entry"] = fm.raw;
+        x["access"] = access_dict(fm.access);
+        if (!fm.pid && regions) x["region"] = std::string(linux_kernel::region_id(linux_kernel::classify(*regions, fm.va.value()).kind));
+        if (!fm.pid)
+          if (auto sym = k->name_of(fm.va.value())) x["symbol"] = *sym;
+        mappers.append(x);
+      }
+      q["mappers"] = mappers;
+      out.append(q);
+    }
+    return out;
+  }
+
   static void check_length(size_t n) {
     if (n == 0 || n > (size_t{256} << 20)) throw BadInput(fmt::format("a read of {} bytes: give 1 to 256 MiB", n));
   }
@@ -499,7 +985,37 @@ PYBIND11_MODULE(pagewalk, m) {
            "The mapped ranges, as `pagewalk map --jsonl` gives them: an iterator of dicts (start, end, kind, pa, "
            "pfn, page_size, pages, pa_runs, level, access, flags; a process's rows with their VMA as region). "
            "pages=True: one row per leaf; holes=True: holes and gaps too; from_/to: the window [from_, to).")
-      .def("ps", &PyTarget::ps, "The kernel's task list, as `pagewalk ps --json` gives it (numbers as ints).");
+      .def("ps", &PyTarget::ps, "The kernel's task list, as `pagewalk ps --json` gives it (numbers as ints).")
+      .def("layout", &PyTarget::layout, py::arg("addr") = py::none(),
+           "The kernel's virtual layout as `pagewalk layout --json` gives it: release, layout_from, mode, bases "
+           "(each {value, source} or None), regions [{start, end, region, name, note}]; with addr (an int or a "
+           "symbol) the region it is in.")
+      .def("kconv", &PyTarget::kconv, py::kw_only(), py::arg("virt") = std::vector<py::object>{},
+           py::arg("phys") = std::vector<uint64_t>{}, py::arg("pfn") = std::vector<uint64_t>{},
+           py::arg("page") = std::vector<py::object>{}, py::arg("size") = 1,
+           "The kernel's conversions (__pa, __va, pfn_to_page, page_to_pfn) of each start, one row per page of "
+           "size bytes, each checked against the kernel's tables, as `pagewalk kconv --json` gives them. virt and "
+           "page take ints or symbols.")
+      .def("decode", &PyTarget::decode, py::arg("va"),
+           "A VA's index at every level of the target's mode, as one result of `pagewalk decode --json`.")
+      .def("maps", &PyTarget::maps, py::arg("pid") = py::none(),
+           "A process's VMAs from the kernel's own structures (every process's without pid), as `pagewalk maps "
+           "--json` gives them: processes [{process, vmas_from, vmas [{start, end, perms, offset, dev, inode, "
+           "path, vma}]}], warnings.")
+      .def("ptov", &PyTarget::ptov, py::arg("pa"), py::arg("pid") = py::none(),
+           "Every (pid, VA) and kernel VA whose tables map a PA (an int, or a sequence of them), as `pagewalk "
+           "ptov --json` gives them: queries [{pa, pfn, mappers}], address_spaces, leaves, warnings.")
+      .def("search", &PyTarget::search, py::arg("pattern"), py::kw_only(), py::arg("max_hits") = 1000,
+           py::arg("pid") = py::none(), py::arg("vas") = true,
+           "Physical memory searched for a pattern (bytes, or a str as its UTF-8), as `pagewalk search --json` "
+           "gives it: hits [{pa, pfn, mappers}], bytes_scanned, unreadable_bytes, truncated, warnings. Hits carry "
+           "their mappers when the target was opened with the kernel (kernel=True or pid=) and vas is true.")
+      .def("page", &PyTarget::page, py::kw_only(), py::arg("pfn") = py::none(), py::arg("phys") = py::none(),
+           py::arg("page") = py::none(),
+           "A frame's struct page decoded (one of pfn=, phys= or page=, the struct page's VA or a symbol), as "
+           "one entry of `pagewalk page --json`.")
+      .def("modules", &PyTarget::modules, py::arg("symbols") = false,
+           "The loaded modules from the kernel's list, as `pagewalk modules --json` gives them.");
 
   m.def(
       "open",
@@ -524,6 +1040,25 @@ PYBIND11_MODULE(pagewalk, m) {
       "Open a target as the CLI's TARGET options do: image= (ELF, kdump, LiME, raw with base=ADDR), "
       "qemu='HOST:PORT', kcore=True or kmod=True; then pid=, kernel=True, cr3= or cpu= for the root; "
       "kallsyms=, system_map=, btf=, vmlinux= and base={name: value} for what the image does not say.");
+
+  m.def("layout", [](const std::string& mode) {
+    auto view = target::layout_view(nullptr, {}, mode.empty() ? nullptr : &mode_named(mode));
+    if (!view) raise(view.error());
+    py::dict d;
+    d["layout_from"] = view->source;
+    d["mode"] = std::string(view->mode->name);
+    d["regions"] = regions_list(view->regions);
+    return d;
+  }, py::arg("mode") = "", "A mode's fixed Linux layout with no image, as `pagewalk layout --json [--mode M]` gives it.");
+  m.def("decode", [](uint64_t va, const std::string& mode) { return decode_dict(mode_named(mode), va); }, py::arg("va"),
+        py::arg("mode") = "", "A VA's index at every level of a mode, as one result of `pagewalk decode --json`.");
+  m.def("entry", &entry_dict, py::arg("raw"), py::kw_only(), py::arg("level") = py::none(), py::arg("mode") = "",
+        py::arg("pa_bits") = 0, py::arg("no_nx") = false,
+        "A page-table entry's value decoded at a level (default: the last) of a mode, as `pagewalk entry --json` "
+        "gives it.");
+  m.def("mode", [](const std::string& name) { return mode_dict(mode_named(name)); }, py::arg("name"),
+        "The kernel's view of a mode (shifts, PTRS_PER_*, masks, folded levels), as one entry of `pagewalk modes "
+        "--json`.");
 
   m.def("modes", [] {
     std::vector<std::string> names;

@@ -447,31 +447,8 @@ int cmd_decode(const DecodeArgs& a) {
 
 unsigned level_option(const PagingMode& m, const std::string& name) {
   if (name.empty()) return m.level_count() - 1;
-  for (unsigned l = 0; l < m.level_count(); ++l) {
-    const LevelDesc& d = m.levels[l];
-    auto same = [&](std::string_view a) {  // pml4 = PML4, PGD = pgd
-      return a.size() == name.size() && std::equal(a.begin(), a.end(), name.begin(), [](char x, char y) {
-               return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-             });
-    };
-    if (same(d.linux_name) || same(d.hw_name)) return l;
-  }
-  std::string known;
-  for (const LevelDesc& d : m.levels) known += fmt::format("{}{}/{}", known.empty() ? "" : ", ", d.linux_name, d.hw_name);
-  throw CliError(kBadInput, fmt::format("level '{}' does not exist in {} (levels: {})", name, m.name, known));
-}
-
-std::string_view kind_name(EntryKind k) {
-  switch (k) {
-    case EntryKind::Empty: return "empty";
-    case EntryKind::Table: return "table";
-    case EntryKind::Leaf: return "leaf";
-    case EntryKind::Swap: return "swap";
-    case EntryKind::ProtNone: return "prot-none";
-    case EntryKind::NotPresent: return "not-present";
-    case EntryKind::Reserved: return "reserved";
-  }
-  return "?";
+  if (auto l = m.level_named(name)) return *l;
+  throw CliError(kBadInput, fmt::format("level '{}' does not exist in {} (levels: {})", name, m.name, m.level_names()));
 }
 
 int cmd_entry(const std::string& value, const std::string& level_name, const std::string& mode_name,
@@ -490,7 +467,7 @@ int cmd_entry(const std::string& value, const std::string& level_name, const std
     std::string out;
     JsonWriter w(out);
     w.record("entry").key("raw").hex(raw).key("mode").str(m.name).key("level").str(l.linux_name);
-    w.key("hw_level").str(l.hw_name).key("kind").str(kind_name(d.kind));
+    w.key("hw_level").str(l.hw_name).key("kind").str(to_string(d.kind));
     if (d.kind == EntryKind::Table) w.key("table").hex(d.addr);
     if (d.kind == EntryKind::Leaf || d.kind == EntryKind::ProtNone)
       w.key("pa").hex(d.addr).key("pfn").hex(d.addr >> m.page_shift()).key("page_size").num(size);
@@ -553,9 +530,8 @@ int cmd_modes(const std::string& mode_name, bool json) {
   for (const PagingMode* m : modes) {
     const linux_kernel::KernelMasks km = linux_kernel::kernel_masks(*m);
     const auto lv = m->linux_levels();
-    constexpr const char* shift_names[] = {"PGDIR_SHIFT", "P4D_SHIFT", "PUD_SHIFT", "PMD_SHIFT", "PAGE_SHIFT"};
-    constexpr const char* ptrs_names[] = {"PTRS_PER_PGD", "PTRS_PER_P4D", "PTRS_PER_PUD", "PTRS_PER_PMD",
-                                          "PTRS_PER_PTE"};
+    const auto& shift_names = linux_kernel::kLevelShiftNames;
+    const auto& ptrs_names = linux_kernel::kPtrsPerNames;
     if (json) {
       w.object().key("mode").str(m->name).key("description").str(m->description).key("va_bits").num(m->va_bits);
       w.key("entry_bytes").num(m->entry_bytes).key("max_pa_bits").num(m->default_pa_bits);

@@ -25,6 +25,7 @@
 #include "linux/vmas.hpp"
 #include "live/kpage.hpp"
 #include "live/process.hpp"
+#include "target/forensics.hpp"
 
 namespace pagewalk::cli {
 namespace {
@@ -458,30 +459,28 @@ class MapperPrinter {
 // The kernel's task list (its warnings on stderr), with --pid checked against it.
 linux_kernel::TaskList kernel_tasks(linux_kernel::LinuxKernel& k, const linux_kernel::TaskLayout& tl,
                                     std::optional<int32_t> only) {
-  linux_kernel::TaskList tasks = linux_kernel::list_tasks(k, tl);
-  for (const std::string& w : tasks.warnings) fmt::print(stderr, "pagewalk: warning: {}\n", w);
-  if (only && std::none_of(tasks.tasks.begin(), tasks.tasks.end(), [&](const auto& t) { return t.pid == *only; }))
-    throw CliError(kBadInput, fmt::format("--pid {}: no such process in the kernel's task list", *only));
-  return tasks;
+  auto tasks = target::task_list(k, tl, only);
+  if (!tasks) raise(tasks.error());
+  for (const std::string& w : tasks->warnings) fmt::print(stderr, "pagewalk: warning: {}\n", w);
+  return std::move(*tasks);
 }
 
-linux_kernel::ReverseMapResult reverse_map_with_progress(linux_kernel::LinuxKernel& k,
-                                                         const linux_kernel::TaskList& tasks,
-                                                         std::span<const PhysAddr> pas, std::optional<int32_t> only) {
+// The reverse map's options for --pid, with progress on a terminal.
+linux_kernel::ReverseMapOptions reverse_map_options(std::optional<int32_t> only) {
   linux_kernel::ReverseMapOptions ro;
   ro.pid = only;
-  const bool progress = isatty(STDERR_FILENO);
-  if (progress)
+  if (isatty(STDERR_FILENO))
     ro.progress = [](size_t done, size_t total) { fmt::print(stderr, "\r  {}/{} address spaces ", done, total); };
-  linux_kernel::ReverseMapResult r = linux_kernel::reverse_map(k, tasks.tasks, pas, ro);
-  if (progress) fmt::print(stderr, "\r\033[K");
-  return r;
+  return ro;
+}
+
+// Clears the progress line reverse_map_options' progress wrote.
+void end_progress(const linux_kernel::ReverseMapOptions& ro) {
+  if (ro.progress) fmt::print(stderr, "\r\033[K");
 }
 
 
 // ---- search ----------------------------------------------------------------------------
-
-constexpr size_t kMaxPattern = 4096;
 
 // A string argument's bytes: C's escapes \n \t \r \0 \\ and \xNN, everything else as given.
 std::string unescape_pattern(const std::string& text) {
@@ -559,8 +558,8 @@ int cmd_search(const SearchArgs& a) {
     if (!wide && v > 0xffffffffu) throw CliError(kBadInput, fmt::format("--u32 0x{:x} does not fit in 32 bits", v));
     for (unsigned i = 0; i < (wide ? 8u : 4u); ++i) pattern += static_cast<char>(v >> (8 * i) & 0xff);  // little-endian
   }
-  if (pattern.empty()) throw CliError(kBadInput, "search: the pattern is empty");
-  if (pattern.size() > kMaxPattern) throw CliError(kBadInput, fmt::format("search: patterns end at {} bytes", kMaxPattern));
+  if (auto ok = target::check_search_pattern(std::as_bytes(std::span(pattern.data(), pattern.size()))); !ok)
+    raise(ok.error());
 
   std::vector<PhysAddr> hits;
   SearchOptions so;
@@ -580,15 +579,9 @@ int cmd_search(const SearchArgs& a) {
   std::optional<linux_kernel::ReverseMapResult> r;
   if (k) {
     const linux_kernel::TaskList tasks = kernel_tasks(*k, kernel_task_layout(*k), only);
-    r = reverse_map_with_progress(*k, tasks, hits, only);
-    if (only) {  // only the hits the process maps, numbered anew
-      std::vector<PhysAddr> kept;
-      std::vector<size_t> renumber(hits.size(), SIZE_MAX);
-      for (auto& m : r->mappers)
-        if (renumber[m.query] == SIZE_MAX) renumber[m.query] = kept.size(), kept.push_back(hits[m.query]);
-      for (auto& m : r->mappers) m.query = renumber[m.query];
-      hits = std::move(kept);
-    }
+    const linux_kernel::ReverseMapOptions ro = reverse_map_options(only);
+    r = target::hit_mappers(*k, tasks.tasks, hits, ro);
+    end_progress(ro);
   }
   check_source(*source);
   uint64_t unreadable = 0;
@@ -654,6 +647,9 @@ int cmd_maps(const MapsArgs& a) {
   auto k = open_kernel(a.target, source);
   const linux_kernel::TaskLayout& tl = kernel_task_layout(*k);
   const linux_kernel::TaskList tasks = kernel_tasks(*k, tl, only);
+  auto maps = target::process_maps(*k, tl, tasks, only);
+  if (!maps) raise(maps.error());
+  const std::vector<std::string>& warnings = maps->warnings;
   Output out;
   std::string& o = out.buf();
   JsonWriter w(o);
@@ -665,20 +661,10 @@ int cmd_maps(const MapsArgs& a) {
   }
   if (a.f.delimited() && !a.f.no_header)
     table.header({"pid", "comm", "start", "end", "perms", "offset", "dev", "inode", "path"});
-  int status = kAllMapped;
-  std::vector<std::string> warnings;
   size_t shown = 0;
-  for (const linux_kernel::Task& t : tasks.tasks) {
-    if (only ? (t.pid != *only) : !t.mm) continue;
-    auto list = linux_kernel::list_vmas(*k, tl, t);
-    if (!list) {
-      if (only) throw CliError(kBadInput, list.error());
-      warnings.push_back(fmt::format("pid {}: {}", t.pid, list.error()));
-      status = kSomeUnmapped;
-      continue;
-    }
-    for (const std::string& wn : list->warnings) warnings.push_back(fmt::format("pid {}: {}", t.pid, wn));
-    if (!list->warnings.empty()) status = kSomeUnmapped;
+  for (const target::ProcessVmas& pv : maps->processes) {
+    const linux_kernel::Task& t = *pv.task;
+    const linux_kernel::VmaList* list = &pv.list;
     if (a.f.json) {
       w.object();
       write_process(w, t.pid, t.comm);
@@ -716,7 +702,7 @@ int cmd_maps(const MapsArgs& a) {
   if (!a.f.json)
     for (const std::string& wn : warnings) fmt::print(stderr, "pagewalk: warning: {}\n", wn);
   check_source(*source);
-  return status;
+  return warnings.empty() ? kAllMapped : kSomeUnmapped;
 }
 
 // ---- modules ---------------------------------------------------------------------------
@@ -804,15 +790,6 @@ int cmd_modules(const ModulesArgs& a) {
 
 // ---- page ------------------------------------------------------------------------------
 
-// The kpageflags word of a list of KPF names (live/kpage's table is the kernel's header).
-uint64_t kpageflags_word(const std::vector<std::string>& names) {
-  uint64_t w = 0;
-  for (const std::string& n : names)
-    for (size_t b = 0; b < live::kKpageFlagNames.size(); ++b)
-      if (live::kKpageFlagNames[b] == n) w |= uint64_t{1} << b;
-  return w;
-}
-
 int cmd_page(const PageArgs& a) {
   if (a.pfn.empty() && a.phys.empty() && a.page.empty())
     throw CliError(kBadInput, "page: give --pfn N, --phys PA or --page VA (each may repeat)");
@@ -829,9 +806,8 @@ int cmd_page(const PageArgs& a) {
     if (!pfn) throw CliError(kBadInput, fmt::format("--page {}: {}", v, pfn.error()));
     frames.push_back(*pfn);
   }
-  for (const Pfn f : frames)
-    if (k->max_pfn && f.value() >= k->max_pfn)
-      throw CliError(kBadInput, fmt::format("PFN 0x{:x} is above the image's frames (max_pfn 0x{:x})", f.value(), k->max_pfn));
+  for (const Pfn f : frames)  // every frame's number checked before any is read
+    if (auto ok = target::check_frame(*k, f); !ok) raise(ok.error());
   KernelListing listing(a.f, "page", *source, k->release, "pages");
   Output& out = listing.out;
   std::string& o = out.buf();
@@ -842,13 +818,13 @@ int cmd_page(const PageArgs& a) {
                   "kpageflags", "file"});
   int status = kAllMapped;
   for (const Pfn f : frames) {
-    auto p = linux_kernel::read_page(*k, tl, f);
+    auto p = target::page_of(*k, tl, f);
     if (!p) {
-      fmt::print(stderr, "pagewalk: PFN 0x{:x}: {}\n", f.value(), p.error());
+      fmt::print(stderr, "pagewalk: {}\n", p.error().message);
       status = kSomeUnmapped;
       continue;
     }
-    const uint64_t kpf = kpageflags_word(p->kpageflags);
+    const uint64_t kpf = live::kpageflags_word(p->kpageflags);
     if (a.f.any_json()) {
       if (a.f.jsonl) w.record("page");
       else w.object();
@@ -909,7 +885,9 @@ int image_ptov(const PtovArgs& a) {
   std::unique_ptr<Source> source;
   auto k = open_kernel(a.target, source);
   const linux_kernel::TaskList tasks = kernel_tasks(*k, kernel_task_layout(*k), only);
-  const linux_kernel::ReverseMapResult r = reverse_map_with_progress(*k, tasks, pas, only);
+  const linux_kernel::ReverseMapOptions ro = reverse_map_options(only);
+  const linux_kernel::ReverseMapResult r = linux_kernel::reverse_map(*k, tasks.tasks, pas, ro);
+  end_progress(ro);
   check_source(*source);
 
   Output out;

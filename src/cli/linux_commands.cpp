@@ -10,18 +10,14 @@
 #include "cli/render.hpp"
 #include "linux/layout.hpp"
 #include "linux/tasks.hpp"
+#include "target/kconv.hpp"
 #include "arch/registry.hpp"
 
 namespace pagewalk::cli {
 namespace {
 
 using linux_kernel::LinuxKernel;
-
-std::vector<linux_kernel::Region> kernel_layout(const LinuxKernel& k) {
-  auto l = k.layout();
-  if (!l) throw CliError(kBadInput, fmt::format("layout: {}", l.error()));
-  return std::move(*l);
-}
+using target::KconvRow;
 
 // A kernel fact and where it came from, or null.
 void write_known(JsonWriter& w, std::string_view name, const std::optional<linux_kernel::Known>& k) {
@@ -35,21 +31,13 @@ void write_known(JsonWriter& w, std::string_view name, const std::optional<linux
 int cmd_layout(const LinuxCommandArgs& a) {
   std::unique_ptr<LinuxKernel> k;
   std::unique_ptr<Source> image;
-  std::string source = "no image: the fixed layout of Documentation/arch/x86/x86_64/mm.rst";
-  std::vector<linux_kernel::Region> regions;
-  const PagingMode* mode = nullptr;
-  if (a.target.given()) {
-    k = open_kernel(a.target, image);
-    mode = k->paging.mode;
-    regions = kernel_layout(*k);
-    source = fmt::format("{}: Linux {}", image->name(), k->release.empty() ? "(release unknown)" : k->release);
-  } else {
-    mode = mode_option(a.target.fields.mode);
-    if (!mode) mode = arch::all_modes().front();
-    auto l = linux_kernel::linux_arch_for(mode).layout(nullptr, *mode);
-    if (!l) throw CliError(kBadInput, fmt::format("layout: {}", l.error()));
-    regions = std::move(*l);
-  }
+  if (a.target.given()) k = open_kernel(a.target, image);
+  auto view = target::layout_view(k.get(), image ? image->name() : std::string_view(),
+                                  k ? nullptr : mode_option(a.target.fields.mode));
+  if (!view) raise(view.error());
+  const std::string& source = view->source;
+  const PagingMode* mode = view->mode;
+  const std::vector<linux_kernel::Region>& regions = view->regions;
   std::optional<uint64_t> addr;
   if (!a.addr.empty()) addr = target_address(a.addr, "layout ADDR", k.get());
   std::optional<std::string> symbol;
@@ -133,90 +121,27 @@ int cmd_layout(const LinuxCommandArgs& a) {
 
 // ---- kconv -----------------------------------------------------------------------------
 
-struct KconvRow {
-  uint64_t virt = 0;
-  std::optional<uint64_t> phys, walk_pa, pfn, page;
-  std::string rule, region, problem;
-  bool disagree = false;
-};
-
-// One page: the kernel's rule for `at` (a VA, or a PA when `physical`) and what the kernel's
-// page tables say.
-KconvRow kconv_row(LinuxKernel& k, const std::vector<linux_kernel::Region>& regions, bool physical, uint64_t at) {
-  using linux_kernel::RegionKind;
-  KconvRow row;
-  if (physical) {
-    row.phys = at;
-    auto v = k.phys_to_virt(PhysAddr(at));
-    if (!v) throw CliError(kTargetError, v.error());
-    row.virt = v->value();
-    row.rule = "__va: + page_offset_base";
-  } else {
-    row.virt = at;
-  }
-  const auto& region = linux_kernel::classify(regions, row.virt);
-  row.region = linux_kernel::region_id(region.kind);
-  const Translation tr = walk(k.paging, k.reader(), k.kernel_pgd, VirtAddr(row.virt));
-  if (tr.mapped()) row.walk_pa = tr.pa.value();
-  if (!physical) {
-    if (region.kind == RegionKind::DirectMap || region.kind == RegionKind::KernelText) {
-      auto p = k.virt_to_phys(VirtAddr(row.virt));
-      if (p) row.phys = p->value();
-      else row.problem = p.error();
-      row.rule = region.kind == RegionKind::KernelText ? "__pa: - __START_KERNEL_map + phys_base" : "__pa: - page_offset_base";
-    } else {
-      // vmalloc, modules, fixmap...: no linear rule; the tables are the only answer (what
-      // vmalloc_to_page does).
-      row.phys = row.walk_pa;
-      row.rule = "page tables (no linear rule here)";
-    }
-  }
-  if (row.phys) {
-    row.pfn = *row.phys >> 12;
-    auto pg = k.pfn_to_page(Pfn(*row.pfn));
-    if (pg) row.page = pg->value();
-    else if (row.problem.empty()) row.problem = pg.error();
-  }
-  row.disagree = row.phys && row.walk_pa && *row.phys != *row.walk_pa;
-  if (!row.walk_pa && row.problem.empty())
-    row.problem = fmt::format("the kernel's tables do not map 0x{:x} ({})", row.virt, reason(k.paging, tr));
-  return row;
-}
-
 int cmd_kconv(const LinuxCommandArgs& a) {
   if (a.virt.empty() && a.phys.empty() && a.pfn.empty() && a.page.empty())
     throw CliError(kBadInput, "kconv: give --virt VA, --phys PA, --pfn N or --page VA (each may repeat)");
   std::unique_ptr<Source> image;
   auto k = open_kernel(a.target, image);
   const uint64_t size = count_arg(a.size, "--size");
-  if (size == 0 || size > (uint64_t{1} << 30)) throw CliError(kBadInput, "--size must be 1 byte .. 1 GiB");
-  const auto regions = kernel_layout(*k);
 
-  // Every input is brought to a kernel VA first, then converted by the kernel's rule and
-  // checked against the kernel's page tables.
-  std::vector<std::pair<bool, uint64_t>> starts;  // (physical?, address)
-  for (const auto& v : a.virt) starts.emplace_back(false, address_arg(v, "--virt"));
-  for (const auto& v : a.phys) starts.emplace_back(true, address_arg(v, "--phys"));
-  for (const auto& v : a.pfn) {
-    const uint64_t pfn = address_arg(v, "--pfn");
-    if (pfn >> (64 - 12)) throw CliError(kBadInput, fmt::format("--pfn {}: above the largest frame number (0x{:x})", v, ~uint64_t{0} >> 12));
-    starts.emplace_back(true, pfn << 12);
-  }
-  for (const auto& v : a.page) {
-    auto pfn = k->page_to_pfn(VirtAddr(address_arg(v, "--page")));
-    if (!pfn) throw CliError(kBadInput, pfn.error());
-    starts.emplace_back(true, pfn->value() << 12);
-  }
-
-  std::vector<KconvRow> rows;
-  for (const auto& [physical, start] : starts) {
-    if (start + (size - 1) < start)
-      throw CliError(kBadInput, fmt::format("0x{:x} + {} bytes runs past the end of the address space", start, size));
-    // One row per page the range touches; the first keeps the given offset.
-    const uint64_t pages = ((start + size - 1) >> 12) - (start >> 12) + 1;
-    for (uint64_t i = 0; i < pages; ++i)
-      rows.push_back(kconv_row(*k, regions, physical, i == 0 ? start : (start & ~uint64_t{0xfff}) + (i << 12)));
-  }
+  // Every input is brought to a kernel VA or a PA first, then converted by the kernel's rule
+  // and checked against the kernel's page tables.
+  std::vector<target::KconvStart> starts;
+  for (const auto& v : a.virt) starts.push_back({false, target_address(v, "--virt", k.get())});
+  for (const auto& v : a.phys) starts.push_back({true, address_arg(v, "--phys")});
+  auto start = [&](tl::expected<target::KconvStart, target::Error> s) {
+    if (!s) raise(s.error());
+    starts.push_back(*s);
+  };
+  for (const auto& v : a.pfn) start(target::kconv_pfn(address_arg(v, "--pfn")));
+  for (const auto& v : a.page) start(target::kconv_page(*k, address_arg(v, "--page")));
+  auto converted = target::kconv(*k, starts, size);
+  if (!converted) raise(converted.error());
+  const std::vector<KconvRow>& rows = *converted;
 
   int status = kAllMapped;
   for (const KconvRow& r : rows) if (r.disagree || !r.walk_pa) status = kSomeUnmapped;
@@ -228,7 +153,7 @@ int cmd_kconv(const LinuxCommandArgs& a) {
     for (const KconvRow& r : rows) {
       t.hex(r.virt).str(r.region);
       opt(r.phys).str(r.rule);
-      opt(r.walk_pa).str(r.phys && r.walk_pa && !r.disagree ? "true" : "false");
+      opt(r.walk_pa).str(r.agrees() ? "true" : "false");
       opt(r.pfn);
       opt(r.page).str(r.problem).end();
     }
@@ -254,7 +179,7 @@ int cmd_kconv(const LinuxCommandArgs& a) {
       opt("pa", r.phys);
       w.key("rule").str(r.rule);
       opt("walk_pa", r.walk_pa);
-      w.key("agrees").boolean(r.phys && r.walk_pa && !r.disagree);
+      w.key("agrees").boolean(r.agrees());
       opt("pfn", r.pfn);
       opt("page", r.page);
       w.key("problem");

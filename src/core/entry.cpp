@@ -19,4 +19,17 @@ std::string bit_list(uint64_t mask) {
   return out;
 }
 
+std::string_view to_string(EntryKind k) {
+  switch (k) {
+    case EntryKind::Empty: return "empty";
+    case EntryKind::Table: return "table";
+    case EntryKind::Leaf: return "leaf";
+    case EntryKind::Swap: return "swap";
+    case EntryKind::ProtNone: return "prot-none";
+    case EntryKind::NotPresent: return "not-present";
+    case EntryKind::Reserved: return "reserved";
+  }
+  return "?";
+}
+
 }  // namespace pagewalk

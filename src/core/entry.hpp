@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "core/access.hpp"
 
@@ -28,6 +29,9 @@ struct EntryDecode {
   uint64_t swap_offset = 0;
   uint64_t reserved = 0;  // Reserved: the bits that make it so
 };
+
+// "table", "leaf", "prot-none"...: the kind's name in every output.
+[[nodiscard]] std::string_view to_string(EntryKind k);
 
 // Bit numbers of a mask for people, highest first, runs joined: "51..46, 7".
 [[nodiscard]] std::string bit_list(uint64_t mask);

@@ -1,5 +1,8 @@
 #include "core/paging_mode.hpp"
 
+#include <algorithm>
+#include <cctype>
+
 namespace pagewalk {
 
 std::array<LinuxLevelView, 5> PagingMode::linux_levels() const {
@@ -17,6 +20,26 @@ std::array<LinuxLevelView, 5> PagingMode::linux_levels() const {
     above_shift = out[i].shift;
   }
   return out;
+}
+
+std::optional<unsigned> PagingMode::level_named(std::string_view wanted) const {
+  auto same = [&](std::string_view a) {  // pml4 = PML4, PGD = pgd
+    return a.size() == wanted.size() && std::equal(a.begin(), a.end(), wanted.begin(), [](char x, char y) {
+             return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+           });
+  };
+  for (unsigned l = 0; l < level_count(); ++l)
+    if (same(levels[l].linux_name) || same(levels[l].hw_name)) return l;
+  return std::nullopt;
+}
+
+std::string PagingMode::level_names() const {
+  std::string known;
+  for (const LevelDesc& d : levels) {
+    if (!known.empty()) known += ", ";
+    known.append(d.linux_name).append("/").append(d.hw_name);
+  }
+  return known;
 }
 
 }  // namespace pagewalk

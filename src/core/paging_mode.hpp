@@ -7,7 +7,9 @@
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <span>
+#include <string>
 #include <string_view>
 
 #include "core/address.hpp"
@@ -87,6 +89,10 @@ struct PagingMode {
 
   // The kernel's view: pgd, p4d, pud, pmd, pte in that order.
   [[nodiscard]] std::array<LinuxLevelView, 5> linux_levels() const;
+  // The level a name gives, the kernel's or the manual's in any case ("pmd", "PDPT"), or none.
+  [[nodiscard]] std::optional<unsigned> level_named(std::string_view wanted) const;
+  // "pgd/PML4, pud/PDPT, ...": the names level_named takes.
+  [[nodiscard]] std::string level_names() const;
 };
 
 // The root tables of one address space, one per root its mode's regions name.

@@ -4,6 +4,9 @@
 // implement the same interface.
 #pragma once
 
+#include <array>
+#include <string_view>
+
 #include <span>
 #include <string>
 #include <string_view>
@@ -74,5 +77,11 @@ struct KernelMasks {
   uint64_t pte_pfn_mask;
 };
 [[nodiscard]] KernelMasks kernel_masks(const PagingMode& mode);
+
+// The kernel's names for each level's shift and table size, pgd to pte (linux_levels order).
+inline constexpr std::array<std::string_view, 5> kLevelShiftNames = {"PGDIR_SHIFT", "P4D_SHIFT", "PUD_SHIFT",
+                                                                     "PMD_SHIFT", "PAGE_SHIFT"};
+inline constexpr std::array<std::string_view, 5> kPtrsPerNames = {"PTRS_PER_PGD", "PTRS_PER_P4D", "PTRS_PER_PUD",
+                                                                  "PTRS_PER_PMD", "PTRS_PER_PTE"};
 
 }  // namespace pagewalk::linux_kernel

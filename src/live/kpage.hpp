@@ -59,6 +59,16 @@ inline constexpr std::array<std::string_view, 43> kKpageFlagNames = {
     "ARCH_2",        // 41
     "ARCH_3",        // 42
 };
+
+// The kpageflags word a list of those names stands for (unknown names add nothing).
+template <typename Names>
+[[nodiscard]] constexpr uint64_t kpageflags_word(const Names& names) {
+  uint64_t w = 0;
+  for (const auto& n : names)
+    for (size_t b = 0; b < kKpageFlagNames.size(); ++b)
+      if (!kKpageFlagNames[b].empty() && kKpageFlagNames[b] == n) w |= uint64_t{1} << b;
+  return w;
+}
 enum KpageBit : unsigned {
   kKpfCompoundHead = 15,
   kKpfCompoundTail = 16,

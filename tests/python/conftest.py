@@ -3,6 +3,7 @@ for the same question. The module is found in PAGEWALK_PYTHON_DIR (default build
 the CLI at PAGEWALK (default build/pagewalk)."""
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -13,23 +14,24 @@ sys.path.insert(0, os.environ.get("PAGEWALK_PYTHON_DIR", os.path.join(REPO, "bui
 sys.path.insert(0, os.path.join(REPO, "tests", "badinput"))
 PAGEWALK = os.environ.get("PAGEWALK", os.path.join(REPO, "build", "pagewalk"))
 
-# The CLI's hex strings, as the module's ints.
-HEX = {"va", "pa", "pfn", "table", "entry_pa", "raw", "offset", "unreadable_pa", "task", "mm", "pgd_pa",
-       "user_pgd_pa", "start", "end"}
+# The CLI's hex strings ("0x1f", "0x10000000000000000"), as the module's ints; free text
+# (names, paths, notes) stays as it is.
+HEX = re.compile(r"0x[0-9a-f]+")
+TEXT = {"comm", "path", "name", "note", "symbol", "problem", "reason", "description", "file", "source", "rule"}
 
 
 def ints(x, key=None):
     if isinstance(x, dict):
         return {k: ints(v, k) for k, v in x.items()}
     if isinstance(x, list):
-        return [ints(v) for v in x]
-    if isinstance(x, str) and x.startswith("0x") and (key in HEX or key == "pgd"):
+        return [ints(v, key) for v in x]
+    if isinstance(x, str) and key not in TEXT and HEX.fullmatch(x):
         return int(x, 16)
     return x
 
 
-def cli(*args, ok=(0, 1)):
-    r = subprocess.run([PAGEWALK, *args], capture_output=True, text=True, timeout=120)
+def cli(*args, ok=(0, 1), input=None):
+    r = subprocess.run([PAGEWALK, *args], capture_output=True, text=True, timeout=120, input=input)
     if r.returncode not in ok:
         raise AssertionError(f"pagewalk {' '.join(args)}: exit {r.returncode}: {r.stderr}")
     return r
@@ -43,6 +45,15 @@ def cli_lines(*args):
         rec.pop("command")
         out.append(ints(rec))
     return out
+
+
+def cli_doc(*args, ok=(0, 1), input=None):
+    """The CLI's --json document with numbers as ints, less what names the run (schema
+    version, command, target)."""
+    doc = json.loads(cli(*args, "--json", ok=ok, input=input).stdout)
+    for k in ("schema_version", "command", "target"):
+        doc.pop(k, None)
+    return ints(doc)
 
 
 @pytest.fixture(scope="session")

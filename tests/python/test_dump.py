@@ -79,3 +79,72 @@ def test_the_readme_example_runs(capsys):
     exec(compile(code, "README.md", "exec"), {})
     out = capsys.readouterr().out
     assert "<Translation 0x401000 mapped" in out and "pages mapped" in out and " tasks" in out, out
+    assert "writable user pages" in out and f"({PID}, '0x" in out and "/hello-mm kernel text" in out, out
+    assert out.rstrip().endswith("True"), out
+
+
+def program_pas(n=4):
+    """The PAs of the program's first few mapped pages, from the CLI's translate."""
+    vas = program_vas()[:n]
+    return [r["pa"] for r in cli_lines("translate", "--image", DUMP, "--pid", PID, "--jsonl", *[hex(v) for v in vas])
+            if r.get("status") == "mapped"]
+
+
+def test_layout_and_kconv_equal_the_cli(pagewalk):
+    from conftest import cli_doc
+    t = pagewalk.open(image=DUMP, kernel=True)
+    assert t.layout(addr="init_task") == cli_doc("layout", "--image", DUMP, "init_task")
+    init_task = t.layout(addr="init_task")["address"]["va"]
+    direct = t.layout()["bases"]["page_offset_base"]["value"]
+    want = cli_doc("kconv", "--image", DUMP, "--virt", "init_task", "--virt", hex(direct + 0x100000), "--phys",
+                   "0x1000", "--pfn", "0x100", "--page", hex(t.kconv(pfn=[0x200])["rows"][0]["page"]), "--size",
+                   "0x2000")
+    got = t.kconv(virt=["init_task", direct + 0x100000], phys=[0x1000], pfn=[0x100],
+                  page=[t.kconv(pfn=[0x200])["rows"][0]["page"]], size=0x2000)
+    assert got == want
+    assert got["rows"][0]["va"] == init_task and all(r["agrees"] for r in got["rows"])
+
+
+def test_maps_equal_the_cli(pagewalk):
+    from conftest import cli_doc
+    t = pagewalk.open(image=DUMP, kernel=True)
+    assert t.maps(pid=int(PID)) == cli_doc("maps", "--image", DUMP, "--pid", PID)
+    every = t.maps()
+    assert every == cli_doc("maps", "--image", DUMP)
+    assert int(PID) in [p["process"]["pid"] for p in every["processes"]]
+    with pytest.raises(pagewalk.BadInput, match="no such process"):
+        t.maps(pid=999999)
+
+
+def test_ptov_equals_the_cli(pagewalk):
+    from conftest import cli_doc
+    t = pagewalk.open(image=DUMP, kernel=True)
+    pas = program_pas()
+    assert len(pas) >= 2
+    got = t.ptov(pas)
+    assert got == cli_doc("ptov", "--image", DUMP, "-", input="".join(f"{pa:#x}\n" for pa in pas))
+    assert all(any(m.get("pid") == int(PID) for m in q["mappers"]) for q in got["queries"])
+    assert t.ptov(pas[0], pid=int(PID)) == cli_doc("ptov", "--image", DUMP, "--pid", PID, hex(pas[0]))
+
+
+def test_search_equals_the_cli(pagewalk):
+    from conftest import cli_doc
+    t = pagewalk.open(image=DUMP, kernel=True)
+    got = t.search("Hello mm paging!")
+    assert got == cli_doc("search", "--image", DUMP, "Hello mm paging!")
+    assert any(m.get("pid") == int(PID) for h in got["hits"] for m in h["mappers"])
+    assert t.search(b"Hello mm paging!", pid=int(PID)) == cli_doc("search", "--image", DUMP, "--pid", PID,
+                                                                   "Hello mm paging!")
+    assert t.search(b"Hello mm", vas=False, max_hits=2) == cli_doc("search", "--image", DUMP, "--no-vas",
+                                                                    "--max-hits", "2", "Hello mm")
+
+
+def test_page_and_modules_equal_the_cli(pagewalk):
+    from conftest import cli_doc
+    t = pagewalk.open(image=DUMP, kernel=True)
+    for pa in program_pas():
+        assert [t.page(phys=pa)] == cli_doc("page", "--image", DUMP, "--phys", hex(pa))["pages"]
+        assert t.page(pfn=pa >> 12) == t.page(phys=pa)
+    assert t.modules(symbols=True) == cli_doc("modules", "--image", DUMP, "--symbols")
+    with pytest.raises(pagewalk.BadInput, match="above the image's frames"):
+        t.page(pfn=1 << 40)

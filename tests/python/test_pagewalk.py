@@ -5,7 +5,7 @@ import random
 
 import pytest
 
-from conftest import cli, cli_lines
+from conftest import cli, cli_doc, cli_lines
 
 import run_badinput as core_layout
 
@@ -113,12 +113,103 @@ def test_errors_are_the_clis_messages(pagewalk, core, tmp_path):
 def test_modes_are_the_clis(pagewalk):
     names = [line.split(":")[0] for line in cli("modes").stdout.splitlines() if line and not line.startswith(" ")]
     assert pagewalk.modes() == names
+    for name in names:
+        assert pagewalk.mode(name) == cli_doc("modes", "--mode", name)["modes"][0], name
+
+
+def test_decode_equals_the_cli(pagewalk, core):
+    vas = VAS + [0xffffffffffffffff, 0x00fffffffffff123]
+    for name in pagewalk.modes():
+        doc = cli_doc("decode", "--mode", name, *[hex(v) for v in vas])
+        assert [pagewalk.decode(v, mode=name) for v in vas] == doc["results"], name
+    t = pagewalk.open(image=core, cpu=0)
+    doc = cli_doc("decode", "--image", core, "--cpu", "0", *[hex(v) for v in vas])
+    assert [t.decode(v) for v in vas] == doc["results"]
+
+
+# Entries of every kind: a table, 4K/2M/1G leaves, NX, a swap entry, PROT_NONE, not
+# present, a reserved bit, the protection key.
+ENTRIES = [0x0, 0x1001, 0x8000000012345067, 0x00000000fee000e3, 0x0000000040000083, 0x8000000000000000 | (7 << 59) | 0x3,
+           0x7ffffffffffff, 0x0000fffffffff000 | 0x100, 0x0010000000000001, 0x4 << 1, 0x12345000 | 0x1 << 8]
+
+
+def test_entry_equals_the_cli(pagewalk):
+    for name in pagewalk.modes():
+        levels = [lv["level"] for lv in pagewalk.mode(name)["levels"]]
+        for level in levels:
+            for raw in ENTRIES:
+                if pagewalk.mode(name)["entry_bytes"] == 4 and raw > 0xffffffff:
+                    with pytest.raises(pagewalk.BadInput, match="does not fit"):
+                        pagewalk.entry(raw, level=level, mode=name)
+                    continue
+                want = cli_doc("entry", hex(raw), "--level", level, "--mode", name)
+                assert pagewalk.entry(raw, level=level, mode=name) == want, (name, level, hex(raw))
+    assert pagewalk.entry(0x8000000012345067, pa_bits=36)["pa"] == 0x12345000
+    assert pagewalk.entry(0x8000000012345067, no_nx=True) == cli_doc("entry", "0x8000000012345067", "--no-nx")
+    code, msg = cli_error("entry", "0x1", "--level", "pmdx")
+    with pytest.raises(pagewalk.BadInput) as e:
+        pagewalk.entry(0x1, level="pmdx")
+    assert str(e.value) == msg
+
+
+def test_layout_equals_the_cli(pagewalk, core):
+    for name in ("x86-64-4level", "x86-64-5level"):
+        assert pagewalk.layout(mode=name) == cli_doc("layout", "--mode", name)
+    t = pagewalk.open(image=core, kernel=True)
+    assert t.layout(addr=core_layout.TEXT + 0x42) == cli_doc("layout", "--image", core, hex(core_layout.TEXT + 0x42))
+    assert t.layout()["regions"] == cli_doc("layout", "--image", core)["regions"]
+
+
+def test_kconv_equals_the_cli(pagewalk, core):
+    base = {"page_offset_base": core_layout.PAGE_OFFSET}
+    t = pagewalk.open(image=core, kernel=True, base=base)
+    want = cli_doc("kconv", "--image", core, "--base", f"page_offset_base={core_layout.PAGE_OFFSET:#x}", "--virt",
+                   hex(core_layout.TEXT + 0x42), "--virt", hex(core_layout.PAGE_OFFSET + 0x1ff000), "--phys", "0x3000",
+                   "--pfn", "0x10", "--size", "0x2000")
+    got = t.kconv(virt=[core_layout.TEXT + 0x42, core_layout.PAGE_OFFSET + 0x1ff000], phys=[0x3000], pfn=[0x10],
+                  size=0x2000)
+    assert got == want and len(got["rows"]) == 9  # the first start is not page-aligned: 3 pages
+    assert all(r["agrees"] for r in got["rows"])
+    with pytest.raises(pagewalk.BadInput, match="--size"):
+        t.kconv(phys=[0], size=0)
+    with pytest.raises(pagewalk.BadInput, match="give virt="):
+        t.kconv()
+
+
+def test_kernel_readers_raise_the_clis_messages(pagewalk, core):
+    """The corpus's core has no BTF: every reader of the kernel's structures says so as the CLI does."""
+    t = pagewalk.open(image=core, kernel=True)
+    for args, call in ((["maps"], lambda: t.maps()), (["page", "--pfn", "1"], lambda: t.page(pfn=1)),
+                       (["modules"], lambda: t.modules()), (["ptov", "0x1000"], lambda: t.ptov(0x1000)),
+                       (["search", "--hex", "7f454c46"], lambda: t.search(b"\x7fELF"))):
+        code, msg = cli_error(*args, "--image", core)
+        assert code == 3
+        with pytest.raises(pagewalk.TargetError) as e:
+            call()
+        assert str(e.value) == msg, args
+    with pytest.raises(pagewalk.BadInput, match="open the target with kernel=True"):
+        pagewalk.open(image=core, cpu=0).maps()
+
+
+def test_search_without_vas_equals_the_cli(pagewalk, core):
+    t = pagewalk.open(image=core, cpu=0)
+    pgd = t.read_phys(core_layout.PGD_PA + 0xff8, 8)
+    for pattern, kw in ((pgd, {}), (pgd[:4], {"max_hits": 1})):
+        args = ["search", "--image", core, "--no-vas", "--hex", pattern.hex()]
+        if kw:
+            args += ["--max-hits", "1"]
+        want = cli_doc(*args)
+        assert t.search(pattern, vas=False, **kw) == want
+        assert want["hits"]
+    with pytest.raises(pagewalk.BadInput, match="empty"):
+        t.search(b"")
 
 
 def test_everything_has_a_docstring(pagewalk):
-    for name in ("open", "modes"):
+    for name in ("open", "modes", "mode", "decode", "entry", "layout"):
         assert getattr(pagewalk, name).__doc__
     for cls in (pagewalk.Target, pagewalk.Translation, pagewalk.Step, pagewalk.Batch):
         assert cls.__doc__
-    for meth in ("translate", "translate_all", "translate_many", "map", "read", "read_phys", "ps"):
+    for meth in ("translate", "translate_all", "translate_many", "map", "read", "read_phys", "ps", "layout", "kconv",
+                 "decode", "maps", "ptov", "search", "page", "modules"):
         assert getattr(pagewalk.Target, meth).__doc__
