@@ -24,6 +24,8 @@
 #include "linux/modules.hpp"
 #include "linux/tasks.hpp"
 #include "live/kpage.hpp"
+#include "live/process.hpp"
+#include "live/proc_files.hpp"
 #include "target/forensics.hpp"
 #include "target/kconv.hpp"
 #include "target/describe.hpp"
@@ -852,6 +854,102 @@ class PyTarget {
   RangeSet held_;  // the physical ranges the source holds
 };
 
+// A live process through /proc: its pagemap, smaps and (with CAP_SYS_ADMIN) kpageflags and
+// kpagecount, as `pagewalk translate --pid N` reads them.
+class PyLive {
+ public:
+  explicit PyLive(const py::object& pid_given) {
+    const std::string text = py::isinstance<py::str>(pid_given) ? pid_given.cast<std::string>()
+                                                                : std::to_string(pid_given.cast<int64_t>());
+    auto pid = live::parse_pid(text);
+    if (!pid) throw BadInput(fmt::format("--pid: {}", pid.error()));
+    auto p = live::LiveProcess::open(*pid, true);
+    if (!p) throw TargetError(p.error().message);
+    process_.emplace(std::move(*p));
+    options_.privileged = live::has_cap_sys_admin();
+    if (auto k = live::Kpage::open()) kpage_.emplace(std::move(*k));
+    options_.kpage = kpage_ ? &*kpage_ : nullptr;
+  }
+
+  [[nodiscard]] int pid() const { return process_->pid(); }
+  [[nodiscard]] const std::string& comm() const { return process_->comm(); }
+  [[nodiscard]] bool privileged() const { return options_.privileged; }
+
+  py::dict translate(uint64_t va) { return translate_many({va})[0].cast<py::dict>(); }
+
+  py::list translate_many(const std::vector<uint64_t>& vas) {
+    std::vector<VirtAddr> batch(vas.begin(), vas.end());
+    auto results = live::translate(*process_, batch, options_);
+    if (!results) throw TargetError(results.error().message);
+    py::list out;
+    for (const live::LiveTranslation& t : *results) out.append(result(t));
+    return out;
+  }
+
+  [[nodiscard]] py::list mappings() const {
+    py::list out;
+    for (const live::Mapping& m : process_->mappings()) out.append(region(m));
+    return out;
+  }
+
+ private:
+  static py::dict region(const live::Mapping& m) {
+    py::dict r;
+    r["start"] = m.start.value();
+    r["end"] = m.end.value();
+    r["perms"] = std::string(m.perms_view());
+    r["offset"] = m.offset;
+    r["path"] = m.path;
+    return r;
+  }
+
+  // One result of `pagewalk translate --pid N --json`.
+  [[nodiscard]] py::dict result(const live::LiveTranslation& t) const {
+    using live::LiveStatus;
+    py::dict d;
+    d["pid"] = pid();
+    d["va"] = t.va.value();
+    d["status"] = std::string(live::to_string(t.status));
+    if (t.status == LiveStatus::Mapped) {
+      if (!t.pfn_hidden) {
+        d["pa"] = t.pa.value();
+        d["pfn"] = t.entry.pfn().value();
+      }
+      d["page_size"] = t.page_size;
+      d["page_kind"] = std::string(live::to_string(t.kind));
+      d["pfn_hidden"] = t.pfn_hidden;
+    }
+    if (t.status == LiveStatus::Swapped) {
+      py::dict sw;
+      sw["type"] = t.entry.swap_type();
+      sw["offset"] = t.entry.swap_offset();
+      d["swap"] = sw;
+    }
+    if (t.mapping && t.mapping->in_pagemap()) {
+      py::dict pm;
+      pm["raw"] = t.entry.raw;
+      py::list flags;
+      for (const auto& f : live::pagemap_flag_names(t.entry)) flags.append(std::string(f));
+      pm["flags"] = flags;
+      d["pagemap"] = pm;
+    }
+    if (t.has_kpage) {
+      py::dict kf;
+      kf["raw"] = t.kpage.flags;
+      kf["flags"] = live::kpageflag_names(t.kpage.flags);
+      d["kpageflags"] = kf;
+      d["kpagecount"] = t.kpage.count;
+    }
+    if (t.mapping) d["region"] = region(*t.mapping);
+    if (t.status != LiveStatus::Mapped || t.pfn_hidden) d["reason"] = live::translation_reason(t, pid());
+    return d;
+  }
+
+  std::optional<live::LiveProcess> process_;
+  std::optional<live::Kpage> kpage_;
+  live::TranslateOptions options_;
+};
+
 target::TargetSpec spec_of(const std::optional<std::string>& image, const std::optional<std::string>& qemu, bool kcore,
                            bool kmod, const std::optional<int32_t>& pid, bool kernel, const std::optional<uint64_t>& cr3,
                            const std::optional<unsigned>& cpu, const std::string& mode, unsigned pa_bits, bool no_nx,
@@ -1040,6 +1138,22 @@ PYBIND11_MODULE(pagewalk, m) {
       "Open a target as the CLI's TARGET options do: image= (ELF, kdump, LiME, raw with base=ADDR), "
       "qemu='HOST:PORT', kcore=True or kmod=True; then pid=, kernel=True, cr3= or cpu= for the root; "
       "kallsyms=, system_map=, btf=, vmlinux= and base={name: value} for what the image does not say.");
+
+  py::class_<PyLive>(m, "LiveProcess",
+                     "A live process through /proc/PID/pagemap and smaps (and /proc/kpageflags, kpagecount with "
+                     "CAP_SYS_ADMIN), as `pagewalk translate --pid N` reads it.")
+      .def_property_readonly("pid", &PyLive::pid)
+      .def_property_readonly("comm", &PyLive::comm)
+      .def_property_readonly("privileged", &PyLive::privileged,
+                             "CAP_SYS_ADMIN: without it the kernel shows every PFN as 0 (pfn_hidden)")
+      .def("translate", &PyLive::translate, py::arg("va"),
+           "One VA, as a result of `pagewalk translate --pid N --json` (ints for the hex strings).")
+      .def("translate_many", &PyLive::translate_many, py::arg("vas"),
+           "Many VAs in one pass of sorted pagemap reads; results in input order.")
+      .def("mappings", &PyLive::mappings, "The process's mappings from smaps: start, end, perms, offset, path.");
+
+  m.def("live", [](const py::object& pid) { return std::make_unique<PyLive>(pid); }, py::arg("pid") = "self",
+        "A live process (a pid, or \"self\" for this one) through /proc, as `pagewalk translate --pid` reads it.");
 
   m.def("layout", [](const std::string& mode) {
     auto view = target::layout_view(nullptr, {}, mode.empty() ? nullptr : &mode_named(mode));

@@ -44,10 +44,7 @@ std::string join(const Names& names) {
   return s;
 }
 
-std::string region_text(const Mapping& m) {
-  return fmt::format("0x{:x}-0x{:x} {} {}", m.start.value(), m.end.value(), m.perms_view(),
-                     m.path.empty() ? "[anon]" : m.path);
-}
+using live::region_text;
 
 void write_region(JsonWriter& w, const Mapping& m) {
   w.key("region").object().key("start").hex(m.start.value()).key("end").hex(m.end.value());
@@ -78,20 +75,7 @@ std::string size_label(uint64_t page_size, PageKind kind) {
   return human_size(page_size);
 }
 
-std::string live_reason(const live::LiveTranslation& t, int pid) {
-  switch (t.status) {
-    case LiveStatus::Mapped:
-      return t.pfn_hidden ? "present, but the kernel hid the PFN (it shows 0 without CAP_SYS_ADMIN)" : "";
-    case LiveStatus::NotPresent:
-      if (!t.mapping->in_pagemap()) return fmt::format("in {}, which pagemap does not cover", t.mapping->path);
-      return fmt::format("inside {}, but no page is there (never touched, or reclaimed)", region_text(*t.mapping));
-    case LiveStatus::Swapped:
-      return fmt::format("swapped out: swap type {}, offset 0x{:x}", t.entry.swap_type(), t.entry.swap_offset());
-    case LiveStatus::NoMapping:
-      return fmt::format("in no mapping of pid {}", pid);
-  }
-  return "";
-}
+std::string live_reason(const live::LiveTranslation& t, int pid) { return live::translation_reason(t, pid); }
 
 struct LiveContext {
   std::optional<live::LiveProcess> process;

@@ -437,4 +437,24 @@ tl::expected<void, LiveError> read_process_memory(int pid, VirtAddr va, uint64_t
   return {};
 }
 
+std::string region_text(const Mapping& m) {
+  return fmt::format("0x{:x}-0x{:x} {} {}", m.start.value(), m.end.value(), m.perms_view(),
+                     m.path.empty() ? "[anon]" : m.path);
+}
+
+std::string translation_reason(const LiveTranslation& t, int pid) {
+  switch (t.status) {
+    case LiveStatus::Mapped:
+      return t.pfn_hidden ? "present, but the kernel hid the PFN (it shows 0 without CAP_SYS_ADMIN)" : "";
+    case LiveStatus::NotPresent:
+      if (!t.mapping->in_pagemap()) return fmt::format("in {}, which pagemap does not cover", t.mapping->path);
+      return fmt::format("inside {}, but no page is there (never touched, or reclaimed)", region_text(*t.mapping));
+    case LiveStatus::Swapped:
+      return fmt::format("swapped out: swap type {}, offset 0x{:x}", t.entry.swap_type(), t.entry.swap_offset());
+    case LiveStatus::NoMapping:
+      return fmt::format("in no mapping of pid {}", pid);
+  }
+  return "";
+}
+
 }  // namespace pagewalk::live

@@ -76,6 +76,11 @@ struct LiveTranslation {
   KpageInfo kpage;
 };
 
+// "0x400000-0x401000 r-xp /bin/true": a mapping in one line ([anon] for no path).
+[[nodiscard]] std::string region_text(const Mapping& m);
+// Why `t` has no PA to show ("" when it has): the words translate prints for a live process.
+[[nodiscard]] std::string translation_reason(const LiveTranslation& t, int pid);
+
 struct TranslateOptions {
   const Kpage* kpage = nullptr;  // flags and map counts of the frames, when open
   bool privileged = true;        // CAP_SYS_ADMIN: PFNs are real

@@ -206,10 +206,37 @@ def test_search_without_vas_equals_the_cli(pagewalk, core):
 
 
 def test_everything_has_a_docstring(pagewalk):
-    for name in ("open", "modes", "mode", "decode", "entry", "layout"):
+    for name in ("open", "live", "modes", "mode", "decode", "entry", "layout"):
         assert getattr(pagewalk, name).__doc__
-    for cls in (pagewalk.Target, pagewalk.Translation, pagewalk.Step, pagewalk.Batch):
+    for cls in (pagewalk.Target, pagewalk.Translation, pagewalk.Step, pagewalk.Batch, pagewalk.LiveProcess):
         assert cls.__doc__
     for meth in ("translate", "translate_all", "translate_many", "map", "read", "read_phys", "ps", "layout", "kconv",
                  "decode", "maps", "ptov", "search", "page", "modules"):
         assert getattr(pagewalk.Target, meth).__doc__
+    for meth in ("translate", "translate_many", "mappings"):
+        assert getattr(pagewalk.LiveProcess, meth).__doc__
+
+
+def test_the_stub_names_what_the_module_has(pagewalk):
+    """python/pagewalk.pyi and the module list the same functions, classes and methods."""
+    import ast
+    import os
+    from conftest import REPO
+    tree = ast.parse(open(os.path.join(REPO, "python", "pagewalk.pyi")).read())
+    stub = {}
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef):
+            stub[node.name] = None
+        elif isinstance(node, ast.ClassDef):
+            stub[node.name] = {n.name for n in node.body if isinstance(n, ast.FunctionDef)} | \
+                              {n.target.id for n in node.body if isinstance(n, ast.AnnAssign)}
+    public = {n for n in dir(pagewalk) if not n.startswith("_")}
+    assert public == set(stub)
+    for name, members in stub.items():
+        if members is None:
+            continue
+        cls = getattr(pagewalk, name)
+        if issubclass(cls, Exception):
+            continue
+        have = {n for n in dir(cls) if not n.startswith("_")}
+        assert members - {"__len__"} == have, name
