@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
-"""Man pages and bash completion generated from the CLI's own --help, so that they cannot
-drift from it: pagewalk(1), pagewalk-COMMAND(1) for every command, and a bash completion
-script that offers the commands, each command's options, and file names after an option
-that takes a value.
+"""Man pages and bash and zsh completion generated from the CLI's own --help, so that they cannot
+drift from it: pagewalk(1), pagewalk-COMMAND(1) for every command, and bash and zsh
+completion scripts that offer the commands, each command's options, and file names after an
+option that takes a value.
 
-Usage: make_docs.py PAGEWALK OUTDIR   (writes OUTDIR/man/*.1, *.1.gz and OUTDIR/pagewalk.bash)"""
+Usage: make_docs.py PAGEWALK OUTDIR
+       (writes OUTDIR/man/*.1, *.1.gz, OUTDIR/pagewalk.bash and OUTDIR/_pagewalk)"""
 import gzip
 import os
 import re
@@ -128,6 +129,46 @@ complete -o filenames -F _pagewalk pagewalk
 """
 
 
+def zsh_quote(text):
+    """A description inside a zsh _arguments spec's [...] or a _describe item: no brackets,
+    colons or quotes left to end it early."""
+    return text.replace("\\", "").replace("'", "").replace("[", "(").replace("]", ")").replace(":", " -")
+
+
+def zsh_completion(commands, options_of):
+    cases = []
+    for names, _ in commands:
+        specs = []
+        for names_, value, desc in options_of[names[0]]:
+            group = "(" + " ".join(names_) + ")" if len(names_) > 1 else ""
+            for n in names_:
+                # "TEXT:{auto,elf}" names the value and its choices: the name alone here.
+                arg = f":{re.sub(r'[^a-z0-9_]', '', value.split(':')[0].lower())}:_files" if value else ""
+                specs.append(f"'{group}{n}[{zsh_quote(desc)}]{arg}'")
+        cases.append(f"    {'|'.join(names)}) opts=({' '.join(specs)}) ;;")
+    items = " ".join(f"'{n}:{zsh_quote(desc)}'" for names, desc in commands for n in names)
+    return f"""#compdef pagewalk
+# zsh completion for pagewalk, generated from its --help (packaging/make_docs.py).
+_pagewalk() {{
+  local cmd="" i
+  local -a opts
+  for ((i = 2; i < CURRENT; i++)); do
+    case ${{words[i]}} in -*) ;; *) cmd=${{words[i]}}; break ;; esac
+  done
+  if [[ -z $cmd ]]; then
+    local -a commands=({items})
+    _describe command commands
+    return
+  fi
+  case $cmd in
+{chr(10).join(cases)}
+  esac
+  _arguments -s $opts '*:file:_files'
+}}
+_pagewalk "$@"
+"""
+
+
 def main():
     pagewalk, outdir = sys.argv[1], sys.argv[2]
     version = subprocess.run([pagewalk, "--version"], capture_output=True, text=True).stdout.split()[-1]
@@ -151,6 +192,8 @@ def main():
                          commands + "\n" + status))
     with open(os.path.join(outdir, "pagewalk.bash"), "w") as f:
         f.write(completion(top["commands"], options_of))
+    with open(os.path.join(outdir, "_pagewalk"), "w") as f:
+        f.write(zsh_completion(top["commands"], options_of))
     # Installed compressed, as Debian's policy wants them (mtime 0: the same bytes each build).
     for name in os.listdir(os.path.join(outdir, "man")):
         if name.endswith(".1"):

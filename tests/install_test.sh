@@ -65,6 +65,19 @@ completion=$(find "$prefix" -path '*bash-completion/completions/pagewalk')
 got=$(bash -c 'source "$1"; COMP_WORDS=(pagewalk tra); COMP_CWORD=1; _pagewalk; echo "${COMPREPLY[*]}";
                COMP_WORDS=(pagewalk translate --kmod-w); COMP_CWORD=2; _pagewalk; echo "${COMPREPLY[*]}"' _ "$completion")
 [ "$got" = $'translate\n--kmod-walk' ] || { echo "install: bash completion gave '$got'" >&2; exit 1; }
+# zsh completion: the script parses, and with zsh's completion functions stubbed to print what
+# they are given it offers the commands, then a command's options.
+zcomp=$(find "$prefix" -path '*zsh/vendor-completions/_pagewalk')
+zsh -n "$zcomp" || { echo "install: zsh completion does not parse" >&2; exit 1; }
+zoffer() {
+  zsh -fc 'words=(${=1}); CURRENT=$2; _describe() { print -rl -- "${(@P)2}" }; _arguments() { print -rl -- "$@" }
+           source "$3"' _ "$1" "$2" "$zcomp"
+}
+got=$(zoffer "pagewalk tra" 2)
+grep -q '^translate:translate virtual addresses' <<<"$got" || { echo "install: zsh offered no translate: $got" >&2; exit 1; }
+got=$(zoffer "pagewalk translate --kmod-w" 3)
+grep -q '^--kmod-walk\[' <<<"$got" && grep -q '^--image\[.*\]:text:_files$' <<<"$got" ||
+  { echo "install: zsh offered no translate options: $got" >&2; exit 1; }
 
 # The README's C++ example is this very program.
 python3 - <<'PY'
@@ -75,4 +88,4 @@ if open("tests/consumer/main.cpp").read() not in blocks:
     raise SystemExit("install: README.md's C++ example is not tests/consumer/main.cpp")
 PY
 echo "install: CLI, find_package(pagewalk), pkg-config and the Python module from $(basename "$prefix")/ agree with" \
-  "the CLI; $(echo $commands | wc -w) man pages follow --help; bash completion works"
+  "the CLI; $(echo $commands | wc -w) man pages follow --help; bash and zsh completion work"
