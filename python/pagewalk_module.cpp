@@ -229,6 +229,17 @@ struct PyTranslation {
   std::optional<std::string> swap_kind;
   bool frame_in_source = true;  // false: a mapped frame the source holds no bytes of
   std::vector<PyStep> steps;
+  // What str() renders on demand as the CLI's per-level trace (a loop of translate() calls
+  // should not pay for text it never prints).
+  Translation walked;
+  Paging paging;
+  target::SourceNotes notes;
+
+  [[nodiscard]] std::string trace() const {
+    std::string out;
+    target::append_translation_trace(out, paging, walked, notes);
+    return out;
+  }
 
   [[nodiscard]] bool mapped() const { return status == "mapped"; }
 
@@ -810,6 +821,7 @@ class PyTarget {
     const Paging& p = t_.paging;
     const PagingMode& m = *p.mode;
     PyTranslation o;
+    const target::SourceNotes notes = target::SourceNotes::of(t_.memory(), held_, tr);
     if (t_.process) o.pid = t_.process->pid;
     if (!v.label.empty()) o.pgd = v.label;
     o.va = tr.va.value();
@@ -822,10 +834,9 @@ class PyTarget {
     if (tr.status == Status::Mapped) {
       o.access_kernel = std::string(Access::rwx(tr.access.kernel()));
       o.access_user = std::string(Access::rwx(tr.access.user()));
-      o.frame_in_source = held_.contains(tr.pa);
+      o.frame_in_source = notes.frame_held;
     } else {
-      o.reason = target::translation_reason(
-          p, tr, tr.status == Status::Unreadable ? read_failure(t_.memory(), tr.unreadable) : std::string());
+      o.reason = target::translation_reason(p, tr, notes.unreadable_why);
     }
     if (tr.status == Status::Swap) {
       o.swap_type = tr.swap_type;
@@ -845,6 +856,9 @@ class PyTarget {
     }
     if (t_.kernel)
       if (auto sym = t_.kernel->name_of(tr.va.value())) o.symbol = *sym;
+    o.walked = tr;
+    o.paging = p;
+    o.notes = notes;
     return o;
   }
 
@@ -1034,6 +1048,8 @@ PYBIND11_MODULE(pagewalk, m) {
                                return a;
                              })
       .def("to_dict", &PyTranslation::to_dict, "the members of translate's JSON result, numbers as ints")
+      .def("__str__", &PyTranslation::trace,
+           "the per-level trace `pagewalk translate` prints for it")
       .def("__repr__", [](const PyTranslation& t) {
         if (t.pa)
           return fmt::format("<Translation 0x{:x} {} pa=0x{:x} page_size=0x{:x}>", t.va, t.status, *t.pa, *t.page_size);

@@ -14,6 +14,8 @@
 
 #include <tl/expected.hpp>
 
+#include "core/text.hpp"  // human_size, put_*: the text writers every client shares
+
 namespace pagewalk::cli {
 
 // What a number without a prefix is read as.
@@ -70,30 +72,5 @@ inline constexpr auto kHexDigitValue = [] {
   if (bad & 0x10) return std::nullopt;
   return v;
 }
-
-// "4K", "2M", "1G" style sizes for people.
-[[nodiscard]] std::string human_size(uint64_t bytes);
-// The same appended without allocating, right-aligned in `width` (hot output paths).
-void append_size(std::string& out, uint64_t bytes, size_t width);
-// Decimal, appended without allocating.
-void append_dec(std::string& out, uint64_t v);
-
-// The hot output paths build a whole line in place: open_tail() gives `room` writable bytes
-// at the end of out, the put_* writers return where they stopped, close_tail() trims the
-// rest. One resize per line costs less than one append per field.
-[[nodiscard]] inline char* open_tail(std::string& out, size_t room) {
-  const size_t n = out.size();
-  out.resize(n + room);
-  return out.data() + n;
-}
-inline void close_tail(std::string& out, const char* end) { out.resize(static_cast<size_t>(end - out.data())); }
-inline char* put(char* p, std::string_view s) {
-  std::memcpy(p, s.data(), s.size());
-  return p + s.size();
-}
-// At most 20 bytes.
-char* put_dec(char* p, uint64_t v);
-// At most max(width, 24) bytes.
-char* put_size(char* p, uint64_t bytes, size_t width);
 
 }  // namespace pagewalk::cli

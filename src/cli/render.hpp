@@ -9,6 +9,7 @@
 #include "core/enumerate.hpp"
 #include "core/walk.hpp"
 #include "sources/source.hpp"
+#include "target/describe.hpp"
 #include "cli/json_writer.hpp"
 #include "cli/output_format.hpp"
 
@@ -17,7 +18,6 @@ namespace pagewalk::cli {
 // "rw- user" (the kernel's rights are the same), "r-- kernel" (no user access), or both
 // when they differ: "user r-x, kernel rwx".
 [[nodiscard]] std::string access_string(Access a);
-[[nodiscard]] inline std::string_view access_view(Access a);
 // access_view(a) appended to out (the batch paths' form).
 void append_access(std::string& out, Access a);
 // The JSON form: {"kernel":"rw-","user":"---"}.
@@ -28,22 +28,7 @@ inline void write_target(JsonWriter& w, const Source& s) { write_target(w, s.kin
 // "process":{"pid","comm"}: whose address space was walked.
 void write_process(JsonWriter& w, int pid, std::string_view comm);
 
-// What the source adds to a translation's message.
-struct SourceNotes {
-  // Whether the source holds the frame a mapped address lands in (an image may leave frames
-  // out: kdump's filtered pages, RAM a dump never saw); said when it does not.
-  bool frame_held = true;
-  // Why a table entry could not be read, in the source's words (read_failure).
-  std::string unreadable_why;
-
-  // Asks the source only when there is something to say (no strings on the mapped path).
-  static SourceNotes of(PhysMemory& memory, const RangeSet& held, const Translation& t) {
-    SourceNotes n;
-    if (t.mapped()) n.frame_held = held.contains(t.pa);
-    if (t.status == Status::Unreadable) n.unreadable_why = read_failure(memory, t.unreadable);
-    return n;
-  }
-};
+using target::SourceNotes;
 
 [[nodiscard]] std::string reason(const Paging& paging, const Translation& t, const SourceNotes& notes = {});
 [[nodiscard]] std::string join_flags(const Paging& paging, unsigned level, uint64_t raw);
@@ -69,42 +54,5 @@ void append_range(std::string& out, const Paging& paging, const Range& r);
 void write_range(JsonWriter& w, const Paging& paging, const Range& r);
 void table_range_header(DelimitedWriter& t);
 void table_range(DelimitedWriter& t, const Paging& paging, const Range& r);
-
-// A string for each of the 64 Access values, built at compile time by form(access, put):
-// the batch paths print millions of them.
-template <size_t N>
-struct AccessTable {
-  std::array<std::array<char, N>, 64> text{};
-  std::array<uint8_t, 64> length{};
-  template <typename Form>
-  constexpr explicit AccessTable(Form form) {
-    for (unsigned bits = 0; bits < 64; ++bits) {
-      unsigned n = 0;
-      form(Access(static_cast<uint8_t>(bits)), [&](std::string_view s) {
-        for (char c : s) text[bits][n++] = c;
-      });
-      length[bits] = static_cast<uint8_t>(n);
-    }
-  }
-  [[nodiscard]] constexpr std::string_view operator[](Access a) const { return {text[a.bits()].data(), length[a.bits()]}; }
-};
-
-// "rw- user", "r-- kernel", "user r-x, kernel rwx" (access_view).
-inline constexpr AccessTable<24> kAccessNames([](Access a, auto put) {
-  if (a.user() == 0) {
-    put(Access::rwx(a.kernel()));
-    put(" kernel");
-  } else if (a.user() == a.kernel()) {
-    put(Access::rwx(a.user()));
-    put(" user");
-  } else {
-    put("user ");
-    put(Access::rwx(a.user()));
-    put(", kernel ");
-    put(Access::rwx(a.kernel()));
-  }
-});
-
-inline std::string_view access_view(Access a) { return kAccessNames[a]; }
 
 }  // namespace pagewalk::cli

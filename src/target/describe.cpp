@@ -1,11 +1,13 @@
 #include "target/describe.hpp"
 
 #include <bit>
+#include <iterator>
 
 #include <fmt/format.h>
 
 #include "core/architecture.hpp"
 #include "core/entry.hpp"
+#include "core/text.hpp"
 #include "target/target.hpp"
 
 namespace pagewalk::target {
@@ -43,6 +45,37 @@ std::string translation_reason(const Paging& paging, const Translation& t, std::
     default:
       return "";
   }
+}
+
+void append_translation_trace(std::string& out, const Paging& paging, const Translation& t, const SourceNotes& notes) {
+  const PagingMode& m = *paging.mode;
+  auto o = std::back_inserter(out);
+  if (t.status == Status::Mapped)
+    fmt::format_to(o, "0x{:x} -> 0x{:x}  ({} page, {})\n", t.va.value(), t.pa.value(), human_size(t.page_size),
+                   access_view(t.access));
+  else
+    fmt::format_to(o, "0x{:x}: {}: {}\n", t.va.value(), to_string(t.status),
+                   translation_reason(paging, t, notes.unreadable_why));
+  if (t.nsteps == 0) return;
+  fmt::format_to(o, "  {:<10} {:<18} {:>9}  {:<18} {:<18} {}\n", "level", "table", "index", "entry at", "entry", "flags");
+  for (unsigned i = 0; i < t.nsteps; ++i) {
+    const Step& s = t.steps[i];
+    const LevelDesc& l = m.levels[s.level];
+    fmt::format_to(o, "  {:<4} {:<5} 0x{:016x} {:>3} 0x{:03x}  0x{:016x} ", l.linux_name, l.hw_name, s.table.value(),
+                   s.index, s.index, s.entry_addr.value());
+    if (i + 1 < t.nsteps || t.status != Status::Unreadable)
+      fmt::format_to(o, "0x{:016x} {}\n", s.raw, m.arch->flag_names(m, s.level, s.raw, paging.options).join());
+    else
+      out += "(unreadable)\n";
+  }
+  if (t.status == Status::Mapped || t.status == Status::ProtNone) {
+    const uint64_t off = t.va.offset_in(t.page_size);
+    fmt::format_to(o, "  {:<10} 0x{:016x} + offset 0x{:x} = 0x{:x}\n", "page", (t.pa - off).value(), off, t.pa.value());
+  }
+  if (t.status == Status::Mapped && !notes.frame_held)
+    fmt::format_to(o, "  note: PA 0x{:x} is not in the target's memory: the frame is mapped but its bytes are not in "
+                      "this source\n", t.pa.value());
+  for (const std::string& note : m.arch->access_notes(paging, t)) fmt::format_to(o, "  note: {}\n", note);
 }
 
 }  // namespace pagewalk::target

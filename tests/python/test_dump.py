@@ -42,6 +42,13 @@ def test_a_process_equals_the_cli(pagewalk):
         assert [b.pa[i] for i in range(len(vas))] == [t.translate(v, pgd=half or None).pa or 0 for v in vas]
 
 
+def test_str_is_the_clis_trace(pagewalk):
+    from test_pagewalk import cli_traces
+    t = pagewalk.open(image=DUMP, pid=int(PID))
+    for va in program_vas()[:5] + [0x0, 0x401000]:
+        assert [str(x) for x in t.translate_all(va)] == cli_traces("translate", "--image", DUMP, "--pid", PID, hex(va))
+
+
 def test_a_process_map_equals_the_cli(pagewalk):
     t = pagewalk.open(image=DUMP, pid=int(PID))
     for options, kw in (([], {}), (["--pages"], {"pages": True}), (["--with-kernel"], {"with_kernel": True})):
@@ -78,7 +85,7 @@ def test_the_readme_example_runs(capsys):
     code = code.replace('"dump.elf"', repr(DUMP)).replace("pid=117", f"pid={PID}")
     exec(compile(code, "README.md", "exec"), {})
     out = capsys.readouterr().out
-    assert "<Translation 0x401000 mapped" in out and "pages mapped" in out and " tasks" in out, out
+    assert "0x401000 -> 0x" in out and "pages mapped" in out and " tasks" in out, out
     assert "writable user pages" in out and f"({PID}, '0x" in out and "/hello-mm kernel text" in out, out
     assert out.rstrip().endswith("True"), out
 

@@ -42,6 +42,19 @@ def test_map_equals_the_cli(pagewalk, core, options):
     assert got == want and len(got) > 0
 
 
+def cli_traces(*args):
+    """The CLI's human answer for one VA: each PGD's trace, its '#' header lines left out."""
+    blocks = cli(*args).stdout.split("\n\n")
+    return ["".join(line + "\n" for line in b.splitlines() if not line.startswith("#")) for b in blocks]
+
+
+def test_str_is_the_clis_trace(pagewalk, core):
+    t = pagewalk.open(image=core, cpu=0)
+    for va in VAS:
+        assert [str(t.translate(va))] == cli_traces("translate", "--image", core, "--cpu", "0", hex(va)), hex(va)
+    assert repr(t.translate(VAS[0])).startswith("<Translation 0x")
+
+
 def test_translation_members(pagewalk, core):
     t = pagewalk.open(image=core, cpu=0)
     r = t.translate(core_layout.TEXT + 0x42)

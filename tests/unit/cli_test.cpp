@@ -82,9 +82,9 @@ TEST(CliSizes, LargestUnitWithOneDecimalWhereNeeded) {
       {1ull << 30, "1G"},  {~0ull, "16.0E"},       {0xffff000000000000ull, "16.0E"},
       {(1ull << 40) - 1, "1024.0G"},  // rounds up within the unit it reached
   };
-  for (const auto& [bytes, want] : cases) EXPECT_EQ(cli::human_size(bytes), want) << bytes;
+  for (const auto& [bytes, want] : cases) EXPECT_EQ(human_size(bytes), want) << bytes;
   std::string padded;
-  cli::append_size(padded, 1536, 6);
+  append_size(padded, 1536, 6);
   EXPECT_EQ(padded, "  1.5K");
 }
 
