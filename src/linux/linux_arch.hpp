@@ -5,8 +5,6 @@
 #pragma once
 
 #include <array>
-#include <string_view>
-
 #include <span>
 #include <string>
 #include <string_view>

@@ -149,12 +149,13 @@ TEST_F(Cli, ModesGivesTheKernelsNumbers) {
   const Result h = run("modes --mode x86-64-4level");
   EXPECT_THAT(h.out, HasSubstr("P4D_SHIFT"));
   EXPECT_THAT(h.out, HasSubstr("0xfffffffffffff000"));
-  // The kernel's own masks on 32-bit: under PAE the signed PAGE_MASK reaches bit 43
-  // (__PHYSICAL_MASK_SHIFT 44), without PAE the entry is 32 bits.
+  // The kernel's own masks on 32-bit: under PAE the signed PAGE_MASK reaches bit 51
+  // (__PHYSICAL_MASK_SHIFT 52 since the L1TF fix of 2018, page_32_types.h), without PAE the
+  // entry is 32 bits.
   const auto pae = nlohmann::json::parse(run("modes --mode x86-pae --json").out)["modes"][0];
   EXPECT_EQ(pae["PAGE_MASK"], "0xfffff000");
-  EXPECT_EQ(pae["PTE_PFN_MASK"], "0xffffffff000");
-  EXPECT_EQ(pae["__PHYSICAL_MASK_SHIFT"], 44);
+  EXPECT_EQ(pae["PTE_PFN_MASK"], "0xffffffffff000");
+  EXPECT_EQ(pae["__PHYSICAL_MASK_SHIFT"], 52);
   const auto two = nlohmann::json::parse(run("modes --mode x86-32 --json").out)["modes"][0];
   EXPECT_EQ(two["PTE_PFN_MASK"], "0xfffff000");
 }
