@@ -117,8 +117,6 @@ class X86_64Linux final : public LinuxArch {
     return x86_64_layout(p);
   }
 
-  // arch/x86/include/asm/page_64_types.h: 52; page_32_types.h: 44 with PAE ("the limit we
-  // can fit into an unsigned long pfn"), 32 without.
   // arch/x86/include/asm/page_{64,32}_types.h: 52 on x86-64; 52 under 32-bit PAE too since
   // the L1TF fix of 2018 (before it 44, "the limit we can fit into an unsigned long pfn",
   // which stays the real limit: the full mask keeps inverted PROT_NONE entries whole); 32

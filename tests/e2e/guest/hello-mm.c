@@ -177,7 +177,9 @@ int main(int argc, char **argv)
             add("protnone", pn);
     }
 
-    /* 8. Optionally a page above the 47-bit boundary (57-bit VA only). */
+    /* 8. Optionally a page above the 47-bit boundary (57-bit VA only; a 32-bit build has
+     * no such addresses). */
+#if UINTPTR_MAX > 0xffffffffu
     if (want_high) {
         void *hint = (void *)(uintptr_t)(HIGH_HINT);
         char *high = mmap(hint, PAGE_SIZE, PROT_READ | PROT_WRITE,
@@ -189,6 +191,9 @@ int main(int argc, char **argv)
             add("high", high);
         }
     }
+#else
+    (void)want_high;
+#endif
 
     int fd = open("/proc/self/pagemap", O_RDONLY);
     if (fd < 0) {
