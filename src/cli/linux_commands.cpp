@@ -94,7 +94,7 @@ int cmd_layout(const LinuxCommandArgs& a) {
     return kAllMapped;
   }
   std::string out;
-  if (!a.f.no_header) out = fmt::format("# {}, {}\n", source, mode->levels.size() == 5 ? "5-level paging" : "4-level paging");
+  if (!a.f.no_header) out = fmt::format("# {}, {}\n", source, mode->description);
   if (k && !a.f.no_header) {
     auto line = [&](const char* name, const std::optional<linux_kernel::Known>& v) {
       out += v ? fmt::format("# {:<17} 0x{:016x}  ({})\n", name, v->value, v->source)

@@ -45,7 +45,7 @@ void TargetOptions::add_to(CLI::App& app, unsigned uses) {
     app.add_option("--pid", pid,
                    "a process: with --image, found in the dump's task list; without, a live process through "
                    "/proc (PID or self; PFNs need root)");
-    app.add_flag("--kernel", fields.kernel, "walk the kernel's own page tables (init_top_pgt)");
+    app.add_flag("--kernel", fields.kernel, "walk the kernel's own page tables (init_top_pgt; swapper_pg_dir on i386)");
     app.add_option("--pti", fields.pti, "with page-table isolation: walk only the user or the kernel half of the PGD pair")
         ->check(CLI::IsMember({"user", "kernel"}));
   }

@@ -36,6 +36,13 @@ class VirtualMemory {
     return v;
   }
 
+  // An unsigned long of the software the tables serve: the mode's word (4 bytes under 32-bit
+  // paging, PAE included; 8 in long mode).
+  [[nodiscard]] tl::expected<uint64_t, VirtReadError> word(VirtAddr va) {
+    if (paging().mode->word_bits == 32) return value<uint32_t>(va);
+    return value<uint64_t>(va);
+  }
+
   // A NUL-terminated string of at most max_len bytes (kernel char arrays such as comm).
   [[nodiscard]] tl::expected<std::string, VirtReadError> c_string(VirtAddr va, size_t max_len);
 

@@ -140,9 +140,18 @@ tl::expected<TaskLayout, std::string> task_layout_from_btf(std::span<const std::
 tl::expected<std::vector<std::byte>, std::string> read_kernel_btf(LinuxKernel& kernel) {
   const auto start = kernel.symbol("__start_BTF");
   const auto stop = kernel.symbol("__stop_BTF");
-  if (!start || !stop)
+  if (!start || !stop) {
+    // Debian builds its i386 kernels without BTF and with text symbols only in kallsyms: the
+    // types and init_task come from the kernel's DWARF.
+    if (kernel.paging.mode->word_bits == 32)
+      return tl::unexpected(fmt::format(
+          "this 32-bit kernel has no BTF (CONFIG_DEBUG_INFO_BTF off) and kallsyms holds no init_task: give --vmlinux "
+          "FILE, the kernel's DWARF (/usr/lib/debug/boot/vmlinux-{0} of Debian's linux-image-{0}-dbg), or --btf FILE "
+          "made from it with pahole",
+          kernel.release.empty() ? std::string("RELEASE") : kernel.release));
     return tl::unexpected(std::string("the kernel's symbols do not locate its BTF (__start_BTF/__stop_BTF; "
                                       "CONFIG_DEBUG_INFO_BTF off?): give --btf FILE"));
+  }
   if (*stop <= *start || *stop - *start > (uint64_t{256} << 20))
     return tl::unexpected(fmt::format("__start_BTF 0x{:x} .. __stop_BTF 0x{:x} is not a plausible range", *start, *stop));
   std::vector<std::byte> data(*stop - *start);

@@ -163,7 +163,8 @@ tl::expected<std::unique_ptr<LinuxKernel>, std::string> LinuxKernel::discover(co
   if (!k->kaslr_offset && vi && vi->kernel_offset()) k->kaslr_offset = Known{*vi->kernel_offset(), "VMCOREINFO KERNELOFFSET"};
   if (!k->kaslr_offset && file_symbols && !in.symbol_text_is_system_map) {
     // /proc/kallsyms holds runtime addresses: the slide is _text's distance from its link address.
-    if (auto text = file_symbols->find("_text")) k->kaslr_offset = Known{*text - kTextLinkAddress, in.symbol_text_name + " _text"};
+    if (auto text = file_symbols->find("_text"))
+      k->kaslr_offset = Known{*text - linux_arch_of(vi, in.cpus).text_link_address(), in.symbol_text_name + " _text"};
   }
   k->phys_base = override_of("phys_base");
   if (!k->phys_base && vi && vi->number("phys_base"))
@@ -178,7 +179,7 @@ tl::expected<std::unique_ptr<LinuxKernel>, std::string> LinuxKernel::discover(co
   }
 
   // Paging mode: --mode, else what the architecture's rules read from the kernel or CPUs.
-  k->arch = &linux_arch_for(in.mode);
+  k->arch = in.mode ? &linux_arch_for(in.mode) : &linux_arch_of(vi, in.cpus);
   if (in.mode) {
     k->paging.mode = in.mode;
     k->mode_source = "--mode";
@@ -206,15 +207,17 @@ tl::expected<std::unique_ptr<LinuxKernel>, std::string> LinuxKernel::discover(co
   k->reader_ = std::make_unique<TableReader>(*in.memory);
   k->vm_ = std::make_unique<VirtualMemory>(k->paging, *k->reader_, k->kernel_pgd);
 
-  // The tables must map the PGD's own VA to the PA the formula gave: otherwise phys_base
-  // or the mode is wrong and every later answer would be too.
+  // The tables must map the PGD's own VA to the PA the formula gave: otherwise the
+  // formula's base (phys_base; PAGE_OFFSET on i386) or the mode is wrong, and every later
+  // answer would be too.
   if (auto self = k->vm_->to_phys(VirtAddr(k->kernel_pgd_va->value)); !self)
-    k->warnings.push_back(fmt::format("the kernel PGD at PA 0x{:x} does not map its own VA 0x{:x} ({}): phys_base "
-                                      "or the paging mode is wrong",
-                                      k->kernel_pgd.value(), k->kernel_pgd_va->value, self.error().reason));
+    k->warnings.push_back(fmt::format("the kernel PGD at PA 0x{:x} does not map its own VA 0x{:x} ({}): the base of "
+                                      "__pa_symbol (VA {}) or the paging mode is wrong",
+                                      k->kernel_pgd.value(), k->kernel_pgd_va->value, self.error().reason, how));
   else if (*self != k->kernel_pgd)
-    k->warnings.push_back(fmt::format("the kernel PGD maps its own VA to PA 0x{:x}, not 0x{:x}: phys_base is wrong",
-                                      self->value(), k->kernel_pgd.value()));
+    k->warnings.push_back(fmt::format("the kernel PGD maps its own VA to PA 0x{:x}, not 0x{:x}: the base of "
+                                      "__pa_symbol (VA {}) is wrong",
+                                      self->value(), k->kernel_pgd.value(), how));
 
   if (file_symbols) {
     k->symbols = std::move(*file_symbols);
@@ -234,7 +237,7 @@ tl::expected<std::unique_ptr<LinuxKernel>, std::string> LinuxKernel::discover(co
     if (auto o = override_of(name)) return o;
     auto at = k->symbols.find(name);
     if (!at) return std::nullopt;
-    auto v = k->vm_->value<uint64_t>(VirtAddr(*at));
+    auto v = k->read_word(VirtAddr(*at));
     if (!v) {
       k->warnings.push_back(fmt::format("{} at 0x{:x} is not readable: {}", name, *at, v.error().reason));
       return std::nullopt;
@@ -244,13 +247,14 @@ tl::expected<std::unique_ptr<LinuxKernel>, std::string> LinuxKernel::discover(co
   k->page_offset_base = base_from_symbol("page_offset_base");
   k->vmalloc_base = base_from_symbol("vmalloc_base");
   k->vmemmap_base = base_from_symbol("vmemmap_base");
+  if (!k->page_offset_base) k->page_offset_base = k->arch->default_page_offset();
   if (!k->kaslr_offset && k->symbols.find("_text"))
-    k->kaslr_offset = Known{*k->symbols.find("_text") - kTextLinkAddress, "_text in " + k->symbols_source};
+    k->kaslr_offset = Known{*k->symbols.find("_text") - k->arch->text_link_address(), "_text in " + k->symbols_source};
 
   // FLATMEM kernels export mem_map; SPARSEMEM_VMEMMAP ones (every x86-64) use vmemmap.
   k->mem_map = override_of("mem_map");
   if (!k->mem_map && vi && vi->symbol("mem_map")) {
-    auto v = k->vm_->value<uint64_t>(VirtAddr(*vi->symbol("mem_map")));
+    auto v = k->read_word(VirtAddr(*vi->symbol("mem_map")));
     if (v) k->mem_map = Known{*v, "read at VMCOREINFO SYMBOL(mem_map)"};
   }
   if (vi && vi->size("page")) {
@@ -270,8 +274,11 @@ tl::expected<std::unique_ptr<LinuxKernel>, std::string> LinuxKernel::discover(co
     }
   }
   for (const PhysRange& r : in.memory->ranges()) k->max_pfn = std::max(k->max_pfn, (r.start.value() + r.size) >> 12);
+  k->arch->complete(*k);
   return k;
 }
+
+tl::expected<uint64_t, VirtReadError> LinuxKernel::read_word(VirtAddr va) { return vm_->word(va); }
 
 std::optional<uint64_t> LinuxKernel::symbol(std::string_view name) const {
   if (auto v = symbols.find(name)) return v;

@@ -83,6 +83,8 @@ class LinuxKernel {
   [[nodiscard]] VirtualMemory& memory() { return *vm_; }
   [[nodiscard]] TableReader& reader() { return *reader_; }
   [[nodiscard]] PhysMemory& phys() { return *phys_; }
+  // An unsigned long of the kernel at `va`: 4 bytes on a 32-bit kernel, 8 on a 64-bit one.
+  [[nodiscard]] tl::expected<uint64_t, VirtReadError> read_word(VirtAddr va);
 
   const LinuxArch* arch = nullptr;  // the architecture's part of the rules
   std::optional<VmcoreInfo> vmcoreinfo;
@@ -97,6 +99,8 @@ class LinuxKernel {
   uint64_t struct_page_size = 64;  // 0: unknown (a corrupt SIZE(page))
   std::string struct_page_size_source = "default";
   uint64_t max_pfn = 0;  // one past the highest frame the image holds
+  // i386: the bytes of lowmem (the direct map above PAGE_OFFSET), as the kernel's tables map it.
+  std::optional<uint64_t> lowmem_bytes;
   SymbolTable symbols;
   std::string symbols_source;
   std::vector<std::string> warnings;

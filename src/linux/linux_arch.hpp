@@ -1,10 +1,12 @@
 // The part of Linux knowledge that differs by architecture: which paging mode the kernel
 // runs, where its top-level table is, __pa/__va and pfn <-> struct page, the kernel's
-// virtual layout, and a process's roots. x86-64 now (linux/x86_64.cpp); AArch64 and i386
-// implement the same interface.
+// virtual layout, and a process's roots. x86-64 (linux/x86_64.cpp) and i386
+// (linux/i386.cpp); AArch64 implements the same interface.
 #pragma once
 
 #include <array>
+#include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -20,6 +22,7 @@ namespace pagewalk::linux_kernel {
 
 class LinuxKernel;
 class VmcoreInfo;
+struct Known;
 struct TaskLayout;
 
 // One root set of a process, and what it is ("kernel"/"user" under x86 PTI, "" alone).
@@ -59,10 +62,21 @@ class LinuxArch {
   // x86 PTI, a CPU stopped in user mode holds the user half of the pair, whose kernel half
   // maps the rest).
   [[nodiscard]] virtual std::vector<RootSet> kernel_root_guesses(const RootSet& cpu_roots) const { return {cpu_roots}; }
+  // Where the direct map starts when no variable of the kernel says (i386's PAGE_OFFSET is a
+  // constant of its build; x86-64 reads page_offset_base).
+  [[nodiscard]] virtual std::optional<Known> default_page_offset() const;
+  // The address _text is linked at: its distance from the running _text is the KASLR offset.
+  [[nodiscard]] virtual uint64_t text_link_address() const = 0;
+  // What the architecture learns once the kernel's PGD and symbols are known (i386: where
+  // lowmem ends, from the kernel's own tables).
+  virtual void complete(LinuxKernel& /*kernel*/) const {}
 };
 
 // The Linux part for the architecture of `mode` (nullptr: x86-64, the one before others).
 [[nodiscard]] const LinuxArch& linux_arch_for(const PagingMode* mode);
+// The Linux part for a kernel of unknown mode: a PAE kernel's VMCOREINFO (CONFIG_X86_PAE)
+// or a CPU in 32-bit protected mode says i386; otherwise x86-64.
+[[nodiscard]] const LinuxArch& linux_arch_of(const VmcoreInfo* vmcoreinfo, std::span<const CpuState> cpus);
 
 // The kernel's masks for a mode, as its headers compute them in unsigned long (the mode's
 // word size) and pteval_t (the entry size).

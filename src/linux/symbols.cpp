@@ -148,7 +148,7 @@ tl::expected<SymbolTable, std::string> read_kallsyms(VirtualMemory& kernel, cons
         "CONFIG_KALLSYMS_BASE_RELATIVE)"));
 
   auto num = kernel.value<uint32_t>(VirtAddr(*num_va));
-  auto relative_base = kernel.value<uint64_t>(VirtAddr(*relative_base_va));
+  auto relative_base = kernel.word(VirtAddr(*relative_base_va));  // an unsigned long (kernel/kallsyms.c)
   if (!num || !relative_base) return tl::unexpected(std::string("kallsyms_num_syms is not readable"));
   if (*num == 0 || *num > 4'000'000) return tl::unexpected(fmt::format("kallsyms_num_syms {} is implausible", *num));
 

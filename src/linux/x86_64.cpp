@@ -131,6 +131,8 @@ class X86_64Linux final : public LinuxArch {
     if (!pti_enabled(k, layout).value_or(false)) return {{"", RootSet(pgd)}};
     return {{"kernel", RootSet(pgd)}, {"user", RootSet(pgd + kPtiUserPgdOffset)}};
   }
+  [[nodiscard]] uint64_t text_link_address() const override { return kTextLinkAddress; }
+
   std::vector<RootSet> kernel_root_guesses(const RootSet& cpu_roots) const override {
     const PhysAddr root = cpu_roots[0];
     if (root.value() & kPtiUserPgdOffset) return {cpu_roots, RootSet(PhysAddr(root.value() & ~kPtiUserPgdOffset))};
@@ -142,6 +144,6 @@ const X86_64Linux kX86_64Linux;
 
 }  // namespace
 
-const LinuxArch& linux_arch_for(const PagingMode* /*mode*/) { return kX86_64Linux; }
+const LinuxArch& x86_64_linux() { return kX86_64Linux; }
 
 }  // namespace pagewalk::linux_kernel

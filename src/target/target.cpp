@@ -183,7 +183,7 @@ void select_linux_roots(Target& t, const TargetSpec& s) {
   const std::string where = fmt::format("{}: {}, {} ({})", t.name(), t.source->format(), k.paging.mode->name, k.mode_source);
   if (s.kernel || !s.pid) {
     t.roots = k.kernel_pgd;
-    t.root_source = fmt::format("kernel PGD 0x{:x} (init_top_pgt)", k.kernel_pgd.value());
+    t.root_source = fmt::format("kernel PGD 0x{:x} ({})", k.kernel_pgd.value(), k.arch->pgd_symbols().front());
     t.views = {{"", t.roots}};
     t.description = fmt::format("{}, root {}", where, t.root_source);
     return;

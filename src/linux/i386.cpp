@@ -1,0 +1,177 @@
+// Linux on 32-bit x86 (i386): the kernel runs in the top of the 4 GiB space above
+// PAGE_OFFSET (CONFIG_VMSPLIT_3G: 0xC0000000 on Debian's 686 and 686-pae kernels), its image
+// inside the lowmem direct map (__START_KERNEL_map is PAGE_OFFSET, page_32_types.h), so
+// __pa(x) and __pa_symbol(x) are both x - PAGE_OFFSET (page_32.h) and KASLR moves the image
+// physically only. Above lowmem (high_memory) come vmalloc, pkmap, the LDT remap,
+// cpu_entry_area and the fixmap (pgtable_32_areas.h). FLATMEM: pfn_to_page is
+// mem_map + (pfn - ARCH_PFN_OFFSET), and ARCH_PFN_OFFSET is 0 on x86
+// (include/asm-generic/memory_model.h).
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "arch/x86/x86_arch.hpp"
+#include "arch/x86/x86_modes.hpp"
+#include "core/enumerate.hpp"
+#include "linux/i386.hpp"
+#include "linux/kernel.hpp"
+#include "linux/tasks.hpp"
+
+namespace pagewalk::linux_kernel {
+namespace {
+
+constexpr uint64_t kCr4Pae = uint64_t{1} << 5;
+constexpr uint64_t kTop = uint64_t{1} << 32;
+
+uint64_t page_offset(const LinuxKernel& k) { return k.page_offset_base ? k.page_offset_base->value : kI386PageOffset; }
+
+class I386Linux final : public LinuxArch {
+ public:
+  [[nodiscard]] std::string_view name() const override { return "i386"; }
+
+  // VMCOREINFO says CONFIG_X86_PAE=y for a PAE kernel (kernel/crash_core.c,
+  // arch_crash_save_vmcoreinfo of machine_kexec_32.c) and nothing otherwise; else CR4.PAE.
+  const PagingMode* mode(const VmcoreInfo* vi, std::span<const CpuState> cpus, std::string& source) const override {
+    if (vi && vi->get("CONFIG_X86_PAE") == "y") {
+      source = "VMCOREINFO CONFIG_X86_PAE";
+      return &kX86Pae;
+    }
+    if (vi) {
+      source = "VMCOREINFO (no CONFIG_X86_PAE)";
+      return &kX86_32;
+    }
+    if (!cpus.empty()) {
+      source = "CR4.PAE";
+      return (cpus.front().get_or(x86::CpuRegisterNames::kCr4, 0) & kCr4Pae) ? &kX86Pae : &kX86_32;
+    }
+    source = "assumed";
+    return &kX86Pae;
+  }
+
+  std::span<const std::string_view> pgd_symbols() const override {
+    static constexpr std::string_view kNames[] = {"swapper_pg_dir"};
+    return kNames;
+  }
+
+  tl::expected<PhysAddr, std::string> image_to_phys(const LinuxKernel& k, VirtAddr va, std::string& how) const override {
+    if (va.value() < page_offset(k))
+      return tl::unexpected(fmt::format("0x{:x} is below PAGE_OFFSET 0x{:x}: not a kernel image address", va.value(),
+                                        page_offset(k)));
+    how = "- PAGE_OFFSET";
+    return PhysAddr(va.value() - page_offset(k));
+  }
+
+  // __pa: lowmem only; the kernel's own tables say where lowmem ends (high_memory is no
+  // symbol of a kernel without CONFIG_KALLSYMS_ALL).
+  tl::expected<PhysAddr, std::string> virt_to_phys(const LinuxKernel& k, VirtAddr va) const override {
+    const uint64_t po = page_offset(k);
+    if (va.value() < po)
+      return tl::unexpected(fmt::format("0x{:x} is below PAGE_OFFSET 0x{:x} (user space)", va.value(), po));
+    const uint64_t end = po + k.lowmem_bytes.value_or(kTop - po);
+    if (va.value() >= end)
+      return tl::unexpected(fmt::format("0x{:x} is above lowmem (which ends at 0x{:x}): vmalloc, pkmap and the fixmap "
+                                        "have no __pa; their page tables are the answer",
+                                        va.value(), end));
+    return PhysAddr(va.value() - po);
+  }
+
+  tl::expected<VirtAddr, std::string> phys_to_virt(const LinuxKernel& k, PhysAddr pa) const override {
+    const uint64_t low = k.lowmem_bytes.value_or(kTop - page_offset(k));
+    if (pa.value() >= low)
+      return tl::unexpected(fmt::format("PA 0x{:x} is above lowmem (which ends at PA 0x{:x}): highmem, or no RAM, has "
+                                        "no __va; the kernel maps a highmem frame only for a while, through kmap "
+                                        "(pkmap) or kmap_local (the fixmap)",
+                                        pa.value(), low));
+    return VirtAddr(pa.value() + page_offset(k));
+  }
+
+  tl::expected<VirtAddr, std::string> pfn_to_page(const LinuxKernel& k, Pfn pfn) const override {
+    if (k.struct_page_size == 0) return tl::unexpected("struct page's size is " + k.struct_page_size_source);
+    auto base = k.need(k.mem_map, "mem_map");
+    if (!base) return tl::unexpected(base.error());
+    return VirtAddr(*base + pfn.value() * k.struct_page_size);
+  }
+
+  tl::expected<Pfn, std::string> page_to_pfn(const LinuxKernel& k, VirtAddr page) const override {
+    auto b = k.need(k.mem_map, "mem_map");
+    if (!b) return tl::unexpected(b.error());
+    if (k.struct_page_size == 0) return tl::unexpected("struct page's size is " + k.struct_page_size_source);
+    if (page.value() < *b || (page.value() - *b) % k.struct_page_size)
+      return tl::unexpected(fmt::format("0x{:x} is not a struct page address (mem_map 0x{:x}, {} bytes each)",
+                                        page.value(), *b, k.struct_page_size));
+    return Pfn((page.value() - *b) / k.struct_page_size);
+  }
+
+  tl::expected<std::vector<Region>, std::string> layout(const LinuxKernel* k, const PagingMode& mode) const override {
+    if (&mode != &kX86Pae && &mode != &kX86_32)
+      return tl::unexpected(fmt::format("the i386 kernel layout is for x86-pae and x86-32, not {}", mode.name));
+    I386LayoutParams p;
+    if (k) {
+      p.page_offset = page_offset(*k);
+      p.lowmem_bytes = k->lowmem_bytes.value_or(0);
+      if (k->kaslr_offset) p.image_start = kI386PageOffset + kI386PhysicalStart + k->kaslr_offset->value;
+    }
+    return i386_layout(p);
+  }
+
+  // page_32_types.h: 52 under PAE since the L1TF fix of 2018 (44, "the limit we can fit
+  // into an unsigned long pfn", stays the real one), 32 without.
+  unsigned physical_mask_shift(const PagingMode& mode) const override { return mode.entry_bytes == 8 ? 52 : 32; }
+
+  std::vector<ProcessRoot> process_roots(LinuxKernel&, const TaskLayout&, PhysAddr pgd) const override {
+    return {{"", RootSet(pgd)}};
+  }
+
+  [[nodiscard]] std::optional<Known> default_page_offset() const override {
+    return Known{kI386PageOffset, "PAGE_OFFSET of CONFIG_VMSPLIT_3G (Debian's i386 kernels)"};
+  }
+  [[nodiscard]] uint64_t text_link_address() const override { return kI386PageOffset + kI386PhysicalStart; }
+
+  // Where lowmem ends, as bytes above PAGE_OFFSET: the run of the kernel's linear mapping
+  // (VA - PA = PAGE_OFFSET) that starts at PA 0, as its own tables map it.
+  void complete(LinuxKernel& k) const override {
+    const uint64_t po = page_offset(k);
+    EnumOptions o;
+    o.first = VirtAddr(po);
+    o.last = VirtAddr(kTop - 1);
+    o.max_entries = default_max_entries(k.phys());
+    uint64_t next = po;  // the VA the run must continue at
+    (void)enumerate(k.paging, k.reader(), k.kernel_pgd, o, [&](const Range& r) {
+      if (r.kind != RangeKind::Mapped) return r.kind == RangeKind::Hole && next == po;  // a hole before the run
+      if (r.start.value() != next || r.start.value() - r.pa.value() != po) return false;
+      next = r.start.value() + r.size;
+      return true;
+    });
+    if (next > po) k.lowmem_bytes = next - po;
+  }
+};
+
+const I386Linux kI386Linux;
+
+}  // namespace
+
+const LinuxArch& i386_linux() { return kI386Linux; }
+
+std::vector<Region> i386_layout(const I386LayoutParams& p) {
+  std::vector<Region> out;
+  auto add = [&](uint64_t start, uint64_t last, RegionKind kind, std::string name, std::string note) {
+    if (start <= last) out.push_back({start, last, kind, std::move(name), std::move(note)});
+  };
+  const uint64_t po = p.page_offset;
+  add(0, po - 1, RegionKind::User, "user space", "different per mm");
+  if (p.lowmem_bytes) {
+    const uint64_t end = std::min(po + p.lowmem_bytes, kTop);
+    add(po, end - 1, RegionKind::DirectMap, "lowmem (direct map)",
+        p.image_start ? fmt::format("PAGE_OFFSET 0x{:x}; the kernel image inside it at 0x{:x}", po, *p.image_start)
+                      : fmt::format("PAGE_OFFSET 0x{:x}, up to high_memory as the kernel's tables map it", po));
+    add(end, kTop - 1, RegionKind::Vmalloc, "vmalloc, pkmap, LDT remap, cpu_entry_area, fixmap",
+        "VMALLOC_START = high_memory + 8 MiB; the fixmap ends at 4 GiB (pgtable_32_areas.h)");
+  } else {
+    add(po, kTop - 1, RegionKind::DirectMap, "kernel space",
+        fmt::format("PAGE_OFFSET 0x{:x}: lowmem, then vmalloc, pkmap and the fixmap (their bounds need an image)", po));
+  }
+  add(kTop, ~uint64_t{0}, RegionKind::NonCanonical, "beyond 32 bits", "no such virtual address on i386");
+  return out;
+}
+
+}  // namespace pagewalk::linux_kernel
