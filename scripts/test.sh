@@ -82,6 +82,8 @@ e2e() {
   [ -x build/pagewalk ] || unit
   make --no-print-directory static  # the guest's own pagewalk
   python3 tests/e2e/run_e2e.py --pagewalk build/pagewalk --guest-pagewalk build-static/pagewalk --kdump
+  banner "32-bit x86 Linux end to end (Debian's 686-pae and 686 kernels under qemu-system-i386)"
+  python3 tests/e2e/run_i386.py --pagewalk build/pagewalk
 }
 
 case "$stage" in

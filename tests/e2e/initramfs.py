@@ -221,8 +221,9 @@ def _busybox_applets(busybox):
 
 
 def build_initramfs(out_path, hello_mm, busybox="/bin/busybox", pagewalk=None,
-                    modules=None, kmod=None, kmod_probe=None):
-    """Write a gzip-compressed newc cpio archive to out_path."""
+                    modules=None, kmod=None, kmod_probe=None, list_applets_with=None):
+    """Write a gzip-compressed newc cpio archive to out_path. `list_applets_with`: a busybox
+    of the same version that runs here, when `busybox` is built for another architecture."""
     for tool in ("cpio",):
         if shutil.which(tool) is None:
             raise InitramfsError(f"{tool} not found (apt-get install {tool})")
@@ -238,7 +239,7 @@ def build_initramfs(out_path, hello_mm, busybox="/bin/busybox", pagewalk=None,
             os.makedirs(os.path.join(root, d), exist_ok=True)
         shutil.copy2(busybox, os.path.join(root, "bin/busybox"))
         os.chmod(os.path.join(root, "bin/busybox"), 0o755)
-        for applet in _busybox_applets(busybox):
+        for applet in _busybox_applets(list_applets_with or busybox):
             applet = applet.lstrip("/")
             if os.path.basename(applet) == "busybox":
                 continue

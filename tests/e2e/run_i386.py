@@ -1,0 +1,333 @@
+#!/usr/bin/env python3
+"""32-bit x86 Linux end to end: Debian's 686-pae (PAE) and 686 (2-level) kernels under
+qemu-system-i386 (TCG) with a static i386 test program, and the dumps pagewalk translates
+offline held to QEMU's own MMU (`gva2gpa`, `info tlb`) and the guest's own
+/proc/self/pagemap:
+
+  * the program's VAs through the dump's CPU registers: PA = gva2gpa, PFN = pagemap's;
+  * kernel VAs across lowmem and the top of the space through swapper_pg_dir (--kernel);
+  * `map --pages` against every leaf of `info tlb` (frames compared: QEMU 7.2 prints the
+    NX bit inside its PA column on PAE guests, the articles' mistake);
+  * "Hello mm paging!" read at the translated address;
+  * `layout` (PAGE_OFFSET, lowmem), `kconv` (__pa of lowmem checked against the tables
+    and gva2gpa, no __va for a frame above lowmem), and `ps` saying which package holds the
+    types it needs (these kernels have no BTF);
+  * a 1 GiB PAE guest whose program pages sit in highmem.
+
+The kernels and an i386 busybox are fetched with `apt-get download` against a private apt
+state for i386 (the host's architecture list is never changed). Every guest runs with
+`nopti`, so that the stopped program's CR3 maps the kernel too and gva2gpa can answer for
+kernel VAs.
+
+Usage: run_i386.py --pagewalk build/pagewalk [--cache DIR] [--keep DIR]
+"""
+import argparse
+import glob
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+from initramfs import build_guest_program, build_initramfs  # noqa: E402
+from qemu_guest import QemuGuest  # noqa: E402
+
+PAGE_OFFSET = 0xC0000000  # CONFIG_VMSPLIT_3G of Debian's i386 kernels
+MIB = 1 << 20
+# name, kernel flavour, CPU model, RAM, the mode pagewalk must find, frame bits of an entry
+CASES = [
+    ("686-pae", "686-pae", "qemu64", "512M", "x86-pae", 0x000FFFFFFFFFF000),
+    ("686", "686", "qemu32", "512M", "x86-32", 0xFFFFF000),
+    ("686-pae-highmem", "686-pae", "qemu64", "1G", "x86-pae", 0x000FFFFFFFFFF000),
+]
+
+
+class SetupError(RuntimeError):
+    pass
+
+
+def log(msg):
+    print(msg, flush=True)
+
+
+def run(cmd, **kw):
+    return subprocess.run(cmd, capture_output=True, text=True, **kw)
+
+
+# --------------------------------------------------------------------------
+# Fetching i386 packages without touching the host's apt configuration
+
+
+def apt_options(root):
+    return ["-o", f"Dir::Etc={root}/etc", "-o", "Dir::Etc::SourceList=/dev/null",
+            "-o", f"Dir::Etc::SourceParts={root}/etc/sources.list.d", "-o", f"Dir::Etc::Parts={root}/etc/apt.conf.d",
+            "-o", f"Dir::Etc::Preferences={root}/etc/preferences", "-o", f"Dir::Etc::PreferencesParts={root}/etc/preferences.d",
+            "-o", f"Dir::State={root}/state", "-o", f"Dir::State::status={root}/state/status",
+            "-o", f"Dir::Cache={root}/cache", "-o", "APT::Architecture=i386", "-o", "APT::Architectures::=i386",
+            "-o", "Dir::Etc::Trusted=/etc/apt/trusted.gpg", "-o", "Dir::Etc::TrustedParts=/etc/apt/trusted.gpg.d",
+            "-o", "Debug::NoLocking=1", "-o", "APT::Sandbox::User=root"]
+
+
+def private_apt(cache):
+    """A private apt state for i386 with the host's Debian sources, its lists fresh."""
+    root = os.path.join(cache, "apt-i386")
+    for d in ("etc/sources.list.d", "etc/apt.conf.d", "etc/preferences.d", "state/lists/partial",
+              "cache/archives/partial"):
+        os.makedirs(os.path.join(root, d), exist_ok=True)
+    open(os.path.join(root, "state/status"), "a").close()
+    sources = [f for f in glob.glob("/etc/apt/sources.list.d/*") if f.endswith((".sources", ".list"))]
+    if os.path.isfile("/etc/apt/sources.list"):
+        sources.append("/etc/apt/sources.list")
+    for src in sources:
+        shutil.copy(src, os.path.join(root, "etc/sources.list.d", os.path.basename(src).replace("sources.list", "host.list")))
+    r = run(["apt-get", *apt_options(root), "update", "-qq"], timeout=600)
+    if r.returncode != 0:
+        raise SetupError("apt-get update (private i386 state) failed: " + r.stderr[-400:])
+    return root
+
+
+def depends_of(root, meta):
+    r = run(["apt-cache", *apt_options(root), "depends", meta], timeout=120)
+    for line in r.stdout.splitlines():
+        line = line.strip()
+        if line.startswith("Depends: linux-image-"):
+            return line.split()[1]
+    raise SetupError(f"cannot resolve {meta} for i386: {r.stdout[-300:]} {r.stderr[-300:]}")
+
+
+def fetch(cache):
+    """{flavour: vmlinuz} and the i386 busybox, downloaded and unpacked once."""
+    out = os.path.join(cache, "i386")
+    os.makedirs(out, exist_ok=True)
+    stamp = os.path.join(out, "PACKAGES")
+    if not os.path.isfile(stamp):
+        root = private_apt(cache)
+        pkgs = [depends_of(root, "linux-image-686-pae"), depends_of(root, "linux-image-686"), "busybox-static"]
+        with tempfile.TemporaryDirectory(dir=out) as tmp:
+            r = run(["apt-get", *apt_options(root), "download", *pkgs], cwd=tmp, timeout=900)
+            if r.returncode != 0:
+                raise SetupError("apt-get download failed: " + r.stderr[-400:])
+            for deb in glob.glob(os.path.join(tmp, "*.deb")):
+                name = os.path.basename(deb).split("_")[0]
+                dest = os.path.join(out, name)
+                shutil.rmtree(dest, ignore_errors=True)
+                if run(["dpkg-deb", "-x", deb, dest], timeout=300).returncode != 0:
+                    raise SetupError(f"dpkg-deb -x {deb} failed")
+        with open(stamp, "w") as f:
+            f.write("\n".join(pkgs) + "\n")
+    pkgs = open(stamp).read().split()
+    kernels = {}
+    for pkg in pkgs[:2]:
+        flavour = "686-pae" if pkg.endswith("-686-pae") else "686"
+        found = glob.glob(os.path.join(out, pkg, "boot", "vmlinuz-*"))
+        if not found:
+            raise SetupError(f"{pkg} holds no vmlinuz (remove {stamp} to fetch again)")
+        kernels[flavour] = found[0]
+    busybox = os.path.join(out, "busybox-static", "bin", "busybox")
+    if not os.path.isfile(busybox):
+        raise SetupError(f"no i386 busybox in {out} (remove {stamp} to fetch again)")
+    return kernels, busybox, pkgs[0].removeprefix("linux-image-")
+
+
+# --------------------------------------------------------------------------
+# The checks
+
+
+class Result:
+    def __init__(self, name):
+        self.name, self.failures, self.counts = name, [], {}
+
+    def fail(self, what, detail):
+        self.failures.append(f"{what}: {detail}")
+
+    def count(self, key, n=1):
+        self.counts[key] = self.counts.get(key, 0) + n
+
+
+def pagewalk_lines(pw, *args):
+    r = run([pw, *args], timeout=300)
+    if r.returncode not in (0, 1):
+        raise SetupError(f"pagewalk {' '.join(args)}: exit {r.returncode}: {r.stderr.strip()}")
+    return [json.loads(line) for line in r.stdout.splitlines()]
+
+
+def pagewalk_doc(pw, *args, ok=(0, 1)):
+    r = run([pw, *args], timeout=300)
+    if r.returncode not in ok:
+        raise SetupError(f"pagewalk {' '.join(args)}: exit {r.returncode}: {r.stderr.strip()}")
+    return json.loads(r.stdout) if r.stdout.strip() else None, r
+
+
+def parse_info_tlb(text, frame_mask):
+    """{va: frame} of every leaf `info tlb` lists ("c0000000: 8000000000000000 XG-DA---W")."""
+    leaves = {}
+    for raw in text.splitlines():
+        va_s, sep, rest = raw.strip().partition(":")
+        parts = rest.split()
+        if not sep or len(parts) != 2:
+            raise SetupError(f"unexpected info tlb line: {raw!r}")
+        leaves[int(va_s, 16)] = int(parts[0], 16) & frame_mask
+    return leaves
+
+
+def compare(res, kind, va, ours, theirs):
+    """ours: pagewalk's JSON result; theirs: gva2gpa's PA or None."""
+    mapped = ours.get("status") == "mapped"
+    pa = int(ours["pa"], 16) if mapped else None
+    if pa != theirs:
+        res.fail(kind, f"0x{va:x}: pagewalk {ours.get('status')} {ours.get('pa')}, gva2gpa "
+                       f"{'unmapped' if theirs is None else hex(theirs)}")
+    res.count(f"{kind}_vas")
+
+
+def run_case(args, name, flavour, cpu, memory, want_mode, frame_mask, kernels, busybox, hello):
+    res = Result(name)
+    work = os.path.join(args.keep, name) if args.keep else tempfile.mkdtemp(prefix=f"pagewalk-i386-{name}-")
+    os.makedirs(work, exist_ok=True)
+    # The host's busybox-static (the same Debian version) lists the applets: the i386 one may
+    # not run on this machine.
+    host_busybox = "/bin/busybox" if os.path.isfile("/bin/busybox") else None
+    initrd = build_initramfs(os.path.join(work, "initrd.gz"), hello, busybox=busybox, list_applets_with=host_busybox)
+    dump = os.path.join(work, "dump.elf")
+    ram = int(memory.rstrip("MG")) * (1024 if memory.endswith("G") else 1) * MIB
+    # Lowmem VAs from PAGE_OFFSET up to the smaller of RAM and 768 MiB, then the top of the space.
+    low = min(ram, 768 * MIB)
+    kernel_vas = [PAGE_OFFSET + i * (low // 24) + 0x5a8 for i in range(24)] + \
+                 [0xE0000000, 0xF0000000, 0xF8000000, 0xFF800000, 0xFFC00000, 0xFFFFF000]
+    with QemuGuest(kernels[flavour], initrd, work, cpu=cpu, memory=memory, machine="pc",
+                   qemu="qemu-system-i386", append_extra="nopti", gdb=False) as g:
+        g.boot()
+        g.stop_in_user_mode()
+        program = [(n, va, pfn, present) for n, va, pfn, present in g.vas]
+        user_gpa = {va: g.gva2gpa(va) for _, va, _, _ in program}
+        kernel_gpa = {va: g.gva2gpa(va) for va in kernel_vas}
+        tlb = parse_info_tlb(g.hmp("info tlb", timeout=300), frame_mask)
+        g.dump(dump)
+    res.counts["boot_s"] = round(g.boot_seconds or 0, 1)
+    pw = args.pagewalk
+
+    # The program's VAs through the CPU's registers, against gva2gpa and the guest's pagemap.
+    results = pagewalk_lines(pw, "translate", "--image", dump, "--cpu", "0", "--jsonl",
+                             *[hex(va) for _, va, _, _ in program])
+    for (pname, va, pfn, present), r in zip(program, results):
+        compare(res, "program", va, r, user_gpa[va])
+        if present and r.get("status") == "mapped" and int(r["pfn"], 16) != pfn:
+            res.fail("pagemap", f"{pname} 0x{va:x}: pagewalk pfn {r['pfn']}, the guest's pagemap 0x{pfn:x}")
+        res.count("pagemap_checked", bool(present))
+    info, _ = pagewalk_doc(pw, "info", "--image", dump, "--json")
+    modes = {c.get("mode") for c in info.get("cpus", [])}
+    if want_mode not in modes:
+        res.fail("mode", f"info gives {modes}, not {want_mode}")
+
+    # The kernel's own tables (swapper_pg_dir from VMCOREINFO), against gva2gpa.
+    results = pagewalk_lines(pw, "translate", "--image", dump, "--kernel", "--jsonl", *[hex(v) for v in kernel_vas])
+    for va, r in zip(kernel_vas, results):
+        compare(res, "kernel", va, r, kernel_gpa[va])
+
+    # Every leaf of the CPU's tables, page by page, against info tlb's.
+    ours = {}
+    for r in pagewalk_lines(pw, "map", "--image", dump, "--cpu", "0", "--pages", "--jsonl"):
+        if r.get("kind") == "mapped":
+            ours[int(r["start"], 16)] = int(r["pa"], 16)
+    if ours != tlb:
+        only_ours = sorted(set(ours) - set(tlb))[:3]
+        only_qemu = sorted(set(tlb) - set(ours))[:3]
+        differ = sorted(v for v in set(ours) & set(tlb) if ours[v] != tlb[v])[:3]
+        res.fail("map", f"{len(ours)} leaves vs info tlb's {len(tlb)}: only pagewalk {list(map(hex, only_ours))}, only "
+                        f"QEMU {list(map(hex, only_qemu))}, frames differ at {list(map(hex, differ))}")
+    res.counts["tlb_leaves"] = len(tlb)
+
+    # The articles' string at the translated address.
+    heap = next((va for n, va, _, _ in program if n == "heap"), None)
+    doc, _ = pagewalk_doc(pw, "read", "--image", dump, "--cpu", "0", "--string", "--json", hex(heap))
+    got = doc.get("string") if doc else None
+    if got != "Hello mm paging!\n":
+        res.fail("read", f"heap 0x{heap:x}: {got!r}")
+
+    # layout and kconv: lowmem from PAGE_OFFSET, __pa checked against the tables and gva2gpa.
+    layout, _ = pagewalk_doc(pw, "layout", "--image", dump, "--json")
+    direct = [r for r in layout["regions"] if r["region"] == "direct_map"]
+    if layout["mode"] != want_mode or not direct or int(direct[0]["start"], 16) != PAGE_OFFSET:
+        res.fail("layout", f"mode {layout['mode']}, direct map {direct}")
+    lowmem_end = int(direct[0]["end"], 16) - PAGE_OFFSET if direct else 0
+    res.counts["lowmem_mib"] = lowmem_end // MIB
+    sample = [va for va in kernel_vas if kernel_gpa[va] is not None and va - PAGE_OFFSET < lowmem_end]
+    kc, _ = pagewalk_doc(pw, "kconv", "--image", dump, "--json", *[a for va in sample for a in ("--virt", hex(va))])
+    for row in kc["rows"]:
+        va = int(row["va"], 16)
+        if va in kernel_gpa and (not row["agrees"] or int(row["pa"], 16) != kernel_gpa[va]):
+            res.fail("kconv", f"0x{va:x}: {row}")
+        res.count("kconv_rows")
+
+    # Frames above lowmem: the program's pages in the 1 GiB guest, which have no __va.
+    high = sorted({user_gpa[va] & ~0xFFF for _, va, _, _ in program
+                   if user_gpa[va] is not None and user_gpa[va] >= lowmem_end})
+    res.counts["highmem_program_pages"] = len(high)
+    if name.endswith("highmem"):
+        if not high:
+            res.fail("highmem", f"no program page above lowmem (0x{lowmem_end:x}) in a {memory} guest")
+        else:
+            _, r = pagewalk_doc(pw, "kconv", "--image", dump, "--phys", hex(high[0]), ok=(1, 2, 3))
+            if "no __va" not in r.stderr:
+                res.fail("highmem", f"kconv --phys 0x{high[0]:x}: {r.stderr.strip()!r}")
+
+    # No BTF and no init_task in kallsyms: ps says what supplies the types.
+    r = run([pw, "ps", "--image", dump], timeout=120)
+    if r.returncode != 3 or f"linux-image-{layout['release']}-dbg" not in r.stderr or "--vmlinux" not in r.stderr:
+        res.fail("ps", f"exit {r.returncode}: {r.stderr.strip()!r}")
+    if not args.keep:
+        shutil.rmtree(work, ignore_errors=True)
+    return res
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--pagewalk", required=True)
+    ap.add_argument("--cache", default=os.path.join(HERE, ".cache"))
+    ap.add_argument("--keep", metavar="DIR", help="keep each case's dump and logs under DIR")
+    ap.add_argument("--case", action="append", choices=[c[0] for c in CASES], dest="cases")
+    args = ap.parse_args(argv)
+    args.pagewalk = os.path.abspath(args.pagewalk)
+    for tool in ("qemu-system-i386", "i686-linux-gnu-gcc", "cpio", "dpkg-deb", "apt-get"):
+        if shutil.which(tool) is None:
+            print(f"i386: {tool} not found (scripts/install-deps.sh test installs it)", file=sys.stderr)
+            return 2
+    t0 = time.monotonic()
+    try:
+        kernels, busybox, release = fetch(args.cache)
+        hello = os.path.join(args.cache, "i386", "hello-mm")
+        build_guest_program(os.path.join(HERE, "guest", "hello-mm.c"), hello, cc="i686-linux-gnu-gcc")
+    except SetupError as e:
+        print(f"i386: {e}", file=sys.stderr)
+        return 2
+    log(f"i386: {release} (and its 686 twin), busybox {busybox}")
+    failed = 0
+    for case in CASES:
+        if args.cases and case[0] not in args.cases:
+            continue
+        t1 = time.monotonic()
+        try:
+            res = run_case(args, *case, kernels, busybox, hello)
+        except Exception as e:  # a setup failure of one case fails it, and the others still run
+            log(f"[{case[0]}] FAIL: {type(e).__name__}: {e}")
+            failed += 1
+            continue
+        counts = ", ".join(f"{k}={v}" for k, v in sorted(res.counts.items()))
+        if res.failures:
+            failed += 1
+            log(f"[{case[0]}] FAIL ({time.monotonic() - t1:.0f}s): {counts}")
+            for f in res.failures:
+                log(f"    {f}")
+        else:
+            log(f"[{case[0]}] PASS ({time.monotonic() - t1:.0f}s): {counts}")
+    log(f"i386: {'all cases passed' if not failed else f'{failed} case(s) failed'} in {time.monotonic() - t0:.0f}s")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
