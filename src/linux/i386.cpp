@@ -86,20 +86,10 @@ class I386Linux final : public LinuxArch {
   }
 
   tl::expected<VirtAddr, std::string> pfn_to_page(const LinuxKernel& k, Pfn pfn) const override {
-    if (k.struct_page_size == 0) return tl::unexpected("struct page's size is " + k.struct_page_size_source);
-    auto base = k.need(k.mem_map, "mem_map");
-    if (!base) return tl::unexpected(base.error());
-    return VirtAddr(*base + pfn.value() * k.struct_page_size);
+    return struct_page_at(k, k.mem_map, "mem_map", pfn);
   }
-
   tl::expected<Pfn, std::string> page_to_pfn(const LinuxKernel& k, VirtAddr page) const override {
-    auto b = k.need(k.mem_map, "mem_map");
-    if (!b) return tl::unexpected(b.error());
-    if (k.struct_page_size == 0) return tl::unexpected("struct page's size is " + k.struct_page_size_source);
-    if (page.value() < *b || (page.value() - *b) % k.struct_page_size)
-      return tl::unexpected(fmt::format("0x{:x} is not a struct page address (mem_map 0x{:x}, {} bytes each)",
-                                        page.value(), *b, k.struct_page_size));
-    return Pfn((page.value() - *b) / k.struct_page_size);
+    return struct_page_pfn(k, k.mem_map, "mem_map", page);
   }
 
   tl::expected<std::vector<Region>, std::string> layout(const LinuxKernel* k, const PagingMode& mode) const override {

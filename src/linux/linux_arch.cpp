@@ -1,6 +1,8 @@
 // Which architecture's Linux rules a kernel follows.
 #include "linux/linux_arch.hpp"
 
+#include <fmt/format.h>
+
 #include "arch/registry.hpp"
 #include "linux/i386.hpp"
 #include "linux/kernel.hpp"
@@ -26,6 +28,25 @@ const LinuxArch& linux_arch_of(const VmcoreInfo* vi, std::span<const CpuState> c
     if (p && p->mode) return linux_arch_for(p->mode);
   }
   return x86_64_linux();
+}
+
+tl::expected<VirtAddr, std::string> struct_page_at(const LinuxKernel& k, const std::optional<Known>& base,
+                                                  const char* base_name, Pfn pfn) {
+  if (k.struct_page_size == 0) return tl::unexpected("struct page's size is " + k.struct_page_size_source);
+  auto b = k.need(base, base_name);
+  if (!b) return tl::unexpected(b.error());
+  return VirtAddr(*b + pfn.value() * k.struct_page_size);
+}
+
+tl::expected<Pfn, std::string> struct_page_pfn(const LinuxKernel& k, const std::optional<Known>& base,
+                                              const char* base_name, VirtAddr page) {
+  if (k.struct_page_size == 0) return tl::unexpected("struct page's size is " + k.struct_page_size_source);
+  auto b = k.need(base, base_name);
+  if (!b) return tl::unexpected(b.error());
+  if (page.value() < *b || (page.value() - *b) % k.struct_page_size)
+    return tl::unexpected(fmt::format("0x{:x} is not a struct page address ({} 0x{:x}, {} bytes each)", page.value(),
+                                      base_name, *b, k.struct_page_size));
+  return Pfn((page.value() - *b) / k.struct_page_size);
 }
 
 }  // namespace pagewalk::linux_kernel

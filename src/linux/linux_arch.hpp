@@ -78,6 +78,14 @@ class LinuxArch {
 // or a CPU in 32-bit protected mode says i386; otherwise x86-64.
 [[nodiscard]] const LinuxArch& linux_arch_of(const VmcoreInfo* vmcoreinfo, std::span<const CpuState> cpus);
 
+// A struct page array (vmemmap, or FLATMEM's mem_map) at `base`, named `base_name` in
+// messages: the pfn's struct page, and the pfn of a struct page's address.
+[[nodiscard]] tl::expected<VirtAddr, std::string> struct_page_at(const LinuxKernel& kernel,
+                                                                const std::optional<Known>& base,
+                                                                const char* base_name, Pfn pfn);
+[[nodiscard]] tl::expected<Pfn, std::string> struct_page_pfn(const LinuxKernel& kernel, const std::optional<Known>& base,
+                                                            const char* base_name, VirtAddr page);
+
 // The kernel's masks for a mode, as its headers compute them in unsigned long (the mode's
 // word size) and pteval_t (the entry size).
 struct KernelMasks {

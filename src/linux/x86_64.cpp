@@ -14,6 +14,10 @@ namespace {
 
 constexpr uint64_t kCr4La57 = uint64_t{1} << 12;
 
+// SPARSEMEM_VMEMMAP (every x86-64 kernel): the struct pages from vmemmap_base; FLATMEM's
+// mem_map when a kernel exports it (ARCH_PFN_OFFSET is 0 on x86).
+const std::optional<Known>& array_of(const LinuxKernel& k) { return k.vmemmap_base || !k.mem_map ? k.vmemmap_base : k.mem_map; }
+
 class X86_64Linux final : public LinuxArch {
  public:
   [[nodiscard]] std::string_view name() const override { return "x86-64"; }
@@ -73,25 +77,11 @@ class X86_64Linux final : public LinuxArch {
     return VirtAddr(pa.value() + *pob);
   }
 
-  // SPARSEMEM_VMEMMAP (every x86-64 kernel): vmemmap_base + pfn; FLATMEM's mem_map when a
-  // kernel exports it (ARCH_PFN_OFFSET is 0 on x86).
   tl::expected<VirtAddr, std::string> pfn_to_page(const LinuxKernel& k, Pfn pfn) const override {
-    if (k.struct_page_size == 0) return tl::unexpected("struct page's size is " + k.struct_page_size_source);
-    if (k.vmemmap_base) return VirtAddr(k.vmemmap_base->value + pfn.value() * k.struct_page_size);
-    if (k.mem_map) return VirtAddr(k.mem_map->value + pfn.value() * k.struct_page_size);
-    auto v = k.need(k.vmemmap_base, "vmemmap_base");
-    return tl::unexpected(v.error());
+    return struct_page_at(k, array_of(k), "vmemmap_base", pfn);
   }
-
   tl::expected<Pfn, std::string> page_to_pfn(const LinuxKernel& k, VirtAddr page) const override {
-    const std::optional<Known>& base = k.vmemmap_base ? k.vmemmap_base : k.mem_map;
-    auto b = k.need(base, "vmemmap_base");
-    if (!b) return tl::unexpected(b.error());
-    if (k.struct_page_size == 0) return tl::unexpected("struct page's size is " + k.struct_page_size_source);
-    if (page.value() < *b || (page.value() - *b) % k.struct_page_size)
-      return tl::unexpected(fmt::format("0x{:x} is not a struct page address (base 0x{:x}, {} bytes each)",
-                                        page.value(), *b, k.struct_page_size));
-    return Pfn((page.value() - *b) / k.struct_page_size);
+    return struct_page_pfn(k, array_of(k), "vmemmap_base", page);
   }
 
   tl::expected<std::vector<Region>, std::string> layout(const LinuxKernel* k, const PagingMode& mode) const override {
