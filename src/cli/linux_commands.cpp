@@ -306,9 +306,9 @@ int cmd_ps(const LinuxCommandArgs& a) {
     for (const auto& t : list.tasks) {
       std::string pa = "-";
       if (auto p = pgd_pa(t)) pa = pti && *pti ? fmt::format("0x{:x}/0x{:x}", *p, *p + linux_kernel::kPtiUserPgdOffset) : hex(*p);
-      out += fmt::format("{:>7} {:>7} {:>7} {} {:>4}  {:<16} 0x{:016x}  {:<18}  {:<18}  {}\n", t.pid, t.tgid,
+      out += fmt::format("{:>7} {:>7} {:>7} {} {:>4}  {:<16} {:<18}  {:<18}  {:<18}  {}\n", t.pid, t.tgid,
                          t.ppid ? std::to_string(*t.ppid) : "-", t.state.value_or('-'),
-                         t.threads ? std::to_string(*t.threads) : "-", t.comm, t.task, t.mm ? hex(t.mm) : "-",
+                         t.threads ? std::to_string(*t.threads) : "-", t.comm, hex(t.task), t.mm ? hex(t.mm) : "-",
                          t.mm ? hex(t.pgd_va) : "-", t.mm ? pa : "-");
     }
     fmt::print("{}", out);

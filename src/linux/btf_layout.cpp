@@ -57,26 +57,14 @@ std::optional<uint64_t> find_member(const btf* b, int type_id, std::string_view 
   }
 }
 
-// An enum's names by value, `prefix` dropped: the first of names that share a value, none
-// for the counters (__NR_..., `count_name`) or for values outside [0, limit).
-std::vector<std::string> enum_names(const btf* b, const char* enum_name, std::string_view prefix, int64_t limit,
-                                    std::string_view count_name = {}) {
-  std::vector<std::string> names;
-  const int e = btf__find_by_name_kind(b, enum_name, BTF_KIND_ENUM);
-  if (e < 0) return names;
-  const btf_type* t = btf__type_by_id(b, static_cast<__u32>(e));
+// Every enumerator of the enum `e` names.
+void read_enum(const btf* b, TaskLayout& l, const EnumNames& e) {
+  const int id = btf__find_by_name_kind(b, e.type, BTF_KIND_ENUM);
+  if (id < 0) return;
+  const btf_type* t = btf__type_by_id(b, static_cast<__u32>(id));
   const struct btf_enum* v = btf_enum(t);
-  for (unsigned i = 0; i < btf_vlen(t); ++i, ++v) {
-    const char* name = btf__name_by_offset(b, v->name_off);
-    if (!name || v->val < 0 || v->val >= limit) continue;
-    std::string_view n(name);
-    if (n.rfind("__", 0) == 0 || n == count_name) continue;
-    if (n.rfind(prefix, 0) == 0) n.remove_prefix(prefix.size());
-    const auto at = static_cast<size_t>(v->val);
-    if (names.size() <= at) names.resize(at + 1);
-    if (names[at].empty()) names[at] = std::string(n);
-  }
-  return names;
+  for (unsigned i = 0; i < btf_vlen(t); ++i, ++v)
+    if (const char* name = btf__name_by_offset(b, v->name_off)) put_enum_name(l, e, name, v->val);
 }
 
 }  // namespace
@@ -120,21 +108,28 @@ tl::expected<TaskLayout, std::string> task_layout_from_btf(std::span<const std::
     if (auto id = struct_id(w.type))
       if (const __s64 size = btf__resolve_size(b.get(), static_cast<__u32>(*id)); size > 0)
         l.*w.field = static_cast<uint64_t>(size);
-  // enum pageflags: PG_locked = 0 ... __NR_PAGEFLAGS (include/linux/page-flags.h).
-  l.page_flag_names = enum_names(b.get(), "pageflags", "PG_", 64);
-  l.zone_names = enum_names(b.get(), "zone_type", "ZONE_", 16);
-  // MOD_TEXT = 0 ... MOD_MEM_NUM_TYPES (include/linux/module.h, 6.4+).
-  l.module_mem_names = enum_names(b.get(), "mod_mem_type", "MOD_", 16, "MOD_MEM_NUM_TYPES");
-  if (auto zl = struct_id("zonelist"); zl && !l.zone_names.empty())
+  for (const EnumNames& e : kEnumNames) read_enum(b.get(), l, e);
+  if (auto zl = struct_id("zonelist"))
     if (auto m = find_one_member(b.get(), *zl, "_zonerefs"); m && m->type >= 0) {
       const btf_type* t = btf__type_by_id(b.get(), static_cast<__u32>(m->type));
-      if (t && btf_is_array(t)) {
-        const uint64_t n = btf_array(t)->nelems;
-        if (n > 1 && (n - 1) % l.zone_names.size() == 0) l.max_numnodes = (n - 1) / l.zone_names.size();
-      }
+      if (t && btf_is_array(t)) set_max_numnodes(l, btf_array(t)->nelems);
     }
   l.source = "BTF";
   return l;
+}
+
+void put_enum_name(TaskLayout& l, const EnumNames& e, std::string_view name, int64_t value) {
+  if (value < 0 || value >= e.limit || name.rfind("__", 0) == 0 || name == e.count_name) return;
+  if (name.rfind(e.prefix, 0) == 0) name.remove_prefix(e.prefix.size());
+  std::vector<std::string>& names = l.*e.field;
+  const auto at = static_cast<size_t>(value);
+  if (names.size() <= at) names.resize(at + 1);
+  if (names[at].empty()) names[at] = std::string(name);
+}
+
+void set_max_numnodes(TaskLayout& l, uint64_t zonerefs) {
+  const size_t zones = l.zone_names.size();
+  if (zones && zonerefs > 1 && (zonerefs - 1) % zones == 0) l.max_numnodes = (zonerefs - 1) / zones;
 }
 
 tl::expected<std::vector<std::byte>, std::string> read_kernel_btf(LinuxKernel& kernel) {

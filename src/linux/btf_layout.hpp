@@ -164,6 +164,29 @@ inline constexpr TypeSize kTypeSizes[] = {
     {"module_memory", &TaskLayout::module_memory_stride},
 };
 
+// The enums whose names the layout keeps, by value: `prefix` dropped, the first of names
+// that share a value, none for the counters (__NR_..., `count_name`) or for values outside
+// [0, limit).
+struct EnumNames {
+  const char* type;
+  std::string_view prefix;
+  int64_t limit;
+  std::string_view count_name;
+  std::vector<std::string> TaskLayout::*field;
+};
+inline constexpr EnumNames kEnumNames[] = {
+    // PG_locked = 0 ... __NR_PAGEFLAGS (include/linux/page-flags.h).
+    {"pageflags", "PG_", 64, {}, &TaskLayout::page_flag_names},
+    {"zone_type", "ZONE_", 16, {}, &TaskLayout::zone_names},
+    // MOD_TEXT = 0 ... MOD_MEM_NUM_TYPES (include/linux/module.h, 6.4+).
+    {"mod_mem_type", "MOD_", 16, "MOD_MEM_NUM_TYPES", &TaskLayout::module_mem_names},
+};
+// One enumerator into its enum's list (both readers call it for every enumerator).
+void put_enum_name(TaskLayout& l, const EnumNames& e, std::string_view name, int64_t value);
+// MAX_NUMNODES from the length of zonelist._zonerefs (MAX_NUMNODES * MAX_NR_ZONES + 1), once
+// the zones are known.
+void set_max_numnodes(TaskLayout& l, uint64_t zonerefs);
+
 // Parses raw BTF (a .BTF section or /sys/kernel/btf/vmlinux) and finds the members.
 [[nodiscard]] tl::expected<TaskLayout, std::string> task_layout_from_btf(std::span<const std::byte> btf);
 

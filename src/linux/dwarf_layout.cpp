@@ -55,6 +55,20 @@ std::optional<uint64_t> one_member_offset(Dwarf_Die* composite, std::string_view
   return std::nullopt;
 }
 
+// Every enumerator of an enumeration type `e` names.
+void read_enum(Dwarf_Die* type, TaskLayout& l, const EnumNames& e) {
+  Dwarf_Die v;
+  if (dwarf_child(type, &v) != 0) return;
+  do {
+    Dwarf_Attribute a;
+    Dwarf_Sword value = 0;
+    const char* name = dwarf_diename(&v);
+    if (dwarf_tag(&v) == DW_TAG_enumerator && name && dwarf_attr(&v, DW_AT_const_value, &a) &&
+        dwarf_formsdata(&a, &value) == 0)
+      put_enum_name(l, e, name, value);
+  } while (dwarf_siblingof(&v, &v) == 0);
+}
+
 // "a.b.c": a member of a member of a member.
 std::optional<uint64_t> member_offset(Dwarf_Die* composite, std::string_view path) {
   uint64_t offset = 0;
@@ -92,15 +106,27 @@ tl::expected<TaskLayout, std::string> task_layout_from_dwarf(const std::string& 
   for (const TaskMember& w : kTaskMembers) want(w.type);
   for (const OptionalTaskMember& w : kOptionalTaskMembers) want(w.type);
   for (const TypeSize& w : kTypeSizes) want(w.type);
+  want("zonelist");
+  // The enums, likewise: their first definition with enumerators.
+  std::map<std::string, Dwarf_Die, std::less<>> enums;
+  const size_t wanted_enums = std::size(kEnumNames);
   Dwarf_Off off = 0, next = 0;
   size_t header = 0;
-  while (found.size() < wanted.size() && dwarf_nextcu(dw, off, &next, &header, nullptr, nullptr, nullptr) == 0) {
+  while ((found.size() < wanted.size() || enums.size() < wanted_enums) &&
+         dwarf_nextcu(dw, off, &next, &header, nullptr, nullptr, nullptr) == 0) {
     Dwarf_Die cu, die;
     if (dwarf_offdie(dw, off + header, &cu) && dwarf_child(&cu, &die) == 0) {
       do {
-        if (dwarf_tag(&die) != DW_TAG_structure_type || dwarf_hasattr(&die, DW_AT_declaration)) continue;
+        const int tag = dwarf_tag(&die);
+        if ((tag != DW_TAG_structure_type && tag != DW_TAG_enumeration_type) || dwarf_hasattr(&die, DW_AT_declaration))
+          continue;
         const char* n = dwarf_diename(&die);
         if (!n) continue;
+        if (tag == DW_TAG_enumeration_type) {
+          for (const EnumNames& e : kEnumNames)
+            if (std::strcmp(n, e.type) == 0 && !enums.count(e.type)) enums.emplace(e.type, die);
+          continue;
+        }
         for (const char* w : wanted)
           if (std::strcmp(n, w) == 0 && !found.count(w)) found.emplace(w, die);
       } while (dwarf_siblingof(&die, &die) == 0);
@@ -125,6 +151,16 @@ tl::expected<TaskLayout, std::string> task_layout_from_dwarf(const std::string& 
   for (const TypeSize& w : kTypeSizes)
     if (found.count(w.type))
       if (const int size = dwarf_bytesize(&found.at(w.type)); size > 0) l.*w.field = static_cast<uint64_t>(size);
+  for (const EnumNames& e : kEnumNames)
+    if (auto it = enums.find(e.type); it != enums.end()) read_enum(&it->second, l, e);
+  if (auto zl = found.find("zonelist"); zl != found.end()) {
+    Dwarf_Die array, element;
+    Dwarf_Word total = 0, each = 0;
+    if (one_member_offset(&zl->second, "_zonerefs", &array) && dwarf_tag(&array) == DW_TAG_array_type &&
+        resolve_type(&array, &element) && dwarf_aggregate_size(&array, &total) == 0 &&
+        dwarf_aggregate_size(&element, &each) == 0 && each > 0)
+      set_max_numnodes(l, total / each);
+  }
   l.source = path + " (DWARF)";
   return finish(l);
 }

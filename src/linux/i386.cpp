@@ -22,6 +22,12 @@ namespace {
 
 constexpr uint64_t kCr4Pae = uint64_t{1} << 5;
 constexpr uint64_t kTop = uint64_t{1} << 32;
+constexpr uint64_t kPage = 4096;
+constexpr uint64_t kVmallocOffset = uint64_t{8} << 20;  // VMALLOC_OFFSET, pgtable_32_areas.h
+
+// PMD_SIZE: what one entry of the level above the PTEs spans (2 MiB under PAE; 4 MiB with
+// two levels, where the PMD is folded into the PGD).
+uint64_t pmd_size(const PagingMode& m) { return m.span(m.level_count() - 2); }
 
 uint64_t page_offset(const LinuxKernel& k) { return k.page_offset_base ? k.page_offset_base->value : kI386PageOffset; }
 
@@ -96,7 +102,9 @@ class I386Linux final : public LinuxArch {
     if (&mode != &kX86Pae && &mode != &kX86_32)
       return tl::unexpected(fmt::format("the i386 kernel layout is for x86-pae and x86-32, not {}", mode.name));
     I386LayoutParams p;
+    p.pmd_size = pmd_size(mode);
     if (k) {
+      if (k->cpu_entry_area) p.cpu_entry_area = k->cpu_entry_area->value;
       p.page_offset = page_offset(*k);
       p.lowmem_bytes = k->lowmem_bytes.value_or(0);
       if (k->kaslr_offset) p.image_start = kI386PageOffset + kI386PhysicalStart + k->kaslr_offset->value;
@@ -118,8 +126,16 @@ class I386Linux final : public LinuxArch {
   [[nodiscard]] uint64_t text_link_address() const override { return kI386PageOffset + kI386PhysicalStart; }
 
   // Where lowmem ends, as bytes above PAGE_OFFSET: the run of the kernel's linear mapping
-  // (VA - PA = PAGE_OFFSET) that starts at PA 0, as its own tables map it.
-  void complete(LinuxKernel& k) const override {
+  // (VA - PA = PAGE_OFFSET) that starts at PA 0, as its own tables map it. Where
+  // cpu_entry_area starts: the IDTR, which Linux points at CPU_ENTRY_AREA_RO_IDT, the area's
+  // first page (idt_map_in_cea, arch/x86/kernel/idt.c; pgtable_areas.h).
+  void complete(LinuxKernel& k, std::span<const CpuState> cpus) const override {
+    for (const CpuState& c : cpus)
+      if (auto idt = c.get(x86::CpuRegisterNames::kIdtBase);
+          idt && *idt >= page_offset(k) && *idt < kTop && *idt % pmd_size(*k.paging.mode) == 0) {
+        k.cpu_entry_area = Known{*idt, fmt::format("IDTR of CPU {} (CPU_ENTRY_AREA_RO_IDT)", c.index)};
+        break;
+      }
     const uint64_t po = page_offset(k);
     EnumOptions o;
     o.first = VirtAddr(po);
@@ -154,8 +170,27 @@ std::vector<Region> i386_layout(const I386LayoutParams& p) {
     add(po, end - 1, RegionKind::DirectMap, "lowmem (direct map)",
         p.image_start ? fmt::format("PAGE_OFFSET 0x{:x}; the kernel image inside it at 0x{:x}", po, *p.image_start)
                       : fmt::format("PAGE_OFFSET 0x{:x}, up to high_memory as the kernel's tables map it", po));
-    add(end, kTop - 1, RegionKind::Vmalloc, "vmalloc, pkmap, LDT remap, cpu_entry_area, fixmap",
-        "VMALLOC_START = high_memory + 8 MiB; the fixmap ends at 4 GiB (pgtable_32_areas.h)");
+    if (p.cpu_entry_area && *p.cpu_entry_area > end + kVmallocOffset + 3 * p.pmd_size) {
+      // pgtable_32_areas.h: LDT_BASE_ADDR = (CPU_ENTRY_AREA_BASE - PAGE_SIZE) & PMD_MASK, one
+      // PMD; PKMAP_BASE = (LDT_BASE_ADDR - PAGE_SIZE) & PMD_MASK, LAST_PKMAP pages (one page
+      // table: a PMD); VMALLOC_END = PKMAP_BASE - 2 pages (CONFIG_HIGHMEM, as Debian's).
+      const uint64_t cea = *p.cpu_entry_area, ldt = cea - p.pmd_size, pkmap = ldt - p.pmd_size;
+      const uint64_t vmalloc_start = end + kVmallocOffset, vmalloc_end = pkmap - 2 * kPage;
+      add(end, vmalloc_start - 1, RegionKind::GuardHole, "guard hole", "VMALLOC_OFFSET (8 MiB) above high_memory");
+      add(vmalloc_start, vmalloc_end - 1, RegionKind::Vmalloc, "vmalloc/ioremap, modules",
+          "VMALLOC_START = high_memory + 8 MiB up to VMALLOC_END = PKMAP_BASE - 2 pages; MODULES_VADDR is "
+          "VMALLOC_START");
+      add(vmalloc_end, pkmap - 1, RegionKind::GuardHole, "guard hole", "two pages below PKMAP_BASE");
+      add(pkmap, ldt - 1, RegionKind::Pkmap, "pkmap (kmap)", "PKMAP_BASE, LAST_PKMAP pages: kmap() of highmem frames");
+      add(ldt, cea - 1, RegionKind::LdtRemap, "LDT remap", "LDT_BASE_ADDR, one PMD below CPU_ENTRY_AREA_BASE (PTI)");
+      add(cea, kTop - 1, RegionKind::CpuEntryArea, "cpu_entry_area, fixmap",
+          "CPU_ENTRY_AREA_BASE from the IDTR; the fixmap (kmap_local's slots among them) above it ends at "
+          "FIXADDR_TOP 0xfffff000; their boundary is a constant of the build the image does not hold");
+    } else {
+      add(end, kTop - 1, RegionKind::Vmalloc, "vmalloc, pkmap, LDT remap, cpu_entry_area, fixmap",
+          "VMALLOC_START = high_memory + 8 MiB; the fixmap ends at 4 GiB (pgtable_32_areas.h); the bounds between "
+          "them follow from CPU_ENTRY_AREA_BASE, which the image's CPU registers (IDTR) give");
+    }
   } else {
     add(po, kTop - 1, RegionKind::DirectMap, "kernel space",
         fmt::format("PAGE_OFFSET 0x{:x}: lowmem, then vmalloc, pkmap and the fixmap (their bounds need an image)", po));

@@ -17,8 +17,11 @@ inline constexpr uint64_t kI386PhysicalStart = 0x1000000;
 
 struct I386LayoutParams {
   uint64_t page_offset = kI386PageOffset;
-  uint64_t lowmem_bytes = 0;            // 0: unknown (no image)
-  std::optional<uint64_t> image_start;  // _text, when the KASLR offset is known
+  uint64_t pmd_size = uint64_t{1} << 21;  // 2 MiB under PAE, 4 MiB with 2-level tables
+  uint64_t lowmem_bytes = 0;              // 0: unknown (no image)
+  std::optional<uint64_t> image_start;    // _text, when the KASLR offset is known
+  // CPU_ENTRY_AREA_BASE (from the IDTR): the LDT remap, pkmap and VMALLOC_END hang below it.
+  std::optional<uint64_t> cpu_entry_area;
 };
 
 // Regions in address order covering 0 .. 2^64-1 (above 4 GiB: no address).

@@ -125,6 +125,37 @@ const std::vector<std::string>& LinuxKernel::override_names() {
   return names;
 }
 
+namespace {
+
+tl::expected<void, std::string> add_link_symbols(LinuxKernel& k, const VmlinuxSymbols& file, const std::string& name) {
+  // The vmlinux must be this kernel's build: VMCOREINFO's BUILD-ID says so; without it, the
+  // functions both tables hold must sit at one distance, the KASLR offset.
+  const auto running = k.vmcoreinfo ? k.vmcoreinfo->get("BUILD-ID") : std::nullopt;
+  if (running && !file.build_id.empty() && *running != file.build_id)
+    return tl::unexpected(fmt::format("{}: build ID {}, but the kernel's (VMCOREINFO BUILD-ID) is {}: the vmlinux of "
+                                      "another build",
+                                      name, file.build_id, *running));
+  const uint64_t slide = k.kaslr_offset ? k.kaslr_offset->value : 0;
+  if (!k.kaslr_offset) k.warnings.push_back(fmt::format("the KASLR offset is unknown: {}'s addresses are used as they are", name));
+  SymbolTable linked = file.table;
+  linked.slide(slide);
+  for (const char* probe : {"_stext", "start_kernel", "schedule"})
+    if (auto ours = k.symbols.find(probe), theirs = linked.find(probe); ours && theirs && *ours != *theirs)
+      return tl::unexpected(fmt::format("{}: {} is at 0x{:x} there (KASLR offset applied), at 0x{:x} in {}: the vmlinux "
+                                        "of another build",
+                                        name, probe, *theirs, *ours, k.symbols_source));
+  if (k.symbols.empty()) {
+    k.symbols = std::move(linked);
+    k.symbols_source = name;
+  } else {
+    k.symbols.add_missing(linked);
+    k.symbols_source += " and " + name;
+  }
+  return {};
+}
+
+}  // namespace
+
 tl::expected<std::unique_ptr<LinuxKernel>, std::string> LinuxKernel::discover(const KernelInputs& in) {
   std::unique_ptr<LinuxKernel> k(new LinuxKernel);
   k->phys_ = in.memory;
@@ -250,6 +281,9 @@ tl::expected<std::unique_ptr<LinuxKernel>, std::string> LinuxKernel::discover(co
   if (!k->page_offset_base) k->page_offset_base = k->arch->default_page_offset();
   if (!k->kaslr_offset && k->symbols.find("_text"))
     k->kaslr_offset = Known{*k->symbols.find("_text") - k->arch->text_link_address(), "_text in " + k->symbols_source};
+  if (in.link_symbols)
+    if (auto merged = add_link_symbols(*k, *in.link_symbols, in.link_symbols_name); !merged)
+      return tl::unexpected(merged.error());
 
   // FLATMEM kernels export mem_map; SPARSEMEM_VMEMMAP ones (every x86-64) use vmemmap.
   k->mem_map = override_of("mem_map");
@@ -274,11 +308,12 @@ tl::expected<std::unique_ptr<LinuxKernel>, std::string> LinuxKernel::discover(co
     }
   }
   for (const PhysRange& r : in.memory->ranges()) k->max_pfn = std::max(k->max_pfn, (r.start.value() + r.size) >> 12);
-  k->arch->complete(*k);
+  k->arch->complete(*k, in.cpus);
   return k;
 }
 
 tl::expected<uint64_t, VirtReadError> LinuxKernel::read_word(VirtAddr va) { return vm_->word(va); }
+
 
 std::optional<uint64_t> LinuxKernel::symbol(std::string_view name) const {
   if (auto v = symbols.find(name)) return v;
@@ -320,9 +355,14 @@ std::optional<std::string> LinuxKernel::name_of(uint64_t addr) {
   if (const auto at = symbols.at(addr)) return at->offset ? fmt::format("{}+0x{:x}", at->name, at->offset) : std::string(at->name);
   if (!modules_region_) {
     modules_region_.emplace(1, 0);  // empty until the layout says otherwise
-    if (auto regions = layout())
+    // Where the layout has no module area of its own, modules live in vmalloc (i386:
+    // MODULES_VADDR is VMALLOC_START, pgtable_32_areas.h).
+    if (auto regions = layout()) {
+      const bool own = std::any_of(regions->begin(), regions->end(),
+                                   [](const Region& r) { return r.kind == RegionKind::Modules; });
       for (const Region& r : *regions)
-        if (r.kind == RegionKind::Modules) modules_region_.emplace(r.start, r.last);
+        if (r.kind == (own ? RegionKind::Modules : RegionKind::Vmalloc)) modules_region_.emplace(r.start, r.last);
+    }
   }
   if (addr < modules_region_->first || addr > modules_region_->second) return std::nullopt;
   auto m = modules();

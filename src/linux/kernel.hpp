@@ -38,6 +38,9 @@ struct KernelInputs {
   std::optional<std::string> symbol_text;      // a /proc/kallsyms or System.map text
   bool symbol_text_is_system_map = false;      // link-time addresses: add the KASLR offset
   std::string symbol_text_name;
+  // A vmlinux's own symbols (--vmlinux), at link-time addresses: what kallsyms lacks.
+  std::optional<VmlinuxSymbols> link_symbols;
+  std::string link_symbols_name;
   std::map<std::string, uint64_t, std::less<>> overrides;  // --base NAME=VALUE
   std::optional<Known> phys_base_hint;  // what the source itself implies (kcore's text segment)
   // The source cannot say which physical addresses hold RAM, and each read is a round trip
@@ -101,6 +104,8 @@ class LinuxKernel {
   uint64_t max_pfn = 0;  // one past the highest frame the image holds
   // i386: the bytes of lowmem (the direct map above PAGE_OFFSET), as the kernel's tables map it.
   std::optional<uint64_t> lowmem_bytes;
+  // i386: CPU_ENTRY_AREA_BASE, a constant of the build (pgtable_32_areas.h), from the IDTR.
+  std::optional<Known> cpu_entry_area;
   SymbolTable symbols;
   std::string symbols_source;
   std::vector<std::string> warnings;

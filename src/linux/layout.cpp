@@ -41,6 +41,7 @@ std::string_view region_id(RegionKind k) {
     case RegionKind::Modules: return "modules";
     case RegionKind::Fixmap: return "fixmap";
     case RegionKind::Vsyscall: return "vsyscall";
+    case RegionKind::Pkmap: return "pkmap";
     case RegionKind::Unused: return "unused";
   }
   return "unused";

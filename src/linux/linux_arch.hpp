@@ -68,8 +68,8 @@ class LinuxArch {
   // The address _text is linked at: its distance from the running _text is the KASLR offset.
   [[nodiscard]] virtual uint64_t text_link_address() const = 0;
   // What the architecture learns once the kernel's PGD and symbols are known (i386: where
-  // lowmem ends, from the kernel's own tables).
-  virtual void complete(LinuxKernel& /*kernel*/) const {}
+  // lowmem ends, from the kernel's own tables; where cpu_entry_area starts, from the CPUs).
+  virtual void complete(LinuxKernel& /*kernel*/, std::span<const CpuState> /*cpus*/) const {}
 };
 
 // The Linux part for the architecture of `mode` (nullptr: x86-64, the one before others).

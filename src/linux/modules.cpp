@@ -24,14 +24,30 @@ constexpr uint32_t kMaxSymbols = 1u << 20;
 constexpr uint64_t kMaxStrtab = uint64_t{64} << 20;
 constexpr uint64_t kMaxAreaSize = uint64_t{1} << 32;
 
-// Elf64_Sym (include/uapi/linux/elf.h).
+// The members of an Elf64_Sym (24 bytes) or Elf32_Sym (16 bytes; a 32-bit kernel's) that
+// name an address (include/uapi/linux/elf.h).
 struct ElfSym {
-  uint32_t st_name;
-  uint8_t st_info, st_other;
-  uint16_t st_shndx;
-  uint64_t st_value, st_size;
+  uint32_t st_name = 0;
+  uint16_t st_shndx = 0;
+  uint64_t st_value = 0;
 };
-static_assert(sizeof(ElfSym) == 24);
+constexpr size_t kElf64SymSize = 24, kElf32SymSize = 16;
+
+ElfSym elf_sym_at(std::span<const std::byte> table, size_t i, bool elf32) {
+  ElfSym s;
+  const std::byte* p = table.data() + i * (elf32 ? kElf32SymSize : kElf64SymSize);
+  std::memcpy(&s.st_name, p, 4);
+  if (elf32) {  // st_name, st_value, st_size, st_info, st_other, st_shndx
+    uint32_t value;
+    std::memcpy(&value, p + 4, 4);
+    s.st_value = value;
+    std::memcpy(&s.st_shndx, p + 14, 2);
+  } else {  // st_name, st_info, st_other, st_shndx, st_value, st_size
+    std::memcpy(&s.st_shndx, p + 6, 2);
+    std::memcpy(&s.st_value, p + 8, 8);
+  }
+  return s;
+}
 
 // The symbols kallsyms lists but never names an address with (kernel/module/kallsyms.c,
 // find_kallsyms_symbol and is_arm_mapping_symbol, 6.1: local labels and the mapping
@@ -72,7 +88,7 @@ class ModuleReader {
  private:
   // One area's base and size (an unsigned int in both layouts); its base.
   tl::expected<uint64_t, std::string> area(KernelModule& m, std::string kind, uint64_t base_at, uint64_t size_at) {
-    auto base = vm_.value<uint64_t>(VirtAddr(base_at));
+    auto base = vm_.word(VirtAddr(base_at));
     auto size = vm_.value<uint32_t>(VirtAddr(size_at));
     if (!base || !size) return tl::unexpected(fmt::format("module {}: its {} area does not read", m.name, kind));
     if (*base && *size) m.areas.push_back({std::move(kind), *base, *size});
@@ -113,30 +129,31 @@ class ModuleReader {
   // mod->kallsyms: after the module's init, the core copy (the symbols the module keeps).
   void read_symbols(KernelModule& m) {
     auto warn = [&](std::string what) { warnings.push_back(fmt::format("module {}: {}", m.name, what)); };
-    auto ks = vm_.value<uint64_t>(VirtAddr(m.module + *l_.module_kallsyms));
+    auto ks = vm_.word(VirtAddr(m.module + *l_.module_kallsyms));
     if (!ks || !*ks) return warn("no symbol table");
-    auto symtab = vm_.value<uint64_t>(VirtAddr(*ks + *l_.kallsyms_symtab));
+    auto symtab = vm_.word(VirtAddr(*ks + *l_.kallsyms_symtab));
     auto count = vm_.value<uint32_t>(VirtAddr(*ks + *l_.kallsyms_num_symtab));
-    auto strtab = vm_.value<uint64_t>(VirtAddr(*ks + *l_.kallsyms_strtab));
+    auto strtab = vm_.word(VirtAddr(*ks + *l_.kallsyms_strtab));
     if (!symtab || !count || !strtab) return warn(fmt::format("its mod_kallsyms at 0x{:x} does not read", *ks));
     if (*count > kMaxSymbols) return warn(fmt::format("{} symbols is not plausible", *count));
-    std::vector<ElfSym> syms(*count);
-    if (auto r = vm_.read(VirtAddr(*symtab), std::as_writable_bytes(std::span(syms))); !r)
+    const bool elf32 = vm_.paging().mode->word_bits == 32;
+    std::vector<std::byte> syms(size_t{*count} * (elf32 ? kElf32SymSize : kElf64SymSize));
+    if (auto r = vm_.read(VirtAddr(*symtab), syms); !r)
       return warn(fmt::format("its symbol table at 0x{:x} does not read: {}", *symtab, r.error().reason));
     // The string table ends where the type table starts (layout_symtab puts it right after);
     // the type table holds the letter of each symbol.
     std::vector<char> strings, types;
     if (l_.kallsyms_typetab)
-      if (auto typetab = vm_.value<uint64_t>(VirtAddr(*ks + *l_.kallsyms_typetab)); typetab && *typetab) {
-        types.resize(syms.size());
+      if (auto typetab = vm_.word(VirtAddr(*ks + *l_.kallsyms_typetab)); typetab && *typetab) {
+        types.resize(*count);
         if (!vm_.read(VirtAddr(*typetab), std::as_writable_bytes(std::span(types)))) types.clear();
         if (*typetab > *strtab && *typetab - *strtab <= kMaxStrtab) {
           strings.resize(*typetab - *strtab);
           if (!vm_.read(VirtAddr(*strtab), std::as_writable_bytes(std::span(strings)))) strings.clear();
         }
       }
-    for (size_t i = 0; i < syms.size(); ++i) {
-      const ElfSym& s = syms[i];
+    for (size_t i = 0; i < *count; ++i) {
+      const ElfSym s = elf_sym_at(syms, i, elf32);
       if (s.st_shndx == 0 || s.st_name == 0) continue;  // SHN_UNDEF; the null symbol
       std::string name;
       if (!strings.empty()) {
@@ -210,7 +227,7 @@ tl::expected<ModuleList, std::string> list_modules(LinuxKernel& kernel, const Ta
   ModuleList out;
   std::unordered_set<uint64_t> seen{*head};
   for (uint64_t at = *head;;) {
-    auto next = vm.value<uint64_t>(VirtAddr(at));
+    auto next = vm.word(VirtAddr(at));
     if (!next) {
       out.warnings.push_back(fmt::format("the module list breaks at 0x{:x}: {}", at, next.error().reason));
       break;

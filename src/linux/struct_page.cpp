@@ -39,24 +39,24 @@ tl::expected<PageInfo, std::string> read_page(LinuxKernel& k, const TaskLayout& 
   auto page = k.pfn_to_page(pfn);
   if (!page) return tl::unexpected(page.error());
   VirtualMemory& vm = k.memory();
-  auto u64 = [&](uint64_t va) { return vm.value<uint64_t>(VirtAddr(va)); };
+  auto ulong = [&](uint64_t va) { return vm.word(VirtAddr(va)); };  // unsigned longs and pointers
   auto u32 = [&](uint64_t va) { return vm.value<uint32_t>(VirtAddr(va)); };
   PageInfo p;
   p.pfn = pfn;
   p.page = page->value();
-  auto flags = u64(p.page + *l.page_flags);
+  auto flags = ulong(p.page + *l.page_flags);
   auto ref = u32(p.page + *l.page_refcount), map = u32(p.page + *l.page_mapcount);
-  auto mapping = u64(p.page + *l.page_mapping), index = u64(p.page + *l.page_index);
-  auto compound = u64(p.page + *l.page_compound_head);
+  auto mapping = ulong(p.page + *l.page_mapping), index = ulong(p.page + *l.page_index);
+  auto compound = ulong(p.page + *l.page_compound_head);
   if (!flags || !ref || !map || !mapping || !index || !compound)
     return tl::unexpected(fmt::format("struct page 0x{:x} (PFN 0x{:x}) cannot be read: {}", p.page, pfn.value(),
-                                      (!flags ? flags : u64(p.page)).error().reason));
+                                      (!flags ? flags : ulong(p.page)).error().reason));
   p.flags = *flags;
   p.refcount = static_cast<int32_t>(*ref);
   p.mapcount = static_cast<int32_t>(*map);
   p.index = *index;
   if (l.page_private)
-    if (auto priv = u64(p.page + *l.page_private)) p.private_data = *priv;
+    if (auto priv = ulong(p.page + *l.page_private)) p.private_data = *priv;
   const auto& names = l.page_flag_names;
   auto bit_of = [&](std::string_view name) -> std::optional<unsigned> {
     auto it = std::find(names.begin(), names.end(), name);
@@ -75,7 +75,7 @@ tl::expected<PageInfo, std::string> read_page(LinuxKernel& k, const TaskLayout& 
   if (*compound & 1) {
     p.head = *compound - 1;
     head_page = *p.head;
-    auto hf = u64(head_page + *l.page_flags), hm = u64(head_page + *l.page_mapping);
+    auto hf = ulong(head_page + *l.page_flags), hm = ulong(head_page + *l.page_mapping);
     if (hf) head_flags = *hf;
     if (hm) head_mapping = *hm;
   } else {
@@ -87,14 +87,16 @@ tl::expected<PageInfo, std::string> read_page(LinuxKernel& k, const TaskLayout& 
     if (auto order = vm.value<uint8_t>(VirtAddr(head_page + k.struct_page_size + *l.page_compound_order)))
       p.order = *order;
   // The node and the zone at the top of page->flags (include/linux/page-flags-layout.h:
-  // SECTIONS_WIDTH is 0 with SPARSEMEM_VMEMMAP, as on every x86-64 kernel; NODES_SHIFT is
-  // log2(MAX_NUMNODES); ZONES_SHIFT covers MAX_NR_ZONES).
-  if (l.max_numnodes && !l.zone_names.empty() && k.paging.mode->word_bits == 64) {
+  // SECTIONS_WIDTH is 0 with SPARSEMEM_VMEMMAP, as on every x86-64 kernel, and with FLATMEM,
+  // as on i386; NODES_SHIFT is log2(MAX_NUMNODES); ZONES_SHIFT covers MAX_NR_ZONES; flags is
+  // an unsigned long).
+  if (l.max_numnodes && !l.zone_names.empty()) {
+    const unsigned bits = k.paging.mode->word_bits;
     const unsigned nodes_shift = static_cast<unsigned>(std::bit_width(l.max_numnodes - 1));
     const size_t zones = l.zone_names.size();
     const unsigned zones_shift = zones <= 1 ? 0 : zones <= 2 ? 1 : zones <= 4 ? 2 : 3;
-    p.node = nodes_shift ? p.flags >> (64 - nodes_shift) : 0;
-    const uint64_t zone = zones_shift ? (p.flags >> (64 - nodes_shift - zones_shift)) & ((1u << zones_shift) - 1) : 0;
+    p.node = nodes_shift ? p.flags >> (bits - nodes_shift) : 0;
+    const uint64_t zone = zones_shift ? (p.flags >> (bits - nodes_shift - zones_shift)) & ((1u << zones_shift) - 1) : 0;
     if (zone < zones) p.zone = l.zone_names[zone];
   }
   if (k.vmcoreinfo)
@@ -108,7 +110,7 @@ tl::expected<PageInfo, std::string> read_page(LinuxKernel& k, const TaskLayout& 
   }
   // A page cache page: its file (a slab's struct page holds its kmem_cache there instead).
   if (p.mapping_kind == "file" && !has(head_flags, "slab") && l.mapping_host) {
-    auto host = u64(head_mapping + *l.mapping_host);
+    auto host = ulong(head_mapping + *l.mapping_host);
     auto path = !host ? tl::unexpected(fmt::format("mapping->host at 0x{:x}: {}", head_mapping, host.error().reason))
                       : inode_path(vm, l, *host);
     p.file = path ? *path : fmt::format("(path unknown: {})", path.error());

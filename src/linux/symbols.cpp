@@ -93,6 +93,11 @@ std::optional<uint64_t> SymbolTable::find(std::string_view name) const {
   return it->second;
 }
 
+void SymbolTable::add_missing(const SymbolTable& other) {
+  for (const auto& [name, addr] : other.entries_) add(name, addr);
+  seal();  // keeps the first of each name: this table's
+}
+
 void SymbolTable::slide(uint64_t offset) {
   for (auto& e : entries_) e.second += offset;
   index_addresses();

@@ -37,6 +37,9 @@ class SymbolTable {
   [[nodiscard]] std::optional<SymbolAt> at(uint64_t addr) const;
   // Moves every address by `offset` (link-time addresses to the KASLR'd ones).
   void slide(uint64_t offset);
+  // Adds the names this table lacks from `other` (whose addresses must be of the same
+  // kernel, KASLR'd alike); a name both hold keeps this table's address.
+  void add_missing(const SymbolTable& other);
   [[nodiscard]] size_t size() const { return entries_.size(); }
   [[nodiscard]] bool empty() const { return entries_.empty(); }
 
@@ -59,6 +62,14 @@ class SymbolTable {
 // `slide` is added to every address (a System.map holds link-time addresses; the running
 // kernel's are those plus the KASLR offset). Module symbols are skipped.
 [[nodiscard]] tl::expected<SymbolTable, std::string> parse_symbol_text(std::string_view text, uint64_t slide);
+
+// A vmlinux's .symtab at link-time addresses (functions, objects, linker markers) and its
+// GNU build ID (hex; empty when it has none).
+struct VmlinuxSymbols {
+  SymbolTable table;
+  std::string build_id;
+};
+[[nodiscard]] tl::expected<VmlinuxSymbols, std::string> vmlinux_symbols(const std::string& path);
 
 // Decodes the kernel's kallsyms_names/token tables from memory. Needs the SYMBOL(kallsyms_*)
 // entries VMCOREINFO has carried since Linux 6.0; a symbol VMCOREINFO also names tells how

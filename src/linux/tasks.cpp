@@ -16,6 +16,12 @@ std::string escaped(std::string_view bytes) {
   return out;
 }
 
+tl::expected<uint64_t, std::string> read_ulong(VirtualMemory& vm, uint64_t va, const char* what) {
+  auto v = vm.word(VirtAddr(va));
+  if (!v) return tl::unexpected(fmt::format("{} at 0x{:x}: {}", what, va, v.error().reason));
+  return *v;
+}
+
 
 TaskList list_tasks(LinuxKernel& kernel, const TaskLayout& l, size_t max_tasks) {
   TaskList out;
@@ -31,14 +37,14 @@ TaskList list_tasks(LinuxKernel& kernel, const TaskLayout& l, size_t max_tasks) 
     auto pid = vm.value<int32_t>(VirtAddr(task + l.task_pid));
     auto tgid = vm.value<int32_t>(VirtAddr(task + l.task_tgid));
     auto comm = vm.c_string(VirtAddr(task + l.task_comm), l.comm_size);
-    auto mm = vm.value<uint64_t>(VirtAddr(task + l.task_mm));
+    auto mm = vm.word(VirtAddr(task + l.task_mm));
     if (!pid || !tgid || !comm || !mm) return tl::unexpected(fmt::format("task_struct at 0x{:x} is not readable", task));
     t.pid = *pid;
     t.tgid = *tgid;
     t.comm = escaped(*comm);
     t.mm = *mm;
     if (l.task_real_parent)
-      if (auto parent = vm.value<uint64_t>(VirtAddr(task + *l.task_real_parent)))
+      if (auto parent = vm.word(VirtAddr(task + *l.task_real_parent)))
         if (auto ptgid = vm.value<int32_t>(VirtAddr(*parent + l.task_tgid))) t.ppid = *ptgid;
     if (l.task_state) {
       auto st = vm.value<uint32_t>(VirtAddr(task + *l.task_state));
@@ -47,10 +53,10 @@ TaskList list_tasks(LinuxKernel& kernel, const TaskLayout& l, size_t max_tasks) 
       if (st && ex) t.state = task_state_letter(*st, *ex);
     }
     if (l.task_signal && l.signal_nr_threads)
-      if (auto sig = vm.value<uint64_t>(VirtAddr(task + *l.task_signal)); sig && *sig)
+      if (auto sig = vm.word(VirtAddr(task + *l.task_signal)); sig && *sig)
         if (auto n = vm.value<int32_t>(VirtAddr(*sig + *l.signal_nr_threads))) t.threads = *n;
     if (t.mm) {
-      auto pgd = vm.value<uint64_t>(VirtAddr(t.mm + l.mm_pgd));
+      auto pgd = vm.word(VirtAddr(t.mm + l.mm_pgd));
       if (!pgd) return tl::unexpected(fmt::format("mm_struct at 0x{:x} (pid {}) is not readable", t.mm, t.pid));
       t.pgd_va = *pgd;
       if (auto pa = vm.to_phys(VirtAddr(t.pgd_va))) t.pgd = *pa;
@@ -68,7 +74,7 @@ TaskList list_tasks(LinuxKernel& kernel, const TaskLayout& l, size_t max_tasks) 
   }
   out.tasks.push_back(*first);
   while (true) {
-    auto next = vm.value<uint64_t>(VirtAddr(at));
+    auto next = vm.word(VirtAddr(at));
     if (!next) {
       out.warnings.push_back(fmt::format("the task list breaks at 0x{:x}: {}", at, next.error().reason));
       break;

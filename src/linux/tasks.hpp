@@ -16,6 +16,10 @@ namespace pagewalk::linux_kernel {
 // everything above 0x7e as \xNN, so a comm can neither break a row nor a JSON string.
 [[nodiscard]] std::string escaped(std::string_view bytes);
 
+// A pointer or unsigned long of the kernel's at `va` (its word: 4 bytes on i386), or an
+// error naming the member (`what`) and why it did not read.
+[[nodiscard]] tl::expected<uint64_t, std::string> read_ulong(VirtualMemory& vm, uint64_t va, const char* what);
+
 struct Task {
   uint64_t task = 0;  // VA of the task_struct
   int32_t pid = 0;

@@ -12,12 +12,17 @@
 namespace pagewalk::linux_kernel {
 namespace {
 
-// include/linux/maple_tree.h and lib/maple_tree.c (Linux 6.1, 64-bit): a node is 256
-// bytes; an encoded node pointer keeps the node type in bits 3..6 (mt_mk_node), and the
-// root's is besides an XArray internal entry (low bits 10, mte_mk_root).
+// include/linux/maple_tree.h and lib/maple_tree.c (Linux 6.1): a node is 256 bytes of
+// unsigned longs (parent, pivots, slots); an encoded node pointer keeps the node type in
+// bits 3..6 (mt_mk_node), and the root's is besides an XArray internal entry (low bits 10,
+// mte_mk_root). Slots per node: MAPLE_RANGE64_SLOTS 16 and MAPLE_ARANGE64_SLOTS 10 on
+// 64-bit, 32 and 21 on 32-bit.
 constexpr uint64_t kMapleNodeMask = 0xff, kMapleNodeSize = 256;
 enum MapleType : unsigned { kMapleDense = 0, kMapleLeaf64 = 1, kMapleRange64 = 2, kMapleArange64 = 3 };
-constexpr unsigned kRange64Slots = 16, kArange64Slots = 10;
+struct MapleSlots {
+  unsigned range64, arange64;
+};
+constexpr MapleSlots kMapleSlots64{16, 10}, kMapleSlots32{32, 21};
 constexpr unsigned kMapleHeightMax = 31;
 // An XArray internal entry (xa_is_internal): a node when above 4096 (xa_is_node), a
 // reserved value such as XA_ZERO_ENTRY below.
@@ -32,13 +37,10 @@ constexpr uint32_t kVsyscallNone = 2;
 
 class VmaReader {
  public:
-  VmaReader(LinuxKernel& k, const TaskLayout& l, size_t max_vmas) : k_(k), vm_(k.memory()), l_(l), max_(max_vmas) {}
+  VmaReader(LinuxKernel& k, const TaskLayout& l, size_t max_vmas)
+      : k_(k), vm_(k.memory()), l_(l), max_(max_vmas), word_bytes_(k.paging.mode->word_bits / 8) {}
 
-  tl::expected<uint64_t, std::string> u64(uint64_t va, const char* what) {
-    auto v = vm_.value<uint64_t>(VirtAddr(va));
-    if (!v) return tl::unexpected(fmt::format("{} at 0x{:x}: {}", what, va, v.error().reason));
-    return *v;
-  }
+  tl::expected<uint64_t, std::string> u64(uint64_t va, const char* what) { return read_ulong(vm_, va, what); }
 
   void walk_maple(uint64_t entry, uint64_t min, uint64_t max, unsigned depth) {
     if (out_.size() >= max_) return;
@@ -56,20 +58,31 @@ class VmaReader {
       warn(fmt::format("maple node 0x{:x} has type {}, which an mm's tree never holds: skipped", node, type));
       return;
     }
-    std::array<uint64_t, kMapleNodeSize / 8> w{};
-    if (auto r = vm_.read(VirtAddr(node), std::as_writable_bytes(std::span(w))); !r) {
+    std::array<std::byte, kMapleNodeSize> bytes{};
+    if (auto r = vm_.read(VirtAddr(node), bytes); !r) {
       warn(fmt::format("maple node 0x{:x} cannot be read: {}", node, r.error().reason));
       return;
     }
+    auto w = [&](unsigned i) -> uint64_t {  // the node's i-th unsigned long
+      if (word_bytes_ == 4) {
+        uint32_t v;
+        std::memcpy(&v, bytes.data() + 4 * i, 4);
+        return v;
+      }
+      uint64_t v;
+      std::memcpy(&v, bytes.data() + 8 * i, 8);
+      return v;
+    };
+    const MapleSlots counts = word_bytes_ == 4 ? kMapleSlots32 : kMapleSlots64;
     const bool arange = type == kMapleArange64;
-    const unsigned slots = arange ? kArange64Slots : kRange64Slots;
+    const unsigned slots = arange ? counts.arange64 : counts.range64;
     const unsigned slot0 = 1 + (slots - 1);  // after the parent and the pivots, in words
     uint64_t lo = min;
     for (unsigned i = 0; i < slots; ++i) {
-      uint64_t pivot = i + 1 < slots ? w[1 + i] : max;
+      uint64_t pivot = i + 1 < slots ? w(1 + i) : max;
       if (i > 0 && pivot == 0) break;  // the pivots end where the data does
       if (pivot > max || pivot < lo) pivot = max;  // corrupt: clamp to the node's own range
-      const uint64_t slot = w[slot0 + i];
+      const uint64_t slot = w(slot0 + i);
       if (slot) {
         if (type == kMapleLeaf64) {
           if (!is_internal(slot)) add_vma(slot);
@@ -161,7 +174,7 @@ class VmaReader {
   void set_mm(uint64_t mm) {
     auto opt = [&](const std::optional<uint64_t>& off) -> std::optional<uint64_t> {
       if (!off) return std::nullopt;
-      auto v = vm_.value<uint64_t>(VirtAddr(mm + *off));
+      auto v = vm_.word(VirtAddr(mm + *off));
       return v ? std::optional<uint64_t>(*v) : std::nullopt;
     };
     brk_ = opt(l_.mm_brk);
@@ -186,6 +199,9 @@ class VmaReader {
     out_.push_back(std::move(g));
   }
 
+  // ULONG_MAX, the maple tree's last index.
+  [[nodiscard]] uint64_t ulong_max() const { return word_bytes_ == 4 ? 0xffffffffu : ~uint64_t{0}; }
+
   void warn(std::string w) {
     if (warnings_.size() < 32) warnings_.push_back(std::move(w));
   }
@@ -198,6 +214,7 @@ class VmaReader {
   VirtualMemory& vm_;
   const TaskLayout& l_;
   size_t max_;
+  unsigned word_bytes_;
   std::unordered_set<uint64_t> seen_nodes_, seen_vmas_;
   std::optional<uint64_t> brk_, start_brk_, start_stack_, special_ops_;
 };
@@ -228,7 +245,7 @@ tl::expected<VmaList, std::string> list_vmas(LinuxKernel& kernel, const TaskLayo
     out.source = "the maple tree mm->mm_mt";
     auto root = r.u64(task.mm + *l.mm_mt + *l.mt_root, "mm_mt.ma_root");
     if (!root) return tl::unexpected(root.error());
-    if (is_node(*root)) r.walk_maple(*root, 0, ~uint64_t{0}, 0);
+    if (is_node(*root)) r.walk_maple(*root, 0, r.ulong_max(), 0);
     else if (*root && !is_internal(*root)) r.add_vma(*root);  // a tree of one entry keeps it in the root
   } else {
     out.source = "the list mm->mmap";

@@ -14,10 +14,13 @@ namespace pagewalk {
 namespace {
 
 // QEMU's per-CPU "QEMU" note is a QEMUCPUState (target/i386/arch_dump.c): version, size,
-// 18 general registers, 10 segment descriptors of 24 bytes, then cr[0..4].
+// 18 general registers, 10 segment descriptors of 24 bytes (cs, ds, es, fs, gs, ss, ldt, tr,
+// gdt, idt; each selector, limit, flags, pad, then the 8-byte base), then cr[0..4].
 struct QemuCpuStateLayout {
   static constexpr size_t kRip = 8 + 16 * 8;
   static constexpr size_t kRsp = 8 + 6 * 8;
+  static constexpr size_t kGdtBase = 8 + 18 * 8 + 8 * 24 + 16;
+  static constexpr size_t kIdtBase = 8 + 18 * 8 + 9 * 24 + 16;
   static constexpr size_t kCr = 8 + 18 * 8 + 10 * 24;
   static constexpr size_t kMinSize = kCr + 5 * 8;
 };
@@ -42,6 +45,8 @@ void add_qemu_note(CoreNotes& notes, std::span<const std::byte> desc, bool long_
   r.set(R::kLongMode, long_mode ? 1 : 0);
   r.set(R::kRip, load<uint64_t>(p + QemuCpuStateLayout::kRip));
   r.set(R::kRsp, load<uint64_t>(p + QemuCpuStateLayout::kRsp));
+  r.set(R::kGdtBase, load<uint64_t>(p + QemuCpuStateLayout::kGdtBase));
+  r.set(R::kIdtBase, load<uint64_t>(p + QemuCpuStateLayout::kIdtBase));
   r.source = "QEMU note";
   notes.cpus.push_back(r);
 }

@@ -134,6 +134,13 @@ std::unique_ptr<linux_kernel::LinuxKernel> open_linux_or_fail(Source& src, const
   }
   in.overrides = s.kernel_facts;
   if (!s.btf.empty() && !s.vmlinux.empty()) bad_input("give --btf or --vmlinux, not both");
+  if (!s.vmlinux.empty()) {
+    // Its data symbols (init_task, modules) complete a kallsyms built without KALLSYMS_ALL.
+    auto v = linux_kernel::vmlinux_symbols(s.vmlinux);
+    if (!v) cannot_open(v.error());
+    in.link_symbols = std::move(*v);
+    in.link_symbols_name = s.vmlinux;
+  }
   auto k = linux_kernel::LinuxKernel::discover(in);
   if (!k) cannot_open(fmt::format("{}: {}", src.name(), k.error()));
   for (const std::string& w : (*k)->warnings) notes.push_back("warning: " + w);

@@ -71,42 +71,9 @@ if [ -z "$img" ]; then
     echo "error: no /boot/vmlinuz-* inside $deb" >&2
     exit 1
 fi
-# qemu_fw_cfg and its dependencies, read from each module's .modinfo
-# "depends=" string (the package ships no modules.dep: depmod writes it on
-# installation).
+# qemu_fw_cfg and its dependencies, decompressed, with their insmod order.
 rm -rf "$outdir/modules.tmp"
-mkdir -p "$outdir/modules.tmp"
-python3 - "$work/root/lib/modules" "$outdir/modules.tmp" qemu_fw_cfg <<'PY'
-import lzma, os, re, sys
-root, out, want = sys.argv[1], sys.argv[2], sys.argv[3]
-paths = {}
-for d, _, files in os.walk(root):
-    for f in files:
-        m = re.match(r"(.+)\.ko(\.xz)?$", f)
-        if m:
-            paths[m.group(1).replace("-", "_")] = os.path.join(d, f)
-def load(name):
-    p = paths.get(name.replace("-", "_"))
-    if p is None:
-        sys.exit(f"error: module {name} not in the package")
-    data = open(p, "rb").read()
-    return lzma.decompress(data) if p.endswith(".xz") else data
-order, seen = [], set()
-def visit(name):
-    if name in seen:
-        return
-    seen.add(name)
-    data = load(name)
-    m = re.search(rb"(?:^|\0)depends=([^\0]*)", data)
-    for dep in (m.group(1).decode().split(",") if m and m.group(1) else []):
-        visit(dep)
-    with open(os.path.join(out, name + ".ko"), "wb") as f:
-        f.write(data)
-    order.append(name + ".ko")
-visit(want)
-with open(os.path.join(out, "ORDER"), "w") as f:
-    f.write("\n".join(order) + "\n")
-PY
+python3 "$(dirname "$0")/kmodules.py" "$work/root/lib/modules" "$outdir/modules.tmp" qemu_fw_cfg
 rm -rf "$outdir/modules"
 mv "$outdir/modules.tmp" "$outdir/modules"
 rm -rf "$outdir/boot"

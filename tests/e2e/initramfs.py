@@ -92,8 +92,25 @@ else
     print_modules
 fi
 
+# The program's parent, state and thread count as the kernel's /proc shows them (ps's
+# oracle), and its VMAs (maps' oracle), one INFO line each.
+print_program_proc() {
+    echo "INFO hello_status $(grep -E '^(State|PPid|Threads):' /proc/$1/status | tr -s '\t\n' '  ')"
+    sed "s/^/INFO hello_maps /" /proc/$1/maps
+}
+# Without the guest's own pagewalk (the i386 cases): the program's /proc view and the
+# kernel's vmalloc areas (the layout's oracle; kptr_restrict=1 lets root see real
+# addresses in %pK fields), then the guest only spins.
 if [ ! -x /bin/pagewalk ]; then
-    /hello-mm $args
+    /hello-mm $args &
+    hpid=$!
+    i=0
+    while [ ! -s /tmp/hello-mm.vas ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
+    print_program_proc $hpid
+    echo 1 >/proc/sys/kernel/kptr_restrict
+    sed "s/^/INFO vmalloc /" /proc/vmallocinfo
+    echo "ORACLES DONE"
+    wait $hpid
     echo "HELLO-MM EXITED $?"
     poweroff -f
 fi
@@ -108,10 +125,7 @@ if [ -f /lib/pagewalk.ko ]; then
     kmod_log pid=$hpid va=$(head -n 1 /tmp/hello-mm.vas) device=1
     print_modules
 fi
-# The program's parent, state and thread count as the kernel's /proc shows them (ps's oracle).
-echo "INFO hello_status $(grep -E '^(State|PPid|Threads):' /proc/$hpid/status | tr -s '\t\n' '  ')"
-# Its VMAs as the kernel's /proc shows them (maps' oracle), one INFO line each.
-sed "s/^/INFO hello_maps /" /proc/$hpid/maps
+print_program_proc $hpid
 # Each run's stdout goes out gzipped and base64-encoded ("KCORE-GZ <tag> <line>"): the
 # kernel map is megabytes of JSON, and the serial console is slow. printk stays off the
 # console meanwhile so that nothing lands inside those lines.

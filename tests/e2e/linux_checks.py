@@ -119,7 +119,7 @@ def check_page(pagewalk, dump_path, orc, lorc, res):
         # x86-64's zones by address (arch/x86/mm/init.c, zone_sizes_init): DMA below 16 MiB,
         # DMA32 below 4 GiB; the guests have one node.
         pa = kpf[n][0] << 12
-        want_zone = "DMA" if pa < (16 << 20) else "DMA32" if pa < (4 << 30) else "Normal"
+        want_zone = "DMA" if pa < (16 << 20) else "DMA32" if pa < (4 << 30) else "NORMAL"
         if p.get("zone") != want_zone or p.get("node") != 0:
             res.fail("page", f"{n} PFN 0x{kpf[n][0]:x}: node {p.get('node')} zone {p.get('zone')}, want 0 {want_zone}")
     if not any("THP" in p["kpageflags"]["flags"] for p in doc["pages"]):
@@ -187,12 +187,12 @@ def modules_match(doc, want, res, check):
     return len(syms)
 
 
-def check_modules(pagewalk, dump_path, lorc, res):
+def check_modules(pagewalk, dump_path, lorc, res, extra=()):
     """modules from the kernel's list = the guest's /proc/modules and /proc/kallsyms; then
     translate --kernel names each module symbol's address, one byte into it, and resolves
     MODULE:NAME to the address the guest gave."""
     want = lorc.get("modules") or {"modules": [], "symbols": set()}
-    doc = pagewalk_json(pagewalk, ["modules", "--image", dump_path, "--symbols", "--json"])
+    doc = pagewalk_json(pagewalk, ["modules", "--image", dump_path, *extra, "--symbols", "--json"])
     res.counts["modules_symbols"] = modules_match(doc, want, res, "modules")
     res.counts["modules"] = len(doc["modules"])
     if not want["symbols"]:
@@ -208,7 +208,7 @@ def check_modules(pagewalk, dump_path, lorc, res):
     queries = [(a, 0) for a in addrs] + [(a, 1) for i, a in enumerate(addrs) if i + 1 == len(addrs) or addrs[i + 1] > a + 1]
     name0, mod0 = sorted(by_addr[addrs[0]])[0]
     stdin = "".join(f"0x{a + off:x}\n" for a, off in queries) + f"{mod0}:{name0}\n"
-    out = pagewalk_json(pagewalk, ["translate", "--image", dump_path, "--kernel", "--jsonl", "-"], ok_codes=(0, 1),
+    out = pagewalk_json(pagewalk, ["translate", "--image", dump_path, *extra, "--kernel", "--jsonl", "-"], ok_codes=(0, 1),
                         stdin_text=stdin, lines=True)
     if len(out) != len(queries) + 1:
         res.fail("modules-names", f"{len(out)} lines for {len(queries) + 1} addresses")
@@ -225,22 +225,23 @@ def check_modules(pagewalk, dump_path, lorc, res):
     res.counts["modules_names_checked"] = len(queries) + 1
 
 
-def check_maps(pagewalk, dump_path, pid, lorc, res):
-    """maps --pid from the kernel's maple tree = the guest's own /proc/PID/maps, line for line."""
+def check_maps(pagewalk, dump_path, pid, lorc, res, extra=()):
+    """maps --pid from the kernel's maple tree = the guest's own /proc/PID/maps, line for line
+    (`extra`: options that supply the kernel's types, such as --vmlinux FILE)."""
     want = lorc.get("maps") or []
     if not want:
         res.fail("maps", "the guest printed no /proc/PID/maps lines")
         return
-    doc = pagewalk_json(pagewalk, ["maps", "--image", dump_path, "--pid", str(pid), "--json"])
+    doc = pagewalk_json(pagewalk, ["maps", "--image", dump_path, *extra, "--pid", str(pid), "--json"])
     procs = doc["processes"]
     got = [(as_int(v["start"]), as_int(v["end"]), v["perms"], as_int(v["offset"]), v["dev"], v["inode"], v["path"])
            for v in (procs[0]["vmas"] if procs else [])]
     if got != want:
         missing = [w for w in want if w not in got]
-        extra = [g for g in got if g not in want]
-        res.fail("maps", f"{len(got)} VMAs, the guest's maps has {len(want)}; missing {missing[:4]}, extra {extra[:4]}")
+        surplus = [g for g in got if g not in want]
+        res.fail("maps", f"{len(got)} VMAs, the guest's maps has {len(want)}; missing {missing[:4]}, extra {surplus[:4]}")
     # The text form is maps' own, fields and padding: the same lines the guest printed.
-    text = subprocess.run(shlex.split(pagewalk) + ["maps", "--image", dump_path, "--pid", str(pid), "--no-header"],
+    text = subprocess.run(shlex.split(pagewalk) + ["maps", "--image", dump_path, *extra, "--pid", str(pid), "--no-header"],
                           capture_output=True, text=True, timeout=120).stdout.splitlines()
     if [l.split() for l in text] != [[f"{w[0]:08x}-{w[1]:08x}", w[2], f"{w[3]:08x}", w[4], str(w[5])] + ([w[6]] if w[6] else [])
                                      for w in want]:

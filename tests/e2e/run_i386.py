@@ -22,6 +22,7 @@ kernel VAs.
 Usage: run_i386.py --pagewalk build/pagewalk [--cache DIR] [--keep DIR]
 """
 import argparse
+import functools
 import glob
 import json
 import os
@@ -34,7 +35,10 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
+import kmodules  # noqa: E402
 from initramfs import build_guest_program, build_initramfs  # noqa: E402
+from linux_checks import KPF_STABLE, check_maps, check_modules, guest_modules, hello_kpageflags, hello_maps  # noqa: E402
+from linux_checks import hello_status, task_matches_status  # noqa: E402
 from qemu_guest import QemuGuest  # noqa: E402
 
 PAGE_OFFSET = 0xC0000000  # CONFIG_VMSPLIT_3G of Debian's i386 kernels
@@ -73,6 +77,7 @@ def apt_options(root):
             "-o", "Debug::NoLocking=1", "-o", "APT::Sandbox::User=root"]
 
 
+@functools.lru_cache(maxsize=None)
 def private_apt(cache):
     """A private apt state for i386 with the host's Debian sources, its lists fresh."""
     root = os.path.join(cache, "apt-i386")
@@ -127,11 +132,44 @@ def fetch(cache):
         found = glob.glob(os.path.join(out, pkg, "boot", "vmlinuz-*"))
         if not found:
             raise SetupError(f"{pkg} holds no vmlinuz (remove {stamp} to fetch again)")
-        kernels[flavour] = found[0]
+        # qemu_fw_cfg and what it needs, loaded by /init: the modules' oracle.
+        modules = os.path.join(out, f"modules-{flavour}")
+        if not os.path.isfile(os.path.join(modules, "ORDER")):
+            try:
+                kmodules.collect(os.path.join(out, pkg, "lib", "modules"), modules, "qemu_fw_cfg")
+            except kmodules.ModuleError as e:
+                raise SetupError(str(e))
+        kernels[flavour] = (found[0], modules)
     busybox = os.path.join(out, "busybox-static", "bin", "busybox")
     if not os.path.isfile(busybox):
         raise SetupError(f"no i386 busybox in {out} (remove {stamp} to fetch again)")
-    return kernels, busybox, pkgs[0].removeprefix("linux-image-")
+    vmlinux = {("686-pae" if pkg.endswith("-686-pae") else "686"): fetch_vmlinux(cache, out, pkg) for pkg in pkgs[:2]}
+    return kernels, vmlinux, busybox, pkgs[0].removeprefix("linux-image-")
+
+
+def fetch_vmlinux(cache, out, pkg):
+    """The kernel's DWARF: /usr/lib/debug/boot/vmlinux-RELEASE of Debian's PKG-dbg, alone
+    (the package's 3 GiB of module debug info is never unpacked)."""
+    release = pkg.removeprefix("linux-image-")
+    dest = os.path.join(out, f"{pkg}-dbg", f"vmlinux-{release}")
+    if os.path.isfile(dest):
+        return dest
+    root = private_apt(cache)
+    with tempfile.TemporaryDirectory(dir=out) as tmp:
+        r = run(["apt-get", *apt_options(root), "download", f"{pkg}-dbg"], cwd=tmp, timeout=1800)
+        debs = glob.glob(os.path.join(tmp, "*.deb"))
+        if r.returncode != 0 or not debs:
+            raise SetupError(f"apt-get download {pkg}-dbg failed: " + r.stderr[-400:])
+        member = f"./usr/lib/debug/boot/vmlinux-{release}"
+        # tar stops at the first match, so dpkg-deb may die of SIGPIPE: judge by the file.
+        subprocess.run(f"dpkg-deb --fsys-tarfile '{debs[0]}' | tar -x --occurrence=1 -C '{tmp}' '{member}'",
+                       shell=True, capture_output=True, timeout=900)
+        got = os.path.join(tmp, member)
+        if not os.path.isfile(got):
+            raise SetupError(f"{os.path.basename(debs[0])} holds no {member}")
+        os.makedirs(os.path.dirname(dest), exist_ok=True)
+        shutil.move(got, dest)
+    return dest
 
 
 # --------------------------------------------------------------------------
@@ -185,25 +223,117 @@ def compare(res, kind, va, ours, theirs):
     res.count(f"{kind}_vas")
 
 
-def run_case(args, name, flavour, cpu, memory, want_mode, frame_mask, kernels, busybox, hello):
+def vmalloc_areas(guest):
+    """[(start, end, caller)] from the guest's /proc/vmallocinfo, as /init printed it (after
+    READY, so not in guest.info)."""
+    out = []
+    for line in guest.serial_text.splitlines():
+        if not line.startswith("INFO vmalloc "):
+            continue
+        f = line[len("INFO vmalloc "):].split()
+        if f and "-" in f[0]:
+            start, end = (int(x, 16) for x in f[0].split("-"))
+            out.append((start, end, f[2] if len(f) > 2 else ""))
+    return out
+
+
+def check_layout_regions(res, layout, vmalloc, tlb):
+    """layout's regions against the kernel's own: every area of /proc/vmallocinfo lies in
+    the vmalloc region, and every kernel leaf of info tlb above lowmem in a region that may
+    map (vmalloc, pkmap, LDT remap, cpu_entry_area and fixmap), none in a guard hole."""
+    regions = [(int(r["start"], 16), int(r["end"], 16), r["region"]) for r in layout["regions"]]
+
+    def region_of(va):
+        return next((kind for start, end, kind in regions if start <= va < end), None)
+    if not vmalloc:
+        res.fail("layout", "the guest printed no /proc/vmallocinfo lines")
+    for start, end, caller in vmalloc:
+        if region_of(start) != "vmalloc" or region_of(end - 1) != "vmalloc":
+            res.fail("layout", f"vmallocinfo 0x{start:x}-0x{end:x} {caller}: pagewalk says {region_of(start)}")
+        res.count("vmalloc_areas")
+    mappable = {"direct_map", "vmalloc", "pkmap", "ldt_remap", "cpu_entry_area"}
+    for va in sorted(tlb):
+        if va >= PAGE_OFFSET and region_of(va) not in mappable:
+            res.fail("layout", f"info tlb maps 0x{va:x}, in pagewalk's {region_of(va)}")
+            break
+        if va >= PAGE_OFFSET and region_of(va) not in ("direct_map", "vmalloc"):
+            res.count("top_leaves_placed")
+
+
+def check_processes(res, pw, dump, vmlinux, pid, regs, want_mode, program, user_gpa, proc, lowmem_end):
+    """With the kernel's DWARF (--vmlinux from the -dbg package): ps finds the program with
+    the CR3 QEMU shows and /proc's parent, state and threads; translate --pid = gva2gpa;
+    maps --pid = /proc/PID/maps; page = /proc/kpageflags and the zone of the frame."""
+    dwarf = ["--vmlinux", vmlinux]
+    ps, _ = pagewalk_doc(pw, "ps", "--image", dump, *dwarf, "--json")
+    mine = [t for t in (ps or {}).get("tasks", []) if t["pid"] == pid]
+    if len(mine) != 1 or mine[0]["comm"] != "hello-mm":
+        res.fail("ps", f"pid {pid} hello-mm not found: {mine}")
+        return
+    # A PAE CR3 is a 32-byte-aligned PDPT (inside a slab page); a 2-level one a page.
+    cr3 = regs["CR3"] & (~0x1F if want_mode == "x86-pae" else ~0xFFF)
+    if int(mine[0]["pgd_pa"] or "0", 16) != cr3:
+        res.fail("ps", f"pid {pid} PGD PA {mine[0]['pgd_pa']}, CR3 0x{regs['CR3']:x}")
+    res.counts["ps_status_fields"] = task_matches_status(mine[0], proc["status"], res, "ps")
+    res.counts["ps_tasks"] = len(ps["tasks"])
+
+    results = pagewalk_lines(pw, "translate", "--image", dump, *dwarf, "--pid", str(pid), "--jsonl",
+                             *[hex(va) for _, va, _, _ in program])
+    for (_, va, _, _), r in zip(program, results):
+        compare(res, "translate_pid", va, r, user_gpa[va])
+    res.counts["pid_vas"] = len(results)
+
+    check_maps(pw, dump, pid, proc, res, extra=dwarf)
+    if not proc["modules"]["modules"]:
+        res.fail("modules", "the guest loaded no module")
+    check_modules(pw, dump, proc, res, extra=dwarf)
+
+    kpf = proc["kpageflags"]
+    if not kpf:
+        res.fail("page", "the program printed no /proc/kpageflags words")
+        return
+    names = sorted(kpf)
+    doc, _ = pagewalk_doc(pw, "page", "--image", dump, *dwarf, "--json",
+                          *[a for n in names for a in ("--pfn", hex(kpf[n][0]))])
+    mask = sum(1 << b for b in KPF_STABLE.values())
+    for n, p in zip(names, (doc or {}).get("pages", [])):
+        pfn, want = kpf[n]
+        got = int(p["kpageflags"]["raw"], 16)
+        if got & mask != want & mask:
+            res.fail("page", f"{n} PFN 0x{pfn:x}: kpageflags 0x{got:x}, /proc/kpageflags 0x{want:x}")
+        # i386's zones by address (arch/x86/mm/init.c, zone_sizes_init): DMA below 16 MiB,
+        # Normal up to the end of lowmem, HighMem above.
+        pa = pfn << 12
+        want_zone = "DMA" if pa < 16 * MIB else "NORMAL" if pa < lowmem_end else "HIGHMEM"
+        if p.get("zone") != want_zone:
+            res.fail("page", f"{n} PFN 0x{pfn:x}: zone {p.get('zone')}, want {want_zone}")
+        res.count("page_frames")
+
+
+def run_case(args, name, flavour, cpu, memory, want_mode, frame_mask, kernels, vmlinux, busybox, hello):
     res = Result(name)
     work = os.path.join(args.keep, name) if args.keep else tempfile.mkdtemp(prefix=f"pagewalk-i386-{name}-")
     os.makedirs(work, exist_ok=True)
     # The host's busybox-static (the same Debian version) lists the applets: the i386 one may
     # not run on this machine.
     host_busybox = "/bin/busybox" if os.path.isfile("/bin/busybox") else None
-    initrd = build_initramfs(os.path.join(work, "initrd.gz"), hello, busybox=busybox, list_applets_with=host_busybox)
+    vmlinuz, modules = kernels[flavour]
+    initrd = build_initramfs(os.path.join(work, "initrd.gz"), hello, busybox=busybox, modules=modules,
+                             list_applets_with=host_busybox)
     dump = os.path.join(work, "dump.elf")
     ram = int(memory.rstrip("MG")) * (1024 if memory.endswith("G") else 1) * MIB
     # Lowmem VAs from PAGE_OFFSET up to the smaller of RAM and 768 MiB, then the top of the space.
     low = min(ram, 768 * MIB)
     kernel_vas = [PAGE_OFFSET + i * (low // 24) + 0x5a8 for i in range(24)] + \
                  [0xE0000000, 0xF0000000, 0xF8000000, 0xFF800000, 0xFFC00000, 0xFFFFF000]
-    with QemuGuest(kernels[flavour], initrd, work, cpu=cpu, memory=memory, machine="pc",
+    with QemuGuest(vmlinuz, initrd, work, cpu=cpu, memory=memory, machine="pc",
                    qemu="qemu-system-i386", append_extra="nopti", gdb=False) as g:
         g.boot()
-        g.stop_in_user_mode()
+        g.wait_for_line("ORACLES DONE")
+        regs, _ = g.stop_in_user_mode()
         program = [(n, va, pfn, present) for n, va, pfn, present in g.vas]
+        proc = {"status": hello_status(g), "maps": hello_maps(g), "kpageflags": hello_kpageflags(g),
+                "vmalloc": vmalloc_areas(g), "modules": guest_modules(g)}
         user_gpa = {va: g.gva2gpa(va) for _, va, _, _ in program}
         kernel_gpa = {va: g.gva2gpa(va) for va in kernel_vas}
         tlb = parse_info_tlb(g.hmp("info tlb", timeout=300), frame_mask)
@@ -280,6 +410,9 @@ def run_case(args, name, flavour, cpu, memory, want_mode, frame_mask, kernels, b
     r = run([pw, "ps", "--image", dump], timeout=120)
     if r.returncode != 3 or f"linux-image-{layout['release']}-dbg" not in r.stderr or "--vmlinux" not in r.stderr:
         res.fail("ps", f"exit {r.returncode}: {r.stderr.strip()!r}")
+
+    check_layout_regions(res, layout, proc["vmalloc"], tlb)
+    check_processes(res, pw, dump, vmlinux[flavour], g.pid, regs, want_mode, program, user_gpa, proc, lowmem_end)
     if not args.keep:
         shutil.rmtree(work, ignore_errors=True)
     return res
@@ -299,7 +432,7 @@ def main(argv=None):
             return 2
     t0 = time.monotonic()
     try:
-        kernels, busybox, release = fetch(args.cache)
+        kernels, vmlinux, busybox, release = fetch(args.cache)
         hello = os.path.join(args.cache, "i386", "hello-mm")
         build_guest_program(os.path.join(HERE, "guest", "hello-mm.c"), hello, cc="i686-linux-gnu-gcc")
     except SetupError as e:
@@ -312,7 +445,7 @@ def main(argv=None):
             continue
         t1 = time.monotonic()
         try:
-            res = run_case(args, *case, kernels, busybox, hello)
+            res = run_case(args, *case, kernels, vmlinux, busybox, hello)
         except Exception as e:  # a setup failure of one case fails it, and the others still run
             log(f"[{case[0]}] FAIL: {type(e).__name__}: {e}")
             failed += 1

@@ -42,6 +42,10 @@ struct CpuRegisterNames {
   static constexpr const char* kEfer = "efer";
   static constexpr const char* kRip = "rip";
   static constexpr const char* kRsp = "rsp";
+  // The descriptor tables' bases (GDTR, IDTR): Linux points the IDTR at its cpu_entry_area
+  // (idt_map_in_cea, arch/x86/kernel/idt.c).
+  static constexpr const char* kGdtBase = "gdtr_base";
+  static constexpr const char* kIdtBase = "idtr_base";
   // EFER.LMA as the source implies it when it has no EFER (QEMU writes an EM_X86_64 core
   // exactly when the CPU is in long mode): 1 or 0.
   static constexpr const char* kLongMode = "lma";
