@@ -96,16 +96,13 @@ int cmd_layout(const LinuxCommandArgs& a) {
   std::string out;
   if (!a.f.no_header) out = fmt::format("# {}, {}\n", source, mode->description);
   if (k && !a.f.no_header) {
-    auto line = [&](const char* name, const std::optional<linux_kernel::Known>& v) {
-      out += v ? fmt::format("# {:<17} 0x{:016x}  ({})\n", name, v->value, v->source)
-               : fmt::format("# {:<17} unknown\n", name);
+    auto line = [&](std::string_view name, const std::optional<linux_kernel::Known>& v) {
+      out += v ? fmt::format("# {:<19} 0x{:016x}  ({})\n", name, v->value, v->source)
+               : fmt::format("# {:<19} unknown\n", name);
     };
     line("KASLR offset", k->kaslr_offset);
-    line("phys_base", k->phys_base);
-    line("page_offset_base", k->page_offset_base);
-    line("vmalloc_base", k->vmalloc_base);
-    line("vmemmap_base", k->vmemmap_base);
-    out += fmt::format("# {:<17} 0x{:016x}  at PA 0x{:x}\n", "kernel PGD", k->kernel_pgd_va->value, k->kernel_pgd.value());
+    for (const auto& b : k->arch->conversion_bases(*k)) line(b.name, b.base);
+    out += fmt::format("# {:<19} 0x{:016x}  at PA 0x{:x}\n", "kernel PGD", k->kernel_pgd_va->value, k->kernel_pgd.value());
   }
   if (!a.f.no_header) out += fmt::format("  {:<18} {:<18} {:>9}  {:<34} {}\n", "start", "last", "size", "region", "note");
   for (const auto& r : regions) {
@@ -193,10 +190,9 @@ int cmd_kconv(const LinuxCommandArgs& a) {
   }
   std::string out;
   if (!a.f.no_header) {
-    out = fmt::format("# {}: page_offset_base {}, phys_base {}, vmemmap_base {}, sizeof(struct page) {}\n",
-                      image->name(), k->page_offset_base ? hex(k->page_offset_base->value) : "unknown",
-                      k->phys_base ? hex(k->phys_base->value) : "unknown",
-                      k->vmemmap_base ? hex(k->vmemmap_base->value) : "unknown", k->struct_page_size);
+    out = fmt::format("# {}:", image->name());
+    for (const auto& b : k->arch->conversion_bases(*k)) out += fmt::format(" {} {},", b.name, b.base ? hex(b.base->value) : "unknown");
+    out += fmt::format(" sizeof(struct page) {}\n", k->struct_page_size);
     out += fmt::format("{:<18}  {:<14}  {:<14}  {:<10}  {:<18}  {:<16}  {}\n", "virt", "phys", "page tables", "pfn",
                        "struct page", "region", "rule");
   }

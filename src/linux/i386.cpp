@@ -124,6 +124,14 @@ class I386Linux final : public LinuxArch {
     return Known{kI386PageOffset, "PAGE_OFFSET of CONFIG_VMSPLIT_3G (Debian's i386 kernels)"};
   }
   [[nodiscard]] uint64_t text_link_address() const override { return kI386PageOffset + kI386PhysicalStart; }
+  [[nodiscard]] std::string_view layout_document() const override { return "arch/x86/include/asm/pgtable_32_areas.h"; }
+  [[nodiscard]] std::string_view direct_map_base_name() const override { return "PAGE_OFFSET"; }
+  [[nodiscard]] std::vector<NamedBase> conversion_bases(const LinuxKernel& k) const override {
+    std::optional<Known> high_memory;
+    if (k.lowmem_bytes) high_memory = Known{page_offset(k) + *k.lowmem_bytes, "lowmem's end, as the kernel's tables map it"};
+    return {{"PAGE_OFFSET", k.page_offset_base}, {"high_memory", high_memory}, {"mem_map", k.mem_map},
+            {"CPU_ENTRY_AREA_BASE", k.cpu_entry_area}};
+  }
 
   // Where lowmem ends, as bytes above PAGE_OFFSET: the run of the kernel's linear mapping
   // (VA - PA = PAGE_OFFSET) that starts at PA 0, as its own tables map it. Where

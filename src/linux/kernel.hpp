@@ -24,11 +24,6 @@ namespace pagewalk::linux_kernel {
 
 struct ModuleList;
 
-struct Known {
-  uint64_t value = 0;
-  std::string source;  // "VMCOREINFO", "kallsyms in the image", "--base", ...
-};
-
 struct KernelInputs {
   PhysMemory* memory = nullptr;
   std::optional<std::string> vmcoreinfo_note;  // the image's VMCOREINFO ELF note, if any

@@ -22,8 +22,13 @@ namespace pagewalk::linux_kernel {
 
 class LinuxKernel;
 class VmcoreInfo;
-struct Known;
 struct TaskLayout;
+
+// A value the kernel holds, and where it was found.
+struct Known {
+  uint64_t value = 0;
+  std::string source;  // "VMCOREINFO", "kallsyms in the image", "--base", ...
+};
 
 // One root set of a process, and what it is ("kernel"/"user" under x86 PTI, "" alone).
 struct ProcessRoot {
@@ -67,6 +72,17 @@ class LinuxArch {
   [[nodiscard]] virtual std::optional<Known> default_page_offset() const;
   // The address _text is linked at: its distance from the running _text is the KASLR offset.
   [[nodiscard]] virtual uint64_t text_link_address() const = 0;
+  // Where the layout without an image comes from (a kernel document or header).
+  [[nodiscard]] virtual std::string_view layout_document() const = 0;
+  // The name the kernel gives the direct map's base in __pa/__va (page_offset_base, a
+  // variable on x86-64; PAGE_OFFSET, a constant on i386).
+  [[nodiscard]] virtual std::string_view direct_map_base_name() const = 0;
+  // The bases the architecture's conversions use, by the kernel's names, for headers.
+  struct NamedBase {
+    std::string_view name;
+    std::optional<Known> base;
+  };
+  [[nodiscard]] virtual std::vector<NamedBase> conversion_bases(const LinuxKernel& k) const = 0;
   // What the architecture learns once the kernel's PGD and symbols are known (i386: where
   // lowmem ends, from the kernel's own tables; where cpu_entry_area starts, from the CPUs).
   virtual void complete(LinuxKernel& /*kernel*/, std::span<const CpuState> /*cpus*/) const {}

@@ -122,6 +122,16 @@ class X86_64Linux final : public LinuxArch {
     return {{"kernel", RootSet(pgd)}, {"user", RootSet(pgd + kPtiUserPgdOffset)}};
   }
   [[nodiscard]] uint64_t text_link_address() const override { return kTextLinkAddress; }
+  [[nodiscard]] std::string_view layout_document() const override {
+    return "Documentation/arch/x86/x86_64/mm.rst";
+  }
+  [[nodiscard]] std::string_view direct_map_base_name() const override { return "page_offset_base"; }
+  [[nodiscard]] std::vector<NamedBase> conversion_bases(const LinuxKernel& k) const override {
+    return {{"phys_base", k.phys_base},
+            {"page_offset_base", k.page_offset_base},
+            {"vmalloc_base", k.vmalloc_base},
+            {"vmemmap_base", k.vmemmap_base}};
+  }
 
   std::vector<RootSet> kernel_root_guesses(const RootSet& cpu_roots) const override {
     const PhysAddr root = cpu_roots[0];

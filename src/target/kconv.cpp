@@ -24,7 +24,7 @@ tl::expected<KconvRow, Error> kconv_row(LinuxKernel& k, const std::vector<linux_
     auto v = k.phys_to_virt(PhysAddr(at));
     if (!v) return tl::unexpected(Error{Error::Kind::Target, v.error(), {}});
     row.virt = v->value();
-    row.rule = "__va: + page_offset_base";
+    row.rule = fmt::format("__va: + {}", k.arch->direct_map_base_name());
   } else {
     row.virt = at;
   }
@@ -37,7 +37,8 @@ tl::expected<KconvRow, Error> kconv_row(LinuxKernel& k, const std::vector<linux_
       auto p = k.virt_to_phys(VirtAddr(row.virt));
       if (p) row.phys = p->value();
       else row.problem = p.error();
-      row.rule = region.kind == RegionKind::KernelText ? "__pa: - __START_KERNEL_map + phys_base" : "__pa: - page_offset_base";
+      row.rule = region.kind == RegionKind::KernelText ? std::string("__pa: - __START_KERNEL_map + phys_base")
+                                                       : fmt::format("__pa: - {}", k.arch->direct_map_base_name());
     } else {
       // vmalloc, modules, fixmap...: no linear rule; the tables are the only answer (what
       // vmalloc_to_page does).
@@ -66,7 +67,7 @@ tl::expected<LayoutView, Error> layout_view(const LinuxKernel* k, std::string_vi
     v.source = fmt::format("{}: Linux {}", source_name, k->release.empty() ? "(release unknown)" : k->release);
   } else {
     v.mode = mode ? mode : arch::all_modes().front();
-    v.source = "no image: the fixed layout of Documentation/arch/x86/x86_64/mm.rst";
+    v.source = fmt::format("no image: the fixed layout of {}", linux_kernel::linux_arch_for(v.mode).layout_document());
   }
   auto l = k ? k->layout() : linux_kernel::linux_arch_for(v.mode).layout(nullptr, *v.mode);
   if (!l) return tl::unexpected(bad(fmt::format("layout: {}", l.error())));
