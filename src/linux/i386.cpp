@@ -116,8 +116,14 @@ class I386Linux final : public LinuxArch {
   // into an unsigned long pfn", stays the real one), 32 without.
   unsigned physical_mask_shift(const PagingMode& mode) const override { return mode.entry_bytes == 8 ? 52 : 32; }
 
-  std::vector<ProcessRoot> process_roots(LinuxKernel&, const TaskLayout&, PhysAddr pgd) const override {
-    return {{"", RootSet(pgd)}};
+  // PAGE_TABLE_ISOLATION on 32-bit too (Debian's 686-pae has it): with PTI a PAE PGD is no
+  // 32-byte slab object but an order-1 page pair (SHARED_KERNEL_PMD is off, pgd.c), the
+  // user PDPT 4 KiB above the kernel's.
+  std::vector<ProcessRoot> process_roots(LinuxKernel& k, const TaskLayout& layout, PhysAddr pgd) const override {
+    return x86_process_roots(k, layout, pgd);
+  }
+  std::vector<RootSet> kernel_root_guesses(const RootSet& cpu_roots) const override {
+    return x86_kernel_root_guesses(cpu_roots);
   }
 
   [[nodiscard]] std::optional<Known> default_page_offset() const override {

@@ -6,6 +6,7 @@
 #include "arch/registry.hpp"
 #include "linux/i386.hpp"
 #include "linux/kernel.hpp"
+#include "linux/tasks.hpp"
 #include "linux/vmcoreinfo.hpp"
 
 namespace pagewalk::linux_kernel {
@@ -28,6 +29,17 @@ const LinuxArch& linux_arch_of(const VmcoreInfo* vi, std::span<const CpuState> c
     if (p && p->mode) return linux_arch_for(p->mode);
   }
   return x86_64_linux();
+}
+
+std::vector<ProcessRoot> x86_process_roots(LinuxKernel& k, const TaskLayout& layout, PhysAddr pgd) {
+  if (!pti_enabled(k, layout).value_or(false)) return {{"", RootSet(pgd)}};
+  return {{"kernel", RootSet(pgd)}, {"user", RootSet(pgd + kPtiUserPgdOffset)}};
+}
+
+std::vector<RootSet> x86_kernel_root_guesses(const RootSet& cpu_roots) {
+  const PhysAddr root = cpu_roots[0];
+  if (root.value() & kPtiUserPgdOffset) return {cpu_roots, RootSet(PhysAddr(root.value() & ~kPtiUserPgdOffset))};
+  return {cpu_roots};
 }
 
 tl::expected<VirtAddr, std::string> struct_page_at(const LinuxKernel& k, const std::optional<Known>& base,

@@ -96,6 +96,13 @@ class LinuxArch {
 
 // A struct page array (vmemmap, or FLATMEM's mem_map) at `base`, named `base_name` in
 // messages: the pfn's struct page, and the pfn of a struct page's address.
+// x86 Linux (x86-64 and i386) under PTI: every PGD is a pair, the kernel half first and the
+// user half 4 KiB above (kernel_to_user_pgdp, arch/x86/include/asm/pgtable.h), found from
+// X86_FEATURE_PTI in boot_cpu_data; one set otherwise.
+[[nodiscard]] std::vector<ProcessRoot> x86_process_roots(LinuxKernel& kernel, const TaskLayout& layout, PhysAddr pgd);
+// A CPU stopped in user mode under PTI holds the user half: its kernel half maps the rest.
+[[nodiscard]] std::vector<RootSet> x86_kernel_root_guesses(const RootSet& cpu_roots);
+
 [[nodiscard]] tl::expected<VirtAddr, std::string> struct_page_at(const LinuxKernel& kernel,
                                                                 const std::optional<Known>& base,
                                                                 const char* base_name, Pfn pfn);

@@ -116,10 +116,8 @@ class X86_64Linux final : public LinuxArch {
     return 32;
   }
 
-  // Under PTI every PGD is a pair: the kernel half first, the user half 4 KiB above.
   std::vector<ProcessRoot> process_roots(LinuxKernel& k, const TaskLayout& layout, PhysAddr pgd) const override {
-    if (!pti_enabled(k, layout).value_or(false)) return {{"", RootSet(pgd)}};
-    return {{"kernel", RootSet(pgd)}, {"user", RootSet(pgd + kPtiUserPgdOffset)}};
+    return x86_process_roots(k, layout, pgd);
   }
   [[nodiscard]] uint64_t text_link_address() const override { return kTextLinkAddress; }
   [[nodiscard]] std::string_view layout_document() const override {
@@ -134,9 +132,7 @@ class X86_64Linux final : public LinuxArch {
   }
 
   std::vector<RootSet> kernel_root_guesses(const RootSet& cpu_roots) const override {
-    const PhysAddr root = cpu_roots[0];
-    if (root.value() & kPtiUserPgdOffset) return {cpu_roots, RootSet(PhysAddr(root.value() & ~kPtiUserPgdOffset))};
-    return {cpu_roots};
+    return x86_kernel_root_guesses(cpu_roots);
   }
 };
 

@@ -12,12 +12,17 @@ offline held to QEMU's own MMU (`gva2gpa`, `info tlb`) and the guest's own
   * `layout` (PAGE_OFFSET, lowmem), `kconv` (__pa of lowmem checked against the tables
     and gva2gpa, no __va for a frame above lowmem), and `ps` saying which package holds the
     types it needs (these kernels have no BTF);
-  * a 1 GiB PAE guest whose program pages sit in highmem.
+  * a 1 GiB PAE guest whose program pages sit in highmem;
+  * `layout`'s regions above lowmem against /proc/vmallocinfo and info tlb;
+  * with the kernel's DWARF (--vmlinux, from Debian's -dbg package): ps, translate --pid,
+    maps --pid, modules and page against the guest's /proc;
+  * a PAE guest under page-table isolation, whose PGDs are pairs.
 
-The kernels and an i386 busybox are fetched with `apt-get download` against a private apt
-state for i386 (the host's architecture list is never changed). Every guest runs with
-`nopti`, so that the stopped program's CR3 maps the kernel too and gva2gpa can answer for
-kernel VAs.
+The kernels, their vmlinux and an i386 busybox are fetched with `apt-get download`
+against a private apt state for i386 (the host's architecture list is never changed).
+The guests without PTI boot with `nopti`, so that the stopped program's CR3 maps the
+kernel too and gva2gpa can answer for kernel VAs; under PTI the kernel VAs go through the
+CPU's CR3 (the user half), as gva2gpa's do.
 
 Usage: run_i386.py --pagewalk build/pagewalk [--cache DIR] [--keep DIR]
 """
@@ -43,11 +48,13 @@ from qemu_guest import QemuGuest  # noqa: E402
 
 PAGE_OFFSET = 0xC0000000  # CONFIG_VMSPLIT_3G of Debian's i386 kernels
 MIB = 1 << 20
-# name, kernel flavour, CPU model, RAM, the mode pagewalk must find, frame bits of an entry
+# name, kernel flavour, CPU model, RAM, the mode pagewalk must find, frame bits of an entry,
+# page-table isolation (pti=on; the others boot with nopti)
 CASES = [
-    ("686-pae", "686-pae", "qemu64", "512M", "x86-pae", 0x000FFFFFFFFFF000),
-    ("686", "686", "qemu32", "512M", "x86-32", 0xFFFFF000),
-    ("686-pae-highmem", "686-pae", "qemu64", "1G", "x86-pae", 0x000FFFFFFFFFF000),
+    ("686-pae", "686-pae", "qemu64", "512M", "x86-pae", 0x000FFFFFFFFFF000, False),
+    ("686", "686", "qemu32", "512M", "x86-32", 0xFFFFF000, False),
+    ("686-pae-highmem", "686-pae", "qemu64", "1G", "x86-pae", 0x000FFFFFFFFFF000, False),
+    ("686-pae-pti", "686-pae", "qemu64", "512M", "x86-pae", 0x000FFFFFFFFFF000, True),
 ]
 
 
@@ -260,27 +267,65 @@ def check_layout_regions(res, layout, vmalloc, tlb):
             res.count("top_leaves_placed")
 
 
-def check_processes(res, pw, dump, vmlinux, pid, regs, want_mode, program, user_gpa, proc, lowmem_end):
+def check_live(res, pw, guest, pti, program, user_gpa, kernel_vas, kernel_gpa, tlb, vmlinux, proc):
+    """The running guest through its gdbstub (--qemu), while QMP keeps it stopped: the same
+    answers as QEMU's own MMU for the program's and the kernel's VAs, map --pages against
+    info tlb, and the program's VMAs through the kernel's structures."""
+    t0 = time.monotonic()
+    live = ["--qemu", f"127.0.0.1:{guest.gdb_port}"]
+    results = pagewalk_lines(pw, "translate", *live, "--cpu", "0", "--jsonl", *[hex(va) for _, va, _, _ in program])
+    for (_, va, _, _), r in zip(program, results):
+        compare(res, "qemu_program", va, r, user_gpa[va])
+    roots = ["--cpu", "0"] if pti else ["--kernel"]
+    results = pagewalk_lines(pw, "translate", *live, *roots, "--jsonl", *[hex(v) for v in kernel_vas])
+    for va, r in zip(kernel_vas, results):
+        compare(res, "qemu_kernel", va, r, kernel_gpa[va])
+    ours = {int(r["start"], 16): int(r["pa"], 16)
+            for r in pagewalk_lines(pw, "map", *live, "--cpu", "0", "--pages", "--jsonl") if r.get("kind") == "mapped"}
+    if ours != tlb:
+        res.fail("qemu_map", f"{len(ours)} leaves vs info tlb's {len(tlb)}")
+    res.counts["qemu_tlb_leaves"] = len(ours)
+    maps, _ = pagewalk_doc(pw, "maps", *live, "--vmlinux", vmlinux, "--pid", str(guest.pid), "--json")
+    procs = (maps or {}).get("processes", [])
+    got = [(int(v["start"], 16), int(v["end"], 16), v["perms"], int(v["offset"], 16), v["dev"], v["inode"], v["path"])
+           for v in (procs[0]["vmas"] if procs else [])]
+    if not proc["maps"] or got != proc["maps"]:
+        res.fail("qemu_maps", f"{len(got)} VMAs, the guest's maps has {len(proc['maps'])}")
+    status = guest.status()
+    if status.get("running") or status.get("status") != "paused":
+        res.fail("qemu_state", f"VM state after pagewalk: {status}")
+    res.counts["qemu_check_ms"] = round((time.monotonic() - t0) * 1000)
+
+
+def check_processes(res, pw, dump, vmlinux, pid, regs, want_mode, pti, program, user_gpa, proc, lowmem_end):
     """With the kernel's DWARF (--vmlinux from the -dbg package): ps finds the program with
-    the CR3 QEMU shows and /proc's parent, state and threads; translate --pid = gva2gpa;
-    maps --pid = /proc/PID/maps; page = /proc/kpageflags and the zone of the frame."""
+    the CR3 QEMU shows and /proc's parent, state and threads; translate --pid = gva2gpa
+    (through both halves of a PTI pair); maps --pid = /proc/PID/maps; page = /proc/kpageflags
+    and the zone of the frame."""
     dwarf = ["--vmlinux", vmlinux]
     ps, _ = pagewalk_doc(pw, "ps", "--image", dump, *dwarf, "--json")
     mine = [t for t in (ps or {}).get("tasks", []) if t["pid"] == pid]
     if len(mine) != 1 or mine[0]["comm"] != "hello-mm":
         res.fail("ps", f"pid {pid} hello-mm not found: {mine}")
         return
-    # A PAE CR3 is a 32-byte-aligned PDPT (inside a slab page); a 2-level one a page.
+    # A PAE CR3 is a 32-byte-aligned PDPT (inside a slab page); a 2-level one a page. Under
+    # PTI the PGD is a page pair and the stopped program's CR3 its user half, 4 KiB up.
     cr3 = regs["CR3"] & (~0x1F if want_mode == "x86-pae" else ~0xFFF)
-    if int(mine[0]["pgd_pa"] or "0", 16) != cr3:
+    if int(mine[0]["pgd_pa"] or "0", 16) != (cr3 - 0x1000 if pti else cr3):
         res.fail("ps", f"pid {pid} PGD PA {mine[0]['pgd_pa']}, CR3 0x{regs['CR3']:x}")
+    if bool(ps.get("pti")) != pti:
+        res.fail("ps", f"pagewalk says pti={ps.get('pti')}, the case boots with pti={'on' if pti else 'off'}")
     res.counts["ps_status_fields"] = task_matches_status(mine[0], proc["status"], res, "ps")
     res.counts["ps_tasks"] = len(ps["tasks"])
 
     results = pagewalk_lines(pw, "translate", "--image", dump, *dwarf, "--pid", str(pid), "--jsonl",
                              *[hex(va) for _, va, _, _ in program])
-    for (_, va, _, _), r in zip(program, results):
-        compare(res, "translate_pid", va, r, user_gpa[va])
+    views = 2 if pti else 1
+    if len(results) != views * len(program):
+        res.fail("translate_pid", f"{len(results)} records for {len(program)} VAs x {views} PGD(s)")
+    for i, (_, va, _, _) in enumerate(program):
+        for r in results[i * views:(i + 1) * views]:
+            compare(res, "translate_pid", va, r, user_gpa[va])
     res.counts["pid_vas"] = len(results)
 
     check_maps(pw, dump, pid, proc, res, extra=dwarf)
@@ -310,7 +355,7 @@ def check_processes(res, pw, dump, vmlinux, pid, regs, want_mode, program, user_
         res.count("page_frames")
 
 
-def run_case(args, name, flavour, cpu, memory, want_mode, frame_mask, kernels, vmlinux, busybox, hello):
+def run_case(args, name, flavour, cpu, memory, want_mode, frame_mask, pti, kernels, vmlinux, busybox, hello):
     res = Result(name)
     work = os.path.join(args.keep, name) if args.keep else tempfile.mkdtemp(prefix=f"pagewalk-i386-{name}-")
     os.makedirs(work, exist_ok=True)
@@ -327,7 +372,7 @@ def run_case(args, name, flavour, cpu, memory, want_mode, frame_mask, kernels, v
     kernel_vas = [PAGE_OFFSET + i * (low // 24) + 0x5a8 for i in range(24)] + \
                  [0xE0000000, 0xF0000000, 0xF8000000, 0xFF800000, 0xFFC00000, 0xFFFFF000]
     with QemuGuest(vmlinuz, initrd, work, cpu=cpu, memory=memory, machine="pc",
-                   qemu="qemu-system-i386", append_extra="nopti", gdb=False) as g:
+                   qemu="qemu-system-i386", append_extra="pti=on" if pti else "nopti", gdb=True) as g:
         g.boot()
         g.wait_for_line("ORACLES DONE")
         regs, _ = g.stop_in_user_mode()
@@ -337,6 +382,7 @@ def run_case(args, name, flavour, cpu, memory, want_mode, frame_mask, kernels, v
         user_gpa = {va: g.gva2gpa(va) for _, va, _, _ in program}
         kernel_gpa = {va: g.gva2gpa(va) for va in kernel_vas}
         tlb = parse_info_tlb(g.hmp("info tlb", timeout=300), frame_mask)
+        check_live(res, args.pagewalk, g, pti, program, user_gpa, kernel_vas, kernel_gpa, tlb, vmlinux[flavour], proc)
         g.dump(dump)
     res.counts["boot_s"] = round(g.boot_seconds or 0, 1)
     pw = args.pagewalk
@@ -354,8 +400,11 @@ def run_case(args, name, flavour, cpu, memory, want_mode, frame_mask, kernels, v
     if want_mode not in modes:
         res.fail("mode", f"info gives {modes}, not {want_mode}")
 
-    # The kernel's own tables (swapper_pg_dir from VMCOREINFO), against gva2gpa.
-    results = pagewalk_lines(pw, "translate", "--image", dump, "--kernel", "--jsonl", *[hex(v) for v in kernel_vas])
+    # The kernel's own tables (swapper_pg_dir from VMCOREINFO), against gva2gpa. Under PTI
+    # the stopped program's CR3 is the user half, which maps little of the kernel: gva2gpa
+    # answers from it, and so the same VAs go through the CPU's CR3.
+    roots = ["--cpu", "0"] if pti else ["--kernel"]
+    results = pagewalk_lines(pw, "translate", "--image", dump, *roots, "--jsonl", *[hex(v) for v in kernel_vas])
     for va, r in zip(kernel_vas, results):
         compare(res, "kernel", va, r, kernel_gpa[va])
 
@@ -387,8 +436,11 @@ def run_case(args, name, flavour, cpu, memory, want_mode, frame_mask, kernels, v
     lowmem_end = int(direct[0]["end"], 16) - PAGE_OFFSET if direct else 0
     res.counts["lowmem_mib"] = lowmem_end // MIB
     sample = [va for va in kernel_vas if kernel_gpa[va] is not None and va - PAGE_OFFSET < lowmem_end]
-    kc, _ = pagewalk_doc(pw, "kconv", "--image", dump, "--json", *[a for va in sample for a in ("--virt", hex(va))])
-    for row in kc["rows"]:
+    if not sample and not pti:
+        res.fail("kconv", "gva2gpa maps no lowmem sample")
+    kc = pagewalk_doc(pw, "kconv", "--image", dump, "--json", *[a for va in sample for a in ("--virt", hex(va))])[0] \
+        if sample else {}
+    for row in (kc or {}).get("rows", []):
         va = int(row["va"], 16)
         if va in kernel_gpa and (not row["agrees"] or int(row["pa"], 16) != kernel_gpa[va]):
             res.fail("kconv", f"0x{va:x}: {row}")
@@ -412,7 +464,7 @@ def run_case(args, name, flavour, cpu, memory, want_mode, frame_mask, kernels, v
         res.fail("ps", f"exit {r.returncode}: {r.stderr.strip()!r}")
 
     check_layout_regions(res, layout, proc["vmalloc"], tlb)
-    check_processes(res, pw, dump, vmlinux[flavour], g.pid, regs, want_mode, program, user_gpa, proc, lowmem_end)
+    check_processes(res, pw, dump, vmlinux[flavour], g.pid, regs, want_mode, pti, program, user_gpa, proc, lowmem_end)
     if not args.keep:
         shutil.rmtree(work, ignore_errors=True)
     return res
