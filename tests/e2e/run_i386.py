@@ -370,7 +370,7 @@ def run_case(args, name, flavour, cpu, memory, want_mode, frame_mask, pti, kerne
     # Lowmem VAs from PAGE_OFFSET up to the smaller of RAM and 768 MiB, then the top of the space.
     low = min(ram, 768 * MIB)
     kernel_vas = [PAGE_OFFSET + i * (low // 24) + 0x5a8 for i in range(24)] + \
-                 [0xE0000000, 0xF0000000, 0xF8000000, 0xFF800000, 0xFFC00000, 0xFFFFF000]
+                 [0xE0000000, 0xF0000000, 0xF8000000, 0xFF400000, 0xFF800000, 0xFFC00000, 0xFFFFF000]
     with QemuGuest(vmlinuz, initrd, work, cpu=cpu, memory=memory, machine="pc",
                    qemu="qemu-system-i386", append_extra="pti=on" if pti else "nopti", gdb=True) as g:
         g.boot()
@@ -380,6 +380,9 @@ def run_case(args, name, flavour, cpu, memory, want_mode, frame_mask, pti, kerne
         proc = {"status": hello_status(g), "maps": hello_maps(g), "kpageflags": hello_kpageflags(g),
                 "vmalloc": vmalloc_areas(g), "modules": guest_modules(g)}
         user_gpa = {va: g.gva2gpa(va) for _, va, _, _ in program}
+        # And every region: the first page of each vmalloc area the kernel lists, and the
+        # first pages of PAE's pkmap and LDT remap (both in the 2-level kernel's LDT remap).
+        kernel_vas += sorted({start for start, _, _ in proc["vmalloc"]}) + [0xFF000000, 0xFF200000]
         kernel_gpa = {va: g.gva2gpa(va) for va in kernel_vas}
         tlb = parse_info_tlb(g.hmp("info tlb", timeout=300), frame_mask)
         check_live(res, args.pagewalk, g, pti, program, user_gpa, kernel_vas, kernel_gpa, tlb, vmlinux[flavour], proc)
@@ -465,6 +468,11 @@ def run_case(args, name, flavour, cpu, memory, want_mode, frame_mask, pti, kerne
 
     check_layout_regions(res, layout, proc["vmalloc"], tlb)
     check_processes(res, pw, dump, vmlinux[flavour], g.pid, regs, want_mode, pti, program, user_gpa, proc, lowmem_end)
+    # The twin flavour's vmlinux is another build: refused in one line, by build ID.
+    other = vmlinux["686" if flavour == "686-pae" else "686-pae"]
+    r = run([pw, "ps", "--image", dump, "--vmlinux", other], timeout=120)
+    if r.returncode != 3 or "another build" not in r.stderr or len(r.stderr.strip().splitlines()) != 1:
+        res.fail("vmlinux", f"the other flavour's vmlinux: exit {r.returncode}: {r.stderr.strip()!r}")
     if not args.keep:
         shutil.rmtree(work, ignore_errors=True)
     return res
