@@ -1,12 +1,13 @@
 #include "arch/registry.hpp"
 
+#include "arch/arm64/arm64_arch.hpp"
 #include "arch/x86/x86_arch.hpp"
 
 namespace pagewalk::arch {
 namespace {
 
 // To add an architecture: its object here (see the README's "Adding an architecture").
-constexpr const Architecture* kArchitectures[] = {&x86::kArchitecture};
+constexpr const Architecture* kArchitectures[] = {&x86::kArchitecture, &arm64::kArchitecture};
 
 }  // namespace
 

@@ -33,8 +33,13 @@ void TargetOptions::add_to(CLI::App& app, unsigned uses) {
   if (uses & kCpuOption)
     app.add_option("--cpu", fields.cpu,
                    "take CR3 and the paging mode from this CPU's registers (dump note or vCPU; default 0)");
-  if (uses & kRootOptions)
+  if (uses & kRootOptions) {
     app.add_option("--cr3", cr3, "root table: a CR3 value (or the root table's physical address)");
+    app.add_option("--tcr", tcr, "AArch64: TCR_EL1, which picks the mode (T0SZ/T1SZ, TG0/TG1, IPS, DS); with --ttbr0/--ttbr1");
+    app.add_option("--ttbr0", ttbr0, "AArch64: TTBR0_EL1, the root of the low half (taken whole: ASID and CnP are dropped)");
+    app.add_option("--ttbr1", ttbr1, "AArch64: TTBR1_EL1, the root of the high half");
+    app.add_option("--mair", mair, "AArch64: MAIR_EL1, the memory types AttrIndx selects");
+  }
   if (uses & kPagingOptions) {
     app.add_option("--mode", fields.mode,
                    "paging mode: x86-64-4level, x86-64-5level, x86-pae, x86-32 (see pagewalk modes)");
@@ -64,6 +69,10 @@ target::TargetSpec TargetOptions::spec() const {
   target::TargetSpec s = fields;
   if (auto ok = target::check_pa_bits(s.pa_bits, nullptr); !ok) raise(ok.error());
   if (!cr3.empty()) s.root = address_arg(cr3, "--cr3");
+  if (!tcr.empty()) s.tcr = address_arg(tcr, "--tcr");
+  if (!ttbr0.empty()) s.ttbr0 = address_arg(ttbr0, "--ttbr0");
+  if (!ttbr1.empty()) s.ttbr1 = address_arg(ttbr1, "--ttbr1");
+  if (!mair.empty()) s.mair = address_arg(mair, "--mair");
   if (!pid.empty()) {
     auto p = parse_count(pid);
     if (!p || *p > 0x7fffffff) throw CliError(kBadInput, fmt::format("--pid '{}' is not a process id", pid));

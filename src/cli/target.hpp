@@ -31,6 +31,7 @@ struct TargetOptions {
   target::TargetSpec fields;
   // Numbers and lists parsed into it by spec(): --cr3, --pid (PID or self for live
   // processes), --base (a raw image's base or NAME=VALUE kernel facts).
+  std::string tcr, ttbr0, ttbr1, mair;
   std::string cr3, pid;
   std::vector<std::string> bases;
 

@@ -97,7 +97,7 @@ std::optional<FoundVmcoreInfo> find_vmcoreinfo_in_linear_map(PhysMemory& memory,
     const Architecture* a = arch::find_architecture(cpu.arch);
     if (!a) continue;
     auto cp = a->paging_from_cpu(cpu);
-    if (!cp || !cp->mode) continue;
+    if (!cp || !cp->mode || !has_linux_rules(cp->mode)) continue;
     // The guess whose linear map is largest: a PTI user PGD may map the kernel image's text
     // (pti_clone_kernel_text, without PCID), linear too but no direct map.
     const Paging paging{cp->mode, cp->options};
@@ -210,6 +210,9 @@ tl::expected<std::unique_ptr<LinuxKernel>, std::string> LinuxKernel::discover(co
   }
 
   // Paging mode: --mode, else what the architecture's rules read from the kernel or CPUs.
+  if (!has_linux_rules(in.mode))
+    return tl::unexpected(fmt::format("pagewalk has no Linux rules for {} yet: translate with the mode and the roots",
+                                      in.mode->name));
   k->arch = in.mode ? &linux_arch_for(in.mode) : &linux_arch_of(vi, in.cpus);
   if (in.mode) {
     k->paging.mode = in.mode;

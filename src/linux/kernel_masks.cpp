@@ -17,7 +17,9 @@ KernelMasks kernel_masks(const PagingMode& mode) {
   m.pmd_mask = mask(lv[3].shift);
   m.pud_mask = mask(lv[2].shift);
   m.pgdir_mask = mask(lv[0].shift);
-  m.physical_mask_shift = linux_arch_for(&mode).physical_mask_shift(mode);
+  // Without Linux rules for the architecture (arm64 so far): the mode's output address size,
+  // as arm64's PHYS_MASK_SHIFT is CONFIG_ARM64_PA_BITS.
+  m.physical_mask_shift = has_linux_rules(&mode) ? linux_arch_for(&mode).physical_mask_shift(mode) : mode.default_pa_bits;
   const uint64_t physical_mask = m.physical_mask_shift >= 64 ? ~uint64_t{0} : (uint64_t{1} << m.physical_mask_shift) - 1;
   const uint64_t signed_page_mask = ~((uint64_t{1} << mode.page_shift()) - 1);  // sign-extended from any width
   m.pte_pfn_mask = signed_page_mask & physical_mask & entry_mask;

@@ -15,6 +15,8 @@ const LinuxArch& x86_64_linux();  // linux/x86_64.cpp
 
 std::optional<Known> LinuxArch::default_page_offset() const { return std::nullopt; }
 
+bool has_linux_rules(const PagingMode* mode) { return !mode || mode->arch == arch::find_architecture("x86"); }
+
 const LinuxArch& linux_arch_for(const PagingMode* mode) {
   if (mode && mode->arch == arch::find_architecture("x86") && mode->word_bits == 32) return i386_linux();
   return x86_64_linux();
@@ -26,7 +28,7 @@ const LinuxArch& linux_arch_of(const VmcoreInfo* vi, std::span<const CpuState> c
     const Architecture* a = arch::find_architecture(cpu.arch);
     if (!a) continue;
     auto p = a->paging_from_cpu(cpu);
-    if (p && p->mode) return linux_arch_for(p->mode);
+    if (p && p->mode && has_linux_rules(p->mode)) return linux_arch_for(p->mode);
   }
   return x86_64_linux();
 }

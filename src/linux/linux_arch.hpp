@@ -88,7 +88,10 @@ class LinuxArch {
   virtual void complete(LinuxKernel& /*kernel*/, std::span<const CpuState> /*cpus*/) const {}
 };
 
-// The Linux part for the architecture of `mode` (nullptr: x86-64, the one before others).
+// Whether pagewalk knows Linux on the architecture of `mode` (x86 so far; nullptr: yes).
+[[nodiscard]] bool has_linux_rules(const PagingMode* mode);
+// The Linux part for the architecture of `mode` (nullptr: x86-64, the one before others);
+// only for a mode has_linux_rules takes.
 [[nodiscard]] const LinuxArch& linux_arch_for(const PagingMode* mode);
 // The Linux part for a kernel of unknown mode: a PAE kernel's VMCOREINFO (CONFIG_X86_PAE)
 // or a CPU in 32-bit protected mode says i386; otherwise x86-64.

@@ -38,7 +38,7 @@ std::string ImageSource::machine() const {
     case EM_NONE: return "";  // not an ELF core, or no machine given
     case EM_X86_64:
     case EM_386: return "x86";
-    case EM_AARCH64: return "AArch64 (ELF machine 183)";
+    case EM_AARCH64: return "arm64";
     default: return fmt::format("ELF machine {}", image_.elf_machine);
   }
 }

@@ -67,6 +67,8 @@ tl::expected<LayoutView, Error> layout_view(const LinuxKernel* k, std::string_vi
     v.source = fmt::format("{}: Linux {}", source_name, k->release.empty() ? "(release unknown)" : k->release);
   } else {
     v.mode = mode ? mode : arch::all_modes().front();
+    if (!linux_kernel::has_linux_rules(v.mode))
+      return tl::unexpected(bad(fmt::format("layout: pagewalk has no Linux layout for {} yet", v.mode->name)));
     v.source = fmt::format("no image: the fixed layout of {}", linux_kernel::linux_arch_for(v.mode).layout_document());
   }
   auto l = k ? k->layout() : linux_kernel::linux_arch_for(v.mode).layout(nullptr, *v.mode);

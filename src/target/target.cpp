@@ -106,6 +106,10 @@ linux_kernel::TaskLayout task_layout_or_fail(linux_kernel::LinuxKernel& k, const
 std::unique_ptr<linux_kernel::LinuxKernel> open_linux_or_fail(Source& src, const TargetSpec& s,
                                                               std::vector<std::string>& notes) {
   check_machine(src, s);
+  if (src.machine() == "arm64")
+    bad_input(fmt::format("{} is an arm64 core: pagewalk has no rules for arm64 Linux yet (processes, the kernel's "
+                          "tables); translate its tables with --tcr X --ttbr0 A --ttbr1 B",
+                          src.name()));
   linux_kernel::KernelInputs in;
   in.memory = &src.memory();
   in.vmcoreinfo_note = src.vmcoreinfo_note();
@@ -247,6 +251,13 @@ const Architecture& architecture_of(const CpuState& cpu) {
 // A source of an architecture pagewalk has no rules for is walked only when --mode says how.
 void check_machine(const Source& src, const TargetSpec& s) {
   const std::string machine = src.machine();
+  if (machine == "arm64") {
+    if (s.root && s.mode.empty())
+      bad_input(fmt::format("{} is an arm64 core: --cr3 is x86's; give --tcr X --ttbr0 A --ttbr1 B (or --mode "
+                            "arm64-<granule>-<bits> with --cr3 for one root)",
+                            src.name()));
+    return;
+  }
   if (machine.empty() || !s.mode.empty() || arch::find_architecture(machine)) return;
   bad_input(fmt::format("{} is a core of {}: pagewalk has no paging rules for it yet (give --mode to read its "
                         "tables as one of: {})",
@@ -266,9 +277,25 @@ Target open_target_or_fail(const TargetSpec& s, Target& t) {
   const PagingMode* mode = mode_or_fail(s.mode);
   std::string mode_source = "--mode";
 
-  const std::span<const CpuState> cpus = t.source->cpus();
+  std::span<const CpuState> cpus = t.source->cpus();
   const CpuState* cpu = nullptr;
-  if (s.cpu) {
+  CpuState given;  // AArch64 registers given by hand
+  if (s.tcr || s.ttbr0 || s.ttbr1 || s.mair) {
+    if (!s.tcr || !s.ttbr0 || !s.ttbr1) bad_input("give --tcr, --ttbr0 and --ttbr1 together (AArch64's registers)");
+    if (s.root || s.cpu) bad_input("--tcr/--ttbr0/--ttbr1 are the CPU's registers: drop --cr3/--cpu");
+    given.arch = "arm64";
+    given.source = "--tcr/--ttbr0/--ttbr1";
+    given.set("tcr_el1", *s.tcr);
+    given.set("ttbr0_el1", *s.ttbr0);
+    given.set("ttbr1_el1", *s.ttbr1);
+    if (s.mair) given.set("mair_el1", *s.mair);
+    cpus = std::span<const CpuState>(&given, 1);
+    auto p = architecture_of(given).paging_from_cpu(given);
+    if (!p) bad_input(p.error());
+    cpu = &given;
+  }
+  if (cpu) {
+  } else if (s.cpu) {
     if (*s.cpu >= cpus.size())
       bad_input(cpus.empty() ? fmt::format("--cpu {}: {} holds no CPU registers", *s.cpu, t.name())
                              : fmt::format("--cpu {}: {} holds registers of CPUs 0..{}", *s.cpu, t.name(),

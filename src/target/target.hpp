@@ -44,6 +44,9 @@ struct TargetSpec {
   bool no_nx = false;    // x86: EFER.NXE clear
   std::optional<unsigned> cpu;     // take the root and mode from this CPU
   std::optional<uint64_t> root;    // a root register's value (x86 CR3)
+  // AArch64 by hand: TCR_EL1 picks the mode, TTBR0_EL1/TTBR1_EL1 the roots (taken whole,
+  // ASID and CnP included), MAIR_EL1 the memory types AttrIndx names.
+  std::optional<uint64_t> tcr, ttbr0, ttbr1, mair;
 
   // Linux: whose tables, and where the kernel's facts come from when the image is silent.
   std::optional<int32_t> pid;

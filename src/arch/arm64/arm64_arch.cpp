@@ -1,0 +1,250 @@
+#include "arch/arm64/arm64_arch.hpp"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "arch/arm64/arm64_modes.hpp"
+
+namespace pagewalk::arm64 {
+namespace {
+
+constexpr bool bit(uint64_t v, unsigned b) { return (v >> b) & 1; }
+constexpr uint64_t mask(unsigned hi, unsigned lo) { return ((~uint64_t{0}) >> (63 - hi)) & ~((uint64_t{1} << lo) - 1); }
+
+struct Format {
+  bool lpa2;  // OA[51:50] in bits 9:8 (4 and 16 KiB pages, TCR.DS=1)
+  bool lpa;   // OA[51:48] in bits 15:12 (64 KiB pages, a 52-bit OA)
+};
+
+Format format_of(const PagingMode& mode, const DecodeOptions& opt) {
+  const unsigned pa_bits = opt.pa_bits ? opt.pa_bits : mode.default_pa_bits;
+  return {lpa2_format(mode, opt.cpu_flags), granule_shift(mode) == 16 && pa_bits >= 52};
+}
+
+// The bits that hold the output address in this format (D8.3.1 and D8.3.2).
+uint64_t address_bits(const PagingMode& mode, Format f) {
+  const unsigned g = granule_shift(mode);
+  if (f.lpa2) return mask(49, g) | mask(9, 8);
+  if (f.lpa) return mask(47, 16) | mask(15, 12);
+  return mask(47, g);
+}
+
+// Where Linux keeps swap and PROT_NONE entries: the last level and the block levels
+// (huge pages: pmd and pud).
+bool linux_leafish(const PagingMode& mode, unsigned level) {
+  return level + 1 == mode.level_count() || mode.levels[level].can_be_leaf;
+}
+
+// EL1 and EL0 rights a leaf grants (D8.4.1, "Stage 1 data access permissions" and the
+// execute-never rules): AP[2] read-only, AP[1] EL0 access; UXN and PXN; a region EL0 may
+// write is never executable at EL1. EL0 may execute what UXN allows even without AP[1]
+// (Linux's execute-only mappings).
+Access leaf_access(uint64_t raw) {
+  const bool el0 = bit(raw, kAp1), ro = bit(raw, kAp2);
+  const bool el0_writable = el0 && !ro;
+  const uint8_t kernel = static_cast<uint8_t>(1 | (ro ? 0 : 2) | (bit(raw, kPxn) || el0_writable ? 0 : 4));
+  const uint8_t user = static_cast<uint8_t>((el0 ? 1 : 0) | (el0_writable ? 2 : 0) | (bit(raw, kUxn) ? 0 : 4));
+  return Access::of(kernel, user);
+}
+
+// What a table descriptor leaves to everything below it (D8.4.2, hierarchical controls):
+// APTable[0] takes EL0's access, APTable[1] every write, UXNTable and PXNTable execution.
+Access table_access(uint64_t raw) {
+  const uint8_t kernel = static_cast<uint8_t>(1 | (bit(raw, kApTable1) ? 0 : 2) | (bit(raw, kPxnTable) ? 0 : 4));
+  const uint8_t user = bit(raw, kApTable0) ? 0 : static_cast<uint8_t>(1 | (bit(raw, kApTable1) ? 0 : 2) | (bit(raw, kUxnTable) ? 0 : 4));
+  return Access::of(kernel, user);
+}
+
+}  // namespace
+
+constinit const Arm64Architecture kArchitecture;
+
+std::span<const PagingMode* const> Arm64Architecture::modes() const { return all_modes(); }
+
+uint64_t output_address(const PagingMode& mode, uint64_t raw, unsigned align_shift, bool lpa2, bool lpa) {
+  const unsigned g = granule_shift(mode);
+  uint64_t oa;
+  if (lpa2) oa = (raw & mask(49, g)) | ((raw >> 8) & 3) << 50;
+  else if (lpa) oa = (raw & mask(47, 16)) | ((raw >> 12) & 0xf) << 48;
+  else oa = raw & mask(47, g);
+  return oa & ~((uint64_t{1} << align_shift) - 1);
+}
+
+EntryDecode Arm64Architecture::decode(const PagingMode& mode, unsigned level, uint64_t raw,
+                                      const DecodeOptions& opt) const {
+  EntryDecode d;
+  if (raw == 0) return d;
+  const Format f = format_of(mode, opt);
+  const bool last = level + 1 == mode.level_count();
+  const unsigned span_shift = mode.levels[level].shift;
+  d.attrs = raw & ~address_bits(mode, f);
+  if (!bit(raw, kValid)) {
+    if (!linux_leafish(mode, level)) {
+      d.kind = EntryKind::NotPresent;
+    } else if (bit(raw, kSwProtNone)) {
+      // PTE_PROT_NONE: valid clear, the frame kept as a present entry keeps it.
+      d.kind = EntryKind::ProtNone;
+      d.addr = output_address(mode, raw, span_shift, f.lpa2, f.lpa);
+    } else {
+      d.kind = EntryKind::Swap;
+      d.swap_type = static_cast<uint8_t>((raw >> kSwapTypeShift) & ((1u << kSwapTypeBits) - 1));
+      d.swap_offset = (raw >> kSwapOffsetShift) & ((uint64_t{1} << 50) - 1);
+    }
+    return d;
+  }
+  const bool table_or_page = bit(raw, kTableOrPage);
+  if (last ? !table_or_page : (!table_or_page && !mode.levels[level].can_be_leaf)) {
+    // bits[1:0] = 01 at level 3, or a block where the granule allows none: an invalid
+    // encoding, a translation fault (D8.3).
+    d.kind = EntryKind::Reserved;
+    d.reserved = uint64_t{1} << kTableOrPage;
+    return d;
+  }
+  if (!last && table_or_page) {
+    d.kind = EntryKind::Table;
+    d.addr = output_address(mode, raw, granule_shift(mode), f.lpa2, f.lpa);
+    d.access = table_access(raw);
+    return d;
+  }
+  d.kind = EntryKind::Leaf;  // a page, or a block; AF=0 still maps (the flag is shown)
+  d.addr = output_address(mode, raw, span_shift, f.lpa2, f.lpa);
+  d.access = leaf_access(raw);
+  return d;
+}
+
+FlagNames Arm64Architecture::flag_names(const PagingMode& mode, unsigned level, uint64_t raw,
+                                        const DecodeOptions& opt) const {
+  FlagNames out;
+  if (raw == 0) return out;
+  auto add = [&](bool on, std::string_view name) { out.add(on, name); };
+  const EntryDecode d = decode(mode, level, raw, opt);
+  switch (d.kind) {
+    case EntryKind::Swap:
+      add(true, "SWAP");
+      add(bit(raw, kSwpExclusive), "SWP_EXCLUSIVE");
+      return out;
+    case EntryKind::NotPresent:
+      add(true, "NOT_VALID");
+      return out;
+    case EntryKind::Reserved:
+      add(true, "V");
+      add(true, "INVALID_ENCODING");
+      return out;
+    case EntryKind::Table:
+      add(true, "V");
+      add(true, "TABLE");
+      add(bit(raw, kPxnTable), "PXNTABLE");
+      add(bit(raw, kUxnTable), "UXNTABLE");
+      add(bit(raw, kApTable0), "APTABLE_NO_EL0");
+      add(bit(raw, kApTable1), "APTABLE_RDONLY");
+      add(bit(raw, kNsTable), "NSTABLE");
+      return out;
+    default:
+      break;
+  }
+  const bool protnone = d.kind == EntryKind::ProtNone;
+  add(!protnone, "V");
+  add(protnone, "PROT_NONE");
+  const bool page = level + 1 == mode.level_count();
+  add(page, "PAGE");
+  add(!page, "BLOCK");
+  add(bit(raw, kNs), "NS");
+  add(bit(raw, kAp1), "USER");     // AP[1], Linux's PTE_USER
+  add(bit(raw, kAp2), "RDONLY");   // AP[2], PTE_RDONLY
+  add(bit(raw, kAf), "AF");
+  add(bit(raw, kNg), "NG");
+  add(bit(raw, kGp), "GP");
+  add(bit(raw, kDbm), "DBM");      // PTE_WRITE with hardware dirty state
+  add(bit(raw, kContiguous), "CONT");
+  add(bit(raw, kPxn), "PXN");
+  add(bit(raw, kUxn), "UXN");
+  add(bit(raw, kSwDirty), "DIRTY");
+  add(bit(raw, kSwSpecial), "SPECIAL");
+  add(bit(raw, kSwDevmap), "DEVMAP");
+  return out;
+}
+
+std::vector<EntryField> Arm64Architecture::entry_fields(const PagingMode& mode, unsigned level, uint64_t raw,
+                                                        const DecodeOptions& opt) const {
+  const EntryDecode d = decode(mode, level, raw, opt);
+  if (d.kind != EntryKind::Leaf && d.kind != EntryKind::ProtNone) return {};
+  std::vector<EntryField> out{{"AttrIndx", (raw >> kAttrIndx) & 7}};
+  if (!format_of(mode, opt).lpa2) out.push_back({"SH", (raw >> kSh) & 3});  // under LPA2 SH is TCR's
+  return out;
+}
+
+// The access flag and Linux's software dirty bit change as pages are used, not what they map.
+uint64_t Arm64Architecture::coalesce_ignored_attrs(const PagingMode&) const {
+  return (uint64_t{1} << kAf) | (uint64_t{1} << kSwDirty);
+}
+
+// TTBRn_EL1 (D19.2): ASID in 63:48, BADDR below, CnP in bit 0; with a 52-bit OA, BADDR[51:48]
+// sits in bits 5:2 and the table is 64-byte aligned at least.
+PhysAddr Arm64Architecture::root_from_register(const PagingMode& mode, uint64_t ttbr) const {
+  const uint64_t table_bytes = uint64_t{8} << mode.levels.front().index_bits;
+  const uint64_t align = table_bytes < 64 ? 64 : table_bytes;
+  const uint64_t low = ttbr & mask(47, 1) & ~(align - 1);
+  if (mode.default_pa_bits >= 52) return PhysAddr(low | ((ttbr >> 2) & 0xf) << 48);
+  return PhysAddr(low);
+}
+
+TcrFields decode_tcr(uint64_t tcr) {
+  TcrFields f;
+  f.va_bits[0] = 64 - static_cast<unsigned>(tcr & 0x3f);
+  f.va_bits[1] = 64 - static_cast<unsigned>((tcr >> 16) & 0x3f);
+  static constexpr unsigned kTg0[] = {4, 64, 16, 0}, kTg1[] = {0, 16, 4, 64};
+  f.granule_kib[0] = kTg0[(tcr >> 14) & 3];
+  f.granule_kib[1] = kTg1[(tcr >> 30) & 3];
+  static constexpr unsigned kIps[] = {32, 36, 40, 42, 44, 48, 52, 0};
+  f.pa_bits = kIps[(tcr >> 32) & 7];
+  f.ds = bit(tcr, 59);
+  f.tbi[0] = bit(tcr, 37);
+  f.tbi[1] = bit(tcr, 38);
+  f.walks_off[0] = bit(tcr, 7);
+  f.walks_off[1] = bit(tcr, 23);
+  return f;
+}
+
+tl::expected<CpuPaging, std::string> Arm64Architecture::paging_from_cpu(const CpuState& cpu) const {
+  using R = RegisterNames;
+  CpuPaging p;
+  if (auto sctlr = cpu.get(R::kSctlr); sctlr && !(*sctlr & 1)) {
+    p.mode_source = "SCTLR_EL1.M clear (the MMU is off)";
+    return p;
+  }
+  const auto tcr = cpu.get(R::kTcr);
+  if (!tcr) return tl::unexpected(fmt::format("CPU {} holds no TCR_EL1: give --tcr X --ttbr0 A --ttbr1 B", cpu.index));
+  const TcrFields f = decode_tcr(*tcr);
+  for (unsigned h = 0; h < 2; ++h)
+    if (!f.granule_kib[h]) return tl::unexpected(fmt::format("TCR_EL1 0x{:x}: TG{} is a reserved encoding", *tcr, h));
+  if (f.va_bits[0] != f.va_bits[1] || f.granule_kib[0] != f.granule_kib[1])
+    return tl::unexpected(fmt::format(
+        "TCR_EL1 0x{:x} gives TTBR0 a {}-bit space of {} KiB pages and TTBR1 a {}-bit one of {} KiB pages: halves of "
+        "different shapes are not supported yet",
+        *tcr, f.va_bits[0], f.granule_kib[0], f.va_bits[1], f.granule_kib[1]));
+  const unsigned va = f.va_bits[0], kib = f.granule_kib[0];
+  if (va < 36 || va > 52)
+    return tl::unexpected(fmt::format("TCR_EL1 0x{:x}: a {}-bit VA (T0SZ {}) is outside the 36..52 bits pagewalk "
+                                      "knows",
+                                      *tcr, va, 64 - va));
+  if (va > 48 && kib != 64 && !f.ds)
+    return tl::unexpected(fmt::format("TCR_EL1 0x{:x}: a {}-bit VA with {} KiB pages needs TCR.DS=1 (FEAT_LPA2)", *tcr,
+                                      va, kib));
+  if (!f.pa_bits) return tl::unexpected(fmt::format("TCR_EL1 0x{:x}: IPS is a reserved encoding", *tcr));
+  const std::string name = fmt::format("arm64-{}k-{}", kib, va);
+  for (const PagingMode* m : all_modes())
+    if (m->name == name) p.mode = m;
+  p.mode_source = fmt::format("TCR_EL1 0x{:x} (T0SZ {}, TG0 {}K, IPS {} bits{})", *tcr, 64 - va, kib, f.pa_bits,
+                              f.ds ? ", DS" : "");
+  p.options.pa_bits = static_cast<uint8_t>(std::min<unsigned>(f.pa_bits, p.mode->default_pa_bits));
+  if (f.ds && kib != 64) p.options.cpu_flags |= kDs;
+  const auto ttbr0 = cpu.get(R::kTtbr0), ttbr1 = cpu.get(R::kTtbr1);
+  if (!ttbr0 || !ttbr1) return tl::unexpected(fmt::format("CPU {} lacks TTBR0_EL1 or TTBR1_EL1", cpu.index));
+  p.roots = RootSet(root_from_register(*p.mode, *ttbr0), root_from_register(*p.mode, *ttbr1));
+  p.root_register = *ttbr0;
+  p.root_source = fmt::format("TTBR0_EL1 0x{:x}, TTBR1_EL1 0x{:x}", *ttbr0, *ttbr1);
+  return p;
+}
+
+}  // namespace pagewalk::arm64

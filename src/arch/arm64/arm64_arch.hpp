@@ -1,0 +1,68 @@
+// AArch64 as an architecture of the shared core: its modes (arch/arm64/arm64_modes.hpp),
+// the VMSAv8-64 stage 1 descriptor decoder (Arm ARM D8.3), flag names, and Linux's
+// non-present encodings (arch/arm64/include/asm/pgtable.h).
+#pragma once
+
+#include "core/architecture.hpp"
+
+namespace pagewalk::arm64 {
+
+// Descriptor bits (Arm ARM D8.3; Linux's names in arch/arm64/include/asm/pgtable-hwdef.h
+// and pgtable-prot.h).
+enum Bit : unsigned {
+  kValid = 0, kTableOrPage = 1,
+  kAttrIndx = 2,   // bits 4:2, an index into MAIR_EL1
+  kNs = 5, kAp1 = 6, kAp2 = 7,  // AP[1]: EL0 access; AP[2]: read-only
+  kSh = 8,         // bits 9:8 (OA[51:50] under LPA2)
+  kAf = 10, kNg = 11,
+  kGp = 50, kDbm = 51, kContiguous = 52, kPxn = 53, kUxn = 54,
+  kSwDirty = 55, kSwSpecial = 56, kSwDevmap = 57, kSwProtNone = 58,  // Linux's software bits
+  // Table descriptors: the limits they put on everything below (D8.4.1 "hierarchical").
+  kPxnTable = 59, kUxnTable = 60, kApTable0 = 61, kApTable1 = 62, kNsTable = 63,
+};
+// Linux's swap entries (pgtable.h, 6.1): TYPE in bits 8:3, OFFSET from bit 9; bit 2 marks
+// an exclusive anonymous page (PTE_SWP_EXCLUSIVE, 6.3+).
+inline constexpr unsigned kSwapTypeShift = 3, kSwapTypeBits = 6, kSwapOffsetShift = 9, kSwpExclusive = 2;
+
+class Arm64Architecture final : public Architecture {
+ public:
+  [[nodiscard]] std::string_view name() const override { return "arm64"; }
+  [[nodiscard]] std::span<const PagingMode* const> modes() const override;
+  [[nodiscard]] EntryDecode decode(const PagingMode& mode, unsigned level, uint64_t raw,
+                                   const DecodeOptions& options) const override;
+  [[nodiscard]] FlagNames flag_names(const PagingMode& mode, unsigned level, uint64_t raw,
+                                     const DecodeOptions& options) const override;
+  [[nodiscard]] std::vector<EntryField> entry_fields(const PagingMode& mode, unsigned level, uint64_t raw,
+                                                     const DecodeOptions& options) const override;
+  [[nodiscard]] uint64_t coalesce_ignored_attrs(const PagingMode& mode) const override;
+  [[nodiscard]] PhysAddr root_from_register(const PagingMode& mode, uint64_t ttbr) const override;
+  // TCR_EL1 picks the mode (T0SZ/T1SZ, TG0/TG1, DS), the OA size (IPS) and TTBR0/TTBR1 the
+  // roots; SCTLR_EL1.M, when known, whether the MMU is on.
+  [[nodiscard]] tl::expected<CpuPaging, std::string> paging_from_cpu(const CpuState& cpu) const override;
+};
+
+// A CPU state's registers as arm64 sources name them (the gdbstub's and --tcr/--ttbr0/--ttbr1).
+struct RegisterNames {
+  static constexpr const char* kTcr = "tcr_el1";
+  static constexpr const char* kTtbr0 = "ttbr0_el1";
+  static constexpr const char* kTtbr1 = "ttbr1_el1";
+  static constexpr const char* kSctlr = "sctlr_el1";
+  static constexpr const char* kMair = "mair_el1";
+};
+
+// What TCR_EL1 says (D19.2.139): each half's size and granule, the OA size, the LPA2 format.
+struct TcrFields {
+  unsigned va_bits[2] = {0, 0};       // 64 - T0SZ, 64 - T1SZ
+  unsigned granule_kib[2] = {0, 0};   // TG0, TG1 (0: a reserved encoding)
+  unsigned pa_bits = 0;               // IPS (0: reserved)
+  bool ds = false, tbi[2] = {false, false}, walks_off[2] = {false, false};  // DS; TBI0/1; EPD0/1
+};
+[[nodiscard]] TcrFields decode_tcr(uint64_t tcr);
+
+extern const Arm64Architecture kArchitecture;
+
+// The output address field of a descriptor (a table's next level, a block's or page's frame)
+// for the mode's granule and descriptor format, aligned to `align_shift`.
+[[nodiscard]] uint64_t output_address(const PagingMode& mode, uint64_t raw, unsigned align_shift, bool lpa2, bool lpa);
+
+}  // namespace pagewalk::arm64

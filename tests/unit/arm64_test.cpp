@@ -1,0 +1,264 @@
+// AArch64 stage 1 (VMSAv8-64): every granule and VA size as data, the descriptor decoder
+// against the Arm ARM's formats (D8.3), the access rights it gives (D8.4), TCR_EL1's
+// fields, and a walk through tables built for each mode, in both halves.
+#include <gtest/gtest.h>
+
+#include <fmt/format.h>
+
+#include "arch/arm64/arm64_arch.hpp"
+#include "arch/arm64/arm64_modes.hpp"
+#include "arch/registry.hpp"
+#include "core/walk.hpp"
+#include "sources/synthetic.hpp"
+
+namespace pagewalk::arm64 {
+namespace {
+
+const PagingMode& mode(std::string_view name) {
+  const PagingMode* m = arch::find_mode(name);
+  EXPECT_NE(m, nullptr) << name;
+  return *m;
+}
+
+// Valid (bit 0), table or page (bit 1), AF (bit 10): the bits most descriptors carry.
+constexpr uint64_t kV = 1, kTP = 2, kAF = 1u << 10;
+constexpr uint64_t kUser = 1u << 6, kRdonly = 1u << 7;
+constexpr uint64_t kPxnBit = uint64_t{1} << 53, kUxnBit = uint64_t{1} << 54;
+
+TEST(Arm64Modes, EveryGranuleAndSizeHasItsLevels) {
+  struct Want {
+    std::string_view name;
+    unsigned levels;
+    std::string_view top;  // the manual's name of the start level
+    unsigned top_bits;
+  };
+  // Each level resolves granule - 3 bits (9, 11, 13); the top level what is left (D8.2).
+  for (const Want& w : {Want{"arm64-4k-39", 3, "L1", 9}, {"arm64-4k-48", 4, "L0", 9}, {"arm64-4k-52", 5, "L-1", 4},
+                        {"arm64-16k-36", 2, "L2", 11}, {"arm64-16k-47", 3, "L1", 11}, {"arm64-16k-48", 4, "L0", 1},
+                        {"arm64-16k-52", 4, "L0", 5}, {"arm64-64k-42", 2, "L2", 13}, {"arm64-64k-48", 3, "L1", 6},
+                        {"arm64-64k-52", 3, "L1", 10}}) {
+    const PagingMode& m = mode(w.name);
+    EXPECT_EQ(m.level_count(), w.levels) << w.name;
+    EXPECT_EQ(m.levels.front().hw_name, w.top) << w.name;
+    EXPECT_EQ(m.levels.front().index_bits, w.top_bits) << w.name;
+    EXPECT_EQ(m.levels.back().hw_name, "L3") << w.name;
+    EXPECT_EQ(m.levels.back().linux_name, "pte") << w.name;
+    EXPECT_EQ(m.levels.front().linux_name, "pgd") << w.name;
+  }
+  unsigned count = 0;
+  for (const PagingMode* m : kArchitecture.modes()) {
+    ++count;
+    unsigned bits = m->page_shift();
+    for (const LevelDesc& l : m->levels) bits += l.index_bits;
+    EXPECT_EQ(bits, m->va_bits) << m->name;
+    // TTBR0 from 0, TTBR1 down from the top, the same size.
+    ASSERT_EQ(m->regions.size(), 2u);
+    EXPECT_EQ(m->regions[0].last + 1, m->tree_size()) << m->name;
+    EXPECT_EQ(m->regions[1].first, ~uint64_t{0} - (m->tree_size() - 1)) << m->name;
+    EXPECT_EQ(m->regions[1].root, 1u);
+  }
+  EXPECT_EQ(count, 3u * 17u);  // 36 to 52 bits, each granule
+}
+
+TEST(Arm64Modes, BlocksOnlyWhereTheGranuleAllowsThem) {
+  auto blocks = [](std::string_view name) {
+    std::string s;
+    const PagingMode& m = mode(name);
+    for (unsigned i = 0; i < m.level_count(); ++i)
+      if (m.levels[i].can_be_leaf) s += std::string(m.levels[i].hw_name) + " ";
+    return s;
+  };
+  EXPECT_EQ(blocks("arm64-4k-48"), "L1 L2 ");     // 1G and 2M
+  EXPECT_EQ(blocks("arm64-4k-52"), "L0 L1 L2 ");  // and 512G with 52-bit OAs (FEAT_LPA2)
+  EXPECT_EQ(blocks("arm64-16k-48"), "L2 ");       // 32M
+  EXPECT_EQ(blocks("arm64-16k-52"), "L1 L2 ");    // and 64G
+  EXPECT_EQ(blocks("arm64-64k-48"), "L2 ");       // 512M
+  EXPECT_EQ(blocks("arm64-64k-52"), "L1 L2 ");    // and 4T (FEAT_LPA)
+}
+
+TEST(Arm64Decode, DescriptorKindsFollowBits1And0) {
+  const PagingMode& m = mode("arm64-4k-48");
+  const DecodeOptions o{};
+  EXPECT_EQ(kArchitecture.decode(m, 3, 0x40000000 | kV, o).kind, EntryKind::Reserved);  // L3 with 01
+  EXPECT_EQ(kArchitecture.decode(m, 3, 0x40000000 | kV | kTP | kAF, o).kind, EntryKind::Leaf);
+  EXPECT_EQ(kArchitecture.decode(m, 0, 0x40000000 | kV, o).kind, EntryKind::Reserved);  // no L0 block here
+  const EntryDecode block = kArchitecture.decode(m, 2, 0x40200000 | kV | kAF, o);
+  EXPECT_EQ(block.kind, EntryKind::Leaf);
+  EXPECT_EQ(block.addr, 0x40200000u);
+  const EntryDecode table = kArchitecture.decode(m, 1, 0x81234000 | kV | kTP, o);
+  EXPECT_EQ(table.kind, EntryKind::Table);
+  EXPECT_EQ(table.addr, 0x81234000u);
+  // AF clear still maps: the MMU would take an access flag fault, and the flag is shown.
+  const EntryDecode young = kArchitecture.decode(m, 3, 0x40000000 | kV | kTP, o);
+  EXPECT_EQ(young.kind, EntryKind::Leaf);
+  EXPECT_EQ(kArchitecture.flag_names(m, 3, 0x40000000 | kV | kTP, o).join(), "V PAGE");
+  EXPECT_EQ(kArchitecture.flag_names(m, 3, 0x40000000 | kV | kTP | kAF | kUser | kPxnBit, o).join(),
+            "V PAGE USER AF PXN");
+}
+
+TEST(Arm64Decode, FiftyTwoBitOutputAddresses) {
+  const DecodeOptions o{};
+  // 64 KiB pages with FEAT_LPA: OA[51:48] in bits 15:12.
+  const PagingMode& lpa = mode("arm64-64k-52");
+  EXPECT_EQ(kArchitecture.decode(lpa, 2, 0x0000123450000000 | 0x5000 | kV | kTP, o).addr, 0x0005123450000000u);
+  // 4 KiB pages with FEAT_LPA2 (TCR.DS=1): OA[51:50] in bits 9:8, OA[49:12] in place.
+  const PagingMode& lpa2 = mode("arm64-4k-52");
+  EXPECT_EQ(kArchitecture.decode(lpa2, 4, 0x0002000012345000 | 0x300 | kV | kTP | kAF, o).addr, 0x000e000012345000u);
+  // The 48-bit format keeps bits 9:8 as SH, not address.
+  EXPECT_EQ(kArchitecture.decode(mode("arm64-4k-48"), 3, 0x12345000 | 0x300 | kV | kTP | kAF, o).addr, 0x12345000u);
+  auto fields = kArchitecture.entry_fields(mode("arm64-4k-48"), 3, 0x12345000 | 0x300 | (5u << 2) | kV | kTP, o);
+  ASSERT_EQ(fields.size(), 2u);
+  EXPECT_EQ(fields[0].value, 5u);  // AttrIndx
+  EXPECT_EQ(fields[1].value, 3u);  // SH: inner shareable
+}
+
+TEST(Arm64Decode, AccessRightsOfEachLevelAndTheImplicitPxn) {
+  const PagingMode& m = mode("arm64-4k-48");
+  const DecodeOptions o{};
+  auto leaf = [&](uint64_t bits) { return kArchitecture.decode(m, 3, 0x1000 | kV | kTP | kAF | bits, o).access; };
+  EXPECT_EQ(leaf(0), Access::of(7, 4));                   // EL1 rwx; EL0 may still execute (UXN clear)
+  EXPECT_EQ(leaf(kUxnBit), Access::of(7, 0));             // a kernel page
+  EXPECT_EQ(leaf(kUser | kUxnBit), Access::of(3, 3));     // EL0-writable: never EL1-executable
+  EXPECT_EQ(leaf(kUser | kRdonly | kPxnBit), Access::of(1, 5));  // user text
+  EXPECT_EQ(leaf(kRdonly | kPxnBit), Access::of(1, 4));   // execute-only for EL0 (PAGE_EXECONLY)
+  auto table = [&](uint64_t bits) { return kArchitecture.decode(m, 0, 0x2000 | kV | kTP | bits, o).access; };
+  EXPECT_EQ(table(0), Access::all());
+  EXPECT_EQ(table(uint64_t{1} << 61), Access::of(7, 0));  // APTable[0]: no EL0 access below
+  EXPECT_EQ(table(uint64_t{1} << 62), Access::of(5, 5));  // APTable[1]: no writes below
+  EXPECT_EQ(table(uint64_t{1} << 59 | uint64_t{1} << 60), Access::of(3, 3));  // PXNTable, UXNTable
+}
+
+// arch/arm64/include/asm/pgtable.h (6.1): swap TYPE in bits 8:3, OFFSET from bit 9;
+// PTE_PROT_NONE (bit 58) with valid clear.
+TEST(Arm64Decode, LinuxNonPresentEntries) {
+  const PagingMode& m = mode("arm64-4k-48");
+  const DecodeOptions o{};
+  const EntryDecode swap = kArchitecture.decode(m, 3, (uint64_t{0x1234} << 9) | (5u << 3), o);
+  EXPECT_EQ(swap.kind, EntryKind::Swap);
+  EXPECT_EQ(swap.swap_type, 5u);
+  EXPECT_EQ(swap.swap_offset, 0x1234u);
+  const EntryDecode none = kArchitecture.decode(m, 3, (uint64_t{1} << 58) | 0x45678000 | kTP | kAF, o);
+  EXPECT_EQ(none.kind, EntryKind::ProtNone);
+  EXPECT_EQ(none.addr, 0x45678000u);
+  EXPECT_EQ(kArchitecture.decode(m, 0, 0x12340, o).kind, EntryKind::NotPresent);  // no swap at the pgd
+}
+
+TEST(Arm64Tcr, FieldsPickTheModeAndRoots) {
+  // Linux 6.1 defconfig: 4 KiB pages, 48-bit VA: T0SZ = T1SZ = 16, TG0 4K (00), TG1 4K (10),
+  // IPS 48 bits (101), TBI1.
+  const uint64_t tcr = 16 | (16u << 16) | (uint64_t{2} << 30) | (uint64_t{5} << 32) | (uint64_t{1} << 38);
+  CpuState c;
+  c.arch = "arm64";
+  c.set(RegisterNames::kTcr, tcr);
+  c.set(RegisterNames::kTtbr0, (uint64_t{0x42} << 48) | 0x41234000 | 1);  // ASID 0x42, CnP
+  c.set(RegisterNames::kTtbr1, 0x40a00000);
+  auto p = kArchitecture.paging_from_cpu(c);
+  ASSERT_TRUE(p) << p.error();
+  ASSERT_NE(p->mode, nullptr);
+  EXPECT_EQ(p->mode->name, "arm64-4k-48");
+  EXPECT_EQ(p->roots[0].value(), 0x41234000u);
+  EXPECT_EQ(p->roots[1].value(), 0x40a00000u);
+  EXPECT_EQ(p->options.pa_bits, 48u);
+  // Different halves, a reserved granule, a 52-bit VA of 4 KiB pages without DS: said.
+  c.set(RegisterNames::kTcr, (tcr & ~uint64_t{0x3f}) | 25);
+  auto mixed = kArchitecture.paging_from_cpu(c);
+  ASSERT_FALSE(mixed);
+  EXPECT_NE(mixed.error().find("different shapes"), std::string::npos) << mixed.error();
+  c.set(RegisterNames::kTcr, tcr & ~(uint64_t{3} << 30));
+  ASSERT_FALSE(kArchitecture.paging_from_cpu(c));
+  c.set(RegisterNames::kTcr, 12 | (12u << 16) | (uint64_t{2} << 30) | (uint64_t{6} << 32));
+  auto no_ds = kArchitecture.paging_from_cpu(c);
+  ASSERT_FALSE(no_ds);
+  EXPECT_NE(no_ds.error().find("DS=1"), std::string::npos) << no_ds.error();
+  // The MMU off: no mode.
+  c.set(RegisterNames::kTcr, tcr);
+  c.set(RegisterNames::kSctlr, 0x30d00800);
+  auto off = kArchitecture.paging_from_cpu(c);
+  ASSERT_TRUE(off);
+  EXPECT_EQ(off->mode, nullptr);
+}
+
+// A walk through tables built for each mode: a page in each half, and a block at every
+// level that allows one, each found where it was put.
+class Arm64Walk : public ::testing::TestWithParam<const PagingMode*> {
+ protected:
+  SyntheticMemory mem;
+  TableReader reader{mem};
+  uint64_t next_table = 0x100000;
+
+  // The descriptor's address field for a frame or table at `pa` (the inverse of the decoder's).
+  uint64_t encode(const PagingMode& m, uint64_t pa) const {
+    if (lpa2_format(m, 0)) return (pa & 0x0003fffffffff000) | ((pa >> 50) & 3) << 8;
+    if (granule_shift(m) == 16 && m.default_pa_bits >= 52) return (pa & 0x0000ffffffff0000) | ((pa >> 48) & 0xf) << 12;
+    return pa;
+  }
+  uint64_t table_bytes(const PagingMode& m, unsigned level) const { return uint64_t{8} << m.levels[level].index_bits; }
+  uint64_t alloc(const PagingMode& m, unsigned level) {
+    const uint64_t at = (next_table + m.page_size() - 1) & ~(m.page_size() - 1);
+    next_table = at + std::max<uint64_t>(table_bytes(m, level), m.page_size());
+    return at;
+  }
+  // Maps va at `leaf_level` to pa under root, making tables on the way.
+  void map(const PagingMode& m, uint64_t root, uint64_t va, unsigned leaf_level, uint64_t pa, uint64_t attrs) {
+    uint64_t table = root;
+    for (unsigned level = 0; level < leaf_level; ++level) {
+      const PhysAddr slot(table + 8 * m.index(VirtAddr(va), level));
+      uint64_t raw = 0;
+      (void)mem.page(slot);  // zero-filled on first use
+      ASSERT_TRUE(mem.read(slot, std::as_writable_bytes(std::span(&raw, 1))));
+      if (!raw) {
+        raw = encode(m, alloc(m, level + 1)) | kV | kTP;
+        mem.write_u64(slot, raw);
+      }
+      table = kArchitecture.decode(m, level, raw, {}).addr;
+    }
+    const bool page = leaf_level + 1 == m.level_count();
+    mem.write_u64(PhysAddr(table + 8 * m.index(VirtAddr(va), leaf_level)), encode(m, pa) | kV | (page ? kTP : 0) | kAF | attrs);
+  }
+};
+
+TEST_P(Arm64Walk, PagesAndBlocksInBothHalves) {
+  const PagingMode& m = *GetParam();
+  const uint64_t root0 = alloc(m, 0), root1 = alloc(m, 0);
+  const RootSet roots{PhysAddr(root0), PhysAddr(root1)};
+  const Paging paging{&m, {}};
+  const unsigned last = m.level_count() - 1;
+  const uint64_t user_va = 0x400000 + 3 * m.page_size() + 0x18, kernel_va = ~uint64_t{0} - (m.tree_size() - 1) + 5 * m.page_size() + 0x20;
+  // Frames above 4 GiB, and above 2^48 where the OA is 52 bits.
+  const uint64_t frame = (m.default_pa_bits >= 52 ? uint64_t{0x000a} << 48 : 0) | 0x87650000 << (granule_shift(m) - 12);
+  map(m, root0, user_va, last, frame, kUser | kPxnBit);
+  map(m, root1, kernel_va, last, frame + m.page_size(), kUxnBit);
+  Translation t = walk(paging, reader, roots, VirtAddr(user_va));
+  ASSERT_TRUE(t.mapped()) << m.name;
+  EXPECT_EQ(t.pa.value(), frame + (user_va & (m.page_size() - 1))) << m.name;
+  EXPECT_EQ(t.access, Access::of(3, 7)) << m.name;
+  t = walk(paging, reader, roots, VirtAddr(kernel_va));
+  ASSERT_TRUE(t.mapped()) << m.name;
+  EXPECT_EQ(t.pa.value(), frame + m.page_size() + (kernel_va & (m.page_size() - 1))) << m.name;
+  EXPECT_EQ(t.region, 1u);
+  // A block at each level that allows one, in a part of the low half of its own.
+  for (unsigned level = 0; level < last; ++level) {
+    if (!m.levels[level].can_be_leaf) continue;
+    const uint64_t span = m.span(level);
+    const uint64_t va = (m.tree_size() / 2 + span * (level + 1)) & (m.tree_size() - 1) & ~(span - 1);
+    const uint64_t pa = span >= (uint64_t{1} << 40) ? span : span * 3;
+    map(m, root0, va, level, pa, 0);
+    const Translation b = walk(paging, reader, roots, VirtAddr(va + 0x1238));
+    ASSERT_TRUE(b.mapped()) << m.name << " L" << level;
+    EXPECT_EQ(b.page_size, span) << m.name;
+    EXPECT_EQ(b.pa.value(), pa + 0x1238) << m.name << " level " << level;
+  }
+  // Between the halves: no walk at all.
+  EXPECT_EQ(walk(paging, reader, roots, VirtAddr(m.tree_size())).status, Status::NoRegion) << m.name;
+}
+
+INSTANTIATE_TEST_SUITE_P(EveryMode, Arm64Walk, ::testing::ValuesIn(all_modes().begin(), all_modes().end()),
+                         [](const auto& param_info) {
+                           std::string n(param_info.param->name);
+                           for (char& c : n)
+                             if (c == '-') c = '_';
+                           return n;
+                         });
+
+}  // namespace
+}  // namespace pagewalk::arm64
