@@ -84,6 +84,8 @@ e2e() {
   python3 tests/e2e/run_e2e.py --pagewalk build/pagewalk --guest-pagewalk build-static/pagewalk --kdump
   banner "32-bit x86 Linux end to end (Debian's 686-pae and 686 kernels under qemu-system-i386)"
   python3 tests/e2e/run_i386.py --pagewalk build/pagewalk
+  banner "AArch64 stage 1, every granule and VA size (a bare-metal guest under qemu-system-aarch64)"
+  python3 tests/e2e/run_arm64_bare.py --pagewalk build/pagewalk
 }
 
 case "$stage" in

@@ -37,10 +37,7 @@ const PagingMode* find_mode(std::string_view name) {
 
 std::string mode_names() {
   std::string s;
-  for (const PagingMode* m : all_modes()) {
-    if (!s.empty()) s += ", ";
-    s += m->name;
-  }
+  for (const Architecture* a : kArchitectures) s += (s.empty() ? "" : ", ") + a->mode_names();
   return s;
 }
 

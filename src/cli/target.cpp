@@ -42,7 +42,7 @@ void TargetOptions::add_to(CLI::App& app, unsigned uses) {
   }
   if (uses & kPagingOptions) {
     app.add_option("--mode", fields.mode,
-                   "paging mode: x86-64-4level, x86-64-5level, x86-pae, x86-32 (see pagewalk modes)");
+                   "paging mode: x86-64-4level, x86-64-5level, x86-pae, x86-32, arm64-<4|16|64>k-<36..52> (see pagewalk modes)");
     app.add_option("--pa-bits", fields.pa_bits, "MAXPHYADDR: physical address bits (default: the mode's, 52 on x86-64)");
     app.add_flag("--no-nx", fields.no_nx, "EFER.NXE is clear: bit 63 is not execute-disable");
   }

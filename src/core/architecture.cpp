@@ -18,6 +18,12 @@ std::string FlagNames::join(char sep) const {
   return s;
 }
 
+std::string Architecture::mode_names() const {
+  std::string s;
+  for (const PagingMode* m : modes()) s += (s.empty() ? "" : ", ") + std::string(m->name);
+  return s;
+}
+
 std::vector<EntryField> Architecture::entry_fields(const PagingMode&, unsigned, uint64_t,
                                                    const DecodeOptions&) const {
   return {};

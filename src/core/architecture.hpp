@@ -66,6 +66,9 @@ class Architecture {
 
   [[nodiscard]] virtual std::string_view name() const = 0;
   [[nodiscard]] virtual std::span<const PagingMode* const> modes() const = 0;
+  // The modes' names for a one-line message: every name by default; an architecture with
+  // many modes gives their pattern.
+  [[nodiscard]] virtual std::string mode_names() const;
 
   [[nodiscard]] virtual EntryDecode decode(const PagingMode& mode, unsigned level, uint64_t raw,
                                            const DecodeOptions& options) const = 0;

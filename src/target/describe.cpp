@@ -1,5 +1,6 @@
 #include "target/describe.hpp"
 
+#include <algorithm>
 #include <bit>
 #include <iterator>
 
@@ -57,12 +58,17 @@ void append_translation_trace(std::string& out, const Paging& paging, const Tran
     fmt::format_to(o, "0x{:x}: {}: {}\n", t.va.value(), to_string(t.status),
                    translation_reason(paging, t, notes.unreadable_why));
   if (t.nsteps == 0) return;
-  fmt::format_to(o, "  {:<10} {:<18} {:>9}  {:<18} {:<18} {}\n", "level", "table", "index", "entry at", "entry", "flags");
+  // Indexes as wide as the mode's largest table needs (AArch64's 64 KiB tables hold 8192).
+  unsigned widest = 0;
+  for (unsigned i = 0; i < m.level_count(); ++i) widest = std::max(widest, m.entries(i));
+  const unsigned dec = widest > 1000 ? 4 : 3, hexw = widest > 4096 ? 4 : 3;
+  fmt::format_to(o, "  {:<10} {:<18} {:>{}}  {:<18} {:<18} {}\n", "level", "table", "index", dec + hexw + 3, "entry at",
+                 "entry", "flags");
   for (unsigned i = 0; i < t.nsteps; ++i) {
     const Step& s = t.steps[i];
     const LevelDesc& l = m.levels[s.level];
-    fmt::format_to(o, "  {:<4} {:<5} 0x{:016x} {:>3} 0x{:03x}  0x{:016x} ", l.linux_name, l.hw_name, s.table.value(),
-                   s.index, s.index, s.entry_addr.value());
+    fmt::format_to(o, "  {:<4} {:<5} 0x{:016x} {:>{}} 0x{:0{}x}  0x{:016x} ", l.linux_name, l.hw_name, s.table.value(),
+                   s.index, dec, s.index, hexw, s.entry_addr.value());
     if (i + 1 < t.nsteps || t.status != Status::Unreadable)
       fmt::format_to(o, "0x{:016x} {}\n", s.raw, m.arch->flag_names(m, s.level, s.raw, paging.options).join());
     else

@@ -248,8 +248,8 @@ def cases(d):
     add("elf-phoff-past-end", f"info --image {mutated('phoff.elf', 32, '<Q', 1 << 40)}", 3, "")
     add("elf-phentsize-1", f"info --image {mutated('phent.elf', 54, '<H', 1)}", 0, "")
     add("elf-arm64-cr3", f"translate --image {mutated('arm64.elf', 18, '<H', 183)} --cr3 0x500000 0x0", 2,
-        "AArch64")
-    add("elf-arm64-ps", f"ps --image {os.path.join(d, 'arm64.elf')}", 2, "no paging rules")
+        "give --tcr X --ttbr0 A --ttbr1 B")
+    add("elf-arm64-ps", f"ps --image {os.path.join(d, 'arm64.elf')}", 2, "no rules for arm64 Linux")
     add("elf-riscv", f"translate --image {mutated('riscv.elf', 18, '<H', 243)} 0x0", 2, "ELF machine 243")
 
     # Program headers (the PT_LOAD is the second one, at 64 + 56).

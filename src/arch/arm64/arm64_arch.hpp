@@ -28,6 +28,7 @@ class Arm64Architecture final : public Architecture {
  public:
   [[nodiscard]] std::string_view name() const override { return "arm64"; }
   [[nodiscard]] std::span<const PagingMode* const> modes() const override;
+  [[nodiscard]] std::string mode_names() const override { return "arm64-<4|16|64>k-<36..52>"; }
   [[nodiscard]] EntryDecode decode(const PagingMode& mode, unsigned level, uint64_t raw,
                                    const DecodeOptions& options) const override;
   [[nodiscard]] FlagNames flag_names(const PagingMode& mode, unsigned level, uint64_t raw,
