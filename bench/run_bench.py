@@ -63,6 +63,10 @@ def library():
     print(f"  ratio cached/uncached (random) {rates['BM_TranslateCached'] / rates['BM_TranslateUncached']:.2f}x")
     print(f"  ratio cached/uncached (sorted) "
           f"{rates['BM_TranslateSortedCached'] / rates['BM_TranslateSortedUncached']:.2f}x")
+    print(f"  ratio arm64-4k-48/x86-64 (random, cached) "
+          f"{rates['BM_TranslateArm64Cached'] / rates['BM_TranslateCached']:.2f}x")
+    print(f"  ratio arm64 fast path/full decoder      "
+          f"{rates['BM_TranslateArm64Cached'] / rates['BM_TranslateArm64Generic']:.2f}x")
 
 
 def cli(tmp):

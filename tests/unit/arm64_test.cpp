@@ -5,6 +5,8 @@
 
 #include <fmt/format.h>
 
+#include <random>
+
 #include "arch/arm64/arm64_arch.hpp"
 #include "arch/arm64/arm64_modes.hpp"
 #include "arch/registry.hpp"
@@ -141,6 +143,42 @@ TEST(Arm64Decode, LinuxNonPresentEntries) {
   EXPECT_EQ(none.kind, EntryKind::ProtNone);
   EXPECT_EQ(none.addr, 0x45678000u);
   EXPECT_EQ(kArchitecture.decode(m, 0, 0x12340, o).kind, EntryKind::NotPresent);  // no swap at the pgd
+}
+
+// The walk's fast path must answer as decode() for every descriptor it takes, and take
+// every valid table, block and page of the 48-bit format: random descriptors for every mode
+// and level, biased towards valid ones.
+TEST(Arm64Decode, HotDecoderAgreesWithDecode) {
+  std::mt19937_64 rng(11);
+  unsigned taken = 0, declined = 0;
+  for (const PagingMode* m : kArchitecture.modes()) {
+    for (const uint32_t flags : {0u, uint32_t{kDs}}) {
+      const DecodeOptions opt{0, flags};
+      const HotDecoder hot(*m, opt);
+      for (unsigned level = 0; level < m->level_count(); ++level) {
+        for (int i = 0; i < 600; ++i) {
+          uint64_t raw = rng();
+          if (i % 3) raw = (raw & ~uint64_t{3}) | (i % 2 ? 3 : 1);  // mostly valid
+          const EntryDecode d = kArchitecture.decode(*m, level, raw, opt);
+          FastEntry h{};
+          const bool valid = d.kind == EntryKind::Table || d.kind == EntryKind::Leaf;
+          if (!hot.decode(level, raw, h)) {
+            ++declined;
+            EXPECT_FALSE(valid && !lpa2_format(*m, flags) && m->default_pa_bits < 52) << m->name << " " << std::hex << raw;
+            continue;
+          }
+          ++taken;
+          ASSERT_TRUE(valid) << m->name << " level " << level << " 0x" << std::hex << raw;
+          EXPECT_EQ(h.leaf, d.kind == EntryKind::Leaf) << std::hex << raw;
+          EXPECT_EQ(h.addr, d.addr) << m->name << " " << std::hex << raw;
+          EXPECT_EQ(h.access, d.access.bits()) << std::hex << raw;
+          EXPECT_EQ(h.attrs, d.attrs) << std::hex << raw;
+        }
+      }
+    }
+  }
+  EXPECT_GT(taken, 30000u);
+  EXPECT_GT(declined, 30000u);
 }
 
 TEST(Arm64Tcr, FieldsPickTheModeAndRoots) {

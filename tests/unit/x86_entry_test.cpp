@@ -195,7 +195,7 @@ TEST(X86Entry, NxDisabled) {
 TEST(X86Entry, HotDecoderAgreesWithDecode) {
   std::mt19937_64 rng(7);
   unsigned taken = 0, declined = 0;
-  for (const PagingMode* mode : arch::all_modes()) {
+  for (const PagingMode* mode : x86::kArchitecture.modes()) {
     for (const unsigned pa_bits : {0u, 36u, 46u, 52u}) {
       for (const bool nx : {true, false}) {
         const DecodeOptions opt{static_cast<uint8_t>(pa_bits), nx ? 0u : uint32_t{x86::kNoNx}};

@@ -60,6 +60,28 @@ Access table_access(uint64_t raw) {
 
 constinit const Arm64Architecture kArchitecture;
 
+HotDecoder::HotDecoder(const PagingMode& mode, const DecodeOptions& opt) {
+  const Format f = format_of(mode, opt);
+  for (unsigned i = 0; i < 16; ++i) {
+    // Index bits: AP[1], AP[2], PXN, UXN (leaf); PXNTable, UXNTable, APTable[0], APTable[1].
+    const uint64_t leaf = uint64_t{i & 3} << kAp1 | uint64_t{(i >> 2) & 3} << kPxn;
+    leaf_access_[i] = leaf_access(leaf).bits();
+    table_access_[i] = table_access(uint64_t{i} << kPxnTable).bits();
+  }
+  for (unsigned level = 0; level < mode.level_count(); ++level) {
+    Level& l = levels_[level];
+    l.last = level + 1 == mode.level_count();
+    l.block = !l.last && mode.levels[level].can_be_leaf;
+    l.addr = address_bits(mode, f);
+    l.block_addr = l.addr & ~((uint64_t{1} << mode.levels[level].shift) - 1);
+    l.fast = !f.lpa2 && !f.lpa;  // the split 52-bit fields go to decode()
+  }
+}
+
+std::shared_ptr<const WalkEngine> Arm64Architecture::make_engine(const Paging& paging) const {
+  return std::make_shared<const BasicWalkEngine<HotDecoder>>(paging);
+}
+
 std::span<const PagingMode* const> Arm64Architecture::modes() const { return all_modes(); }
 
 uint64_t output_address(const PagingMode& mode, uint64_t raw, unsigned align_shift, bool lpa2, bool lpa) {

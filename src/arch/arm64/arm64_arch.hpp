@@ -3,7 +3,10 @@
 // non-present encodings (arch/arm64/include/asm/pgtable.h).
 #pragma once
 
+#include <array>
+
 #include "core/architecture.hpp"
+#include "core/walk_engine.hpp"
 
 namespace pagewalk::arm64 {
 
@@ -24,6 +27,42 @@ enum Bit : unsigned {
 // an exclusive anonymous page (PTE_SWP_EXCLUSIVE, 6.3+).
 inline constexpr unsigned kSwapTypeShift = 3, kSwapTypeBits = 6, kSwapOffsetShift = 9, kSwpExclusive = 2;
 
+// The walk's fast path (core/walk_engine.hpp): valid table, block and page descriptors of
+// the 48-bit output-address format, decided with masks worked out once per mode. It
+// answers as decode() does for what it takes and declines the rest (invalid and reserved
+// encodings, the 52-bit formats), which decode() then reads.
+class HotDecoder {
+ public:
+  HotDecoder(const PagingMode& mode, const DecodeOptions& opt);
+
+  [[nodiscard]] bool decode(unsigned level, uint64_t raw, FastEntry& out) const {
+    const Level& l = levels_[level];
+    const unsigned type = raw & 3;
+    if (type == 3) {
+      out.leaf = l.last;
+      out.addr = raw & l.addr;
+      out.attrs = raw & ~l.addr;
+      // A table's APTable/XNTable bits (62:59); a page's AP[2:1] (7:6) and PXN/UXN (54:53).
+      out.access = l.last ? leaf_access_[((raw >> 6) & 3) | ((raw >> 51) & 0xc)] : table_access_[(raw >> 59) & 0xf];
+      return l.fast;
+    }
+    if (type != 1 || !l.block) return false;
+    out.leaf = true;
+    out.addr = raw & l.block_addr;
+    out.attrs = raw & ~l.addr;
+    out.access = leaf_access_[((raw >> 6) & 3) | ((raw >> 51) & 0xc)];
+    return l.fast;
+  }
+
+ private:
+  struct Level {
+    uint64_t addr = 0, block_addr = 0;  // the OA field; aligned to the level's block
+    bool last = false, block = false, fast = false;
+  };
+  std::array<Level, kMaxLevels> levels_{};
+  std::array<uint8_t, 16> leaf_access_{}, table_access_{};
+};
+
 class Arm64Architecture final : public Architecture {
  public:
   [[nodiscard]] std::string_view name() const override { return "arm64"; }
@@ -36,6 +75,7 @@ class Arm64Architecture final : public Architecture {
   [[nodiscard]] std::vector<EntryField> entry_fields(const PagingMode& mode, unsigned level, uint64_t raw,
                                                      const DecodeOptions& options) const override;
   [[nodiscard]] uint64_t coalesce_ignored_attrs(const PagingMode& mode) const override;
+  [[nodiscard]] std::shared_ptr<const WalkEngine> make_engine(const Paging& paging) const override;
   [[nodiscard]] PhysAddr root_from_register(const PagingMode& mode, uint64_t ttbr) const override;
   // TCR_EL1 picks the mode (T0SZ/T1SZ, TG0/TG1, DS), the OA size (IPS) and TTBR0/TTBR1 the
   // roots; SCTLR_EL1.M, when known, whether the MMU is on.
