@@ -1,5 +1,6 @@
 #include "sources/gdb_remote.hpp"
 
+#include "arch/arm64/arm64_arch.hpp"
 #include "arch/x86/x86_arch.hpp"
 
 #include <fcntl.h>
@@ -560,17 +561,38 @@ tl::expected<void, std::string> QemuGdbstub::handshake() {
 }
 
 tl::expected<void, std::string> QemuGdbstub::read_registers() {
+  // The registers that say how each vCPU pages, by the stub's names and by CpuState's: x86's
+  // control registers (gdb-xml/i386-64bit.xml), or AArch64's system registers (QEMU's
+  // generated system-registers.xml, upper-case cpreg names).
+  struct Wanted {
+    const char* stub_name;
+    const char* name;
+    bool required;
+  };
+  using R = x86::CpuRegisterNames;
+  using A = arm64::RegisterNames;
+  const bool aarch64 = desc_.architecture == "aarch64";
   const bool x86_64 = desc_.architecture == "i386:x86-64";
-  const RegisterInfo* cr0 = desc_.find("cr0");
-  const RegisterInfo* cr3 = desc_.find("cr3");
-  const RegisterInfo* cr4 = desc_.find("cr4");
-  if (!cr0 || !cr3 || !cr4)
-    return tl::unexpected(fmt::format("{}: the target description ({}) names no cr0/cr3/cr4 registers", endpoint(),
-                                      desc_.architecture.empty() ? "no architecture" : desc_.architecture));
-  const RegisterInfo* cr2 = desc_.find("cr2");
-  const RegisterInfo* efer = desc_.find("efer");
-  const RegisterInfo* rip = desc_.find(x86_64 ? "rip" : "eip");
-  const RegisterInfo* rsp = desc_.find(x86_64 ? "rsp" : "esp");
+  const std::vector<Wanted> wanted =
+      aarch64 ? std::vector<Wanted>{{"TTBR0_EL1", A::kTtbr0, true}, {"TTBR1_EL1", A::kTtbr1, true},
+                                    {"TCR_EL1", A::kTcr, true},     {"SCTLR_EL1", A::kSctlr, false},
+                                    {"MAIR_EL1", A::kMair, false},  {"pc", "pc", false},
+                                    {"sp", "sp", false}}
+              : std::vector<Wanted>{{"cr0", R::kCr0, true},   {"cr2", R::kCr2, false},
+                                    {"cr3", R::kCr3, true},   {"cr4", R::kCr4, true},
+                                    {"efer", R::kEfer, false}, {x86_64 ? "rip" : "eip", R::kRip, false},
+                                    {x86_64 ? "rsp" : "esp", R::kRsp, false}};
+  std::vector<std::pair<const RegisterInfo*, const char*>> regs;
+  for (const Wanted& w : wanted) {
+    const RegisterInfo* reg = desc_.find(w.stub_name);
+    if (!reg && w.required)
+      return tl::unexpected(fmt::format(
+          "{}: the target description ({}) names no {} register{}", endpoint(),
+          desc_.architecture.empty() ? "no architecture" : desc_.architecture, w.stub_name,
+          aarch64 ? " (QEMU 5.2 or later exposes AArch64's system registers)" : " (cr0/cr3/cr4 are needed)"));
+    if (reg) regs.emplace_back(reg, w.name);
+  }
+  const bool has_efer = !aarch64 && desc_.find("efer");
 
   // Threads are vCPUs: "m01,02" lists, then "l"; multiprocess ids look like "p01.02".
   std::vector<std::string> threads;
@@ -634,19 +656,16 @@ tl::expected<void, std::string> QemuGdbstub::read_registers() {
       }
       return v;
     };
-    using R = x86::CpuRegisterNames;
     CpuState c;
     c.index = static_cast<unsigned>(i);
-    c.arch = x86::architecture().name();
-    for (auto [reg, name] : {std::pair{cr0, R::kCr0}, {cr2, R::kCr2}, {cr3, R::kCr3}, {cr4, R::kCr4},
-                             {efer, R::kEfer}, {rip, R::kRip}, {rsp, R::kRsp}}) {
-      if (!reg) continue;
+    c.arch = aarch64 ? arm64::kArchitecture.name() : x86::architecture().name();
+    for (const auto& [reg, name] : regs) {
       auto v = value(*reg);
       if (!v) return tl::unexpected(v.error());
       c.set(name, *v);
     }
     // EFER.LMA says whether the vCPU is in long mode; a 32-bit description without EFER is not.
-    if (!efer) c.set(R::kLongMode, 0);
+    if (!aarch64 && !has_efer) c.set(R::kLongMode, 0);
     c.source = t.empty() ? "gdbstub" : fmt::format("gdbstub thread {}", t);
     cpus_.push_back(std::move(c));
   }

@@ -34,7 +34,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-from qemu_guest import GuestError, QmpClient, parse_gva2gpa  # noqa: E402
+from qemu_guest import GuestError, QmpClient, free_tcp_port, parse_gva2gpa  # noqa: E402
 
 RAM_BASE, RAM_SIZE = 0x40000000, 256 << 20
 CONFIG_PA = 0x40010000      # where guest/arm64-mmu.S reads its four registers
@@ -277,12 +277,13 @@ def run_case(args, case, program, work):
     with open(tables, "wb") as f:
         f.write(t.blob())
     qmp_path = os.path.join(work, "qmp.sock")
+    gdb_port = free_tcp_port()
     cmd = ["qemu-system-aarch64", "-M", "virt", "-cpu", "max", "-accel", "tcg", "-m", str(RAM_SIZE >> 20),
            "-smp", "1", "-nographic", "-monitor", "none", "-serial", "none", "-no-reboot", "-nic", "none",
            "-kernel", program,
            "-device", f"loader,file={cfg},addr=0x{CONFIG_PA:x},force-raw=on",
            "-device", f"loader,file={tables},addr=0x{TABLES_PA:x},force-raw=on",
-           "-qmp", f"unix:{qmp_path},server=on,wait=off"]
+           "-qmp", f"unix:{qmp_path},server=on,wait=off", "-gdb", f"tcp:127.0.0.1:{gdb_port}"]
     with open(os.path.join(work, "qemu-cmdline.txt"), "w") as f:
         f.write(" ".join(cmd) + "\n")
     proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
@@ -300,6 +301,11 @@ def run_case(args, case, program, work):
                 raise SetupError("the guest never reached its spin loop:\n" + hmp("info registers")[:600])
         qmp.execute("stop")
         qemu_pa = {va: parse_gva2gpa(hmp(f"gva2gpa 0x{va:x}")) for va, _, _ in vas}
+        # The running guest through its gdbstub: the registers come from the vCPU itself.
+        live = pagewalk_lines(args.pagewalk, ["translate", "--qemu", f"127.0.0.1:{gdb_port}", "--jsonl",
+                                              *[hex(v) for v, _, _ in vas]])
+        r = run([args.pagewalk, "info", "--qemu", f"127.0.0.1:{gdb_port}", "--json"], timeout=60)
+        live_info = json.loads(r.stdout) if r.returncode == 0 else {}
         qmp.execute("dump-guest-memory", {"paging": False, "protocol": f"file:{dump}", "detach": False}, timeout=300)
         ranges = pagewalk_lines(args.pagewalk, ["map", "--image", dump, "--tcr", hex(tcr), "--ttbr0", hex(ttbr0),
                                                 "--ttbr1", hex(ttbr1), "--mair", hex(MAIR), "--holes", "--jsonl"])
@@ -326,6 +332,18 @@ def run_case(args, case, program, work):
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             proc.kill()
+    cpus = live_info.get("cpus") or [{}]
+    if cpus[0].get("mode") != f"arm64-{name}":
+        res.fail("qemu", f"info --qemu gives mode {cpus[0].get('mode')}, not arm64-{name}")
+    got = cpus[0].get("registers", {})
+    for reg, want in (("tcr_el1", tcr), ("ttbr0_el1", ttbr0), ("ttbr1_el1", ttbr1), ("mair_el1", MAIR)):
+        if int(got.get(reg, "0x0"), 16) != want:
+            res.fail("qemu", f"{reg}: the gdbstub gives {got.get(reg)}, the guest loaded 0x{want:x}")
+    for (va, kind, what), r in zip(vas, live):
+        ours = int(r["pa"], 16) if r.get("status") == "mapped" else None
+        if kind == "same" and ours != qemu_pa[va]:
+            res.fail("qemu", f"{what} 0x{va:x}: pagewalk --qemu {r.get('status')} {r.get('pa')}, gva2gpa {qemu_pa[va]}")
+        res.count("qemu_vas_compared")
     regs = ["--tcr", hex(tcr), "--ttbr0", hex(ttbr0), "--ttbr1", hex(ttbr1), "--mair", hex(MAIR)]
     results = pagewalk_lines(args.pagewalk, ["translate", "--image", dump, *regs, "--jsonl", *[hex(v) for v, _, _ in vas]])
     if len(results) != len(vas):
