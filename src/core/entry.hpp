@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -43,6 +44,9 @@ struct DecodeOptions {
   // configuration Linux runs with, so a walk with default options reads a Linux kernel's
   // tables as its CPU does.
   uint32_t cpu_flags = 0;
+  // A register whose fields the entries index, when known (AArch64: MAIR_EL1, the memory
+  // types AttrIndx selects).
+  std::optional<uint64_t> attribute_register;
 };
 
 }  // namespace pagewalk

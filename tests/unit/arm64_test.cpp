@@ -114,6 +114,20 @@ TEST(Arm64Decode, FiftyTwoBitOutputAddresses) {
   EXPECT_EQ(fields[1].value, 3u);  // SH: inner shareable
 }
 
+// With MAIR_EL1 known, a leaf names the memory type its AttrIndx selects (D19.2.97).
+TEST(Arm64Decode, MairNamesTheMemoryType) {
+  const PagingMode& m = mode("arm64-4k-48");
+  DecodeOptions o{};
+  o.attribute_register = 0xf0'bb'0c'08'04'44'00'ff;  // WB, nGnRnE, NC, nGnRE, nGRE, GRE, WT, tagged
+  const char* want[] = {"NORMAL_WB", "DEVICE_nGnRnE", "NORMAL_NC", "DEVICE_nGnRE",
+                        "DEVICE_nGRE", "DEVICE_GRE", "NORMAL_WT", "NORMAL_TAGGED"};
+  for (uint64_t idx = 0; idx < 8; ++idx) {
+    const FlagNames f = kArchitecture.flag_names(m, 3, 0x1000 | kV | kTP | kAF | idx << 2, o);
+    EXPECT_EQ(*(f.end() - 1), want[idx]) << idx;
+  }
+  EXPECT_EQ(kArchitecture.flag_names(m, 3, 0x1000 | kV | kTP | kAF, {}).join(), "V PAGE AF");  // MAIR unknown
+}
+
 TEST(Arm64Decode, AccessRightsOfEachLevelAndTheImplicitPxn) {
   const PagingMode& m = mode("arm64-4k-48");
   const DecodeOptions o{};
@@ -153,7 +167,7 @@ TEST(Arm64Decode, HotDecoderAgreesWithDecode) {
   unsigned taken = 0, declined = 0;
   for (const PagingMode* m : kArchitecture.modes()) {
     for (const uint32_t flags : {0u, uint32_t{kDs}}) {
-      const DecodeOptions opt{0, flags};
+      const DecodeOptions opt{0, flags, std::nullopt};
       const HotDecoder hot(*m, opt);
       for (unsigned level = 0; level < m->level_count(); ++level) {
         for (int i = 0; i < 600; ++i) {

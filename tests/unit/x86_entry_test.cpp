@@ -26,7 +26,7 @@ TEST(X86Entry, FlagNamesReadOnlyTheFlagBits) {
     if (m->arch != &x86::kArchitecture) continue;
     for (unsigned level = 0; level < m->level_count(); ++level)
       for (const uint32_t flags : {0u, unsigned{x86::kNoNx}, unsigned{x86::kNoPse}}) {
-        const DecodeOptions opt{0, flags};
+        const DecodeOptions opt{0, flags, std::nullopt};
         const uint64_t keep = m->arch->flag_bits(*m, level);
         const uint64_t width = m->entry_bytes == 8 ? ~uint64_t{0} : 0xffffffffull;
         for (int i = 0; i < 20000; ++i) {
@@ -198,7 +198,7 @@ TEST(X86Entry, HotDecoderAgreesWithDecode) {
   for (const PagingMode* mode : x86::kArchitecture.modes()) {
     for (const unsigned pa_bits : {0u, 36u, 46u, 52u}) {
       for (const bool nx : {true, false}) {
-        const DecodeOptions opt{static_cast<uint8_t>(pa_bits), nx ? 0u : uint32_t{x86::kNoNx}};
+        const DecodeOptions opt{static_cast<uint8_t>(pa_bits), nx ? 0u : uint32_t{x86::kNoNx}, std::nullopt};
         const x86::HotDecoder hot(*mode, opt);
         for (unsigned level = 0; level < mode->level_count(); ++level) {
           for (int i = 0; i < 4000; ++i) {

@@ -56,6 +56,23 @@ Access table_access(uint64_t raw) {
   return Access::of(kernel, user);
 }
 
+// A MAIR_EL1 attribute byte as a memory type (D19.2.97): Device when the outer half is 0
+// (nGnRnE, nGnRE, nGRE, GRE by bits 3:2), else Normal with its outer and inner caching;
+// 0xf0 is Normal tagged (FEAT_MTE).
+std::string_view memory_type(uint64_t attr) {
+  if ((attr & 0xf0) == 0) {
+    static constexpr std::string_view kDevice[] = {"DEVICE_nGnRnE", "DEVICE_nGnRE", "DEVICE_nGRE", "DEVICE_GRE"};
+    return (attr & 3) ? "DEVICE_RESERVED" : kDevice[(attr >> 2) & 3];
+  }
+  switch (attr) {
+    case 0xff: return "NORMAL_WB";
+    case 0xbb: return "NORMAL_WT";
+    case 0x44: return "NORMAL_NC";
+    case 0xf0: return "NORMAL_TAGGED";
+    default: return "NORMAL";
+  }
+}
+
 }  // namespace
 
 constinit const Arm64Architecture kArchitecture;
@@ -184,6 +201,7 @@ FlagNames Arm64Architecture::flag_names(const PagingMode& mode, unsigned level, 
   add(bit(raw, kSwDirty), "DIRTY");
   add(bit(raw, kSwSpecial), "SPECIAL");
   add(bit(raw, kSwDevmap), "DEVMAP");
+  if (opt.attribute_register) add(true, memory_type((*opt.attribute_register >> (8 * ((raw >> kAttrIndx) & 7))) & 0xff));
   return out;
 }
 
@@ -260,6 +278,7 @@ tl::expected<CpuPaging, std::string> Arm64Architecture::paging_from_cpu(const Cp
   p.mode_source = fmt::format("TCR_EL1 0x{:x} (T0SZ {}, TG0 {}K, IPS {} bits{})", *tcr, 64 - va, kib, f.pa_bits,
                               f.ds ? ", DS" : "");
   p.options.pa_bits = static_cast<uint8_t>(std::min<unsigned>(f.pa_bits, p.mode->default_pa_bits));
+  p.options.attribute_register = cpu.get(R::kMair);
   if (f.ds && kib != 64) p.options.cpu_flags |= kDs;
   const auto ttbr0 = cpu.get(R::kTtbr0), ttbr1 = cpu.get(R::kTtbr1);
   if (!ttbr0 || !ttbr1) return tl::unexpected(fmt::format("CPU {} lacks TTBR0_EL1 or TTBR1_EL1", cpu.index));
