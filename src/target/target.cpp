@@ -252,7 +252,7 @@ const Architecture& architecture_of(const CpuState& cpu) {
 void check_machine(const Source& src, const TargetSpec& s) {
   const std::string machine = src.machine();
   if (machine == "arm64") {
-    if (s.root && s.mode.empty())
+    if (s.root && s.mode.empty() && !s.tcr)
       bad_input(fmt::format("{} is an arm64 core: --cr3 is x86's; give --tcr X --ttbr0 A --ttbr1 B (or --mode "
                             "arm64-<granule>-<bits> with --cr3 for one root)",
                             src.name()));

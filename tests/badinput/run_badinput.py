@@ -251,6 +251,25 @@ def cases(d):
         "give --tcr X --ttbr0 A --ttbr1 B")
     add("elf-arm64-ps", f"ps --image {os.path.join(d, 'arm64.elf')}", 2, "no rules for arm64 Linux")
     add("elf-riscv", f"translate --image {mutated('riscv.elf', 18, '<H', 243)} 0x0", 2, "ELF machine 243")
+    # AArch64's registers by hand: TCR_EL1 values that describe no configuration, roots
+    # outside the image's memory, registers given apart.
+    a64 = os.path.join(d, "arm64.elf")
+    tcr48 = 16 | 16 << 16 | 2 << 30 | 5 << 32  # 4 KiB pages, 48-bit VA both halves, 48-bit IPS
+    roots = "--ttbr0 0x500000 --ttbr1 0x500000"
+    add("arm64-tcr-tg1-reserved", f"translate --image {a64} --tcr {tcr48 & ~(3 << 30):#x} {roots} 0x0", 2,
+        "TG1 is a reserved encoding")
+    add("arm64-tcr-halves", f"translate --image {a64} --tcr {tcr48 | 25:#x} {roots} 0x0", 2, "different shapes")
+    add("arm64-tcr-52-no-ds", f"translate --image {a64} --tcr {12 | 12 << 16 | 2 << 30 | 6 << 32:#x} {roots} 0x0", 2,
+        "needs TCR.DS=1")
+    add("arm64-tcr-t0sz-63", f"translate --image {a64} --tcr {63 | 63 << 16 | 2 << 30 | 5 << 32:#x} {roots} 0x0", 2,
+        "outside the 36..52 bits")
+    add("arm64-tcr-ips-reserved", f"translate --image {a64} --tcr {tcr48 | 7 << 32:#x} {roots} 0x0", 2,
+        "IPS is a reserved encoding")
+    add("arm64-tcr-alone", f"translate --image {a64} --tcr {tcr48:#x} 0x0", 2, "--ttbr0 and --ttbr1 together")
+    add("arm64-tcr-and-cr3", f"translate --image {a64} --tcr {tcr48:#x} {roots} --cr3 0x500000 0x0", 2,
+        "drop --cr3")
+    add("arm64-ttbr-outside-ram", f"translate --image {a64} --tcr {tcr48:#x} --ttbr0 0x7fff0000000 --ttbr1 0x0 0x1000",
+        1, "unreadable")
 
     # Program headers (the PT_LOAD is the second one, at 64 + 56).
     load = 64 + 56

@@ -74,6 +74,7 @@ class Tables:
         self.oa52 = oa52
         self.words = {}
         self.forbidden_blocks = []  # [start, end) of blocks at levels that allow none
+        self.loops = []             # VAs whose top-level entry points back at its own table
         self.next = TABLES_PA
         self.root = [self.alloc(), self.alloc()]
 
@@ -235,6 +236,12 @@ def build(case):
         t.leaf(1, va, last, frame + (3 << 30) + k * page, AF | UXN)
         vas.append((va + 0x80, "same", "TTBR1 page"))
     vas.append((top - 7 * page + 1, "same", "TTBR1 hole"))
+    # A table descriptor in the high half's root that points back at that root: a loop. The
+    # walk under it reads the root again as the next level; map must say loop and go on.
+    loop_va = (1 << 64) - (1 << va_bits) + (1 << t.shift(0)) * (t.index((1 << 64) - 1, 0) // 2)
+    t.words[t.root[1] + 8 * t.index(loop_va, 0)] = t.encode(t.root[1]) | V | TABLE_OR_PAGE
+    t.loops.append(loop_va)
+    vas.append((loop_va + 0x1000, "same", "under a loop"))
     # Between the halves: no table at all.
     vas.append((1 << va_bits, "same", "between the halves"))
     return t, vas
@@ -381,6 +388,11 @@ def run_case(args, case, program, work):
             res.fail("map", f"{r['start']}..{r['end']} at 0x{va:x}: pagewalk 0x{ours:x}, gva2gpa {theirs}")
         res.count("map_samples")
     res.counts["map_rows"] = len(ranges)
+    loops = [r for r in ranges if r.get("kind") == "loop"]
+    for va in t.loops:
+        if not any(int(r["start"], 16) <= va < int(r["end"], 16) or int(r["start"], 16) == va for r in loops):
+            res.fail("map", f"no loop row at 0x{va:x} (loop rows: {[r['start'] for r in loops]})")
+    res.counts["loop_rows"] = len(loops)
     return res
 
 
