@@ -969,8 +969,14 @@ target::TargetSpec spec_of(const std::optional<std::string>& image, const std::o
                            const std::optional<unsigned>& cpu, const std::string& mode, unsigned pa_bits, bool no_nx,
                            const std::optional<std::string>& pti, const std::string& format, const py::object& base,
                            const std::optional<std::string>& kallsyms, const std::optional<std::string>& system_map,
-                           const std::optional<std::string>& btf, const std::optional<std::string>& vmlinux) {
+                           const std::optional<std::string>& btf, const std::optional<std::string>& vmlinux,
+                           const std::optional<uint64_t>& tcr = {}, const std::optional<uint64_t>& ttbr0 = {},
+                           const std::optional<uint64_t>& ttbr1 = {}, const std::optional<uint64_t>& mair = {}) {
   target::TargetSpec s;
+  s.tcr = tcr;
+  s.ttbr0 = ttbr0;
+  s.ttbr1 = ttbr1;
+  s.mair = mair;
   s.image = image.value_or("");
   s.qemu = qemu.value_or("");
   s.kcore = kcore;
@@ -1138,9 +1144,12 @@ PYBIND11_MODULE(pagewalk, m) {
          const std::optional<unsigned>& cpu, const std::string& mode, unsigned pa_bits, bool no_nx,
          const std::optional<std::string>& pti, const std::string& format, const py::object& base,
          const std::optional<std::string>& kallsyms, const std::optional<std::string>& system_map,
-         const std::optional<std::string>& btf, const std::optional<std::string>& vmlinux) {
+         const std::optional<std::string>& btf, const std::optional<std::string>& vmlinux,
+         const std::optional<uint64_t>& tcr, const std::optional<uint64_t>& ttbr0, const std::optional<uint64_t>& ttbr1,
+         const std::optional<uint64_t>& mair) {
         const target::TargetSpec s = spec_of(image, qemu, kcore, kmod, pid, kernel, cr3, cpu, mode, pa_bits, no_nx,
-                                             pti, format, base, kallsyms, system_map, btf, vmlinux);
+                                             pti, format, base, kallsyms, system_map, btf, vmlinux, tcr, ttbr0, ttbr1,
+                                             mair);
         auto t = target::open_target(s);
         if (!t) raise(t.error());
         return std::make_unique<PyTarget>(std::move(*t));
@@ -1150,9 +1159,11 @@ PYBIND11_MODULE(pagewalk, m) {
       py::arg("cpu") = py::none(), py::arg("mode") = "", py::arg("pa_bits") = 0, py::arg("no_nx") = false,
       py::arg("pti") = py::none(), py::arg("format") = "auto", py::arg("base") = py::none(),
       py::arg("kallsyms") = py::none(), py::arg("system_map") = py::none(), py::arg("btf") = py::none(),
-      py::arg("vmlinux") = py::none(),
+      py::arg("vmlinux") = py::none(), py::arg("tcr") = py::none(), py::arg("ttbr0") = py::none(),
+      py::arg("ttbr1") = py::none(), py::arg("mair") = py::none(),
       "Open a target as the CLI's TARGET options do: image= (ELF, kdump, LiME, raw with base=ADDR), "
-      "qemu='HOST:PORT', kcore=True or kmod=True; then pid=, kernel=True, cr3= or cpu= for the root; "
+      "qemu='HOST:PORT', kcore=True or kmod=True; then pid=, kernel=True, cr3= or cpu= for the root (AArch64: "
+      "tcr=, ttbr0=, ttbr1= and mair=, the registers); "
       "kallsyms=, system_map=, btf=, vmlinux= and base={name: value} for what the image does not say.");
 
   py::class_<PyLive>(m, "LiveProcess",

@@ -387,6 +387,22 @@ def run_case(args, case, program, work):
         if ours != theirs:
             res.fail("map", f"{r['start']}..{r['end']} at 0x{va:x}: pagewalk 0x{ours:x}, gva2gpa {theirs}")
         res.count("map_samples")
+    # The Python module, where it was built beside the CLI: the same answers from the same
+    # registers (no logic of its own).
+    pydir = os.path.join(os.path.dirname(args.pagewalk), "python")
+    if os.path.isdir(pydir):
+        script = ("import json, sys, pagewalk\n"
+                  f"t = pagewalk.open(image={dump!r}, tcr={tcr}, ttbr0={ttbr0}, ttbr1={ttbr1}, mair={MAIR})\n"
+                  f"print(json.dumps([t.translate(va).to_dict().get('pa') for va in {[v for v, _, _ in vas]!r}]))\n")
+        r = run([sys.executable, "-c", script], env={**os.environ, "PYTHONPATH": pydir}, timeout=120)
+        if r.returncode != 0:
+            res.fail("python", r.stderr.strip()[-300:])
+        else:
+            for (va, _, what), pa, cli in zip(vas, json.loads(r.stdout), results):
+                want = int(cli["pa"], 16) if cli.get("status") == "mapped" else None
+                if (pa if isinstance(pa, int) or pa is None else int(pa, 16)) != want:
+                    res.fail("python", f"{what} 0x{va:x}: Python {pa}, the CLI {cli.get('pa')}")
+                res.count("python_vas_compared")
     res.counts["map_rows"] = len(ranges)
     loops = [r for r in ranges if r.get("kind") == "loop"]
     for va in t.loops:
