@@ -317,7 +317,6 @@ tl::expected<std::unique_ptr<LinuxKernel>, std::string> LinuxKernel::discover(co
 
 tl::expected<uint64_t, VirtReadError> LinuxKernel::read_word(VirtAddr va) { return vm_->word(va); }
 
-
 std::optional<uint64_t> LinuxKernel::symbol(std::string_view name) const {
   if (auto v = symbols.find(name)) return v;
   if (vmcoreinfo) return vmcoreinfo->symbol(name);

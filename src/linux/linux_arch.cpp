@@ -18,7 +18,7 @@ std::optional<Known> LinuxArch::default_page_offset() const { return std::nullop
 bool has_linux_rules(const PagingMode* mode) { return !mode || mode->arch == arch::find_architecture("x86"); }
 
 const LinuxArch& linux_arch_for(const PagingMode* mode) {
-  if (mode && mode->arch == arch::find_architecture("x86") && mode->word_bits == 32) return i386_linux();
+  if (mode && has_linux_rules(mode) && mode->word_bits == 32) return i386_linux();
   return x86_64_linux();
 }
 

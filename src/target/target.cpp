@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "arch/arm64/arm64_arch.hpp"
 #include "arch/registry.hpp"
 #include "arch/x86/x86_modes.hpp"
 #include "linux/tasks.hpp"
@@ -283,18 +284,17 @@ Target open_target_or_fail(const TargetSpec& s, Target& t) {
   if (s.tcr || s.ttbr0 || s.ttbr1 || s.mair) {
     if (!s.tcr || !s.ttbr0 || !s.ttbr1) bad_input("give --tcr, --ttbr0 and --ttbr1 together (AArch64's registers)");
     if (s.root || s.cpu) bad_input("--tcr/--ttbr0/--ttbr1 are the CPU's registers: drop --cr3/--cpu");
-    given.arch = "arm64";
+    using A = arm64::RegisterNames;
+    given.arch = arm64::kArchitecture.name();
     given.source = "--tcr/--ttbr0/--ttbr1";
-    given.set("tcr_el1", *s.tcr);
-    given.set("ttbr0_el1", *s.ttbr0);
-    given.set("ttbr1_el1", *s.ttbr1);
-    if (s.mair) given.set("mair_el1", *s.mair);
+    given.set(A::kTcr, *s.tcr);
+    given.set(A::kTtbr0, *s.ttbr0);
+    given.set(A::kTtbr1, *s.ttbr1);
+    if (s.mair) given.set(A::kMair, *s.mair);
     cpus = std::span<const CpuState>(&given, 1);
     auto p = architecture_of(given).paging_from_cpu(given);
     if (!p) bad_input(p.error());
     cpu = &given;
-  }
-  if (cpu) {
   } else if (s.cpu) {
     if (*s.cpu >= cpus.size())
       bad_input(cpus.empty() ? fmt::format("--cpu {}: {} holds no CPU registers", *s.cpu, t.name())
