@@ -536,7 +536,7 @@ class PyTarget {
       if (!st) raise(st.error());
       starts.push_back(*st);
     };
-    for (const uint64_t v : pfn) start(target::kconv_pfn(v));
+    for (const uint64_t v : pfn) start(target::kconv_pfn(k, v));
     for (const auto& v : page) start(target::kconv_page(k, address(v, "page")));
     auto rows = target::kconv(k, starts, size);
     if (!rows) raise(rows.error());

@@ -6,7 +6,7 @@ build_pkgs=(cmake ninja-build g++ make pkg-config libfmt-dev libcli11-dev nlohma
             libexpected-dev libelf-dev libdw-dev libbpf-dev libkdumpfile-dev libgtest-dev libgmock-dev libbenchmark-dev
             zlib1g-dev liblzma-dev libzstd-dev libbz2-dev)  # the last four: the static (guest) build
 deb_pkgs=(dpkg-dev)  # dpkg-shlibdeps, for the package's Depends
-test_pkgs=(dpkg-dev lintian man-db zsh gcc-i686-linux-gnu libc6-dev-i386-cross gcc-aarch64-linux-gnu qemu-system-arm clang-14 libclang-rt-14-dev qemu-system-x86 busybox-static cpio python3 python3-jsonschema python3-pytest gzip)
+test_pkgs=(dpkg-dev lintian man-db zsh gcc-i686-linux-gnu libc6-dev-i386-cross gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-system-arm clang-14 libclang-rt-14-dev qemu-system-x86 busybox-static cpio python3 python3-jsonschema python3-pytest gzip)
 case "${1:-all}" in
   build) want=("${build_pkgs[@]}") ;;
   deb) want=("${build_pkgs[@]}" "${deb_pkgs[@]}") ;;

@@ -134,7 +134,7 @@ int cmd_kconv(const LinuxCommandArgs& a) {
     if (!s) raise(s.error());
     starts.push_back(*s);
   };
-  for (const auto& v : a.pfn) start(target::kconv_pfn(address_arg(v, "--pfn")));
+  for (const auto& v : a.pfn) start(target::kconv_pfn(*k, address_arg(v, "--pfn")));
   for (const auto& v : a.page) start(target::kconv_page(*k, address_arg(v, "--page")));
   auto converted = target::kconv(*k, starts, size);
   if (!converted) raise(converted.error());

@@ -132,9 +132,34 @@ void set_max_numnodes(TaskLayout& l, uint64_t zonerefs) {
   if (zones && zonerefs > 1 && (zonerefs - 1) % zones == 0) l.max_numnodes = (zonerefs - 1) / zones;
 }
 
+namespace {
+
+// The image's .BTF section by its header (include/uapi/linux/btf.h: magic 0xeB9F, version
+// 1, a 24-byte header, types then strings): [start, stop), or none.
+std::optional<std::pair<uint64_t, uint64_t>> find_btf_in_image(LinuxKernel& kernel) {
+  std::optional<std::pair<uint64_t, uint64_t>> found;
+  kernel.scan_image([&](uint64_t va, std::span<const std::byte> page) {
+    for (size_t at = 0; at + sizeof(btf_header) <= page.size(); at += 4) {
+      btf_header h;
+      std::memcpy(&h, page.data() + at, sizeof h);
+      if (h.magic != BTF_MAGIC || h.version != BTF_VERSION || h.flags != 0 || h.hdr_len != sizeof h ||
+          h.type_off != 0 || h.str_off != h.type_len || h.str_len == 0)
+        continue;
+      found = std::pair{va + at, va + at + h.hdr_len + h.str_off + h.str_len};
+      return true;
+    }
+    return false;
+  });
+  return found;
+}
+
+}  // namespace
+
 tl::expected<std::vector<std::byte>, std::string> read_kernel_btf(LinuxKernel& kernel) {
-  const auto start = kernel.symbol("__start_BTF");
-  const auto stop = kernel.symbol("__stop_BTF");
+  auto start = kernel.symbol("__start_BTF");
+  auto stop = kernel.symbol("__stop_BTF");
+  if (!start || !stop)
+    if (auto found = find_btf_in_image(kernel)) start = found->first, stop = found->second;
   if (!start || !stop) {
     // Debian builds its i386 kernels without BTF and with text symbols only in kallsyms: the
     // types and init_task come from the kernel's DWARF.

@@ -121,7 +121,8 @@ LinuxKernel::~LinuxKernel() = default;
 
 const std::vector<std::string>& LinuxKernel::override_names() {
   static const std::vector<std::string> names = {"kaslr_offset",  "phys_base",    "pgd",          "page_offset_base",
-                                                 "vmalloc_base",  "vmemmap_base", "mem_map"};
+                                                 "vmalloc_base",  "vmemmap_base", "mem_map",
+                                                 "kimage_voffset", "phys_offset"};
   return names;
 }
 
@@ -185,9 +186,11 @@ tl::expected<std::unique_ptr<LinuxKernel>, std::string> LinuxKernel::discover(co
     file_symbols = std::move(*t);
   }
   if (!vi && !file_symbols && in.overrides.empty())
-    return tl::unexpected(std::string(
+    return tl::unexpected(fmt::format(
         "no VMCOREINFO in the image (no ELF note, no copy found in memory): give --kallsyms FILE "
-        "or --system-map FILE, with --base phys_base=VALUE"));
+        "or --system-map FILE, with {}",
+        in.machine == "arm64" || linux_arch_of(nullptr, in.cpus).name() == "arm64" ? "--base kimage_voffset=VALUE --base phys_offset=VALUE"
+                                                         : "--base phys_base=VALUE"));
 
   // KASLR offset and phys_base.
   k->kaslr_offset = override_of("kaslr_offset");
@@ -201,6 +204,13 @@ tl::expected<std::unique_ptr<LinuxKernel>, std::string> LinuxKernel::discover(co
   if (!k->phys_base && vi && vi->number("phys_base"))
     k->phys_base = Known{static_cast<uint64_t>(*vi->number("phys_base")), "VMCOREINFO NUMBER(phys_base)"};
   if (!k->phys_base) k->phys_base = in.phys_base_hint;
+  // arm64's two offsets (arch/arm64/kernel/crash_core.c writes both).
+  k->kimage_voffset = override_of("kimage_voffset");
+  if (!k->kimage_voffset && vi && vi->unsigned_number("kimage_voffset"))
+    k->kimage_voffset = Known{*vi->unsigned_number("kimage_voffset"), "VMCOREINFO NUMBER(kimage_voffset)"};
+  k->phys_offset = override_of("phys_offset");
+  if (!k->phys_offset && vi && vi->unsigned_number("PHYS_OFFSET"))
+    k->phys_offset = Known{*vi->unsigned_number("PHYS_OFFSET"), "VMCOREINFO NUMBER(PHYS_OFFSET)"};
 
   if (file_symbols) {
     const uint64_t slide = in.symbol_text_is_system_map && k->kaslr_offset ? k->kaslr_offset->value : 0;
@@ -317,6 +327,17 @@ tl::expected<std::unique_ptr<LinuxKernel>, std::string> LinuxKernel::discover(co
 
 tl::expected<uint64_t, VirtReadError> LinuxKernel::read_word(VirtAddr va) { return vm_->word(va); }
 
+bool LinuxKernel::scan_image(const std::function<bool(uint64_t va, std::span<const std::byte> page)>& visit) {
+  if (!image_start || !image_end || image_end->value <= image_start->value) return false;
+  constexpr uint64_t kPage = 4096;
+  std::vector<std::byte> page(kPage);
+  for (uint64_t va = image_start->value & ~(kPage - 1); va < image_end->value; va += kPage) {
+    if (!vm_->read(VirtAddr(va), page)) continue;  // the init segment, unmapped after boot
+    if (visit(va, page)) return true;
+  }
+  return true;
+}
+
 std::optional<uint64_t> LinuxKernel::symbol(std::string_view name) const {
   if (auto v = symbols.find(name)) return v;
   if (vmcoreinfo) return vmcoreinfo->symbol(name);
@@ -358,12 +379,18 @@ std::optional<std::string> LinuxKernel::name_of(uint64_t addr) {
   if (!modules_region_) {
     modules_region_.emplace(1, 0);  // empty until the layout says otherwise
     // Where the layout has no module area of its own, modules live in vmalloc (i386:
-    // MODULES_VADDR is VMALLOC_START, pgtable_32_areas.h).
+    // MODULES_VADDR is VMALLOC_START, pgtable_32_areas.h); arm64 KASLR puts them in vmalloc
+    // below the image (module_alloc_base, arch/arm64/kernel/kaslr.c), so there both count.
     if (auto regions = layout()) {
       const bool own = std::any_of(regions->begin(), regions->end(),
                                    [](const Region& r) { return r.kind == RegionKind::Modules; });
+      const bool also_vmalloc = !own || arch->name() == "arm64";
       for (const Region& r : *regions)
-        if (r.kind == (own ? RegionKind::Modules : RegionKind::Vmalloc)) modules_region_.emplace(r.start, r.last);
+        if (r.kind == RegionKind::Modules || (also_vmalloc && r.kind == RegionKind::Vmalloc)) {
+          if (modules_region_->first > modules_region_->second) modules_region_.emplace(r.start, r.last);
+          modules_region_->first = std::min(modules_region_->first, r.start);
+          modules_region_->second = std::max(modules_region_->second, r.last);
+        }
     }
   }
   if (addr < modules_region_->first || addr > modules_region_->second) return std::nullopt;

@@ -28,6 +28,7 @@ struct KernelInputs {
   PhysMemory* memory = nullptr;
   std::optional<std::string> vmcoreinfo_note;  // the image's VMCOREINFO ELF note, if any
   std::vector<CpuState> cpus;                  // the source's CPU states, when it has any
+  std::string machine;                         // the source's ("arm64", "x86-64", ""), for messages
   const PagingMode* mode = nullptr;            // --mode, overrides what the kernel says
   DecodeOptions options;
   std::optional<std::string> symbol_text;      // a /proc/kallsyms or System.map text
@@ -81,6 +82,10 @@ class LinuxKernel {
   [[nodiscard]] VirtualMemory& memory() { return *vm_; }
   [[nodiscard]] TableReader& reader() { return *reader_; }
   [[nodiscard]] PhysMemory& phys() { return *phys_; }
+  // Each readable page of the kernel image, [image_start, image_end), in address order, until
+  // `visit` returns true; false when the image's extent is unknown. What finds the image's
+  // BTF and init_task when the symbols do not (a kallsyms without CONFIG_KALLSYMS_ALL).
+  bool scan_image(const std::function<bool(uint64_t va, std::span<const std::byte> page)>& visit);
   // An unsigned long of the kernel at `va`: 4 bytes on a 32-bit kernel, 8 on a 64-bit one.
   [[nodiscard]] tl::expected<uint64_t, VirtReadError> read_word(VirtAddr va);
 
@@ -101,6 +106,9 @@ class LinuxKernel {
   std::optional<uint64_t> lowmem_bytes;
   // i386: CPU_ENTRY_AREA_BASE, a constant of the build (pgtable_32_areas.h), from the IDTR.
   std::optional<Known> cpu_entry_area;
+  // arm64: __kimg_to_phys's kimage_voffset and the linear map's PHYS_OFFSET (memstart_addr);
+  // the image's VAs, _text to the end of its mapping (the kernel's own tables say where).
+  std::optional<Known> kimage_voffset, phys_offset, image_start, image_end;
   SymbolTable symbols;
   std::string symbols_source;
   std::vector<std::string> warnings;

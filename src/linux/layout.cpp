@@ -42,6 +42,7 @@ std::string_view region_id(RegionKind k) {
     case RegionKind::Fixmap: return "fixmap";
     case RegionKind::Vsyscall: return "vsyscall";
     case RegionKind::Pkmap: return "pkmap";
+    case RegionKind::PciIo: return "pci_io";
     case RegionKind::Unused: return "unused";
   }
   return "unused";

@@ -26,7 +26,7 @@ struct LayoutParams {
 
 enum class RegionKind {
   User, NonCanonical, GuardHole, LdtRemap, DirectMap, Vmalloc, Vmemmap, KasanShadow, CpuEntryArea, Espfix,
-  Efi, KernelText, Modules, Fixmap, Vsyscall, Pkmap, Unused,
+  Efi, KernelText, Modules, Fixmap, Vsyscall, Pkmap, PciIo, Unused,
 };
 
 struct Region {

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include "arch/registry.hpp"
+#include "linux/arm64.hpp"
 #include "linux/i386.hpp"
 #include "linux/kernel.hpp"
 #include "linux/tasks.hpp"
@@ -15,15 +16,20 @@ const LinuxArch& x86_64_linux();  // linux/x86_64.cpp
 
 std::optional<Known> LinuxArch::default_page_offset() const { return std::nullopt; }
 
-bool has_linux_rules(const PagingMode* mode) { return !mode || mode->arch == arch::find_architecture("x86"); }
+bool has_linux_rules(const PagingMode* mode) {
+  return !mode || mode->arch == arch::find_architecture("x86") || mode->arch == arch::find_architecture("arm64");
+}
 
 const LinuxArch& linux_arch_for(const PagingMode* mode) {
+  if (mode && mode->arch == arch::find_architecture("arm64")) return arm64_linux();
   if (mode && has_linux_rules(mode) && mode->word_bits == 32) return i386_linux();
   return x86_64_linux();
 }
 
 const LinuxArch& linux_arch_of(const VmcoreInfo* vi, std::span<const CpuState> cpus) {
   if (vi && vi->get("CONFIG_X86_PAE") == "y") return i386_linux();
+  // Only arm64 writes these (arch/arm64/kernel/crash_core.c).
+  if (vi && (vi->number("kimage_voffset") || vi->number("TCR_EL1_T1SZ"))) return arm64_linux();
   for (const CpuState& cpu : cpus) {
     const Architecture* a = arch::find_architecture(cpu.arch);
     if (!a) continue;

@@ -1,7 +1,7 @@
 // The part of Linux knowledge that differs by architecture: which paging mode the kernel
 // runs, where its top-level table is, __pa/__va and pfn <-> struct page, the kernel's
 // virtual layout, and a process's roots. x86-64 (linux/x86_64.cpp) and i386
-// (linux/i386.cpp); AArch64 implements the same interface.
+// (linux/i386.cpp) and AArch64 (linux/arm64.cpp).
 #pragma once
 
 #include <array>
@@ -88,7 +88,7 @@ class LinuxArch {
   virtual void complete(LinuxKernel& /*kernel*/, std::span<const CpuState> /*cpus*/) const {}
 };
 
-// Whether pagewalk knows Linux on the architecture of `mode` (x86 so far; nullptr: yes).
+// Whether pagewalk knows Linux on the architecture of `mode` (x86 and arm64; nullptr: yes).
 [[nodiscard]] bool has_linux_rules(const PagingMode* mode);
 // The Linux part for the architecture of `mode` (nullptr: x86-64, the one before others);
 // only for a mode has_linux_rules takes.

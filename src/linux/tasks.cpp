@@ -1,5 +1,6 @@
 #include "linux/tasks.hpp"
 
+#include <cstring>
 #include <unordered_set>
 
 #include <fmt/format.h>
@@ -23,11 +24,39 @@ tl::expected<uint64_t, std::string> read_ulong(VirtualMemory& vm, uint64_t va, c
 }
 
 
+std::optional<uint64_t> find_init_task(LinuxKernel& kernel, const TaskLayout& l) {
+  if (auto at = kernel.symbol("init_task")) return at;
+  // init_task lives in the image's .data (init/init_task.c), named "swapper/0" by init_idle
+  // (kernel/sched/core.c): a task_struct there with that comm, pid 0, no mm, whose tasks
+  // list links back to it.
+  VirtualMemory& vm = kernel.memory();
+  static constexpr char kComm[16] = "swapper/0";
+  std::optional<uint64_t> found;
+  kernel.scan_image([&](uint64_t va, std::span<const std::byte> page) {
+    for (size_t at = 0; at + sizeof kComm <= page.size(); at += 8) {
+      if (std::memcmp(page.data() + at, kComm, sizeof kComm) != 0 || va + at < l.task_comm) continue;
+      const uint64_t task = va + at - l.task_comm;
+      auto pid = vm.value<int32_t>(VirtAddr(task + l.task_pid));
+      auto mm = vm.word(VirtAddr(task + l.task_mm));
+      auto next = vm.word(VirtAddr(task + l.task_tasks));
+      if (!pid || *pid != 0 || !mm || *mm != 0 || !next) continue;
+      auto back = vm.word(VirtAddr(*next + kernel.paging.mode->word_bits / 8));  // next->prev
+      if (back && *back == task + l.task_tasks) {
+        found = task;
+        return true;
+      }
+    }
+    return false;
+  });
+  return found;
+}
+
 TaskList list_tasks(LinuxKernel& kernel, const TaskLayout& l, size_t max_tasks) {
   TaskList out;
-  const auto init_task = kernel.symbol("init_task");
+  const auto init_task = find_init_task(kernel, l);
   if (!init_task) {
-    out.warnings.push_back("the kernel's symbols do not locate init_task");
+    out.warnings.push_back("the kernel's symbols do not locate init_task, and no task_struct named swapper/0 with pid "
+                           "0 is in the kernel image");
     return out;
   }
   VirtualMemory& vm = kernel.memory();

@@ -45,6 +45,8 @@ struct TaskList {
 };
 
 [[nodiscard]] TaskList list_tasks(LinuxKernel& kernel, const TaskLayout& layout, size_t max_tasks = 1u << 20);
+// init_task: its symbol, else found in the kernel image by what it holds.
+[[nodiscard]] std::optional<uint64_t> find_init_task(LinuxKernel& kernel, const TaskLayout& layout);
 
 // X86_FEATURE_PTI (word 7, bit 11) in boot_cpu_data: the kernel isolates its page tables,
 // and every PGD is a pair: kernel half first, user half 4 KiB above.

@@ -10,7 +10,8 @@ namespace {
 
 // SYMBOL and KERNELOFFSET are printed in hex without 0x; NUMBER in signed decimal; SIZE,
 // OFFSET and LENGTH in unsigned decimal (kernel/crash_core.c: VMCOREINFO_SYMBOL uses %lx,
-// VMCOREINFO_NUMBER %ld, VMCOREINFO_SIZE/OFFSET/LENGTH %lu).
+// VMCOREINFO_NUMBER %ld, VMCOREINFO_SIZE/OFFSET/LENGTH %lu). arm64 writes its addresses
+// as NUMBER(NAME)=0x%lx (arch/arm64/kernel/crash_core.c).
 template <typename T>
 std::optional<T> parse_int(std::string_view s, int base) {
   T v{};
@@ -60,7 +61,19 @@ std::optional<T> typed(const VmcoreInfo& vi, std::string_view kind, std::string_
 }  // namespace
 
 std::optional<uint64_t> VmcoreInfo::symbol(std::string_view name) const { return typed<uint64_t>(*this, "SYMBOL", name, 16); }
-std::optional<int64_t> VmcoreInfo::number(std::string_view name) const { return typed<int64_t>(*this, "NUMBER", name, 10); }
+std::optional<int64_t> VmcoreInfo::number(std::string_view name) const {
+  auto v = get(keyed("NUMBER", name));
+  if (!v) return std::nullopt;
+  if (v->starts_with("0x")) {
+    auto u = parse_int<uint64_t>(std::string_view(*v).substr(2), 16);
+    return u ? std::optional<int64_t>(static_cast<int64_t>(*u)) : std::nullopt;
+  }
+  return parse_int<int64_t>(*v, 10);
+}
+std::optional<uint64_t> VmcoreInfo::unsigned_number(std::string_view name) const {
+  auto n = number(name);
+  return n ? std::optional<uint64_t>(static_cast<uint64_t>(*n)) : std::nullopt;
+}
 std::optional<uint64_t> VmcoreInfo::size(std::string_view name) const { return typed<uint64_t>(*this, "SIZE", name, 10); }
 std::optional<uint64_t> VmcoreInfo::offset(std::string_view name) const { return typed<uint64_t>(*this, "OFFSET", name, 10); }
 std::optional<uint64_t> VmcoreInfo::kernel_offset() const {

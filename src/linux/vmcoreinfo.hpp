@@ -20,6 +20,8 @@ class VmcoreInfo {
   // SYMBOL(x), NUMBER(x), SIZE(x), OFFSET(x) values, and KERNELOFFSET; LENGTH(x) through get().
   [[nodiscard]] std::optional<uint64_t> symbol(std::string_view name) const;
   [[nodiscard]] std::optional<int64_t> number(std::string_view name) const;
+  // NUMBER(name) as the unsigned long it is (an address: arm64 prints them in hex).
+  [[nodiscard]] std::optional<uint64_t> unsigned_number(std::string_view name) const;
   [[nodiscard]] std::optional<uint64_t> size(std::string_view name) const;
   [[nodiscard]] std::optional<uint64_t> offset(std::string_view name) const;
   [[nodiscard]] std::optional<uint64_t> kernel_offset() const;

@@ -34,10 +34,13 @@ tl::expected<KconvRow, Error> kconv_row(LinuxKernel& k, const std::vector<linux_
   if (tr.mapped()) row.walk_pa = tr.pa.value();
   if (!physical) {
     if (region.kind == RegionKind::DirectMap || region.kind == RegionKind::KernelText) {
-      auto p = k.virt_to_phys(VirtAddr(row.virt));
+      // The image's own rule (__pa_symbol) says how it is written on this architecture.
+      std::string how;
+      auto p = region.kind == RegionKind::KernelText ? k.arch->image_to_phys(k, VirtAddr(row.virt), how)
+                                                     : k.virt_to_phys(VirtAddr(row.virt));
       if (p) row.phys = p->value();
       else row.problem = p.error();
-      row.rule = region.kind == RegionKind::KernelText ? std::string("__pa: - __START_KERNEL_map + phys_base")
+      row.rule = region.kind == RegionKind::KernelText ? "__pa_symbol: " + how
                                                        : fmt::format("__pa: - {}", k.arch->direct_map_base_name());
     } else {
       // vmalloc, modules, fixmap...: no linear rule; the tables are the only answer (what
@@ -47,7 +50,7 @@ tl::expected<KconvRow, Error> kconv_row(LinuxKernel& k, const std::vector<linux_
     }
   }
   if (row.phys) {
-    row.pfn = *row.phys >> 12;
+    row.pfn = *row.phys >> k.paging.mode->page_shift();
     auto pg = k.pfn_to_page(Pfn(*row.pfn));
     if (pg) row.page = pg->value();
     else if (row.problem.empty()) row.problem = pg.error();
@@ -77,16 +80,17 @@ tl::expected<LayoutView, Error> layout_view(const LinuxKernel* k, std::string_vi
   return v;
 }
 
-tl::expected<KconvStart, Error> kconv_pfn(uint64_t pfn) {
-  if (pfn >> (64 - 12))
-    return tl::unexpected(bad(fmt::format("--pfn 0x{:x}: above the largest frame number (0x{:x})", pfn, ~uint64_t{0} >> 12)));
-  return KconvStart{true, pfn << 12};
+tl::expected<KconvStart, Error> kconv_pfn(const LinuxKernel& k, uint64_t pfn) {
+  const unsigned shift = k.paging.mode->page_shift();
+  if (pfn >> (64 - shift))
+    return tl::unexpected(bad(fmt::format("--pfn 0x{:x}: above the largest frame number (0x{:x})", pfn, ~uint64_t{0} >> shift)));
+  return KconvStart{true, pfn << shift};
 }
 
 tl::expected<KconvStart, Error> kconv_page(const LinuxKernel& k, uint64_t page) {
   auto pfn = k.page_to_pfn(VirtAddr(page));
   if (!pfn) return tl::unexpected(bad(pfn.error()));
-  return KconvStart{true, pfn->value() << 12};
+  return KconvStart{true, pfn->value() << k.paging.mode->page_shift()};
 }
 
 tl::expected<std::vector<KconvRow>, Error> kconv(LinuxKernel& k, std::span<const KconvStart> starts, uint64_t size) {
@@ -97,9 +101,10 @@ tl::expected<std::vector<KconvRow>, Error> kconv(LinuxKernel& k, std::span<const
   for (const auto& [physical, start] : starts) {
     if (start + (size - 1) < start)
       return tl::unexpected(bad(fmt::format("0x{:x} + {} bytes runs past the end of the address space", start, size)));
-    const uint64_t pages = ((start + size - 1) >> 12) - (start >> 12) + 1;
+    const unsigned shift = k.paging.mode->page_shift();
+    const uint64_t pages = ((start + size - 1) >> shift) - (start >> shift) + 1;
     for (uint64_t i = 0; i < pages; ++i) {
-      auto row = kconv_row(k, *regions, physical, i == 0 ? start : (start & ~uint64_t{0xfff}) + (i << 12));
+      auto row = kconv_row(k, *regions, physical, i == 0 ? start : ((start >> shift) + i) << shift);
       if (!row) return tl::unexpected(row.error());
       rows.push_back(std::move(*row));
     }

@@ -43,8 +43,8 @@ struct KconvRow {
   [[nodiscard]] bool agrees() const { return phys && walk_pa && !disagree; }
 };
 
-// A frame number's start, or why it is no frame.
-[[nodiscard]] tl::expected<KconvStart, Error> kconv_pfn(uint64_t pfn);
+// A frame number's start (pfn << PAGE_SHIFT, the kernel's granule), or why it is no frame.
+[[nodiscard]] tl::expected<KconvStart, Error> kconv_pfn(const linux_kernel::LinuxKernel& kernel, uint64_t pfn);
 // A struct page's frame (page_to_pfn), or why it is no struct page.
 [[nodiscard]] tl::expected<KconvStart, Error> kconv_page(const linux_kernel::LinuxKernel& kernel, uint64_t page);
 

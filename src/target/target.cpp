@@ -107,15 +107,12 @@ linux_kernel::TaskLayout task_layout_or_fail(linux_kernel::LinuxKernel& k, const
 std::unique_ptr<linux_kernel::LinuxKernel> open_linux_or_fail(Source& src, const TargetSpec& s,
                                                               std::vector<std::string>& notes) {
   check_machine(src, s);
-  if (src.machine() == "arm64")
-    bad_input(fmt::format("{} is an arm64 core: pagewalk has no rules for arm64 Linux yet (processes, the kernel's "
-                          "tables); translate its tables with --tcr X --ttbr0 A --ttbr1 B",
-                          src.name()));
   linux_kernel::KernelInputs in;
   in.memory = &src.memory();
   in.vmcoreinfo_note = src.vmcoreinfo_note();
   if (const auto* k = dynamic_cast<const KcoreSource*>(&src)) in.phys_base_hint = kcore_phys_base(k->kcore());
   in.cpus.assign(src.cpus().begin(), src.cpus().end());
+  in.machine = src.machine();
   in.ram_unknown = !src.scannable();
   in.mode = mode_or_fail(s.mode);
   in.options = user_decode_options({}, s.pa_bits, s.no_nx);
@@ -148,6 +145,14 @@ std::unique_ptr<linux_kernel::LinuxKernel> open_linux_or_fail(Source& src, const
   }
   auto k = linux_kernel::LinuxKernel::discover(in);
   if (!k) cannot_open(fmt::format("{}: {}", src.name(), k.error()));
+  // An arm64 core must hold an arm64 kernel (and no other core one): the rules follow
+  // VMCOREINFO, which a mislabelled or spliced image could contradict.
+  if (const std::string machine = src.machine(); !machine.empty() && s.mode.empty() &&
+                                                 (machine == "arm64") != ((*k)->arch->name() == "arm64"))
+    bad_input(fmt::format("{} is an {} core, but its kernel ({}) is not an {} kernel: its VMCOREINFO {}",
+                          src.name(), machine, (*k)->arch->name(), machine,
+                          machine == "arm64" ? "lacks NUMBER(kimage_voffset) and NUMBER(TCR_EL1_T1SZ)"
+                                             : "is arm64's"));
   for (const std::string& w : (*k)->warnings) notes.push_back("warning: " + w);
   // The types are read when something first needs them (a process, its VMAs, a module).
   (*k)->set_type_loader([s](linux_kernel::LinuxKernel& kernel) -> tl::expected<linux_kernel::TaskLayout, std::string> {

@@ -152,7 +152,7 @@ TEST_F(BadInput, KconvNumbersThatWouldWrapAreRefused) {
 
 TEST_F(BadInput, AnotherArchitecturesCoreNeedsAMode) {
   expect_error(run("translate --image " + dir_ + "/arm64.elf --cr3 0x500000 0x0"), 2, "give --tcr X --ttbr0 A --ttbr1 B");
-  expect_error(run("ps --image " + dir_ + "/arm64.elf"), 2, "no rules for arm64 Linux yet");
+  expect_error(run("ps --image " + dir_ + "/arm64.elf"), 3, "--base kimage_voffset=VALUE --base phys_offset=VALUE");
   const CliResult forced = run("translate --image " + dir_ + "/arm64.elf --mode x86-64-4level --cr3 0x500000 0x0");
   EXPECT_LT(forced.code, 2) << forced.err;
 }
