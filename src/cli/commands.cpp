@@ -192,6 +192,15 @@ int cmd_translate(const TranslateArgs& a) {
       }
       v = *parsed;
     }
+    for (const RootView& view : t.views)
+      if (*v < view.first_va) {
+        w.sync();
+        out.flush();
+        fmt::print(stderr, "pagewalk: 0x{:x} is below the kernel's half (from 0x{:x}): the kernel's tables map that "
+                   "half alone; give --pid P for a process's address\n", *v, view.first_va);
+        status = kBadInput;
+        return;
+      }
     if (!a.kmod_walk) {
       for (const RootView& view : t.views)
         report(*v, view, walker.walk(reader, view.roots, VirtAddr(*v)), nullptr, nullptr);

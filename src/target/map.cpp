@@ -83,7 +83,10 @@ tl::expected<MapReport, Error> map_target(const Target& t, TableReader& reader, 
   for (const RootView& v : t.views) {
     row.view = &v;
     if (on_view) on_view(v);
-    const EnumReport r = enumerate(t.paging, reader, v.roots, eo, [&](const Range& rg) {
+    EnumOptions view_eo = eo;
+    view_eo.first = VirtAddr(std::max(eo.first.value(), v.first_va));
+    if (view_eo.first > view_eo.last) continue;
+    const EnumReport r = enumerate(t.paging, reader, v.roots, view_eo, [&](const Range& rg) {
       return o.pages ? emit(rg) : coalescer.push(rg);
     });
     if (!o.pages) coalescer.finish();

@@ -202,6 +202,7 @@ void select_linux_roots(Target& t, const TargetSpec& s) {
     t.roots = k.kernel_pgd;
     t.root_source = fmt::format("kernel PGD 0x{:x} ({})", k.kernel_pgd.value(), k.arch->pgd_symbols().front());
     t.views = {{"", t.roots}};
+    if (k.arch->name() == "arm64") t.views[0].first_va = k.paging.mode->regions.back().first;
     t.description = fmt::format("{}, root {}", where, t.root_source);
     return;
   }

@@ -76,6 +76,9 @@ struct Error {
 struct RootView {
   std::string label;  // "" for the only one; "kernel" / "user" for a PTI pair
   RootSet roots;
+  // The lowest VA the roots serve: arm64's kernel tables (swapper_pg_dir) are TTBR1's alone,
+  // and the kernel's own TTBR0 (reserved_pg_dir) maps nothing.
+  uint64_t first_va = 0;
 };
 
 // The process whose tables a target walks.

@@ -123,7 +123,7 @@ class QemuGuest:
 
     def __init__(self, kernel, initrd, workdir, cpu="qemu64", memory="512M",
                  machine="q35", append_extra="", vmcoreinfo=False,
-                 qemu="qemu-system-x86_64", gdb=True, extra_args=None):
+                 qemu="qemu-system-x86_64", gdb=True, extra_args=None, console="ttyS0"):
         self.kernel = kernel
         self.initrd = initrd
         self.workdir = workdir
@@ -135,6 +135,7 @@ class QemuGuest:
         self.qemu = qemu
         self.gdb = gdb
         self.extra_args = list(extra_args or [])
+        self.console = console
         self.proc = None
         self.qmp = None
         self.gdb_port = None
@@ -158,7 +159,7 @@ class QemuGuest:
         return False
 
     def command_line(self):
-        append = "console=ttyS0 panic=-1 " + self.append_extra
+        append = f"console={self.console} panic=-1 " + self.append_extra
         cmd = [self.qemu,
                "-machine", self.machine,
                "-accel", "tcg",
@@ -346,7 +347,7 @@ class QemuGuest:
         for _ in range(attempts):
             self.stop()
             regs, text = self.registers()
-            if regs.get("CPL") == 3:
+            if regs.get("CPL") == 3 or regs.get("EL") == 0:
                 return regs, text
             self.cont()
             time.sleep(0.05 + rng.random() * 0.2)
@@ -378,6 +379,10 @@ def parse_registers(text):
     m = re.search(r"\bCPL=(\d)", text)
     if m:
         regs["CPL"] = int(m.group(1))
+    # AArch64: "PSTATE=60001000 -ZC- EL0t".
+    m = re.search(r"\bPSTATE=([0-9a-fA-F]+) \S+ EL(\d)", text)
+    if m:
+        regs["PSTATE"], regs["EL"] = int(m.group(1), 16), int(m.group(2))
     return regs
 
 
