@@ -86,6 +86,8 @@ e2e() {
   python3 tests/e2e/run_i386.py --pagewalk build/pagewalk
   banner "AArch64 stage 1, every granule and VA size (a bare-metal guest under qemu-system-aarch64)"
   python3 tests/e2e/run_arm64_bare.py --pagewalk build/pagewalk
+  banner "arm64 Linux end to end (Debian's arm64 kernel under qemu-system-aarch64 -M virt -cpu max)"
+  python3 tests/e2e/run_arm64_linux.py --pagewalk build/pagewalk
 }
 
 case "$stage" in

@@ -158,11 +158,27 @@ class VmaReader {
   std::string anonymous_name(uint64_t v, const Vma& m) {
     // vm_ops->name: special mappings ([vdso], [vvar], [uprobes]) name themselves through
     // vm_private_data, a struct vm_special_mapping whose first member is the name.
-    if (l_.vma_ops && l_.vma_private && special_ops_)
-      if (auto ops = u64(v + *l_.vma_ops, "vm_ops"); ops && *ops == *special_ops_)
+    if (l_.vma_ops && l_.vma_private)
+      if (auto ops = u64(v + *l_.vma_ops, "vm_ops"); ops && *ops && (!special_ops_ || *ops == *special_ops_))
         if (auto sm = u64(v + *l_.vma_private, "vm_private_data"); sm && *sm)
           if (auto name_ptr = u64(*sm, "vm_special_mapping.name"); name_ptr && *name_ptr)
-            if (auto name = vm_.c_string(VirtAddr(*name_ptr), 32)) return escaped(*name);
+            if (auto name = vm_.c_string(VirtAddr(*name_ptr), 32)) {
+              // Without the symbol (a kallsyms of text only), the ops in the image's own
+              // data whose name is bracketed, as every special mapping's is ("[vdso]"),
+              // are taken for special_mapping_vmops.
+              if (!special_ops_) {
+                const bool in_image = k_.image_start && k_.image_end && *ops >= k_.image_start->value &&
+                                      *ops < k_.image_end->value;
+                if (!in_image || name->size() < 3 || name->front() != '[' || name->back() != ']') return fallback(v, m);
+                special_ops_ = *ops;
+              }
+              return escaped(*name);
+            }
+    return fallback(v, m);
+  }
+
+  // The names of what is no special mapping: the heap, the stack, a named anonymous VMA.
+  std::string fallback(uint64_t v, const Vma& m) {
     if (brk_ && start_brk_ && m.start <= *brk_ && m.end >= *start_brk_) return "[heap]";
     if (start_stack_ && m.start <= *start_stack_ && m.end >= *start_stack_) return "[stack]";
     if (l_.vma_anon_name && l_.anon_vma_name_name)
