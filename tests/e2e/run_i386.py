@@ -27,7 +27,6 @@ CPU's CR3 (the user half), as gva2gpa's do.
 Usage: run_i386.py --pagewalk build/pagewalk [--cache DIR] [--keep DIR]
 """
 import argparse
-import functools
 import glob
 import json
 import os
@@ -40,6 +39,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
+import foreign_apt  # noqa: E402
 import kmodules  # noqa: E402
 from initramfs import build_guest_program, build_initramfs  # noqa: E402
 from linux_checks import KPF_STABLE, check_maps, check_modules, guest_modules, hello_kpageflags, hello_maps  # noqa: E402
@@ -70,66 +70,19 @@ def run(cmd, **kw):
     return subprocess.run(cmd, capture_output=True, text=True, **kw)
 
 
-# --------------------------------------------------------------------------
-# Fetching i386 packages without touching the host's apt configuration
-
-
-def apt_options(root):
-    return ["-o", f"Dir::Etc={root}/etc", "-o", "Dir::Etc::SourceList=/dev/null",
-            "-o", f"Dir::Etc::SourceParts={root}/etc/sources.list.d", "-o", f"Dir::Etc::Parts={root}/etc/apt.conf.d",
-            "-o", f"Dir::Etc::Preferences={root}/etc/preferences", "-o", f"Dir::Etc::PreferencesParts={root}/etc/preferences.d",
-            "-o", f"Dir::State={root}/state", "-o", f"Dir::State::status={root}/state/status",
-            "-o", f"Dir::Cache={root}/cache", "-o", "APT::Architecture=i386", "-o", "APT::Architectures::=i386",
-            "-o", "Dir::Etc::Trusted=/etc/apt/trusted.gpg", "-o", "Dir::Etc::TrustedParts=/etc/apt/trusted.gpg.d",
-            "-o", "Debug::NoLocking=1", "-o", "APT::Sandbox::User=root"]
-
-
-@functools.lru_cache(maxsize=None)
-def private_apt(cache):
-    """A private apt state for i386 with the host's Debian sources, its lists fresh."""
-    root = os.path.join(cache, "apt-i386")
-    for d in ("etc/sources.list.d", "etc/apt.conf.d", "etc/preferences.d", "state/lists/partial",
-              "cache/archives/partial"):
-        os.makedirs(os.path.join(root, d), exist_ok=True)
-    open(os.path.join(root, "state/status"), "a").close()
-    sources = [f for f in glob.glob("/etc/apt/sources.list.d/*") if f.endswith((".sources", ".list"))]
-    if os.path.isfile("/etc/apt/sources.list"):
-        sources.append("/etc/apt/sources.list")
-    for src in sources:
-        shutil.copy(src, os.path.join(root, "etc/sources.list.d", os.path.basename(src).replace("sources.list", "host.list")))
-    r = run(["apt-get", *apt_options(root), "update", "-qq"], timeout=600)
-    if r.returncode != 0:
-        raise SetupError("apt-get update (private i386 state) failed: " + r.stderr[-400:])
-    return root
-
-
-def depends_of(root, meta):
-    r = run(["apt-cache", *apt_options(root), "depends", meta], timeout=120)
-    for line in r.stdout.splitlines():
-        line = line.strip()
-        if line.startswith("Depends: linux-image-"):
-            return line.split()[1]
-    raise SetupError(f"cannot resolve {meta} for i386: {r.stdout[-300:]} {r.stderr[-300:]}")
-
-
 def fetch(cache):
     """{flavour: vmlinuz} and the i386 busybox, downloaded and unpacked once."""
     out = os.path.join(cache, "i386")
     os.makedirs(out, exist_ok=True)
     stamp = os.path.join(out, "PACKAGES")
     if not os.path.isfile(stamp):
-        root = private_apt(cache)
-        pkgs = [depends_of(root, "linux-image-686-pae"), depends_of(root, "linux-image-686"), "busybox-static"]
-        with tempfile.TemporaryDirectory(dir=out) as tmp:
-            r = run(["apt-get", *apt_options(root), "download", *pkgs], cwd=tmp, timeout=900)
-            if r.returncode != 0:
-                raise SetupError("apt-get download failed: " + r.stderr[-400:])
-            for deb in glob.glob(os.path.join(tmp, "*.deb")):
-                name = os.path.basename(deb).split("_")[0]
-                dest = os.path.join(out, name)
-                shutil.rmtree(dest, ignore_errors=True)
-                if run(["dpkg-deb", "-x", deb, dest], timeout=300).returncode != 0:
-                    raise SetupError(f"dpkg-deb -x {deb} failed")
+        try:
+            root = foreign_apt.private_apt(cache, "i386")
+            pkgs = [foreign_apt.depends_of(root, "linux-image-686-pae"), foreign_apt.depends_of(root, "linux-image-686"),
+                    "busybox-static"]
+            foreign_apt.download_and_unpack(root, pkgs, out)
+        except foreign_apt.FetchError as e:
+            raise SetupError(str(e))
         with open(stamp, "w") as f:
             f.write("\n".join(pkgs) + "\n")
     pkgs = open(stamp).read().split()
@@ -161,22 +114,12 @@ def fetch_vmlinux(cache, out, pkg):
     dest = os.path.join(out, f"{pkg}-dbg", f"vmlinux-{release}")
     if os.path.isfile(dest):
         return dest
-    root = private_apt(cache)
-    with tempfile.TemporaryDirectory(dir=out) as tmp:
-        r = run(["apt-get", *apt_options(root), "download", f"{pkg}-dbg"], cwd=tmp, timeout=1800)
-        debs = glob.glob(os.path.join(tmp, "*.deb"))
-        if r.returncode != 0 or not debs:
-            raise SetupError(f"apt-get download {pkg}-dbg failed: " + r.stderr[-400:])
-        member = f"./usr/lib/debug/boot/vmlinux-{release}"
-        # tar stops at the first match, so dpkg-deb may die of SIGPIPE: judge by the file.
-        subprocess.run(f"dpkg-deb --fsys-tarfile '{debs[0]}' | tar -x --occurrence=1 -C '{tmp}' '{member}'",
-                       shell=True, capture_output=True, timeout=900)
-        got = os.path.join(tmp, member)
-        if not os.path.isfile(got):
-            raise SetupError(f"{os.path.basename(debs[0])} holds no {member}")
-        os.makedirs(os.path.dirname(dest), exist_ok=True)
-        shutil.move(got, dest)
-    return dest
+    os.makedirs(os.path.dirname(dest), exist_ok=True)
+    try:
+        return foreign_apt.download_member(foreign_apt.private_apt(cache, "i386"), f"{pkg}-dbg",
+                                           f"./usr/lib/debug/boot/vmlinux-{release}", dest)
+    except foreign_apt.FetchError as e:
+        raise SetupError(str(e))
 
 
 # --------------------------------------------------------------------------
