@@ -166,8 +166,8 @@ tl::expected<std::vector<std::byte>, std::string> read_kernel_btf(LinuxKernel& k
     if (kernel.paging.mode->word_bits == 32)
       return tl::unexpected(fmt::format(
           "this 32-bit kernel has no BTF (CONFIG_DEBUG_INFO_BTF off) and kallsyms holds no init_task: give --vmlinux "
-          "FILE, the kernel's DWARF (/usr/lib/debug/boot/vmlinux-{0} of Debian's linux-image-{0}-dbg), or --btf FILE "
-          "made from it with pahole",
+          "FILE, the kernel's DWARF (/usr/lib/debug/boot/vmlinux-{0} of Debian's linux-image-{0}-dbg): a BTF file "
+          "would give the types but not init_task",
           kernel.release.empty() ? std::string("RELEASE") : kernel.release));
     return tl::unexpected(std::string("the kernel's symbols do not locate its BTF (__start_BTF/__stop_BTF; "
                                       "CONFIG_DEBUG_INFO_BTF off?): give --btf FILE"));
