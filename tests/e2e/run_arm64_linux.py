@@ -31,11 +31,9 @@ Usage: run_arm64_linux.py --pagewalk build/pagewalk [--cache DIR] [--keep DIR]
 """
 import argparse
 import glob
-import json
 import os
 import shutil
 import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -49,22 +47,13 @@ from initramfs import build_guest_program, build_initramfs  # noqa: E402
 from linux_checks import KPF_STABLE, check_maps, hello_kpageflags, hello_maps, hello_status  # noqa: E402
 from linux_checks import task_matches_status  # noqa: E402
 from qemu_guest import QemuGuest  # noqa: E402
+# The checks' shared pieces, as the 32-bit suite defines them.
+from run_i386 import Result, SetupError, compare, log  # noqa: E402
+from run_i386 import pagewalk_doc as pw_doc, pagewalk_lines as pw_lines  # noqa: E402
 
 MIB = 1 << 20
 PAGE = 4096
 CPU = "max,pauth-impdef=on"  # QEMU's own pointer-auth algorithm: the same MMU, a faster TCG
-
-
-class SetupError(RuntimeError):
-    pass
-
-
-def log(msg):
-    print(msg, flush=True)
-
-
-def run(cmd, **kw):
-    return subprocess.run(cmd, capture_output=True, text=True, **kw)
 
 
 def fetch(cache):
@@ -134,39 +123,6 @@ class Gdb:
         reply = self.command("P21=" + value.to_bytes(4, "little").hex())
         if reply != "OK":
             raise SetupError(f"the gdbstub refused to write PSTATE: {reply!r}")
-
-
-class Result:
-    def __init__(self):
-        self.failures, self.counts = [], {}
-
-    def fail(self, what, detail):
-        self.failures.append(f"{what}: {detail}")
-
-    def count(self, key, n=1):
-        self.counts[key] = self.counts.get(key, 0) + n
-
-
-def pw_lines(pw, *args):
-    r = run([pw, *args], timeout=300)
-    if r.returncode not in (0, 1):
-        raise SetupError(f"pagewalk {' '.join(args)}: exit {r.returncode}: {r.stderr.strip()}")
-    return [json.loads(line) for line in r.stdout.splitlines()]
-
-
-def pw_doc(pw, *args, ok=(0, 1)):
-    r = run([pw, *args], timeout=300)
-    if r.returncode not in ok:
-        raise SetupError(f"pagewalk {' '.join(args)}: exit {r.returncode}: {r.stderr.strip()}")
-    return (json.loads(r.stdout) if r.stdout.strip() else None), r
-
-
-def compare(res, kind, va, ours, theirs):
-    pa = int(ours["pa"], 16) if ours.get("status") == "mapped" else None
-    if pa != theirs:
-        res.fail(kind, f"0x{va:x}: pagewalk {ours.get('status')} {ours.get('pa')}, gva2gpa "
-                       f"{'unmapped' if theirs is None else hex(theirs)}")
-    res.count(f"{kind}_vas")
 
 
 def console_lines(guest, tag):
