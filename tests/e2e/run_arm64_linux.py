@@ -212,7 +212,7 @@ def main(argv=None):
 
 
 def run_case(pw, work, vmlinuz, modules, busybox, hello):
-    res = Result()
+    res = Result("arm64-4k-48")
     host_busybox = "/bin/busybox" if os.path.isfile("/bin/busybox") else None
     initrd = build_initramfs(os.path.join(work, "initrd.gz"), hello, busybox=busybox, modules=modules,
                              list_applets_with=host_busybox)
