@@ -679,6 +679,17 @@ int cmd_info(const TargetOptions& o, bool json) {
       w.null();
     }
     w.key("vmcoreinfo_source").str(vi_source);
+    w.key("kernel");
+    if (vi) {
+      const linux_kernel::KernelSummary ks = linux_kernel::summarize_kernel(*vi, cpus);
+      w.object().key("arch").str(ks.arch).key("mode").str(ks.mode ? ks.mode->name : "").key("mode_source").str(ks.mode_source);
+      w.key("pgd_symbol").str(ks.pgd_symbol).key("pgd_va");
+      if (ks.pgd_va) w.hex(*ks.pgd_va);
+      else w.null();
+      w.end();
+    } else {
+      w.null();
+    }
     w.key("problems").strings(problems).end().newline();
     fmt::print("{}", w.sync());
     check_source(*src);
@@ -718,8 +729,9 @@ int cmd_info(const TargetOptions& o, bool json) {
   }
   if (cpus.empty()) {
     const unsigned notes = image ? image->image().prstatus_notes : 0;
-    out += fmt::format("cpus     no control registers in the {}{}\n", image ? "image" : kcore ? "kcore" : "target",
-                       notes ? fmt::format(" ({} NT_PRSTATUS notes)", notes) : "");
+    out += fmt::format("cpus     no control registers in the {}{}{}\n", image ? "image" : kcore ? "kcore" : "target",
+                       notes ? fmt::format(" ({} NT_PRSTATUS notes)", notes) : "",
+                       vi ? ": the kernel's tables are found through VMCOREINFO (--kernel, --pid)" : "");
   }
   for (const CpuState& c : cpus) {
     const Architecture* a = arch::find_architecture(c.arch);
@@ -730,6 +742,10 @@ int cmd_info(const TargetOptions& o, bool json) {
     if (auto rel = vi->get("OSRELEASE")) out += fmt::format(", OSRELEASE {}", linux_kernel::escaped(*rel));
     if (auto off = vi->kernel_offset()) out += fmt::format(", KERNELOFFSET 0x{:x}", *off);
     out += '\n';
+    const linux_kernel::KernelSummary ks = linux_kernel::summarize_kernel(*vi, cpus);
+    out += fmt::format("kernel   {} Linux, {} ({}), {} {}\n", ks.arch, ks.mode ? ks.mode->name : "no known mode",
+                       ks.mode_source, ks.pgd_symbol,
+                       ks.pgd_va ? fmt::format("0x{:x}", *ks.pgd_va) : std::string("not in VMCOREINFO"));
   } else {
     out += fmt::format("vmcoreinfo  {}\n", vi_source);
   }

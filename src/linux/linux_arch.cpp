@@ -39,6 +39,21 @@ const LinuxArch& linux_arch_of(const VmcoreInfo* vi, std::span<const CpuState> c
   return x86_64_linux();
 }
 
+KernelSummary summarize_kernel(const VmcoreInfo& vi, std::span<const CpuState> cpus) {
+  const LinuxArch& a = linux_arch_of(&vi, cpus);
+  KernelSummary s;
+  s.arch = a.name();
+  s.mode = a.mode(&vi, cpus, s.mode_source);
+  for (std::string_view name : a.pgd_symbols())
+    if (auto va = vi.symbol(name)) {
+      s.pgd_symbol = name;
+      s.pgd_va = va;
+      break;
+    }
+  if (s.pgd_symbol.empty()) s.pgd_symbol = a.pgd_symbols().front();
+  return s;
+}
+
 std::vector<ProcessRoot> x86_process_roots(LinuxKernel& k, const TaskLayout& layout, PhysAddr pgd) {
   if (!pti_enabled(k, layout).value_or(false)) return {{"", RootSet(pgd)}};
   return {{"kernel", RootSet(pgd)}, {"user", RootSet(pgd + kPtiUserPgdOffset)}};

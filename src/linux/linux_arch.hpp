@@ -97,6 +97,17 @@ class LinuxArch {
 // or a CPU in 32-bit protected mode says i386; otherwise x86-64.
 [[nodiscard]] const LinuxArch& linux_arch_of(const VmcoreInfo* vmcoreinfo, std::span<const CpuState> cpus);
 
+// What a VMCOREINFO says of its kernel before anything is read through it: whose rules,
+// which paging mode and why, and where its top-level table is (for `info`).
+struct KernelSummary {
+  std::string_view arch;
+  const PagingMode* mode = nullptr;
+  std::string mode_source;
+  std::string_view pgd_symbol;
+  std::optional<uint64_t> pgd_va;
+};
+[[nodiscard]] KernelSummary summarize_kernel(const VmcoreInfo& vmcoreinfo, std::span<const CpuState> cpus);
+
 // A struct page array (vmemmap, or FLATMEM's mem_map) at `base`, named `base_name` in
 // messages: the pfn's struct page, and the pfn of a struct page's address.
 // x86 Linux (x86-64 and i386) under PTI: every PGD is a pair, the kernel half first and the

@@ -339,6 +339,11 @@ def run_case(pw, work, vmlinuz, modules, busybox, hello):
     check_maps(pw, dump, pid, proc, res)
     if layout["mode"] != "arm64-4k-48":
         res.fail("mode", f"layout says {layout['mode']}")
+    # info says what the image is before anything is read through it.
+    info, _ = pw_doc(pw, "info", "--image", dump, "--json")
+    kernel = (info or {}).get("kernel") or {}
+    if (kernel.get("arch"), kernel.get("mode"), kernel.get("pgd_symbol")) != ("arm64", "arm64-4k-48", "swapper_pg_dir"):
+        res.fail("info", f"kernel {kernel}")
     return res
 
 
