@@ -47,6 +47,19 @@ struct DecodeOptions {
   // A register whose fields the entries index, when known (AArch64: MAIR_EL1, the memory
   // types AttrIndx selects).
   std::optional<uint64_t> attribute_register;
+  // Which halves of the space ignore a VA's top byte (a tag): bit 0 the half bit 55 = 0
+  // selects, bit 1 the other (AArch64's TCR_EL1.TBI0/TBI1, Arm ARM D8.8). The walk picks the
+  // region, and so the root, from the VA with its tag replaced by bit 55's copies.
+  uint8_t tagged_halves = 0;
 };
+
+// `va` as the walk sees it under `tagged_halves`: bits 63:56 copies of bit 55 where that
+// half ignores the top byte.
+[[nodiscard]] constexpr uint64_t untagged(uint64_t va, uint8_t tagged_halves) {
+  const bool high = (va >> 55) & 1;
+  if (!(tagged_halves & (high ? 2 : 1))) return va;
+  constexpr uint64_t kTop = uint64_t{0xff} << 56;
+  return high ? va | kTop : va & ~kTop;
+}
 
 }  // namespace pagewalk

@@ -36,7 +36,8 @@ class BasicWalkEngine final : public WalkEngine {
  public:
   explicit BasicWalkEngine(const Paging& paging)
       : paging_(paging), fast_(*paging.mode, paging.options),
-        nlevels_(static_cast<uint8_t>(paging.mode->level_count())), entry_bytes_(paging.mode->entry_bytes) {
+        nlevels_(static_cast<uint8_t>(paging.mode->level_count())), entry_bytes_(paging.mode->entry_bytes),
+        tagged_halves_(paging.options.tagged_halves) {
     const PagingMode& mode = *paging.mode;
     for (unsigned i = 0; i < nlevels_; ++i)
       levels_[i] = {mode.levels[i].shift, (uint64_t{1} << mode.levels[i].index_bits) - 1};
@@ -51,7 +52,8 @@ class BasicWalkEngine final : public WalkEngine {
     Translation t;
     t.va = va;
     unsigned r = 0;
-    while (r < nregions_ && va.value() - regions_[r].first > regions_[r].extent) ++r;
+    const uint64_t v = tagged_halves_ ? untagged(va.value(), tagged_halves_) : va.value();
+    while (r < nregions_ && v - regions_[r].first > regions_[r].extent) ++r;
     if (r == nregions_) {
       t.status = Status::NoRegion;
       return t;
@@ -185,6 +187,7 @@ class BasicWalkEngine final : public WalkEngine {
   Fast fast_;
   uint8_t nlevels_;
   uint8_t entry_bytes_;
+  uint8_t tagged_halves_;  // DecodeOptions::tagged_halves: which halves take a tagged VA
   uint8_t nregions_ = 0;
   std::array<Level, kMaxLevels> levels_{};
   std::array<Region, kMaxRegions> regions_{};

@@ -175,6 +175,10 @@ class Arm64Linux final : public LinuxArch {
     return {{"", RootSet(pgd, k.kernel_pgd)}};
   }
 
+  // __cpu_setup sets TCR_EL1.TBI0 always (arch/arm64/mm/proc.S): user pointers may carry a
+  // tag. TBI1 only comes with MTE or KASAN's software tags, which the CPU's TCR would say.
+  void kernel_options(DecodeOptions& o) const override { o.tagged_halves |= 1; }
+
   [[nodiscard]] uint64_t text_link_address() const override { return kDefaultLink; }
   [[nodiscard]] std::string_view layout_document() const override {
     return "arch/arm64/include/asm/memory.h, Documentation/arch/arm64/memory.rst";

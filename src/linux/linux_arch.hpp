@@ -15,6 +15,7 @@
 #include <tl/expected.hpp>
 
 #include "core/cpu_state.hpp"
+#include "core/entry.hpp"
 #include "core/paging_mode.hpp"
 #include "linux/layout.hpp"
 
@@ -83,6 +84,9 @@ class LinuxArch {
     std::optional<Known> base;
   };
   [[nodiscard]] virtual std::vector<NamedBase> conversion_bases(const LinuxKernel& k) const = 0;
+  // How the kernel runs its MMU beyond what the mode says, when no CPU register tells
+  // (arm64: the top byte of TTBR0 addresses is ignored).
+  virtual void kernel_options(DecodeOptions& /*options*/) const {}
   // What the architecture learns once the kernel's PGD and symbols are known (i386: where
   // lowmem ends, from the kernel's own tables; where cpu_entry_area starts, from the CPUs).
   virtual void complete(LinuxKernel& /*kernel*/, std::span<const CpuState> /*cpus*/) const {}

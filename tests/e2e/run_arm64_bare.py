@@ -174,6 +174,7 @@ class Tables:
         if not self.lpa2:
             t |= 3 << 12 | 3 << 28                       # SH0/SH1 inner shareable
         t |= (6 if self.oa52 else 5) << 32               # IPS: 52 or 48 bits
+        t |= 1 << 37                                     # TBI0: TTBR0's VAs may carry a tag
         if self.lpa2:
             t |= 1 << 59                                 # DS: the LPA2 format
         return t
@@ -244,6 +245,12 @@ def build(case):
     vas.append((loop_va + 0x1000, "same", "under a loop"))
     # Between the halves: no table at all.
     vas.append((1 << va_bits, "same", "between the halves"))
+    # Tagged VAs (TCR.TBI0=1, TBI1=0): TTBR0's ignore their top byte; a tag on a TTBR1
+    # address leaves it in no region (D8.8).
+    user = [va for va, how, _ in vas if how == "same" and va < (1 << va_bits)][:4]
+    vas += [(va | 0x5A << 56, "same", "tagged TTBR0") for va in user]
+    vas += [((va & ~(0xFF << 56)) | 0x5A << 56, "same", "tagged TTBR1")
+            for va, how, _ in vas if how == "same" and va >= (1 << 63)][:2]
     return t, vas
 
 

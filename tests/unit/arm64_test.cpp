@@ -211,6 +211,10 @@ TEST(Arm64Tcr, FieldsPickTheModeAndRoots) {
   EXPECT_EQ(p->roots[0].value(), 0x41234000u);
   EXPECT_EQ(p->roots[1].value(), 0x40a00000u);
   EXPECT_EQ(p->options.pa_bits, 48u);
+  EXPECT_EQ(p->options.tagged_halves, 2u);  // TBI1 only
+  EXPECT_EQ(untagged(0x5a00000000401000, 1), 0x401000u);
+  EXPECT_EQ(untagged(0x5a80000000401000, 2), 0xff80000000401000u);
+  EXPECT_EQ(untagged(0x5a00000000401000, 2), 0x5a00000000401000u);
   // Different halves, a reserved granule, a 52-bit VA of 4 KiB pages without DS: said.
   c.set(RegisterNames::kTcr, (tcr & ~uint64_t{0x3f}) | 25);
   auto mixed = kArchitecture.paging_from_cpu(c);
@@ -302,6 +306,22 @@ TEST_P(Arm64Walk, PagesAndBlocksInBothHalves) {
   }
   // Between the halves: no walk at all.
   EXPECT_EQ(walk(paging, reader, roots, VirtAddr(m.tree_size())).status, Status::NoRegion) << m.name;
+  // A tagged VA: in no region unless its half ignores the top byte (TBI, D8.8); the walk then
+  // reads the untagged address and the translation keeps the VA as given.
+  const uint64_t tag = uint64_t{0x5a} << 56;
+  EXPECT_EQ(walk(paging, reader, roots, VirtAddr(user_va | tag)).status, Status::NoRegion) << m.name;
+  DecodeOptions tbi;
+  tbi.tagged_halves = 1;
+  const Paging tbi0{&m, tbi};
+  const Translation tagged = walk(tbi0, reader, roots, VirtAddr(user_va | tag));
+  ASSERT_TRUE(tagged.mapped()) << m.name;
+  EXPECT_EQ(tagged.pa.value(), frame + (user_va & (m.page_size() - 1))) << m.name;
+  EXPECT_EQ(tagged.va.value(), user_va | tag);
+  // TBI0 leaves TTBR1 addresses as they are: a tag there is still no address.
+  EXPECT_EQ(walk(tbi0, reader, roots, VirtAddr((kernel_va & ~(uint64_t{0xff} << 56)) | tag)).status, Status::NoRegion);
+  tbi.tagged_halves = 2;
+  const Paging tbi1{&m, tbi};
+  EXPECT_TRUE(walk(tbi1, reader, roots, VirtAddr((kernel_va & ~(uint64_t{0xff} << 56)) | tag)).mapped()) << m.name;
 }
 
 INSTANTIATE_TEST_SUITE_P(EveryMode, Arm64Walk, ::testing::ValuesIn(all_modes().begin(), all_modes().end()),

@@ -280,6 +280,10 @@ tl::expected<CpuPaging, std::string> Arm64Architecture::paging_from_cpu(const Cp
   p.options.pa_bits = static_cast<uint8_t>(std::min<unsigned>(f.pa_bits, p.mode->default_pa_bits));
   p.options.attribute_register = cpu.get(R::kMair);
   if (f.ds && kib != 64) p.options.cpu_flags |= kDs;
+  // TBI0/TBI1: that half ignores the VA's top byte (D8.8); the source says which it took.
+  p.options.tagged_halves = static_cast<uint8_t>((f.tbi[0] ? 1 : 0) | (f.tbi[1] ? 2 : 0));
+  if (f.tbi[0] || f.tbi[1])
+    p.mode_source += fmt::format(", top byte ignored in {}", f.tbi[0] && f.tbi[1] ? "both halves" : f.tbi[0] ? "TTBR0's half" : "TTBR1's half");
   const auto ttbr0 = cpu.get(R::kTtbr0), ttbr1 = cpu.get(R::kTtbr1);
   if (!ttbr0 || !ttbr1) return tl::unexpected(fmt::format("CPU {} lacks TTBR0_EL1 or TTBR1_EL1", cpu.index));
   p.roots = RootSet(root_from_register(*p.mode, *ttbr0), root_from_register(*p.mode, *ttbr1));
