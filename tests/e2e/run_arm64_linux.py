@@ -21,7 +21,8 @@ held to QEMU's own MMU (`gva2gpa`) and the guest's own /proc:
     program's frames through vmemmap, whose flags `page` reads = /proc/kpageflags;
   * `ps` (the program with /proc's parent, state and threads) and `maps --pid` =
     /proc/PID/maps;
-  * `--qemu` on the running guest: the program's VAs = gva2gpa.
+  * `--qemu` on the running guest: the program's and the kernel's VAs = gva2gpa, and `ps`
+    finds the program whose mm->pgd is the vCPU's TTBR0_EL1.
 
 The kernel and an arm64 busybox are fetched with `apt-get download` against a private
 apt state for arm64 (tests/e2e/foreign_apt.py): the host's architecture list is never
@@ -174,6 +175,25 @@ def check_map(res, pw, dump, scope, guest, kind):
     res.counts[f"{kind}_ranges"] = len(mapped)
 
 
+def check_live_kernel(res, pw, guest, kernel_vas, kernel_gpa):
+    """The running guest's kernel through the gdbstub alone: ps finds the program whose
+    mm->pgd is the TTBR0_EL1 QEMU holds, and the kernel's VAs = gva2gpa."""
+    live = ["--qemu", f"127.0.0.1:{guest.gdb_port}"]
+    info, _ = pw_doc(pw, "info", *live, "--json")
+    ttbr0 = int(((info or {}).get("cpus") or [{}])[0].get("registers", {}).get("ttbr0_el1", "0x0"), 16)
+    ps, _ = pw_doc(pw, "ps", *live, "--json")
+    mine = [t for t in (ps or {}).get("tasks", []) if t["pid"] == guest.pid]
+    # TTBR0_EL1: ASID in 63:48, BADDR in 47:1, CnP in bit 0.
+    if len(mine) != 1 or int(mine[0].get("pgd_pa") or "0", 16) != ttbr0 & 0x0000FFFFFFFFF000:
+        res.fail("qemu_ps", f"pid {guest.pid}: {mine}, TTBR0_EL1 0x{ttbr0:x}")
+    results = pw_lines(pw, "translate", *live, "--kernel", "--jsonl", *[hex(v) for v in kernel_vas])
+    for va, r in zip(kernel_vas, results):
+        compare(res, "qemu_kernel", va, r, kernel_gpa[va])
+    status = guest.status()
+    if status.get("running") or status.get("status") != "paused":
+        res.fail("qemu_state", f"VM state after pagewalk: {status}")
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--pagewalk", required=True)
@@ -264,6 +284,7 @@ def run_case(pw, work, vmlinuz, modules, busybox, hello):
             gdb.set_pstate(pstate)
         finally:
             gdb.close()
+        check_live_kernel(res, pw, g, kernel_vas, kernel_gpa)
     res.counts["boot_s"] = round(g.boot_seconds or 0, 1)
 
     # The program through its own tables, found from the pid alone (BTF and init_task in the image).
