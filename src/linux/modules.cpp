@@ -217,11 +217,62 @@ std::string describe(const ModuleAt& at) {
   return fmt::format("{}+0x{:x} [{}]", at.symbol->name, at.symbol->offset, at.module->name);
 }
 
+namespace {
+
+// The `modules` list head (kernel/module/main.c, in the image's .data) without its symbol:
+// a list_head of the image whose every entry, outside the image, is a struct module with a
+// valid state (enum module_state: 0..3) and a printable name, and which links back to it.
+std::optional<uint64_t> find_module_list(LinuxKernel& kernel, const TaskLayout& l) {
+  if (auto at = kernel.symbol("modules")) return at;
+  if (!l.module_state || !kernel.image_start || !kernel.image_end) return std::nullopt;
+  VirtualMemory& vm = kernel.memory();
+  const uint64_t word = kernel.paging.mode->word_bits / 8, lo = kernel.image_start->value, hi = kernel.image_end->value;
+  auto outside = [&](uint64_t p) { return p % word == 0 && (p < lo || p >= hi) && kernel.paging.mode->in_space(VirtAddr(p)) &&
+                                          p >= kernel.paging.mode->regions.back().first; };
+  auto is_module = [&](uint64_t list) {
+    auto state = vm.value<uint32_t>(VirtAddr(list - *l.module_list + *l.module_state));
+    auto name = vm.c_string(VirtAddr(list - *l.module_list + *l.module_name), 56);
+    if (!state || *state > 3 || !name || name->empty()) return false;
+    return std::all_of(name->begin(), name->end(), [](char c) { return c > 0x20 && c < 0x7f; });
+  };
+  std::optional<uint64_t> found;
+  kernel.scan_image([&](uint64_t va, std::span<const std::byte> page) {
+    for (size_t at = 0; at + 2 * word <= page.size(); at += word) {
+      uint64_t next = 0, prev = 0;
+      std::memcpy(&next, page.data() + at, word);
+      std::memcpy(&prev, page.data() + at + word, word);
+      const uint64_t head = va + at;
+      if (!outside(next) || !outside(prev)) continue;
+      auto back = vm.word(VirtAddr(next + word));  // next->prev
+      if (!back || *back != head || !is_module(next)) continue;
+      // The whole ring: every entry a module, back to the head within a bound.
+      uint64_t p = next;
+      bool ok = true;
+      for (int n = 0; ok && p != head && n < 65536; ++n) {
+        auto q = vm.word(VirtAddr(p));
+        ok = q && (*q == head || (outside(*q) && is_module(*q)));
+        if (ok) p = *q;
+      }
+      if (ok && p == head) {
+        found = head;
+        return true;
+      }
+    }
+    return false;
+  });
+  return found;
+}
+
+}  // namespace
+
 tl::expected<ModuleList, std::string> list_modules(LinuxKernel& kernel, const TaskLayout& l, size_t max_modules) {
   if (!l.module_list || !l.module_name)
     return tl::unexpected(std::string("the kernel's types lack struct module's list and name"));
-  const auto head = kernel.symbol("modules");
-  if (!head) return tl::unexpected(std::string("the kernel's symbols do not locate the module list (modules)"));
+  const auto head = find_module_list(kernel, l);
+  if (!head)
+    return tl::unexpected(std::string(
+        "the kernel's symbols do not locate the module list (modules), and no list of modules links into the "
+        "kernel image (none loaded?): give --vmlinux FILE"));
   VirtualMemory& vm = kernel.memory();
   ModuleReader reader(kernel, l);
   ModuleList out;

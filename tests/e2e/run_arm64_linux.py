@@ -19,8 +19,8 @@ held to QEMU's own MMU (`gva2gpa`) and the guest's own /proc:
     of the mode = the bounds the kernel exports in VMCOREINFO;
   * `kconv`: __pa of linear and image VAs = the tables = gva2gpa; struct page of the
     program's frames through vmemmap, whose flags `page` reads = /proc/kpageflags;
-  * `ps` (the program with /proc's parent, state and threads) and `maps --pid` =
-    /proc/PID/maps;
+  * `ps` (the program with /proc's parent, state and threads), `maps --pid` =
+    /proc/PID/maps, `modules --symbols` = /proc/modules and /proc/kallsyms;
   * `--qemu` on the running guest: the program's and the kernel's VAs = gva2gpa, and `ps`
     finds the program whose mm->pgd is the vCPU's TTBR0_EL1.
 
@@ -45,7 +45,8 @@ sys.path.insert(0, HERE)
 import foreign_apt  # noqa: E402
 import kmodules  # noqa: E402
 from initramfs import build_guest_program, build_initramfs  # noqa: E402
-from linux_checks import KPF_STABLE, check_maps, hello_kpageflags, hello_maps, hello_status  # noqa: E402
+from linux_checks import KPF_STABLE, check_maps, check_modules, guest_modules, hello_kpageflags, hello_maps  # noqa: E402
+from linux_checks import hello_status  # noqa: E402
 from linux_checks import task_matches_status  # noqa: E402
 from qemu_guest import QemuGuest  # noqa: E402
 # The checks' shared pieces, as the 32-bit suite defines them.
@@ -245,7 +246,7 @@ def run_case(pw, work, vmlinuz, modules, busybox, hello):
         regs, _ = g.stop_in_user_mode()
         program = list(g.vas)
         proc = {"status": hello_status(g), "maps": hello_maps(g), "kpageflags": hello_kpageflags(g),
-                "vmalloc": vmalloc_areas(g)}
+                "vmalloc": vmalloc_areas(g), "modules": guest_modules(g)}
         user_gpa = {va: g.gva2gpa(va) for _, va, _, _ in program}
 
         # The live guest first, through its gdbstub, while it is stopped at EL0.
@@ -358,6 +359,10 @@ def run_case(pw, work, vmlinuz, modules, busybox, hello):
         res.counts["ps_status_fields"] = task_matches_status(mine[0], proc["status"], res, "ps")
     res.counts["ps_tasks"] = len((ps or {}).get("tasks", []))
     check_maps(pw, dump, pid, proc, res)
+    # The module list without its symbol (found in the image), = /proc/modules and kallsyms.
+    if not proc["modules"]["modules"]:
+        res.fail("modules", "the guest loaded no module")
+    check_modules(pw, dump, proc, res)
     if layout["mode"] != "arm64-4k-48":
         res.fail("mode", f"layout says {layout['mode']}")
     # info says what the image is before anything is read through it.
