@@ -404,6 +404,12 @@ std::optional<std::string> LinuxKernel::name_of(uint64_t addr) {
 tl::expected<uint64_t, std::string> LinuxKernel::resolve(std::string_view expression) {
   return resolve_symbol_expression(expression, [&](std::string_view name) -> std::optional<uint64_t> {
     if (auto v = symbols.find(name)) return v;
+    // The data symbols a kallsyms of text only lacks and the image still shows.
+    if (name == "init_task" || name == "modules") {
+      auto l = types();
+      if (!l) return std::nullopt;
+      return name == "init_task" ? find_init_task(*this, **l) : find_module_list(*this, **l);
+    }
     auto m = modules();
     return m ? (*m)->find(name) : std::nullopt;
   });

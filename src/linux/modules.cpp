@@ -217,8 +217,6 @@ std::string describe(const ModuleAt& at) {
   return fmt::format("{}+0x{:x} [{}]", at.symbol->name, at.symbol->offset, at.module->name);
 }
 
-namespace {
-
 // The `modules` list head (kernel/module/main.c, in the image's .data) without its symbol:
 // a list_head of the image whose every entry, outside the image, is a struct module with a
 // valid state (enum module_state: 0..3) and a printable name, and which links back to it.
@@ -262,8 +260,6 @@ std::optional<uint64_t> find_module_list(LinuxKernel& kernel, const TaskLayout& 
   });
   return found;
 }
-
-}  // namespace
 
 tl::expected<ModuleList, std::string> list_modules(LinuxKernel& kernel, const TaskLayout& l, size_t max_modules) {
   if (!l.module_list || !l.module_name)

@@ -60,6 +60,8 @@ struct ModuleList {
 // "fw_cfg_read_blob+0x10 [qemu_fw_cfg]", or "[qemu_fw_cfg]+0x1a0" before its first symbol.
 [[nodiscard]] std::string describe(const ModuleAt& at);
 
+// The `modules` list head: its symbol, else found in the kernel image by what it links.
+[[nodiscard]] std::optional<uint64_t> find_module_list(LinuxKernel& kernel, const TaskLayout& layout);
 // Fails when the kernel's types or symbols lack what the walk needs.
 [[nodiscard]] tl::expected<ModuleList, std::string> list_modules(LinuxKernel& kernel, const TaskLayout& layout,
                                                                  size_t max_modules = 1u << 14);

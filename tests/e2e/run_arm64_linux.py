@@ -32,9 +32,11 @@ Usage: run_arm64_linux.py --pagewalk build/pagewalk [--cache DIR] [--keep DIR]
 """
 import argparse
 import glob
+import json
 import os
 import shutil
 import socket
+import subprocess
 import sys
 import tempfile
 import time
@@ -174,6 +176,32 @@ def check_map(res, pw, dump, scope, guest, kind):
                 return
         res.count(f"{kind}_samples")
     res.counts[f"{kind}_ranges"] = len(mapped)
+
+
+def check_python(res, pw, dump, pid, program, user_gpa):
+    """The Python module beside the CLI: the process found by pid, its VAs = gva2gpa."""
+    pydir = os.path.join(os.path.dirname(pw), "python")
+    if not os.path.isdir(pydir):
+        return
+    vas = [va for _, va, _, _ in program]
+    script = ("import json, pagewalk\n"
+              f"t = pagewalk.open(image={dump!r}, pid={pid})\n"
+              "pids = [p['pid'] for p in t.ps()]\n"
+              f"ds = [t.translate(va).to_dict() for va in {vas!r}]\n"
+              "print(json.dumps([pids, [d.get('pa') if d.get('status') == 'mapped' else None for d in ds]]))\n")
+    r = subprocess.run([sys.executable, "-c", script], env={**os.environ, "PYTHONPATH": pydir},
+                       capture_output=True, text=True, timeout=120)
+    if r.returncode != 0:
+        res.fail("python", r.stderr.strip()[-300:])
+        return
+    pids, pas = json.loads(r.stdout)
+    if pid not in pids:
+        res.fail("python", f"ps() lacks pid {pid}")
+    for va, pa in zip(vas, pas):
+        got = pa if isinstance(pa, int) or pa is None else int(pa, 16)
+        if got != user_gpa[va]:
+            res.fail("python", f"0x{va:x}: Python {pa}, gva2gpa {user_gpa[va]}")
+        res.count("python_vas")
 
 
 def check_live_kernel(res, pw, guest, kernel_vas, kernel_gpa):
@@ -363,6 +391,7 @@ def run_case(pw, work, vmlinuz, modules, busybox, hello):
     if not proc["modules"]["modules"]:
         res.fail("modules", "the guest loaded no module")
     check_modules(pw, dump, proc, res)
+    check_python(res, pw, dump, pid, program, user_gpa)
     if layout["mode"] != "arm64-4k-48":
         res.fail("mode", f"layout says {layout['mode']}")
     # info says what the image is before anything is read through it.
