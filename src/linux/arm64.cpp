@@ -57,24 +57,33 @@ class Arm64Linux final : public LinuxArch {
   // VMCOREINFO: the granule (PAGESIZE) and the size TTBR1 runs at (64 - TCR_EL1.T1SZ, 5.9+;
   // VA_BITS before), else the CPU's TCR_EL1.
   const PagingMode* mode(const VmcoreInfo* vi, std::span<const CpuState> cpus, std::string& source) const override {
+    std::string rejected;
     if (vi && vi->number("VA_BITS") && vi->get("PAGESIZE")) {
-      unsigned bits = static_cast<unsigned>(*vi->number("VA_BITS"));
-      source = "VMCOREINFO NUMBER(VA_BITS), PAGESIZE";
+      int64_t bits = *vi->number("VA_BITS");
+      std::string from = "VMCOREINFO NUMBER(VA_BITS), PAGESIZE";
       if (auto t1sz = vi->number("TCR_EL1_T1SZ"); t1sz && *t1sz >= 12 && *t1sz <= 28) {
-        bits = 64 - static_cast<unsigned>(*t1sz);
-        source = "VMCOREINFO NUMBER(TCR_EL1_T1SZ), PAGESIZE";
+        bits = 64 - *t1sz;
+        from = "VMCOREINFO NUMBER(TCR_EL1_T1SZ), PAGESIZE";
       }
-      if (auto m = arch::find_mode(fmt::format("arm64-{}k-{}", std::stoul(*vi->get("PAGESIZE")) / 1024, bits))) return m;
+      const std::string page = *vi->get("PAGESIZE");
+      unsigned page_size = 0;
+      (void)std::from_chars(page.data(), page.data() + page.size(), page_size);
+      const std::string name = fmt::format("arm64-{}k-{}", page_size / 1024, bits);
+      if (auto m = arch::find_mode(name)) {
+        source = from;
+        return m;
+      }
+      rejected = fmt::format("; VMCOREINFO's PAGESIZE={} and {} bits name no mode ({})", escaped(page), bits, name);
     }
     for (const CpuState& c : cpus) {
       const Architecture* a = arch::find_architecture(c.arch);
       if (!a) continue;
       if (auto p = a->paging_from_cpu(c); p && p->mode) {
-        source = "TCR_EL1";
+        source = "TCR_EL1" + rejected;
         return p->mode;
       }
     }
-    source = "assumed";
+    source = "assumed" + rejected;
     return arch::find_mode("arm64-4k-48");
   }
 

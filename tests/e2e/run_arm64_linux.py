@@ -52,7 +52,7 @@ from linux_checks import hello_status  # noqa: E402
 from linux_checks import task_matches_status  # noqa: E402
 from qemu_guest import QemuGuest  # noqa: E402
 # The checks' shared pieces, as the 32-bit suite defines them.
-from run_i386 import Result, SetupError, compare, log  # noqa: E402
+from run_i386 import Result, SetupError, compare, log, run  # noqa: E402
 from run_i386 import pagewalk_doc as pw_doc, pagewalk_lines as pw_lines  # noqa: E402
 
 MIB = 1 << 20
@@ -202,6 +202,44 @@ def check_python(res, pw, dump, pid, program, user_gpa):
         if got != user_gpa[va]:
             res.fail("python", f"0x{va:x}: Python {pa}, gva2gpa {user_gpa[va]}")
         res.count("python_vas")
+
+
+def check_bad_vmcoreinfo(res, pw, dump, work):
+    """A copy of the dump with one VMCOREINFO entry spoiled at a time (same length, in the
+    note): each is one line naming what to supply, or a header that says what it assumed;
+    never a crash."""
+    bad = os.path.join(work, "bad.elf")
+    shutil.copyfile(dump, bad)
+    with open(dump, "rb") as f:
+        data = f.read()
+    cases = [  # entry, spoiled, command, exit codes, what stderr or the header must say
+        (b"PAGESIZE=4096", b"PAGESIZE=40x6", ["translate", "--image", bad, "--kernel", "0xffff000001000000"], (0,),
+         "name no mode"),
+        (b"NUMBER(kimage_voffset)=", b"NUMBER(kimage_voffsez)=", ["ps", "--image", bad], (3,),
+         "--base kimage_voffset=VALUE"),
+        # A note without swapper_pg_dir is no VMCOREINFO: the kernel's own copy in memory is read.
+        (b"SYMBOL(swapper_pg_dir)=", b"SYMBOL(swapper_pg_dix)=", ["ps", "--image", bad], (0,),
+         "processes, offsets from the image's BTF"),
+        (b"NUMBER(PHYS_OFFSET)=", b"NUMBER(PHYS_OFFSEX)=", ["kconv", "--image", bad, "--phys", "0x41000000"], (2, 3),
+         "--base phys_offset=VALUE"),
+    ]
+    for entry, spoiled, cmd, codes, want in cases:
+        at = data.find(entry)
+        if at < 0:
+            res.fail("bad_vmcoreinfo", f"the dump has no {entry!r}")
+            continue
+        with open(bad, "r+b") as f:
+            f.seek(at)
+            f.write(spoiled)
+        r = run([pw, *cmd], timeout=120)
+        with open(bad, "r+b") as f:
+            f.seek(at)
+            f.write(entry)
+        said = r.stderr if r.returncode else r.stdout
+        if r.returncode not in codes or want not in said or (r.returncode and len(r.stderr.strip().splitlines()) != 1):
+            res.fail("bad_vmcoreinfo", f"{spoiled.decode()}: exit {r.returncode}, {said.strip()[:300]!r}")
+        res.count("bad_vmcoreinfo_cases")
+    os.unlink(bad)
 
 
 def check_live_kernel(res, pw, guest, kernel_vas, kernel_gpa):
@@ -392,6 +430,7 @@ def run_case(pw, work, vmlinuz, modules, busybox, hello):
         res.fail("modules", "the guest loaded no module")
     check_modules(pw, dump, proc, res)
     check_python(res, pw, dump, pid, program, user_gpa)
+    check_bad_vmcoreinfo(res, pw, dump, work)
     if layout["mode"] != "arm64-4k-48":
         res.fail("mode", f"layout says {layout['mode']}")
     # info says what the image is before anything is read through it.
