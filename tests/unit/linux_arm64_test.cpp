@@ -6,10 +6,15 @@
 #include <map>
 #include <string>
 
+#include <fmt/format.h>
+
 #include "arch/registry.hpp"
 #include "linux/arm64.hpp"
+#include "linux/kernel.hpp"
 #include "linux/linux_arch.hpp"
+#include "linux/tasks.hpp"
 #include "linux/vmcoreinfo.hpp"
+#include "sources/synthetic.hpp"
 
 namespace pagewalk::linux_kernel {
 namespace {
@@ -115,6 +120,112 @@ TEST(LinuxArm64, TheArticlesLayoutBefore54) {
   EXPECT_EQ(at.at(RegionKind::Vmalloc).second + 1, 0xffffffbebfff0000u);
   EXPECT_EQ(at.at(RegionKind::Vmemmap), std::pair(0xffffffbf00000000u, 0xffffffbfffffffffu));
   EXPECT_EQ(arm64_linear_bounds(Arm64Era::Before54, 39).first, 0xffffffc000000000u);
+}
+
+// A synthetic arm64 kernel on the e2e guest's own numbers (Debian 6.1, 512 MiB at PA
+// 0x40000000, KASLR): the linear map in 2 MiB blocks, the image at kimage_voffset with its
+// init segment unmapped, VMCOREINFO as the ELF note carries it.
+namespace synthetic {
+
+constexpr uint64_t kPhysOffset = 0x40000000, kRam = uint64_t{64} << 20, kMiB2 = uint64_t{2} << 20;
+constexpr uint64_t kKimageVoffset = 0xffffa97477c00000, kText = 0xffffa974b7e00000;
+constexpr uint64_t kSwapperPgDir = 0xffffa974b9458000;  // PA 0x41858000
+constexpr uint64_t kImageBytes = uint64_t{32} << 20;
+constexpr uint64_t kBlock = 1 | 1 << 10;  // a valid block descriptor with AF
+
+struct Arm64Kernel {
+  SyntheticMemory mem;
+  TableBuilder tables{mem, *arch::find_mode("arm64-4k-48"), PhysAddr(0x43000000), PhysAddr(kSwapperPgDir - kKimageVoffset)};
+  Arm64Kernel() {
+    for (uint64_t o = 0; o < kRam; o += kMiB2) tables.set_entry(VirtAddr(0xffff000000000000 + o), 2, (kPhysOffset + o) | kBlock);
+    // The image, less one 2 MiB block in its middle (free_initmem's hole).
+    for (uint64_t o = 0; o < kImageBytes; o += kMiB2)
+      if (o != 16 * kMiB2 / 2) tables.set_entry(VirtAddr(kText + o), 2, (kText + o - kKimageVoffset) | kBlock);
+  }
+  KernelInputs inputs() const {
+    KernelInputs in;
+    in.memory = const_cast<SyntheticMemory*>(&mem);
+    in.vmcoreinfo_note = fmt::format(
+        "OSRELEASE=6.1.0-57-arm64\nPAGESIZE=4096\nSYMBOL(swapper_pg_dir)={:x}\nSYMBOL(_stext)={:x}\nSIZE(page)=64\n"
+        "NUMBER(VA_BITS)=48\nNUMBER(MODULES_VADDR)=0xffff800000000000\nNUMBER(MODULES_END)=0xffff800008000000\n"
+        "NUMBER(VMALLOC_START)=0xffff800008000000\nNUMBER(VMALLOC_END)=0xfffffbfff0000000\n"
+        "NUMBER(VMEMMAP_START)=0xfffffc0000000000\nNUMBER(VMEMMAP_END)=0xfffffe0000000000\n"
+        "NUMBER(kimage_voffset)=0x{:x}\nNUMBER(PHYS_OFFSET)=0x{:x}\nNUMBER(TCR_EL1_T1SZ)=0x10\nKERNELOFFSET=2974afe00000\n",
+        kSwapperPgDir, kText + 0x10000, kKimageVoffset, kPhysOffset);
+    return in;
+  }
+  template <typename T>
+  void put(uint64_t image_va, T v) { mem.write(PhysAddr(image_va - kKimageVoffset), std::as_bytes(std::span(&v, 1))); }
+};
+
+}  // namespace synthetic
+
+TEST(LinuxArm64, DiscoversTheKernelAndConvertsAsTheGuestDid) {
+  using namespace synthetic;
+  Arm64Kernel m;
+  auto k = LinuxKernel::discover(m.inputs());
+  ASSERT_TRUE(k) << k.error();
+  EXPECT_EQ((*k)->arch->name(), "arm64");
+  EXPECT_EQ((*k)->paging.mode->name, "arm64-4k-48");
+  EXPECT_EQ((*k)->kernel_pgd.value(), 0x41858000u);
+  EXPECT_EQ((*k)->paging.options.tagged_halves, 1u);  // Linux's TBI0
+  ASSERT_TRUE((*k)->image_start && (*k)->image_end);
+  EXPECT_EQ((*k)->image_start->value, kText + 0x10000);  // _stext: no kallsyms here
+  EXPECT_EQ((*k)->image_end->value, kText + kImageBytes);  // past the unmapped init block
+  // The dump's own kconv rows (kconv --image dump.elf --virt _stext --pfn 0x41ea0).
+  auto pa = (*k)->virt_to_phys(VirtAddr(0xffff000001ea0000));
+  ASSERT_TRUE(pa) << pa.error();
+  EXPECT_EQ(pa->value(), 0x41ea0000u);
+  auto image = (*k)->virt_to_phys(VirtAddr(kText + 0x10000));
+  ASSERT_TRUE(image) << image.error();
+  EXPECT_EQ(image->value(), 0x40210000u);
+  auto va = (*k)->phys_to_virt(PhysAddr(0x41ea0000));
+  ASSERT_TRUE(va) << va.error();
+  EXPECT_EQ(va->value(), 0xffff000001ea0000u);
+  auto page = (*k)->pfn_to_page(Pfn(0x41ea0));
+  ASSERT_TRUE(page) << page.error();
+  EXPECT_EQ(page->value(), 0xfffffc000007a800u);
+  auto pfn = (*k)->page_to_pfn(VirtAddr(0xfffffc000007a800));
+  ASSERT_TRUE(pfn) << pfn.error();
+  EXPECT_EQ(pfn->value(), 0x41ea0u);
+  // No __pa for vmalloc, no __va below PHYS_OFFSET.
+  auto vmalloc = (*k)->virt_to_phys(VirtAddr(0xffff800010000000));
+  ASSERT_FALSE(vmalloc);
+  EXPECT_NE(vmalloc.error().find("no __pa"), std::string::npos) << vmalloc.error();
+  auto low = (*k)->phys_to_virt(PhysAddr(0x1000));
+  ASSERT_FALSE(low);
+  EXPECT_NE(low.error().find("no __va"), std::string::npos) << low.error();
+}
+
+// init_task where kallsyms holds text only: the image's task_struct named swapper/0 with pid
+// 0, no mm, and a tasks list that links back; a look-alike with another pid is passed over.
+TEST(LinuxArm64, InitTaskFoundInTheImage) {
+  using namespace synthetic;
+  Arm64Kernel m;
+  TaskLayout l;
+  l.task_tasks = 0x4a0;
+  l.task_pid = 0x5a0;
+  l.task_tgid = 0x5a4;
+  l.task_comm = 0x758;
+  l.task_mm = 0x4f0;
+  const char comm[16] = "swapper/0";
+  auto task_at = [&](uint64_t task, int32_t pid) {
+    m.put(task + l.task_pid, pid);
+    m.put(task + l.task_tgid, pid);
+    m.put(task + l.task_mm, uint64_t{0});
+    m.put(task + l.task_tasks, task + l.task_tasks);  // a list of one: next = prev = itself
+    m.put(task + l.task_tasks + 8, task + l.task_tasks);
+    m.mem.write(PhysAddr(task + l.task_comm - kKimageVoffset), std::as_bytes(std::span(comm)));
+  };
+  const uint64_t decoy = kText + 0x1000000, init_task = kText + 0x1cc8dc0;
+  task_at(decoy, 7);
+  task_at(init_task, 0);
+  auto k = LinuxKernel::discover(m.inputs());
+  ASSERT_TRUE(k) << k.error();
+  EXPECT_EQ(find_init_task(**k, l), init_task);
+  TaskList list = list_tasks(**k, l);
+  ASSERT_EQ(list.tasks.size(), 1u) << (list.warnings.empty() ? "" : list.warnings.front());
+  EXPECT_EQ(list.tasks[0].comm, "swapper/0");
 }
 
 }  // namespace
