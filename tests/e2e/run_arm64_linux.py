@@ -28,7 +28,7 @@ The kernel and an arm64 busybox are fetched with `apt-get download` against a pr
 apt state for arm64 (tests/e2e/foreign_apt.py): the host's architecture list is never
 changed.
 
-Usage: run_arm64_linux.py --pagewalk build/pagewalk [--cache DIR] [--keep DIR]
+Usage: run_arm64_linux.py --pagewalk build/pagewalk [--cache DIR] [--keep DIR] [--case NAME]
 """
 import argparse
 import glob
@@ -58,6 +58,9 @@ from run_i386 import pagewalk_doc as pw_doc, pagewalk_lines as pw_lines  # noqa:
 MIB = 1 << 20
 PAGE = 4096
 CPU = "max,pauth-impdef=on"  # QEMU's own pointer-auth algorithm: the same MMU, a faster TCG
+# name, RAM, extra kernel arguments: KASLR as Debian boots, and without it (the image at
+# KIMAGE_VADDR = MODULES_END, the modules in their own region)
+CASES = [("arm64-4k-48", "512M", ""), ("arm64-4k-48-nokaslr", "1G", "nokaslr")]
 
 
 def fetch(cache):
@@ -265,7 +268,8 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--pagewalk", required=True)
     ap.add_argument("--cache", default=os.path.join(HERE, ".cache"))
-    ap.add_argument("--keep", metavar="DIR", help="keep the dump and logs under DIR")
+    ap.add_argument("--keep", metavar="DIR", help="keep each case's dump and logs under DIR")
+    ap.add_argument("--case", action="append", choices=[c[0] for c in CASES], dest="cases")
     args = ap.parse_args(argv)
     pw = os.path.abspath(args.pagewalk)
     for tool in ("qemu-system-aarch64", "aarch64-linux-gnu-gcc", "cpio", "dpkg-deb", "apt-get"):
@@ -281,32 +285,41 @@ def main(argv=None):
         print(f"arm64: {e}", file=sys.stderr)
         return 2
     log(f"arm64: {release}, busybox {busybox}")
-    work = args.keep or tempfile.mkdtemp(prefix="pagewalk-arm64-")
-    os.makedirs(work, exist_ok=True)
-    try:
-        res = run_case(pw, work, vmlinuz, modules, busybox, hello)
-    except Exception as e:  # a setup failure fails the suite, in one line
-        log(f"[arm64-4k-48] FAIL: {type(e).__name__}: {e}")
-        return 1
-    finally:
-        if not args.keep:
-            shutil.rmtree(work, ignore_errors=True)
-    counts = ", ".join(f"{k}={v}" for k, v in sorted(res.counts.items()))
-    for f in res.failures:
-        log(f"    {f}")
-    log(f"[arm64-4k-48] {'FAIL' if res.failures else 'PASS'} ({time.monotonic() - t0:.0f}s): {counts}")
-    return 1 if res.failures else 0
+    failed = 0
+    for name, memory, append in CASES:
+        if args.cases and name not in args.cases:
+            continue
+        t1 = time.monotonic()
+        work = os.path.join(args.keep, name) if args.keep else tempfile.mkdtemp(prefix=f"pagewalk-{name}-")
+        os.makedirs(work, exist_ok=True)
+        try:
+            res = run_case(pw, work, name, memory, append, vmlinuz, modules, busybox, hello)
+        except Exception as e:  # a setup failure fails its case, in one line; the others still run
+            log(f"[{name}] FAIL: {type(e).__name__}: {e}")
+            failed += 1
+            continue
+        finally:
+            if not args.keep:
+                shutil.rmtree(work, ignore_errors=True)
+        counts = ", ".join(f"{k}={v}" for k, v in sorted(res.counts.items()))
+        for f in res.failures:
+            log(f"    {f}")
+        log(f"[{name}] {'FAIL' if res.failures else 'PASS'} ({time.monotonic() - t1:.0f}s): {counts}")
+        failed += bool(res.failures)
+    log(f"arm64: {'all cases passed' if not failed else f'{failed} case(s) failed'} in {time.monotonic() - t0:.0f}s")
+    return 1 if failed else 0
 
 
-def run_case(pw, work, vmlinuz, modules, busybox, hello):
-    res = Result("arm64-4k-48")
+def run_case(pw, work, name, memory, append, vmlinuz, modules, busybox, hello):
+    res = Result(name)
     host_busybox = "/bin/busybox" if os.path.isfile("/bin/busybox") else None
     initrd = build_initramfs(os.path.join(work, "initrd.gz"), hello, busybox=busybox, modules=modules,
                              list_applets_with=host_busybox)
     dump = os.path.join(work, "dump.elf")
-    linear = [0xFFFF000000000000 + i * (512 * MIB // 24) + 0x5a8 for i in range(24)]
-    with QemuGuest(vmlinuz, initrd, work, cpu=CPU, memory="512M", machine="virt", qemu="qemu-system-aarch64",
-                   console="ttyAMA0", vmcoreinfo=True, gdb=True) as g:
+    ram = int(memory.rstrip("MG")) * (1024 if memory.endswith("G") else 1) * MIB
+    linear = [0xFFFF000000000000 + i * (ram // 24) + 0x5a8 for i in range(24)]
+    with QemuGuest(vmlinuz, initrd, work, cpu=CPU, memory=memory, machine="virt", qemu="qemu-system-aarch64",
+                   console="ttyAMA0", vmcoreinfo=True, gdb=True, append_extra=append) as g:
         g.boot()
         g.wait_for_line("ORACLES DONE")
         regs, _ = g.stop_in_user_mode()
