@@ -345,7 +345,7 @@ std::vector<Region> arm64_layout(const Arm64LayoutParams& p) {
   if (p.image_start && p.image_end && *p.image_start >= vmalloc_start && *p.image_end <= vmalloc_end) {
     add(vmalloc_start, *p.image_start - 1, RegionKind::Vmalloc, "vmalloc/ioremap", vmalloc_note);
     add(*p.image_start, *p.image_end - 1, RegionKind::KernelText, "kernel image",
-        "_text (KIMAGE_VADDR + the KASLR offset) to the end of its mapping; __pa_symbol through kimage_voffset");
+        "its first mapped segment (_stext, map_kernel) to the end of its mapping; __pa_symbol through kimage_voffset");
     add(*p.image_end, vmalloc_end - 1, RegionKind::Vmalloc, "vmalloc/ioremap", vmalloc_note);
   } else {
     add(vmalloc_start, vmalloc_end - 1, RegionKind::Vmalloc, "vmalloc/ioremap, kernel image",
