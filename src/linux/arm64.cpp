@@ -104,7 +104,7 @@ class Arm64Linux final : public LinuxArch {
   // __virt_to_phys: the linear map through PAGE_OFFSET and PHYS_OFFSET (__lm_to_phys), the
   // image through kimage_voffset (__kimg_to_phys); nothing else has a __pa.
   tl::expected<PhysAddr, std::string> virt_to_phys(const LinuxKernel& k, VirtAddr va) const override {
-    const auto [po, last] = arm64_linear_bounds(era_of(k), va_bits_of(k));
+    const auto [po, last] = linear_bounds(k);
     if (va.value() >= po && va.value() <= last) {
       auto off = k.need(k.phys_offset, "phys_offset");
       if (!off) return tl::unexpected(off.error());
@@ -123,7 +123,7 @@ class Arm64Linux final : public LinuxArch {
   tl::expected<VirtAddr, std::string> phys_to_virt(const LinuxKernel& k, PhysAddr pa) const override {
     auto off = k.need(k.phys_offset, "phys_offset");
     if (!off) return tl::unexpected(off.error());
-    const auto [po, last] = arm64_linear_bounds(era_of(k), va_bits_of(k));
+    const auto [po, last] = linear_bounds(k);
     if (pa.value() < *off || pa.value() - *off > last - po)
       return tl::unexpected(fmt::format("PA 0x{:x} is outside what the linear map holds (PHYS_OFFSET 0x{:x}, 0x{:x} "
                                         "bytes): it has no __va",
@@ -244,6 +244,11 @@ class Arm64Linux final : public LinuxArch {
   }
 
  private:
+  // The linear map's PAGE_OFFSET (the kernel's, or --base page_offset_base) and last VA.
+  static std::pair<uint64_t, uint64_t> linear_bounds(const LinuxKernel& k) {
+    const auto [po, last] = arm64_linear_bounds(era_of(k), va_bits_of(k));
+    return {k.page_offset_base ? k.page_offset_base->value : po, last};
+  }
   // ARCH_PFN_OFFSET = PHYS_PFN_OFFSET = PHYS_OFFSET >> PAGE_SHIFT (arch/arm64/include/asm/memory.h).
   static uint64_t pfn_offset(const LinuxKernel& k) {
     return k.phys_offset ? k.phys_offset->value >> page_shift_of(*k.paging.mode) : 0;

@@ -189,8 +189,9 @@ tl::expected<std::unique_ptr<LinuxKernel>, std::string> LinuxKernel::discover(co
     return tl::unexpected(fmt::format(
         "no VMCOREINFO in the image (no ELF note, no copy found in memory): give --kallsyms FILE "
         "or --system-map FILE, with {}",
-        in.machine == "arm64" || linux_arch_of(nullptr, in.cpus).name() == "arm64" ? "--base kimage_voffset=VALUE --base phys_offset=VALUE"
-                                                         : "--base phys_base=VALUE"));
+        in.machine == "arm64" || linux_arch_of(nullptr, in.cpus).name() == "arm64"
+            ? "--base kimage_voffset=VALUE --base phys_offset=VALUE"
+            : "--base phys_base=VALUE"));
 
   // KASLR offset and phys_base.
   k->kaslr_offset = override_of("kaslr_offset");

@@ -33,7 +33,8 @@ std::optional<uint64_t> find_init_task(LinuxKernel& kernel, const TaskLayout& l)
   static constexpr char kComm[16] = "swapper/0";
   std::optional<uint64_t> found;
   kernel.scan_image([&](uint64_t va, std::span<const std::byte> page) {
-    for (size_t at = 0; at + sizeof kComm <= page.size(); at += 8) {
+    // task_struct is at least 8-aligned: comm sits at its offset's remainder.
+    for (size_t at = l.task_comm % 8; at + sizeof kComm <= page.size(); at += 8) {
       if (std::memcmp(page.data() + at, kComm, sizeof kComm) != 0 || va + at < l.task_comm) continue;
       const uint64_t task = va + at - l.task_comm;
       auto pid = vm.value<int32_t>(VirtAddr(task + l.task_pid));
