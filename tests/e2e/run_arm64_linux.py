@@ -30,7 +30,6 @@ changed.
 
 Usage: run_arm64_linux.py --pagewalk build/pagewalk [--cache DIR] [--keep DIR] [--case NAME]
 """
-import argparse
 import glob
 import json
 import os
@@ -39,20 +38,19 @@ import socket
 import subprocess
 import sys
 import tempfile
-import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 import foreign_apt  # noqa: E402
 import kmodules  # noqa: E402
-from initramfs import build_guest_program, build_initramfs  # noqa: E402
+from initramfs import build_initramfs  # noqa: E402
 from linux_checks import KPF_STABLE, check_maps, check_modules, guest_modules, hello_kpageflags, hello_maps  # noqa: E402
 from linux_checks import hello_status  # noqa: E402
 from linux_checks import task_matches_status  # noqa: E402
 from qemu_guest import QemuGuest  # noqa: E402
 # The checks' shared pieces, as the 32-bit suite defines them.
-from run_i386 import Result, SetupError, compare, log, run  # noqa: E402
+from run_i386 import Result, SetupError, compare, log, prepare, run, run_cases, suite_args  # noqa: E402
 from run_i386 import pagewalk_doc as pw_doc, pagewalk_lines as pw_lines  # noqa: E402
 
 MIB = 1 << 20
@@ -265,49 +263,25 @@ def check_live_kernel(res, pw, guest, kernel_vas, kernel_gpa):
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--pagewalk", required=True)
-    ap.add_argument("--cache", default=os.path.join(HERE, ".cache"))
-    ap.add_argument("--keep", metavar="DIR", help="keep each case's dump and logs under DIR")
-    ap.add_argument("--case", action="append", choices=[c[0] for c in CASES], dest="cases")
-    args = ap.parse_args(argv)
-    pw = os.path.abspath(args.pagewalk)
-    for tool in ("qemu-system-aarch64", "aarch64-linux-gnu-gcc", "cpio", "dpkg-deb", "apt-get"):
-        if shutil.which(tool) is None:
-            print(f"arm64: {tool} not found (scripts/install-deps.sh test installs it)", file=sys.stderr)
-            return 2
-    t0 = time.monotonic()
-    try:
-        vmlinuz, modules, busybox, release = fetch(args.cache)
-        hello = os.path.join(args.cache, "arm64", "hello-mm")
-        build_guest_program(os.path.join(HERE, "guest", "hello-mm.c"), hello, cc="aarch64-linux-gnu-gcc")
-    except SetupError as e:
-        print(f"arm64: {e}", file=sys.stderr)
+    args = suite_args(__doc__, CASES, argv)
+    pw = args.pagewalk
+    ready = prepare("arm64", ("qemu-system-aarch64", "aarch64-linux-gnu-gcc", "cpio", "dpkg-deb", "apt-get"),
+                    "aarch64-linux-gnu-gcc", fetch, args.cache)
+    if not ready:
         return 2
+    (vmlinuz, modules, busybox, release), hello, t0 = ready
     log(f"arm64: {release}, busybox {busybox}")
-    failed = 0
-    for name, memory, append in CASES:
-        if args.cases and name not in args.cases:
-            continue
-        t1 = time.monotonic()
+
+    def one(case):
+        name, memory, append = case
         work = os.path.join(args.keep, name) if args.keep else tempfile.mkdtemp(prefix=f"pagewalk-{name}-")
         os.makedirs(work, exist_ok=True)
         try:
-            res = run_case(pw, work, name, memory, append, vmlinuz, modules, busybox, hello)
-        except Exception as e:  # a setup failure fails its case, in one line; the others still run
-            log(f"[{name}] FAIL: {type(e).__name__}: {e}")
-            failed += 1
-            continue
+            return run_case(pw, work, name, memory, append, vmlinuz, modules, busybox, hello)
         finally:
             if not args.keep:
                 shutil.rmtree(work, ignore_errors=True)
-        counts = ", ".join(f"{k}={v}" for k, v in sorted(res.counts.items()))
-        for f in res.failures:
-            log(f"    {f}")
-        log(f"[{name}] {'FAIL' if res.failures else 'PASS'} ({time.monotonic() - t1:.0f}s): {counts}")
-        failed += bool(res.failures)
-    log(f"arm64: {'all cases passed' if not failed else f'{failed} case(s) failed'} in {time.monotonic() - t0:.0f}s")
-    return 1 if failed else 0
+    return run_cases("arm64", CASES, args.cases, one, t0)
 
 
 def run_case(pw, work, name, memory, append, vmlinuz, modules, busybox, hello):

@@ -422,46 +422,75 @@ def run_case(args, name, flavour, cpu, memory, want_mode, frame_mask, pti, kerne
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    args = suite_args(__doc__, CASES, argv)
+    ready = prepare("i386", ("qemu-system-i386", "i686-linux-gnu-gcc", "cpio", "dpkg-deb", "apt-get"),
+                    "i686-linux-gnu-gcc", fetch, args.cache)
+    if not ready:
+        return 2
+    (kernels, vmlinux, busybox, release), hello, t0 = ready
+    log(f"i386: {release} (and its 686 twin), busybox {busybox}")
+    return run_cases("i386", CASES, args.cases, lambda case: run_case(args, *case, kernels, vmlinux, busybox, hello), t0)
+
+
+def suite_args(doc, cases, argv):
+    """A suite's command line: --pagewalk, --cache, --keep, --case."""
+    ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--pagewalk", required=True)
     ap.add_argument("--cache", default=os.path.join(HERE, ".cache"))
     ap.add_argument("--keep", metavar="DIR", help="keep each case's dump and logs under DIR")
-    ap.add_argument("--case", action="append", choices=[c[0] for c in CASES], dest="cases")
+    ap.add_argument("--case", action="append", choices=[c[0] for c in cases], dest="cases")
     args = ap.parse_args(argv)
     args.pagewalk = os.path.abspath(args.pagewalk)
-    for tool in ("qemu-system-i386", "i686-linux-gnu-gcc", "cpio", "dpkg-deb", "apt-get"):
-        if shutil.which(tool) is None:
-            print(f"i386: {tool} not found (scripts/install-deps.sh test installs it)", file=sys.stderr)
-            return 2
+    return args
+
+
+def prepare(suite, tools, cc, fetch_packages, cache):
+    """The tools checked, the packages fetched and hello-mm built with `cc`: (what
+    fetch_packages(cache) gave, hello-mm's path, the start time), or None, said on stderr."""
+    missing = missing_tool(suite, tools)
+    if missing:
+        print(missing, file=sys.stderr)
+        return None
     t0 = time.monotonic()
     try:
-        kernels, vmlinux, busybox, release = fetch(args.cache)
-        hello = os.path.join(args.cache, "i386", "hello-mm")
-        build_guest_program(os.path.join(HERE, "guest", "hello-mm.c"), hello, cc="i686-linux-gnu-gcc")
+        fetched = fetch_packages(cache)
+        hello = os.path.join(cache, suite, "hello-mm")
+        build_guest_program(os.path.join(HERE, "guest", "hello-mm.c"), hello, cc=cc)
     except SetupError as e:
-        print(f"i386: {e}", file=sys.stderr)
-        return 2
-    log(f"i386: {release} (and its 686 twin), busybox {busybox}")
+        print(f"{suite}: {e}", file=sys.stderr)
+        return None
+    return fetched, hello, t0
+
+
+def missing_tool(suite, tools):
+    """What the suite says of the first tool this machine lacks, or None."""
+    for tool in tools:
+        if shutil.which(tool) is None:
+            return f"{suite}: {tool} not found (scripts/install-deps.sh test installs it)"
+    return None
+
+
+def run_cases(suite, cases, wanted, run_one, t0):
+    """Each case (named by its first field; only those `wanted`, when given) through
+    run_one(case) -> Result, one line each; a setup failure fails its case and the others
+    still run. Returns the suite's exit status."""
     failed = 0
-    for case in CASES:
-        if args.cases and case[0] not in args.cases:
+    for case in cases:
+        if wanted and case[0] not in wanted:
             continue
         t1 = time.monotonic()
         try:
-            res = run_case(args, *case, kernels, vmlinux, busybox, hello)
-        except Exception as e:  # a setup failure of one case fails it, and the others still run
+            res = run_one(case)
+        except Exception as e:  # noqa: BLE001 - any setup failure is this case's, said in one line
             log(f"[{case[0]}] FAIL: {type(e).__name__}: {e}")
             failed += 1
             continue
         counts = ", ".join(f"{k}={v}" for k, v in sorted(res.counts.items()))
-        if res.failures:
-            failed += 1
-            log(f"[{case[0]}] FAIL ({time.monotonic() - t1:.0f}s): {counts}")
-            for f in res.failures:
-                log(f"    {f}")
-        else:
-            log(f"[{case[0]}] PASS ({time.monotonic() - t1:.0f}s): {counts}")
-    log(f"i386: {'all cases passed' if not failed else f'{failed} case(s) failed'} in {time.monotonic() - t0:.0f}s")
+        log(f"[{case[0]}] {'FAIL' if res.failures else 'PASS'} ({time.monotonic() - t1:.0f}s): {counts}")
+        for f in res.failures:
+            log(f"    {f}")
+        failed += bool(res.failures)
+    log(f"{suite}: {'all cases passed' if not failed else f'{failed} case(s) failed'} in {time.monotonic() - t0:.0f}s")
     return 1 if failed else 0
 
 
