@@ -209,7 +209,8 @@ class Arm64Linux final : public LinuxArch {
                                                                                        ? "-(1 << (VA_BITS - 1))"
                                                                                        : "-(1 << VA_BITS)",
                                              va_bits, k.release.empty() ? "5.11+" : k.release)};
-    if (!k.vmemmap_base && k.phys_offset && k.struct_page_size) {
+    // SPARSEMEM_VMEMMAP's array; a FLATMEM kernel (it exports mem_map) has none.
+    if (!k.vmemmap_base && !k.mem_map && k.phys_offset && k.struct_page_size) {
       auto regions = layout(&k, *k.paging.mode);
       if (regions)
         for (const Region& r : *regions)

@@ -197,6 +197,27 @@ TEST(LinuxArm64, DiscoversTheKernelAndConvertsAsTheGuestDid) {
   EXPECT_NE(low.error().find("no __va"), std::string::npos) << low.error();
 }
 
+// FLATMEM (include/asm-generic/memory_model.h): mem_map + (pfn - ARCH_PFN_OFFSET), where
+// ARCH_PFN_OFFSET is PHYS_PFN_OFFSET, PHYS_OFFSET's frame (arch/arm64/include/asm/memory.h).
+TEST(LinuxArm64, FlatmemCountsFramesFromPhysOffset) {
+  using namespace synthetic;
+  Arm64Kernel m;
+  const uint64_t mem_map_symbol = kText + 0x1d00000, mem_map = 0xffff000001000000;
+  m.put(mem_map_symbol, mem_map);
+  KernelInputs in = m.inputs();
+  *in.vmcoreinfo_note += fmt::format("SYMBOL(mem_map)={:x}\n", mem_map_symbol);
+  auto k = LinuxKernel::discover(in);
+  ASSERT_TRUE(k) << k.error();
+  ASSERT_TRUE((*k)->mem_map);
+  EXPECT_FALSE((*k)->vmemmap_base);
+  auto page = (*k)->pfn_to_page(Pfn(0x41ea0));
+  ASSERT_TRUE(page) << page.error();
+  EXPECT_EQ(page->value(), mem_map + (0x41ea0 - (kPhysOffset >> 12)) * 64);
+  auto pfn = (*k)->page_to_pfn(*page);
+  ASSERT_TRUE(pfn) << pfn.error();
+  EXPECT_EQ(pfn->value(), 0x41ea0u);
+}
+
 // init_task where kallsyms holds text only: the image's task_struct named swapper/0 with pid
 // 0, no mm, and a tasks list that links back; a look-alike with another pid is passed over.
 TEST(LinuxArm64, InitTaskFoundInTheImage) {
