@@ -78,17 +78,19 @@ py::list regions_list(const std::vector<linux_kernel::Region>& regions) {
 }
 
 // One VA's indices, as decode's JSON result gives it.
-py::dict decode_dict(const PagingMode& m, uint64_t va) {
+py::dict decode_dict(const PagingMode& space, uint64_t va) {
   py::dict d;
   d["va"] = va;
-  if (!m.in_space(VirtAddr(va))) {
+  const VaRegion* region = space.region_of(VirtAddr(va));
+  if (!region) {
     Translation nt;
     nt.va = VirtAddr(va);
     nt.status = Status::NoRegion;
     d["status"] = std::string(to_string(nt.status));
-    d["reason"] = target::translation_reason(Paging{&m, {}}, nt);
+    d["reason"] = target::translation_reason(Paging{&space, {}}, nt);
     return d;
   }
+  const PagingMode& m = space.tree(region->root);  // a split mode's VA is its tree's
   py::list levels;
   for (unsigned l = 0; l < m.level_count(); ++l) {
     const LevelDesc& ld = m.levels[l];
@@ -386,7 +388,7 @@ class PyTarget {
 
   py::bytes read(uint64_t va, size_t n, const std::optional<std::string>& pgd) {
     check_length(n);
-    VirtualMemory vm(t_.paging, reader_, view(pgd).roots[0]);
+    VirtualMemory vm(t_.paging, reader_, view(pgd).roots);
     std::string out(n, '\0');
     auto r = vm.read(VirtAddr(va), std::as_writable_bytes(std::span(out.data(), n)));
     if (!r) throw TargetError(fmt::format("0x{:x}: {}", r.error().va.value(), r.error().reason));
@@ -414,10 +416,10 @@ class PyTarget {
     o.by_attributes = by_attributes;
     o.with_kernel = with_kernel;
     o.max_entries = max_entries;
-    const PagingMode& m = *t_.paging.mode;
     auto rows = std::make_shared<py::list>();
     auto r = target::map_target(t_, reader_, o, [&](const target::MapRow& row) {
       const Range& g = row.range;
+      const PagingMode& m = t_.paging.mode->region_tree(g.region);  // a split mode's range is its tree's
       py::dict d;
       if (t_.process) d["pid"] = t_.process->pid;
       if (!row.view->label.empty()) d["pgd"] = row.view->label;
@@ -799,7 +801,7 @@ class PyTarget {
         x["space"] = fm.pid ? "process" : "kernel";
         x["va"] = fm.va.value();
         x["page_size"] = fm.page_size;
-        x["level"] = std::string(k->paging.mode->levels[fm.level].linux_name);
+        x["level"] = std::string(k->paging.mode->region_tree(fm.region).levels[fm.level].linux_name);
         x["entry"] = fm.raw;
         x["access"] = access_dict(fm.access);
         if (!fm.pid && regions) x["region"] = std::string(linux_kernel::region_id(linux_kernel::classify(*regions, fm.va.value()).kind));
@@ -818,7 +820,7 @@ class PyTarget {
   }
 
   PyTranslation describe(const Translation& tr, const RootView& v) {
-    const Paging& p = t_.paging;
+    const Paging p = t_.paging.for_region(tr.region);  // a split mode's trace is its tree's
     const PagingMode& m = *p.mode;
     PyTranslation o;
     const target::SourceNotes notes = target::SourceNotes::of(t_.memory(), held_, tr);
@@ -836,7 +838,7 @@ class PyTarget {
       o.access_user = std::string(Access::rwx(tr.access.user()));
       o.frame_in_source = notes.frame_held;
     } else {
-      o.reason = target::translation_reason(p, tr, notes.unreadable_why);
+      o.reason = target::translation_reason(t_.paging, tr, notes.unreadable_why);
     }
     if (tr.status == Status::Swap) {
       o.swap_type = tr.swap_type;
@@ -857,7 +859,7 @@ class PyTarget {
     if (t_.kernel)
       if (auto sym = t_.kernel->name_of(tr.va.value())) o.symbol = *sym;
     o.walked = tr;
-    o.paging = p;
+    o.paging = t_.paging;
     o.notes = notes;
     return o;
   }

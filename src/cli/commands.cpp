@@ -363,7 +363,7 @@ int cmd_map(const MapArgs& a) {
   for (const Range& l : rep.loops)
     fmt::print(stderr, "pagewalk: warning: the {} entry for 0x{:x} (0x{:x}) points back at table 0x{:x}; that "
                        "subtree was skipped\n",
-               t.paging.mode->levels[l.level].linux_name, l.start.value(), l.raw, l.pa.value());
+               t.paging.mode->region_tree(l.region).levels[l.level].linux_name, l.start.value(), l.raw, l.pa.value());
   if (!rep.unreadable.empty())
     fmt::print(stderr, "pagewalk: warning: {} table(s) could not be read from the image, first at PA 0x{:x}\n",
                rep.unreadable.size(), rep.unreadable.front().value());
@@ -393,23 +393,23 @@ int cmd_decode(const DecodeArgs& a) {
   // The mode of a target (its CPU's registers, or the kernel's) when one is given.
   std::optional<Target> t;
   if (a.target.given()) t = open_target(a.target);
-  const PagingMode& m = t ? *t->paging.mode : mode_or_default(a.target.fields.mode);
-  const auto linux_levels = m.linux_levels();
+  const PagingMode& space = t ? *t->paging.mode : mode_or_default(a.target.fields.mode);
   int status = kAllMapped;
   std::string out;
   JsonWriter w(out);
   if (a.json) {
     w.record("decode");
     if (t) write_target(w, *t->source);
-    w.key("mode").str(m.name).key("results").array();
+    w.key("mode").str(space.name).key("results").array();
   }
   for (const VirtAddr va : vas) {
-    if (!m.in_space(va)) {
+    const VaRegion* region = space.region_of(va);
+    if (!region) {
       // Like translate: an address in no region is an answer, not bad usage.
       Translation nt;
       nt.va = va;
       nt.status = Status::NoRegion;
-      const std::string why = reason(Paging{&m, {}}, nt);
+      const std::string why = reason(Paging{&space, {}}, nt);
       status = kSomeUnmapped;
       if (a.json)
         w.object().key("va").hex(va.value()).key("status").str(to_string(nt.status)).key("reason").str(why).end();
@@ -417,6 +417,8 @@ int cmd_decode(const DecodeArgs& a) {
         out += fmt::format("0x{:x}: {}: {}\n\n", va.value(), to_string(nt.status), why);
       continue;
     }
+    const PagingMode& m = space.tree(region->root);  // a split mode's VA is its tree's
+    const auto linux_levels = m.linux_levels();
     if (a.json) {
       w.object().key("va").hex(va.value()).key("levels").array();
       for (unsigned l = 0; l < m.level_count(); ++l) {

@@ -317,7 +317,7 @@ int cmd_read(const ReadArgs& a) {
   check_span(va);
   open_raw();
   TableReader reader(t.memory());
-  VirtualMemory vm(t.paging, reader, t.views.front().roots[0]);
+  VirtualMemory vm(t.paging, reader, t.views.front().roots);
   ReadPrinter p(a, out, raw_fd);
   p.begin({t.description, true}, va, size, [&](JsonWriter& w) {
     write_target(w, *t.source);
@@ -420,7 +420,7 @@ class MapperPrinter {
 
  private:
   [[nodiscard]] std::string_view level_name(const linux_kernel::FrameMapper& m) const {
-    return k_->paging.mode->levels[m.level].linux_name;
+    return k_->paging.mode->region_tree(m.region).levels[m.level].linux_name;
   }
   [[nodiscard]] const linux_kernel::Region* region_of(const linux_kernel::FrameMapper& m) const {
     if (m.pid || !regions_) return nullptr;

@@ -151,6 +151,9 @@ std::string_view flags_json(const Paging& p, unsigned level, uint64_t raw) {
 // come from the cache; only the rare members (swap, reasons) are formatted.
 void write_translation(JsonWriter& w, const Paging& paging, const Translation& t, const SourceNotes& notes,
                        bool with_steps) {
+  // A split mode's trace is read in its region's tree (PagingMode::trees).
+  if (paging.mode->split() && t.status != Status::NoRegion)
+    return write_translation(w, paging.for_region(t.region), t, notes, with_steps);
   const PagingMode& m = *paging.mode;
   w.key("va").hex(t.va.value()).key("status").str(to_string(t.status));
   if (t.status == Status::Mapped || t.status == Status::ProtNone) {
@@ -187,6 +190,8 @@ void table_translation_header(DelimitedWriter& t) {
 }
 
 void table_translation(DelimitedWriter& t, const Paging& paging, const Translation& tr, const SourceNotes& notes) {
+  if (paging.mode->split() && tr.status != Status::NoRegion)
+    return table_translation(t, paging.for_region(tr.region), tr, notes);
   t.hex(tr.va.value()).str(to_string(tr.status));
   if (tr.status == Status::Mapped || tr.status == Status::ProtNone)
     t.hex(tr.pa.value()).hex(tr.pa.value() >> paging.mode->page_shift()).num(tr.page_size);
@@ -205,6 +210,8 @@ void append_range_header(std::string& out) {
 }
 
 void append_range(std::string& out, const Paging& paging, const Range& r) {
+  // A split mode's range is read in its region's tree (PagingMode::trees).
+  if (paging.mode->split() && r.kind != RangeKind::NoRegion) return append_range(out, paging.for_region(r.region), r);
   const uint64_t end = r.start.value() + r.size;
   fmt::format_to(sink(out), "0x{:016x}-0x{:016x}  {:>6}  ", r.start.value(), end, human_size(r.size));
   if (r.kind == RangeKind::Mapped) {
@@ -222,6 +229,7 @@ void append_range(std::string& out, const Paging& paging, const Range& r) {
 }
 
 void write_range(JsonWriter& w, const Paging& paging, const Range& r) {
+  if (paging.mode->split() && r.kind != RangeKind::NoRegion) return write_range(w, paging.for_region(r.region), r);
   const PagingMode& m = *paging.mode;
   w.key("start").hex(r.start.value()).key("end").range_end(r.start.value(), r.size).key("kind").str(to_string(r.kind));
   if (r.kind == RangeKind::Mapped) {
@@ -241,6 +249,7 @@ void table_range_header(DelimitedWriter& t) {
 }
 
 void table_range(DelimitedWriter& t, const Paging& paging, const Range& r) {
+  if (paging.mode->split() && r.kind != RangeKind::NoRegion) return table_range(t, paging.for_region(r.region), r);
   const PagingMode& m = *paging.mode;
   t.hex(r.start.value());
   // The exclusive end, 2^64 in full at the top of the space.

@@ -22,7 +22,8 @@ namespace {
 class Enumerator {
  public:
   Enumerator(const Paging& p, TableReader& r, const EnumOptions& o, const RangeSink& sink)
-      : walker_(p), mode_(*p.mode), reader_(r), sink_(sink), options_(o) {}
+      : walker_(p), mode_(*p.mode), tree_(&mode_), engine_(&walker_.region_engine(0)), reader_(r), sink_(sink),
+        options_(o) {}
 
   EnumReport run(const RootSet& roots) {
     const uint64_t first = options_.first.value(), last = options_.last.value();
@@ -40,7 +41,10 @@ class Enumerator {
       if (region.last < first) continue;
       // A region's VAs are its tree's addresses above a fixed base (x86-64's upper half:
       // 0xffff000000000000 + the tree's 2^48 bytes).
-      tree_base_ = region.first & ~(mode_.tree_size() - 1);
+      // Each region is read in its own tree's shape (PagingMode::trees).
+      tree_ = &mode_.region_tree(i);
+      engine_ = &walker_.region_engine(i);
+      tree_base_ = region.first & ~(tree_->tree_size() - 1);
       region_ = static_cast<uint8_t>(i);
       lo_ = std::max(region.first, first) - tree_base_;
       hi_ = std::min(region.last, last) - tree_base_;
@@ -59,9 +63,10 @@ class Enumerator {
       ++report_.tables;
       if (level == 0 && nroots_seen_ < roots_seen_.size()) roots_seen_[nroots_seen_++] = table;
     }
-    const unsigned shift = mode_.levels[level].shift;
-    const uint64_t span = mode_.span(level);
-    const uint64_t count = mode_.entries(level);
+    const PagingMode& tree = *tree_;
+    const unsigned shift = tree.levels[level].shift;
+    const uint64_t span = tree.span(level);
+    const uint64_t count = tree.entries(level);
     const uint64_t first = lo_ > base ? (lo_ - base) >> shift : 0;
     const uint64_t last = std::min<uint64_t>(count - 1, (hi_ - base) >> shift);
     for (uint64_t i = first; i <= last && !done(); ++i) {
@@ -72,7 +77,7 @@ class Enumerator {
       const uint64_t start = base + i * span;
       const uint64_t from = std::max(start, lo_);
       const uint64_t to = std::min(start + (span - 1), hi_);
-      auto raw = reader_.entry(table + i * mode_.entry_bytes, mode_.entry_bytes, level);
+      auto raw = reader_.entry(table + i * tree.entry_bytes, tree.entry_bytes, level);
       if (!raw) {
         report_.unreadable.push_back(raw.error().addr);
         Range r = make_tree(from, std::min(base + (last + 1) * span - 1, hi_), RangeKind::Unreadable);
@@ -80,8 +85,8 @@ class Enumerator {
         emit(r);
         return;
       }
-      const StepOutcome o = walker_.step(level, *raw, access);
-      if (o.kind == StepOutcome::Kind::Table && level + 1 < mode_.level_count()) {
+      const StepOutcome o = engine_->step(level, *raw, access);
+      if (o.kind == StepOutcome::Kind::Table && level + 1 < tree.level_count()) {
         const PhysAddr next(o.addr);
         if (std::find(ancestors_.begin(), ancestors_.begin() + level + 1, next) != ancestors_.begin() + level + 1) {
           Range r = make_tree(from, to, RangeKind::Loop);
@@ -145,6 +150,8 @@ class Enumerator {
 
   const Walker walker_;
   const PagingMode& mode_;
+  const PagingMode* tree_;    // the current region's tree
+  const WalkEngine* engine_;  // and its walk
   TableReader& reader_;
   const RangeSink& sink_;
   const EnumOptions& options_;

@@ -34,7 +34,7 @@ struct Range {
   uint64_t pages = 0;  // Mapped: leaf entries in the range
   uint64_t pa_runs = 1;  // Mapped: physically contiguous pieces (> 1 only when coalesced by attributes)
 
-  [[nodiscard]] uint64_t page_size(const PagingMode& m) const { return m.span(level); }
+  [[nodiscard]] uint64_t page_size(const PagingMode& m) const { return m.region_tree(region).span(level); }
 };
 
 struct EnumOptions {

@@ -59,6 +59,13 @@ struct PagingMode {
   uint32_t arch_traits = 0;     // facts about the mode only its architecture reads
   std::span<const LevelDesc> levels;
   std::span<const VaRegion> regions;
+  // A mode whose trees differ in shape (AArch64 with T0SZ != T1SZ or TG0 != TG1, D8.2): the
+  // mode each root's tree follows, none when every tree has this mode's shape. Region i of
+  // such a split mode is region i of the tree its root names; its own levels, va_bits and
+  // page size are those of its last root's tree (the kernel's TTBR1 on AArch64), which is
+  // what the kernel-wide views (PAGE_SHIFT, `modes`) read. A walk, a trace or a range is
+  // read in the tree of its region (region_tree).
+  std::array<const PagingMode*, kMaxRoots> trees{};
 
   [[nodiscard]] constexpr unsigned level_count() const { return static_cast<unsigned>(levels.size()); }
   [[nodiscard]] constexpr unsigned index(VirtAddr va, unsigned level) const {
@@ -81,6 +88,9 @@ struct PagingMode {
     return nullptr;
   }
   [[nodiscard]] constexpr bool in_space(VirtAddr va) const { return region_of(va) != nullptr; }
+  [[nodiscard]] constexpr bool split() const { return trees[0] != nullptr; }
+  [[nodiscard]] constexpr const PagingMode& tree(unsigned root) const { return trees[root] ? *trees[root] : *this; }
+  [[nodiscard]] constexpr const PagingMode& region_tree(unsigned region) const { return tree(regions[region].root); }
   [[nodiscard]] constexpr unsigned root_count() const {
     unsigned n = 0;
     for (const VaRegion& r : regions) n = r.root + 1u > n ? r.root + 1u : n;

@@ -11,14 +11,14 @@ namespace pagewalk {
 tl::expected<PhysAddr, VirtReadError> VirtualMemory::to_phys(VirtAddr va) {
   if (cached_size_ && va.align_down(cached_size_).value() == cached_page_)
     return cached_pa_ + va.offset_in(cached_size_);
-  const Translation t = walker_.walk(reader_, root_, va);
+  const Translation t = walker_.walk(reader_, roots_, va);
   if (!t.mapped()) {
     std::string why{to_string(t.status)};
     if (t.status == Status::Swap)
       why = fmt::format("swapped out (swap type {}, offset 0x{:x})", t.swap_type, t.swap_offset);
     if (t.status == Status::ProtNone) why = "PROT_NONE: mapped with no access";
     if (t.status == Status::NotPresent && t.nsteps)
-      why = fmt::format("not mapped (not present at {})", paging().mode->levels[t.last().level].linux_name);
+      why = fmt::format("not mapped (not present at {})", paging().mode->region_tree(t.region).levels[t.last().level].linux_name);
     if (t.status == Status::Unreadable)
       why = fmt::format("table at PA 0x{:x} cannot be read: {}", t.unreadable.value(),
                         read_failure(reader_.memory(), t.unreadable));

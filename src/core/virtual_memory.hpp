@@ -21,8 +21,10 @@ struct VirtReadError {
 
 class VirtualMemory {
  public:
-  VirtualMemory(const Paging& paging, TableReader& reader, PhysAddr root)
-      : walker_(paging), reader_(reader), root_(root) {}
+  // `roots` as a walk takes them: one table for every region (x86's CR3, or a PhysAddr), or
+  // one per root (AArch64's TTBR0 and TTBR1).
+  VirtualMemory(const Paging& paging, TableReader& reader, const RootSet& roots)
+      : walker_(paging), reader_(reader), roots_(roots) {}
 
   [[nodiscard]] tl::expected<void, VirtReadError> read(VirtAddr va, std::span<std::byte> out);
   [[nodiscard]] tl::expected<PhysAddr, VirtReadError> to_phys(VirtAddr va);
@@ -46,14 +48,14 @@ class VirtualMemory {
   // A NUL-terminated string of at most max_len bytes (kernel char arrays such as comm).
   [[nodiscard]] tl::expected<std::string, VirtReadError> c_string(VirtAddr va, size_t max_len);
 
-  [[nodiscard]] PhysAddr root() const { return root_; }
+  [[nodiscard]] const RootSet& roots() const { return roots_; }
   [[nodiscard]] TableReader& reader() const { return reader_; }
   [[nodiscard]] const Paging& paging() const { return walker_.paging(); }
 
  private:
   Walker walker_;
   TableReader& reader_;
-  PhysAddr root_;
+  RootSet roots_;
   // One-entry translation cache: sequential reads cost one walk per page.
   uint64_t cached_page_ = 1;  // never a page address
   uint64_t cached_size_ = 0;

@@ -62,7 +62,48 @@ StepOutcome outcome_of(const EntryDecode& d, Access above) {
   return o;
 }
 
-Walker::Walker(const Paging& paging) : engine_(paging.mode->arch->make_engine(paging)) {}
+namespace {
+
+// The walk of a split mode: each root's tree has an engine of its own (its architecture's,
+// fast path included), and the region a VA falls in picks which one walks it.
+class SplitWalkEngine final : public WalkEngine {
+ public:
+  explicit SplitWalkEngine(const Paging& paging) : paging_(paging) {
+    for (unsigned root = 0; root < kMaxRoots; ++root) {
+      const Paging tree{&paging.mode->tree(root), paging.options};
+      trees_[root] = tree.mode->arch->make_engine(tree);
+    }
+  }
+
+  [[nodiscard]] Translation walk(TableReader& reader, const RootSet& roots, VirtAddr va) const override {
+    // The trees' regions are the split mode's (PagingMode::trees), so the tree found here
+    // finds the same region again.
+    const uint64_t v = untagged(va.value(), paging_.options.tagged_halves);
+    if (const VaRegion* r = paging_.mode->region_of(VirtAddr(v))) return trees_[r->root]->walk(reader, roots, va);
+    Translation t;
+    t.va = va;
+    t.status = Status::NoRegion;
+    return t;
+  }
+  [[nodiscard]] StepOutcome step(unsigned level, uint64_t raw, Access above) const override {
+    return trees_[kMaxRoots - 1]->step(level, raw, above);  // the mode's own levels are its last tree's
+  }
+  [[nodiscard]] const Paging& paging() const override { return paging_; }
+  [[nodiscard]] const WalkEngine& tree(unsigned root) const override { return *trees_[root]; }
+
+ private:
+  Paging paging_;
+  std::array<std::shared_ptr<const WalkEngine>, kMaxRoots> trees_;
+};
+
+std::shared_ptr<const WalkEngine> make_walk_engine(const Paging& paging) {
+  if (paging.mode->split()) return std::make_shared<const SplitWalkEngine>(paging);
+  return paging.mode->arch->make_engine(paging);
+}
+
+}  // namespace
+
+Walker::Walker(const Paging& paging) : engine_(make_walk_engine(paging)) {}
 
 Translation walk(const Paging& paging, TableReader& reader, const RootSet& roots, VirtAddr va) {
   return Walker(paging).walk(reader, roots, va);

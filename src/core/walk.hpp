@@ -19,6 +19,9 @@ struct Paging {
 
   // The full decoder of the mode's architecture.
   [[nodiscard]] EntryDecode decode(unsigned level, uint64_t raw) const;
+  // The paging of the tree that serves region `region` (PagingMode::region_tree): the same
+  // paging unless the mode is split. A trace or a range is read in its region's.
+  [[nodiscard]] Paging for_region(unsigned region) const { return {&mode->region_tree(region), options}; }
 };
 
 enum class Status : uint8_t {
@@ -82,6 +85,8 @@ class WalkEngine {
   [[nodiscard]] virtual Translation walk(TableReader& reader, const RootSet& roots, VirtAddr va) const = 0;
   [[nodiscard]] virtual StepOutcome step(unsigned level, uint64_t raw, Access above) const = 0;
   [[nodiscard]] virtual const Paging& paging() const = 0;
+  // The walk of one root's tree: this one unless the mode is split.
+  [[nodiscard]] virtual const WalkEngine& tree(unsigned /*root*/) const { return *this; }
 };
 
 // The walk for one paging mode and CPU. Clients that translate many addresses keep one.
@@ -92,10 +97,15 @@ class Walker {
   [[nodiscard]] Translation walk(TableReader& reader, const RootSet& roots, VirtAddr va) const {
     return engine_->walk(reader, roots, va);
   }
+  // One entry read at `level` of the mode's own levels (a split mode's: its last tree's).
   [[nodiscard]] StepOutcome step(unsigned level, uint64_t raw, Access above) const {
     return engine_->step(level, raw, above);
   }
   [[nodiscard]] const Paging& paging() const { return engine_->paging(); }
+  // The walk of the tree that serves region `region` (its step() reads that tree's levels).
+  [[nodiscard]] const WalkEngine& region_engine(unsigned region) const {
+    return engine_->tree(paging().mode->regions[region].root);
+  }
 
  private:
   std::shared_ptr<const WalkEngine> engine_;

@@ -54,6 +54,7 @@ ReverseMapResult reverse_map(LinuxKernel& kernel, const std::vector<Task>& tasks
         m.va = r.start + (*it - base);
         m.page_size = r.size;
         m.level = r.level;
+        m.region = r.region;
         m.raw = r.raw;
         m.access = r.access;
         out.mappers.push_back(std::move(m));

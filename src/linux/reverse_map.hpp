@@ -24,6 +24,7 @@ struct FrameMapper {
   VirtAddr va;                  // the VA of the asked byte
   uint64_t page_size = 0;
   uint8_t level = 0;
+  uint8_t region = 0;           // the paging mode's region (level counts in its tree)
   uint64_t raw = 0;             // the leaf entry
   Access access;
 };

@@ -13,13 +13,14 @@
 
 namespace pagewalk::target {
 
-std::string translation_reason(const Paging& paging, const Translation& t, std::string_view unreadable_why) {
+std::string translation_reason(const Paging& space, const Translation& t, std::string_view unreadable_why) {
+  if (t.status == Status::NoRegion)
+    return fmt::format("in no region of {} ({})", space.mode->name, target::describe_regions(*space.mode));
+  const Paging paging = space.for_region(t.region);  // the trace is its tree's
   const PagingMode& m = *paging.mode;
   switch (t.status) {
     case Status::Mapped:
       return "";
-    case Status::NoRegion:
-      return fmt::format("in no region of {} ({})", m.name, target::describe_regions(m));
     case Status::Unreadable:
       return fmt::format("the {} table entry at PA 0x{:x} cannot be read: {}", m.levels[t.last().level].linux_name,
                          t.unreadable.value(), unreadable_why.empty() ? "the source has no such bytes" : unreadable_why);
@@ -48,16 +49,17 @@ std::string translation_reason(const Paging& paging, const Translation& t, std::
   }
 }
 
-void append_translation_trace(std::string& out, const Paging& paging, const Translation& t, const SourceNotes& notes) {
-  const PagingMode& m = *paging.mode;
+void append_translation_trace(std::string& out, const Paging& space, const Translation& t, const SourceNotes& notes) {
   auto o = std::back_inserter(out);
   if (t.status == Status::Mapped)
     fmt::format_to(o, "0x{:x} -> 0x{:x}  ({} page, {})\n", t.va.value(), t.pa.value(), human_size(t.page_size),
                    access_view(t.access));
   else
     fmt::format_to(o, "0x{:x}: {}: {}\n", t.va.value(), to_string(t.status),
-                   translation_reason(paging, t, notes.unreadable_why));
+                   translation_reason(space, t, notes.unreadable_why));
   if (t.nsteps == 0) return;
+  const Paging paging = space.for_region(t.region);  // the trace is its tree's
+  const PagingMode& m = *paging.mode;
   // Indexes as wide as the mode's largest table needs (AArch64's 64 KiB tables hold 8192).
   unsigned widest = 0;
   for (unsigned i = 0; i < m.level_count(); ++i) widest = std::max(widest, m.entries(i));

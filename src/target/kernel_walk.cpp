@@ -45,7 +45,7 @@ std::vector<std::string> compare_walks(const Paging& paging, const Translation& 
   for (unsigned i = 0; i < common; ++i) {
     const Step& s = ours.steps[i];
     const KmodLevel& k = *levels[i];
-    const std::string_view name = paging.mode->levels[s.level].linux_name;
+    const std::string_view name = paging.mode->region_tree(ours.region).levels[s.level].linux_name;
     if (name != k.name)
       diffs.push_back(fmt::format("level {}: pagewalk reads a {} entry, the kernel a {} entry", i + 1, name, k.name));
     else if (s.entry_addr.value() != k.entry)

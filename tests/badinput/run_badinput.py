@@ -258,7 +258,11 @@ def cases(d):
     roots = "--ttbr0 0x500000 --ttbr1 0x500000"
     add("arm64-tcr-tg1-reserved", f"translate --image {a64} --tcr {tcr48 & ~(3 << 30):#x} {roots} 0x0", 2,
         "TG1 is a reserved encoding")
-    add("arm64-tcr-halves", f"translate --image {a64} --tcr {tcr48 | 25:#x} {roots} 0x0", 2, "different shapes")
+    # Halves of different shapes are a split mode, each half checked on its own.
+    add("arm64-tcr-t1sz-40", f"translate --image {a64} --tcr {tcr48 & ~(0x3f << 16) | 40 << 16:#x} {roots} 0x0", 2,
+        "a 24-bit TTBR1 VA (T1SZ 40) is outside the 36..52 bits")
+    add("arm64-tcr-ttbr1-52-no-ds", f"translate --image {a64} --tcr {tcr48 & ~(0x3f << 16) | 12 << 16:#x} {roots} 0x0",
+        2, "52-bit TTBR1 VA with 4 KiB pages needs TCR.DS=1")
     add("arm64-tcr-52-no-ds", f"translate --image {a64} --tcr {12 | 12 << 16 | 2 << 30 | 6 << 32:#x} {roots} 0x0", 2,
         "needs TCR.DS=1")
     add("arm64-tcr-t0sz-63", f"translate --image {a64} --tcr {63 | 63 << 16 | 2 << 30 | 5 << 32:#x} {roots} 0x0", 2,

@@ -2,10 +2,12 @@
 """AArch64 stage 1 translation, every granule and VA size, held to QEMU's own MMU.
 
 For each configuration (4 KiB pages at 39, 48 and 52 bits with FEAT_LPA2; 16 KiB at 36, 47
-and 48; 64 KiB at 42, 48 and 52 with FEAT_LPA) this suite builds page tables for both halves
-itself — pages with every AP, UXN, PXN and nG combination, one with AF clear, a contiguous
-run, blocks at every level the granule allows and at one it forbids, a subtree under
-APTable/UXNTable/PXNTable, invalid descriptors, holes — and boots a bare-metal guest
+and 48; 64 KiB at 42, 48 and 52 with FEAT_LPA; and two whose halves differ in granule and
+size: TTBR0 4 KiB/48 bits with TTBR1 64 KiB/42, TTBR0 64 KiB/48 with TTBR1 16 KiB/36) this
+suite builds page tables for both halves itself — pages with every AP, UXN, PXN and nG
+combination, one with AF clear, a contiguous run, blocks at every level the granule allows
+(in both halves) and at one it forbids, a subtree under APTable/UXNTable/PXNTable, invalid
+descriptors, holes — and boots a bare-metal guest
 (guest/arm64-mmu.S, cross-compiled, no libc) under `qemu-system-aarch64 -M virt -cpu max`
 that loads MAIR, TCR, TTBR0 and TTBR1, enables the MMU and spins. With the vCPU stopped at
 EL1, QEMU's `gva2gpa` answers for every VA; then `dump-guest-memory` writes an ELF core, and
@@ -40,12 +42,12 @@ RAM_BASE, RAM_SIZE = 0x40000000, 256 << 20
 CONFIG_PA = 0x40010000      # where guest/arm64-mmu.S reads its four registers
 CODE_PA = 0x40080000        # the guest's text (-Wl,-Ttext)
 TABLES_PA = 0x44000000      # the suite's tables
-# name, granule (KiB), VA bits, 52-bit OA
-CASES = [
-    ("4k-39", 4, 39, False), ("4k-48", 4, 48, False), ("4k-52", 4, 52, True),
-    ("16k-36", 16, 36, False), ("16k-47", 16, 47, False), ("16k-48", 16, 48, False),
-    ("64k-42", 64, 42, False), ("64k-48", 64, 48, False), ("64k-52", 64, 52, True),
-]
+# name, (granule KiB, VA bits) of TTBR0's half and of TTBR1's, 52-bit OA
+CASES = [(f"{kib}k-{bits}", [(kib, bits)] * 2, oa52) for kib, bits, oa52 in (
+    (4, 39, False), (4, 48, False), (4, 52, True), (16, 36, False), (16, 47, False), (16, 48, False),
+    (64, 42, False), (64, 48, False), (64, 52, True))]
+# Halves of different granules and sizes (TG0 != TG1, T0SZ != T1SZ): a split mode.
+CASES += [("4k-48/64k-42", [(4, 48), (64, 42)], False), ("64k-48/16k-36", [(64, 48), (16, 36)], False)]
 # MAIR_EL1: attr0 Normal write-back, attr1 Device-nGnRnE, attr2 Normal non-cacheable.
 MAIR = 0x44_00_ff
 V, TABLE_OR_PAGE, AF, NG = 1, 2, 1 << 10, 1 << 11
@@ -58,25 +60,19 @@ class SetupError(RuntimeError):
     pass
 
 
-class Tables:
-    """Stage 1 tables for one configuration, written into a blob loaded at TABLES_PA (the
-    Arm ARM's formats, D8.3: table, block and page descriptors; OA[51:48] in bits 15:12 for
-    64 KiB pages with a 52-bit OA, OA[51:50] in bits 9:8 under LPA2)."""
+class Half:
+    """One half's shape (D8.2): its granule and VA size give its levels, each resolving
+    granule - 3 bits; the descriptor format follows the OA size and TCR.DS (D8.3)."""
 
-    def __init__(self, granule_kib, va_bits, oa52):
+    def __init__(self, granule_kib, va_bits, oa52, ds):
         self.g = {4: 12, 16: 14, 64: 16}[granule_kib]
         self.b = self.g - 3
         self.va_bits = va_bits
         self.n = -(-(va_bits - self.g) // self.b)  # levels
         self.top_bits = (va_bits - self.g) - (self.n - 1) * self.b
-        self.lpa2 = oa52 and granule_kib != 64
+        self.lpa2 = ds and granule_kib != 64
         self.lpa = oa52 and granule_kib == 64
         self.oa52 = oa52
-        self.words = {}
-        self.forbidden_blocks = []  # [start, end) of blocks at levels that allow none
-        self.loops = []             # VAs whose top-level entry points back at its own table
-        self.next = TABLES_PA
-        self.root = [self.alloc(), self.alloc()]
 
     def number(self, i):  # the architecture's level number of level i
         return 4 - self.n + i
@@ -94,11 +90,6 @@ class Tables:
             return k in (1, 2) or (self.oa52 and k == 0)
         return k == 2 or (self.oa52 and k == 1)
 
-    def alloc(self):
-        at = self.next
-        self.next += 1 << self.g
-        return at
-
     def encode(self, pa):
         if self.lpa2:
             return (pa & ((1 << 50) - 1) & ~((1 << self.g) - 1)) | ((pa >> 50) & 3) << 8
@@ -113,23 +104,49 @@ class Tables:
             return (raw & ((1 << 48) - 1) & ~0xffff) | ((raw >> 12) & 0xf) << 48
         return raw & ((1 << 48) - 1) & ~((1 << self.g) - 1)
 
+
+class Tables:
+    """Stage 1 tables for one configuration, written into a blob loaded at TABLES_PA (the
+    Arm ARM's formats, D8.3: table, block and page descriptors; OA[51:48] in bits 15:12 for
+    64 KiB pages with a 52-bit OA, OA[51:50] in bits 9:8 under LPA2). Each half has its own
+    shape: TTBR0's from T0SZ and TG0, TTBR1's from T1SZ and TG1."""
+
+    def __init__(self, halves, oa52):
+        ds = oa52 and any(kib != 64 for kib, _ in halves)  # TCR.DS: one bit for both halves
+        self.h = [Half(kib, va_bits, oa52, ds) for kib, va_bits in halves]
+        self.ds = ds
+        self.oa52 = oa52
+        self.words = {}
+        self.forbidden_blocks = []  # [start, end) of blocks at levels that allow none
+        self.loops = []             # VAs whose top-level entry points back at its own table
+        self.next = TABLES_PA
+        self.root = [self.alloc(0), self.alloc(1)]
+
+    def alloc(self, half):
+        g = self.h[half].g
+        at = (self.next + (1 << g) - 1) & ~((1 << g) - 1)
+        self.next = at + (1 << g)
+        return at
+
     def slot(self, half, va, level, table_attrs=0):
         """The PA of va's descriptor at `level`, making tables on the way (new tables get
         table_attrs)."""
+        h = self.h[half]
         table = self.root[half]
         for i in range(level):
-            at = table + 8 * self.index(va, i)
+            at = table + 8 * h.index(va, i)
             raw = self.words.get(at, 0)
             if not raw:
-                raw = self.encode(self.alloc()) | V | TABLE_OR_PAGE | table_attrs
+                raw = h.encode(self.alloc(half)) | V | TABLE_OR_PAGE | table_attrs
                 self.words[at] = raw
-            table = self.decode_table(raw)
-        return table + 8 * self.index(va, level)
+            table = h.decode_table(raw)
+        return table + 8 * h.index(va, level)
 
     def free(self, half, level):
         """A VA aligned to `level`'s span, from the top of the half's tree down, whose path
         holds only tables (or nothing yet) and whose own entry is empty; None if none."""
-        span, size = 1 << self.shift(level), 1 << self.va_bits
+        h = self.h[half]
+        span, size = 1 << h.shift(level), 1 << h.va_bits
         for k in range(1, 4096):
             tree = size - k * span
             if tree < 0:
@@ -137,7 +154,7 @@ class Tables:
             va = tree if half == 0 else (1 << 64) - size + tree
             table, ok = self.root[half], True
             for i in range(level + 1):
-                raw = self.words.get(table + 8 * self.index(va, i), 0)
+                raw = self.words.get(table + 8 * h.index(va, i), 0)
                 if i == level:
                     ok = raw == 0
                 elif raw == 0:
@@ -146,7 +163,7 @@ class Tables:
                     ok = False
                     break
                 else:
-                    table = self.decode_table(raw)
+                    table = h.decode_table(raw)
             if ok:
                 return va
         return None
@@ -155,9 +172,10 @@ class Tables:
         self.words[self.slot(half, va, level, table_attrs)] = raw
 
     def leaf(self, half, va, level, pa, attrs, table_attrs=0):
-        page = level == self.n - 1
-        sh = 0 if self.lpa2 else 3 << 8
-        self.put(half, va, level, self.encode(pa) | V | (TABLE_OR_PAGE if page else 0) | sh | attrs, table_attrs)
+        h = self.h[half]
+        page = level == h.n - 1
+        sh = 0 if h.lpa2 else 3 << 8
+        self.put(half, va, level, h.encode(pa) | V | (TABLE_OR_PAGE if page else 0) | sh | attrs, table_attrs)
 
     def blob(self):
         size = self.next - TABLES_PA
@@ -167,15 +185,16 @@ class Tables:
         return bytes(out)
 
     def tcr(self):
-        tg0 = {12: 0, 14: 2, 16: 1}[self.g]
-        tg1 = {12: 2, 14: 1, 16: 3}[self.g]
-        t = (64 - self.va_bits) | (64 - self.va_bits) << 16 | tg0 << 14 | tg1 << 30
+        h0, h1 = self.h
+        tg0 = {12: 0, 14: 2, 16: 1}[h0.g]
+        tg1 = {12: 2, 14: 1, 16: 3}[h1.g]
+        t = (64 - h0.va_bits) | (64 - h1.va_bits) << 16 | tg0 << 14 | tg1 << 30
         t |= 1 << 8 | 1 << 10 | 1 << 24 | 1 << 26        # IRGN/ORGN write-back, both halves
-        if not self.lpa2:
+        if not self.ds:
             t |= 3 << 12 | 3 << 28                       # SH0/SH1 inner shareable
         t |= (6 if self.oa52 else 5) << 32               # IPS: 52 or 48 bits
         t |= 1 << 37                                     # TBI0: TTBR0's VAs may carry a tag
-        if self.lpa2:
+        if self.ds:
             t |= 1 << 59                                 # DS: the LPA2 format
         return t
 
@@ -183,9 +202,10 @@ class Tables:
 def build(case):
     """The tables of one case and the VAs to ask about, each with what is expected:
     'same' (pagewalk = gva2gpa) or 'architecture' (QEMU maps what the architecture faults)."""
-    _, kib, va_bits, oa52 = case
-    t = Tables(kib, va_bits, oa52)
-    page, last = 1 << t.g, t.n - 1
+    _, halves, oa52 = case
+    t = Tables(halves, oa52)
+    h, h1 = t.h
+    page, last = 1 << h.g, h.n - 1
     vas = []
     # The guest's own code page, identity-mapped (EL1 read/write/execute).
     code = CODE_PA & ~(page - 1)
@@ -200,7 +220,7 @@ def build(case):
         t.leaf(0, va, last, pa, ap | x | (NG if k % 3 == 0 else 0) | (0 if k == 5 else AF) | (k % 3) << 2)
         vas.append((va + 0x10 * k, "same", f"page ap={ap >> 6} x={x >> 53}"))
     # A contiguous run (D8.6.1): 16 pages of 4 KiB, 128 of 16 KiB, 32 of 64 KiB.
-    cont = {12: 16, 14: 128, 16: 32}[t.g]
+    cont = {12: 16, 14: 128, 16: 32}[h.g]
     run_va = base_va + (64 << 20)  # 64 MiB up: aligned for any run, clear of the pages and the code
     run_pa = frame + (1 << 30)
     for k in range(cont):
@@ -208,46 +228,67 @@ def build(case):
     vas += [(run_va + k * page + 8, "same", "contiguous") for k in (0, cont // 2, cont - 1)]
     # Not valid with other bits set, a level-3 descriptor with bits[1:0] = 01, a hole.
     t.put(0, base_va + 20 * page, last, 0x0000_1234_5678_9000)
-    t.put(0, base_va + 21 * page, last, t.encode(frame) | V | AF)
+    t.put(0, base_va + 21 * page, last, h.encode(frame) | V | AF)
     vas += [(base_va + 20 * page, "same", "not valid"), (base_va + 21 * page, "same", "L3 01"),
             (base_va + 22 * page, "same", "hole")]
     # Blocks at every level that allows one, and at those that allow none (each in a stretch
     # of the low half its own: a block's parents must be tables, nothing below it).
     for i in range(last):
-        span = 1 << t.shift(i)
+        span = 1 << h.shift(i)
         va = t.free(0, i)
         if va is None:
             continue
         pa = ((0xa << 48) if oa52 else (0x7 << 40)) & ~(span - 1) or span
         t.leaf(0, va, i, pa, AF | PXN)
-        kind = "same" if t.block_allowed(i) else "architecture"
-        vas += [(va + 0x1238, kind, f"block L{t.number(i)}"), (va + span - 8, kind, f"block L{t.number(i)} end")]
+        kind = "same" if h.block_allowed(i) else "architecture"
+        vas += [(va + 0x1238, kind, f"block L{h.number(i)}"), (va + span - 8, kind, f"block L{h.number(i)} end")]
         if kind == "architecture":
             t.forbidden_blocks.append((va, va + span))
     # A subtree under APTable[0] (no EL0), UXNTable and PXNTable: gva2gpa ignores rights.
-    sub_va = base_va + (4 << t.shift(last - 1))
+    sub_va = base_va + (4 << h.shift(last - 1))
     for k in range(3):
         t.leaf(0, sub_va + k * page, last, frame + (2 << 30) + k * page, AF | AP_EL0,
                table_attrs=AP_TABLE_NO_EL0 | UXN_TABLE | PXN_TABLE)
     vas.append((sub_va + page + 0x44, "same", "under APTable"))
-    # The high half: pages and a hole near the top, and a page just inside its start.
+    # The high half, in its own shape: pages and a hole near the top, a page just inside its
+    # start, and a block at every level that allows one.
+    page1, last1 = 1 << h1.g, h1.n - 1
     top = (1 << 64) - 1
-    low1 = top - (1 << va_bits) + 1
-    for k, va in enumerate((top - 3 * page + 1, low1 + 5 * page)):
-        t.leaf(1, va, last, frame + (3 << 30) + k * page, AF | UXN)
+    low1 = top - (1 << h1.va_bits) + 1
+    for k, va in enumerate((top - 3 * page1 + 1, low1 + 5 * page1)):
+        t.leaf(1, va, last1, frame + (3 << 30) + k * page1, AF | UXN)
         vas.append((va + 0x80, "same", "TTBR1 page"))
-    vas.append((top - 7 * page + 1, "same", "TTBR1 hole"))
-    # A table descriptor in the high half's root that points back at that root: a loop. The
-    # walk under it reads the root again as the next level; map must say loop and go on.
-    loop_va = (1 << 64) - (1 << va_bits) + (1 << t.shift(0)) * (t.index((1 << 64) - 1, 0) // 2)
-    t.words[t.root[1] + 8 * t.index(loop_va, 0)] = t.encode(t.root[1]) | V | TABLE_OR_PAGE
+    vas.append((top - 7 * page1 + 1, "same", "TTBR1 hole"))
+    for i in range(last1):
+        va = t.free(1, i) if h1.block_allowed(i) else None
+        if va is not None:
+            span = 1 << h1.shift(i)
+            t.leaf(1, va, i, (0x5 << 40) & ~(span - 1) or span, AF | UXN)
+            vas += [(va + 0x2468, "same", f"TTBR1 block L{h1.number(i)}"),
+                    (va + span - 8, "same", f"TTBR1 block L{h1.number(i)} end")]
+    # A table descriptor that points back at the high half's root: a loop. It goes in the
+    # first table on the way to the top page with a free entry halfway down (a 16 KiB root
+    # at 48 bits has two entries, both taken). The walk under it reads the root again as the
+    # next level; map must say loop and go on.
+    table = t.root[1]
+    for i in range(last1):
+        above = h1.shift(i) + (h1.top_bits if i == 0 else h1.b)
+        loop_va = (top >> above << above) | (h1.index(top, i) // 2) << h1.shift(i)
+        loop_slot = table + 8 * h1.index(loop_va, i)
+        if not t.words.get(loop_slot):
+            break
+        table = h1.decode_table(t.words[table + 8 * h1.index(top, i)])
+    else:
+        raise SetupError("no free entry for the loop on the way to the top page")
+    t.words[loop_slot] = h1.encode(t.root[1]) | V | TABLE_OR_PAGE
     t.loops.append(loop_va)
     vas.append((loop_va + 0x1000, "same", "under a loop"))
     # Between the halves: no table at all.
-    vas.append((1 << va_bits, "same", "between the halves"))
+    vas.append((1 << h.va_bits, "same", "between the halves"))
+    vas.append((low1 - page1, "same", "below TTBR1's half"))
     # Tagged VAs (TCR.TBI0=1, TBI1=0): TTBR0's ignore their top byte; a tag on a TTBR1
     # address leaves it in no region (D8.8).
-    user = [va for va, how, _ in vas if how == "same" and va < (1 << va_bits)][:4]
+    user = [va for va, how, _ in vas if how == "same" and va < (1 << h.va_bits)][:4]
     vas += [(va | 0x5A << 56, "same", "tagged TTBR0") for va in user]
     vas += [((va & ~(0xFF << 56)) | 0x5A << 56, "same", "tagged TTBR1")
             for va, how, _ in vas if how == "same" and va >= (1 << 63)][:2]
@@ -328,9 +369,10 @@ def run_case(args, case, program, work):
             start, end = int(r["start"], 16), int(r["end"], 16)
             if r.get("kind") not in ("mapped", "hole") or end <= start:
                 continue
-            pages = (end - start) // (1 << t.g)
+            g = t.h[1 if start >> 63 else 0].g  # the page size of the range's half
+            pages = (end - start) // (1 << g)
             for off in sorted({0, pages // 2, max(pages - 1, 0)}):
-                va = start + off * (1 << t.g) + 0x18
+                va = start + off * (1 << g) + 0x18
                 if va not in qemu_pa:
                     samples.append((va, r))
         sample_pa = {va: parse_gva2gpa(hmp(f"gva2gpa 0x{va:x}")) for va, _ in samples[:4000]}
@@ -443,7 +485,7 @@ def main(argv=None):
     for case in CASES:
         if args.cases and case[0] not in args.cases:
             continue
-        work = os.path.join(root, case[0])
+        work = os.path.join(root, case[0].replace("/", "+"))
         os.makedirs(work, exist_ok=True)
         t1 = time.monotonic()
         try:

@@ -10,6 +10,7 @@
 #include "arch/arm64/arm64_arch.hpp"
 #include "arch/arm64/arm64_modes.hpp"
 #include "arch/registry.hpp"
+#include "core/enumerate.hpp"
 #include "core/walk.hpp"
 #include "sources/synthetic.hpp"
 
@@ -215,17 +216,25 @@ TEST(Arm64Tcr, FieldsPickTheModeAndRoots) {
   EXPECT_EQ(untagged(0x5a00000000401000, 1), 0x401000u);
   EXPECT_EQ(untagged(0x5a80000000401000, 2), 0xff80000000401000u);
   EXPECT_EQ(untagged(0x5a00000000401000, 2), 0x5a00000000401000u);
-  // Different halves, a reserved granule, a 52-bit VA of 4 KiB pages without DS: said.
-  c.set(RegisterNames::kTcr, (tcr & ~uint64_t{0x3f}) | 25);
-  auto mixed = kArchitecture.paging_from_cpu(c);
-  ASSERT_FALSE(mixed);
-  EXPECT_NE(mixed.error().find("different shapes"), std::string::npos) << mixed.error();
+  // A reserved granule, a 52-bit VA of 4 KiB pages without DS (in either half): said.
   c.set(RegisterNames::kTcr, tcr & ~(uint64_t{3} << 30));
   ASSERT_FALSE(kArchitecture.paging_from_cpu(c));
   c.set(RegisterNames::kTcr, 12 | (12u << 16) | (uint64_t{2} << 30) | (uint64_t{6} << 32));
   auto no_ds = kArchitecture.paging_from_cpu(c);
   ASSERT_FALSE(no_ds);
   EXPECT_NE(no_ds.error().find("DS=1"), std::string::npos) << no_ds.error();
+  c.set(RegisterNames::kTcr, (tcr & ~uint64_t{0x3f}) | 28);  // TTBR0 36 bits, TTBR1 48: a split mode
+  auto split = kArchitecture.paging_from_cpu(c);
+  ASSERT_TRUE(split) << split.error();
+  EXPECT_EQ(split->mode->name, "arm64-4k-36/4k-48");
+  c.set(RegisterNames::kTcr, (tcr & ~uint64_t{0x3f}) | 12);  // TTBR0 52 bits of 4 KiB pages, no DS
+  auto half_no_ds = kArchitecture.paging_from_cpu(c);
+  ASSERT_FALSE(half_no_ds);
+  EXPECT_NE(half_no_ds.error().find("52-bit TTBR0 VA"), std::string::npos) << half_no_ds.error();
+  c.set(RegisterNames::kTcr, (tcr & ~uint64_t{0x3f}) | 30);
+  auto small = kArchitecture.paging_from_cpu(c);
+  ASSERT_FALSE(small);
+  EXPECT_NE(small.error().find("T0SZ 30"), std::string::npos) << small.error();
   // The MMU off: no mode.
   c.set(RegisterNames::kTcr, tcr);
   c.set(RegisterNames::kSctlr, 0x30d00800);
@@ -234,10 +243,8 @@ TEST(Arm64Tcr, FieldsPickTheModeAndRoots) {
   EXPECT_EQ(off->mode, nullptr);
 }
 
-// A walk through tables built for each mode: a page in each half, and a block at every
-// level that allows one, each found where it was put.
-class Arm64Walk : public ::testing::TestWithParam<const PagingMode*> {
- protected:
+// Tables built in memory for any mode, as the walk reads them.
+struct Arm64Tables {
   SyntheticMemory mem;
   TableReader reader{mem};
   uint64_t next_table = 0x100000;
@@ -252,6 +259,7 @@ class Arm64Walk : public ::testing::TestWithParam<const PagingMode*> {
   uint64_t alloc(const PagingMode& m, unsigned level) {
     const uint64_t at = (next_table + m.page_size() - 1) & ~(m.page_size() - 1);
     next_table = at + std::max<uint64_t>(table_bytes(m, level), m.page_size());
+    for (uint64_t a = at; a < next_table; a += 4096) (void)mem.page(PhysAddr(a));  // whole tables, zeroed
     return at;
   }
   // Maps va at `leaf_level` to pa under root, making tables on the way.
@@ -272,6 +280,10 @@ class Arm64Walk : public ::testing::TestWithParam<const PagingMode*> {
     mem.write_u64(PhysAddr(table + 8 * m.index(VirtAddr(va), leaf_level)), encode(m, pa) | kV | (page ? kTP : 0) | kAF | attrs);
   }
 };
+
+// A walk through tables built for each mode: a page in each half, and a block at every
+// level that allows one, each found where it was put.
+class Arm64Walk : public ::testing::TestWithParam<const PagingMode*>, protected Arm64Tables {};
 
 TEST_P(Arm64Walk, PagesAndBlocksInBothHalves) {
   const PagingMode& m = *GetParam();
@@ -322,6 +334,86 @@ TEST_P(Arm64Walk, PagesAndBlocksInBothHalves) {
   tbi.tagged_halves = 2;
   const Paging tbi1{&m, tbi};
   EXPECT_TRUE(walk(tbi1, reader, roots, VirtAddr((kernel_va & ~(uint64_t{0xff} << 56)) | tag)).mapped()) << m.name;
+}
+
+// Halves of different sizes and granules (T0SZ != T1SZ, TG0 != TG1): a split mode, each half
+// walked, enumerated and named in its own tree's shape.
+class Arm64Split : public ::testing::Test, protected Arm64Tables {};
+
+TEST_F(Arm64Split, EachHalfIsWalkedInItsOwnShape) {
+  // TTBR0: 4 KiB pages, 48 bits (T0SZ 16, TG0 00); TTBR1: 64 KiB pages, 42 bits (T1SZ 22,
+  // TG1 11); IPS 48 bits.
+  const uint64_t tcr = 16 | (22u << 16) | (uint64_t{3} << 30) | (uint64_t{5} << 32);
+  CpuState c;
+  c.arch = "arm64";
+  c.set(RegisterNames::kTcr, tcr);
+  const PagingMode& low = mode("arm64-4k-48");
+  const PagingMode& high = mode("arm64-64k-42");
+  const uint64_t root0 = alloc(low, 0), root1 = alloc(high, 0);
+  c.set(RegisterNames::kTtbr0, root0 | (uint64_t{7} << 48));
+  c.set(RegisterNames::kTtbr1, root1);
+  auto p = kArchitecture.paging_from_cpu(c);
+  ASSERT_TRUE(p) << p.error();
+  const PagingMode& m = *p->mode;
+  EXPECT_EQ(m.name, "arm64-4k-48/64k-42");
+  EXPECT_NE(p->mode_source.find("T1SZ 22, TG1 64K"), std::string::npos) << p->mode_source;
+  ASSERT_TRUE(m.split());
+  EXPECT_EQ(&m.tree(0), &low);
+  EXPECT_EQ(&m.tree(1), &high);
+  EXPECT_EQ(&split_mode(low, high), &m);  // made once
+  EXPECT_EQ(&split_mode(low, low), &low);
+  EXPECT_EQ(m.regions[0].last, (uint64_t{1} << 48) - 1);
+  EXPECT_EQ(m.regions[1].first, ~uint64_t{0} << 42);
+  EXPECT_EQ(m.page_size(), 65536u);  // the kernel's half
+  EXPECT_EQ(p->roots[0].value(), root0);
+  EXPECT_EQ(p->roots[1].value(), root1);
+
+  const uint64_t user_va = 0x0000aaaabbbb5018, kernel_va = 0xfffffc0012345678;
+  map(low, root0, user_va, 3, 0x81234000, kUser | kPxnBit);
+  map(high, root1, kernel_va, 1, 0x90000000, kUxnBit);  // a 64 KiB page (L3, the second level)
+  map(high, root1, 0xfffffe0000000000, 0, 0xa0000000, 0);  // a 512 MiB block at L2
+  const Paging paging{&m, p->options};
+  const Walker walker(paging);
+  const RootSet roots = p->roots;
+  Translation t = walker.walk(reader, roots, VirtAddr(user_va));
+  ASSERT_TRUE(t.mapped());
+  EXPECT_EQ(t.nsteps, 4u);
+  EXPECT_EQ(t.page_size, 4096u);
+  EXPECT_EQ(t.pa.value(), 0x81234018u);
+  t = walker.walk(reader, roots, VirtAddr(kernel_va));
+  ASSERT_TRUE(t.mapped());
+  EXPECT_EQ(t.region, 1u);
+  EXPECT_EQ(t.nsteps, 2u);
+  EXPECT_EQ(t.page_size, 65536u);
+  EXPECT_EQ(t.pa.value(), 0x90005678u);
+  EXPECT_EQ(paging.for_region(t.region).mode, &high);
+  EXPECT_EQ(paging.for_region(t.region).mode->levels[t.last().level].hw_name, "L3");
+  t = walker.walk(reader, roots, VirtAddr(0xfffffe0000123456));
+  ASSERT_TRUE(t.mapped());
+  EXPECT_EQ(t.page_size, uint64_t{512} << 20);
+  // A 48-bit TTBR1 address is outside the 42-bit half, and a 4 KiB TTBR0 one inside.
+  EXPECT_EQ(walker.walk(reader, roots, VirtAddr(0xffff800000000000)).status, Status::NoRegion);
+  EXPECT_EQ(walker.walk(reader, roots, VirtAddr(0x0001000000000000)).status, Status::NoRegion);
+
+  // Enumeration reads each region in its tree: 4 KiB in TTBR0, 64 KiB and 512 MiB in TTBR1.
+  std::vector<Range> mapped;
+  const EnumReport rep = enumerate(paging, reader, roots, {}, [&](const Range& r) {
+    if (r.kind == RangeKind::Mapped) mapped.push_back(r);
+    return true;
+  });
+  EXPECT_TRUE(rep.unreadable.empty());
+  ASSERT_EQ(mapped.size(), 3u);
+  EXPECT_EQ(mapped[0].start.value(), user_va & ~uint64_t{0xfff});
+  EXPECT_EQ(mapped[0].page_size(m), 4096u);
+  EXPECT_EQ(mapped[1].start.value(), kernel_va & ~uint64_t{0xffff});
+  EXPECT_EQ(mapped[1].page_size(m), 65536u);
+  EXPECT_EQ(mapped[1].pa.value(), 0x90000000u);
+  EXPECT_EQ(mapped[2].page_size(m), uint64_t{512} << 20);
+  for (const Range& r : mapped) {
+    const Translation w = walker.walk(reader, roots, r.start);
+    EXPECT_EQ(w.pa, r.pa) << std::hex << r.start.value();
+    EXPECT_EQ(w.page_size, r.page_size(m));
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(EveryMode, Arm64Walk, ::testing::ValuesIn(all_modes().begin(), all_modes().end()),

@@ -258,35 +258,42 @@ tl::expected<CpuPaging, std::string> Arm64Architecture::paging_from_cpu(const Cp
   const TcrFields f = decode_tcr(*tcr);
   for (unsigned h = 0; h < 2; ++h)
     if (!f.granule_kib[h]) return tl::unexpected(fmt::format("TCR_EL1 0x{:x}: TG{} is a reserved encoding", *tcr, h));
-  if (f.va_bits[0] != f.va_bits[1] || f.granule_kib[0] != f.granule_kib[1])
-    return tl::unexpected(fmt::format(
-        "TCR_EL1 0x{:x} gives TTBR0 a {}-bit space of {} KiB pages and TTBR1 a {}-bit one of {} KiB pages: halves of "
-        "different shapes are not supported yet",
-        *tcr, f.va_bits[0], f.granule_kib[0], f.va_bits[1], f.granule_kib[1]));
-  const unsigned va = f.va_bits[0], kib = f.granule_kib[0];
-  if (va < 36 || va > 52)
-    return tl::unexpected(fmt::format("TCR_EL1 0x{:x}: a {}-bit VA (T0SZ {}) is outside the 36..52 bits pagewalk "
-                                      "knows",
-                                      *tcr, va, 64 - va));
-  if (va > 48 && kib != 64 && !f.ds)
-    return tl::unexpected(fmt::format("TCR_EL1 0x{:x}: a {}-bit VA with {} KiB pages needs TCR.DS=1 (FEAT_LPA2)", *tcr,
-                                      va, kib));
+  // Each half has its own size and granule (T0SZ/TG0, T1SZ/TG1); halves that differ make a
+  // split mode, each half walked in its own shape.
+  const PagingMode* halves[2] = {nullptr, nullptr};
+  for (unsigned h = 0; h < 2; ++h) {
+    const unsigned va = f.va_bits[h], kib = f.granule_kib[h];
+    if (va < 36 || va > 52)
+      return tl::unexpected(fmt::format("TCR_EL1 0x{:x}: a {}-bit TTBR{} VA (T{}SZ {}) is outside the 36..52 bits "
+                                        "pagewalk knows",
+                                        *tcr, va, h, h, 64 - va));
+    if (va > 48 && kib != 64 && !f.ds)
+      return tl::unexpected(fmt::format("TCR_EL1 0x{:x}: a {}-bit TTBR{} VA with {} KiB pages needs TCR.DS=1 "
+                                        "(FEAT_LPA2)",
+                                        *tcr, va, h, kib));
+    halves[h] = mode_named(fmt::format("arm64-{}k-{}", kib, va));
+  }
   if (!f.pa_bits) return tl::unexpected(fmt::format("TCR_EL1 0x{:x}: IPS is a reserved encoding", *tcr));
-  const std::string name = fmt::format("arm64-{}k-{}", kib, va);
-  for (const PagingMode* m : all_modes())
-    if (m->name == name) p.mode = m;
-  p.mode_source = fmt::format("TCR_EL1 0x{:x} (T0SZ {}, TG0 {}K, IPS {} bits{})", *tcr, 64 - va, kib, f.pa_bits,
-                              f.ds ? ", DS" : "");
-  p.options.pa_bits = static_cast<uint8_t>(std::min<unsigned>(f.pa_bits, p.mode->default_pa_bits));
+  p.mode = &split_mode(*halves[0], *halves[1]);
+  if (p.mode->split())
+    p.mode_source = fmt::format("TCR_EL1 0x{:x} (T0SZ {}, TG0 {}K, T1SZ {}, TG1 {}K, IPS {} bits{})", *tcr,
+                                64 - f.va_bits[0], f.granule_kib[0], 64 - f.va_bits[1], f.granule_kib[1], f.pa_bits,
+                                f.ds ? ", DS" : "");
+  else
+    p.mode_source = fmt::format("TCR_EL1 0x{:x} (T0SZ {}, TG0 {}K, IPS {} bits{})", *tcr, 64 - f.va_bits[0],
+                                f.granule_kib[0], f.pa_bits, f.ds ? ", DS" : "");
+  // The OA size is IPS's, whatever the VA size: 64 KiB descriptors carry OA[51:48] in bits
+  // 15:12 whenever it is 52 bits (FEAT_LPA, D8.3.1), a 48-bit VA too.
+  p.options.pa_bits = static_cast<uint8_t>(f.pa_bits);
   p.options.attribute_register = cpu.get(R::kMair);
-  if (f.ds && kib != 64) p.options.cpu_flags |= kDs;
+  if (f.ds) p.options.cpu_flags |= kDs;  // the LPA2 format of the 4 and 16 KiB halves (lpa2_format)
   // TBI0/TBI1: that half ignores the VA's top byte (D8.8); the source says which it took.
   p.options.tagged_halves = static_cast<uint8_t>((f.tbi[0] ? 1 : 0) | (f.tbi[1] ? 2 : 0));
   if (f.tbi[0] || f.tbi[1])
     p.mode_source += fmt::format(", top byte ignored in {}", f.tbi[0] && f.tbi[1] ? "both halves" : f.tbi[0] ? "TTBR0's half" : "TTBR1's half");
   const auto ttbr0 = cpu.get(R::kTtbr0), ttbr1 = cpu.get(R::kTtbr1);
   if (!ttbr0 || !ttbr1) return tl::unexpected(fmt::format("CPU {} lacks TTBR0_EL1 or TTBR1_EL1", cpu.index));
-  p.roots = RootSet(root_from_register(*p.mode, *ttbr0), root_from_register(*p.mode, *ttbr1));
+  p.roots = RootSet(root_from_register(p.mode->tree(0), *ttbr0), root_from_register(p.mode->tree(1), *ttbr1));
   p.root_register = *ttbr0;
   p.root_source = fmt::format("TTBR0_EL1 0x{:x}, TTBR1_EL1 0x{:x}", *ttbr0, *ttbr1);
   return p;

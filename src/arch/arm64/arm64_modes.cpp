@@ -1,8 +1,12 @@
 #include "arch/arm64/arm64_modes.hpp"
 
+#include <algorithm>
 #include <array>
 #include <deque>
+#include <map>
+#include <mutex>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "arch/arm64/arm64_arch.hpp"
@@ -86,5 +90,54 @@ int level_number(const PagingMode& mode, unsigned level) {
 }
 
 std::span<const PagingMode* const> all_modes() { return store().list; }
+
+const PagingMode* mode_named(std::string_view name) {
+  for (const PagingMode* m : all_modes())
+    if (m->name == name) return m;
+  return nullptr;
+}
+
+namespace {
+
+// The split modes made so far: made on first use, kept for the program's life (a Paging
+// points at its mode).
+struct SplitStore {
+  std::mutex lock;
+  std::deque<std::string> texts;
+  std::deque<std::array<VaRegion, 2>> regions;
+  std::map<std::pair<const PagingMode*, const PagingMode*>, PagingMode> modes;
+};
+
+// "4 KiB granule, 48-bit VA, 4 levels from L0" of a mode's description (it starts
+// "AArch64 " and ends with the OA size).
+std::string_view shape_of(const PagingMode& m) {
+  std::string_view d = m.description;
+  d.remove_prefix(d.find(' ') + 1);
+  return d.substr(0, d.rfind(", "));
+}
+
+}  // namespace
+
+const PagingMode& split_mode(const PagingMode& low, const PagingMode& high) {
+  if (&low == &high) return low;
+  static SplitStore store;
+  const std::lock_guard<std::mutex> hold(store.lock);
+  const auto key = std::make_pair(&low, &high);
+  if (auto it = store.modes.find(key); it != store.modes.end()) return it->second;
+  const std::string_view high_name = std::string_view(high.name).substr(std::string_view("arm64-").size());
+  const std::string& name = store.texts.emplace_back(std::string(low.name) + "/" + std::string(high_name));
+  const std::string& description = store.texts.emplace_back(
+      "AArch64 TTBR0: " + std::string(shape_of(low)) + "; TTBR1: " + std::string(shape_of(high)));
+  // Region i is region i of the tree its root names (PagingMode::trees); the mode's own
+  // levels, size and traits are TTBR1's, the kernel's half.
+  const auto& regions = store.regions.emplace_back(std::array<VaRegion, 2>{low.regions[0], high.regions[1]});
+  PagingMode m = high;
+  m.name = name;
+  m.description = description;
+  m.default_pa_bits = std::max(low.default_pa_bits, high.default_pa_bits);
+  m.regions = regions;
+  m.trees = {&low, &high};
+  return store.modes.emplace(key, m).first->second;
+}
 
 }  // namespace pagewalk::arm64

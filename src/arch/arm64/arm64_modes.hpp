@@ -2,7 +2,8 @@
 // size from 36 to 52 bits, the start level derived from both (Arm ARM D8.2, "Translation
 // table walk": each level resolves granule-3 bits; the top level takes what is left, level
 // -1 for 52-bit VAs with 4 KiB pages under FEAT_LPA2). Both halves, TTBR0 (low) and TTBR1
-// (high), have the same size and granule in these modes.
+// (high), have the same size and granule in these modes; split_mode joins two of them when
+// TCR_EL1 gives the halves different ones.
 #pragma once
 
 #include <cstdint>
@@ -39,5 +40,11 @@ enum CpuFlag : uint32_t {
 
 // Every mode, 4 KiB then 16 KiB then 64 KiB, VA size ascending: "arm64-4k-48", ...
 [[nodiscard]] std::span<const PagingMode* const> all_modes();
+// The mode by name ("arm64-16k-47"), or nullptr.
+[[nodiscard]] const PagingMode* mode_named(std::string_view name);
+// The address space whose TTBR0 half has `low`'s size and granule and whose TTBR1 half has
+// `high`'s (T0SZ != T1SZ or TG0 != TG1): a split PagingMode ("arm64-4k-48/64k-42") made
+// once per pair and kept; `low` itself when the two are the same.
+[[nodiscard]] const PagingMode& split_mode(const PagingMode& low, const PagingMode& high);
 
 }  // namespace pagewalk::arm64
