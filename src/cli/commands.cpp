@@ -506,12 +506,12 @@ int cmd_entry(const std::string& value, const std::string& level_name, const std
     case EntryKind::Table: out += fmt::format("  kind    table\n  next    table at PA 0x{:x}\n", d.addr); break;
     case EntryKind::Leaf:
       out += fmt::format("  kind    leaf: maps a {} page\n  frame   0x{:x} (pfn 0x{:x})\n", human_size(size), d.addr,
-                         d.addr >> 12);
+                         d.addr >> m.page_shift());
       break;
     case EntryKind::ProtNone:
-      out += fmt::format("  kind    PROT_NONE (not present to the MMU; Linux keeps the PFN inverted)\n"
+      out += fmt::format("  kind    PROT_NONE (not present to the MMU; Linux keeps the frame in it)\n"
                          "  frame   0x{:x} (pfn 0x{:x}), {} page\n",
-                         d.addr, d.addr >> 12, human_size(size));
+                         d.addr, d.addr >> m.page_shift(), human_size(size));
       break;
     case EntryKind::Swap:
       out += fmt::format("  kind    swap entry\n  type    {} ({})\n  offset  0x{:x}\n", d.swap_type,
@@ -524,6 +524,13 @@ int cmd_entry(const std::string& value, const std::string& level_name, const std
       break;
   }
   out += fmt::format("  flags   {}\n", join_flags(p, level, raw));
+  // The architecture's own numbers (x86: the protection key; AArch64: AttrIndx, SH, the span
+  // of a contiguous run).
+  std::string fields;
+  for (const EntryField& f : m.arch->entry_fields(m, level, raw, p.options))
+    fields += fmt::format("{}{} {}", fields.empty() ? "" : ", ", f.name,
+                          f.value >= 4096 ? fmt::format("0x{:x} ({})", f.value, human_size(f.value)) : std::to_string(f.value));
+  if (!fields.empty()) out += fmt::format("  fields  {}\n", fields);
   if (d.kind == EntryKind::Leaf || d.kind == EntryKind::Table) out += fmt::format("  access  {}\n", access_view(d.access));
   fmt::print("{}", out);
   return kAllMapped;

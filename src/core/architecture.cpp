@@ -49,7 +49,7 @@ tl::expected<CpuPaging, std::string> Architecture::paging_from_cpu(const CpuStat
       fmt::format("{} has no rules for CPU {}'s registers: give the root and the mode", name(), cpu.index));
 }
 
-std::vector<std::string> Architecture::access_notes(const Paging&, const Translation&) const { return {}; }
+std::vector<std::string> Architecture::trace_notes(const Paging&, const Translation&) const { return {}; }
 
 std::string Architecture::describe_registers(const CpuState& cpu) {
   std::string s;

@@ -90,8 +90,10 @@ class Architecture {
   [[nodiscard]] virtual PhysAddr root_from_register(const PagingMode& mode, uint64_t value) const;
   // The mode, roots and decode options a CPU state selects.
   [[nodiscard]] virtual tl::expected<CpuPaging, std::string> paging_from_cpu(const CpuState& cpu) const;
-  // Rules the CPU applies beyond a page's own rights, for the trace (nothing by default).
-  [[nodiscard]] virtual std::vector<std::string> access_notes(const Paging& paging, const Translation& t) const;
+  // What the trace adds about a translation (nothing by default): rules the CPU applies
+  // beyond the page's own rights (x86's SMEP, SMAP, CR0.WP), how far one TLB entry for it
+  // may reach (AArch64's contiguous runs).
+  [[nodiscard]] virtual std::vector<std::string> trace_notes(const Paging& paging, const Translation& t) const;
   // One line on a CPU state's paging registers, for `info` (by default every register).
   [[nodiscard]] virtual std::string describe_cpu(const CpuState& cpu) const { return describe_registers(cpu); }
   // "cr0 0x... cr3 0x...": every register of a CPU state.

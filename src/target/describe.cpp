@@ -83,7 +83,7 @@ void append_translation_trace(std::string& out, const Paging& space, const Trans
   if (t.status == Status::Mapped && !notes.frame_held)
     fmt::format_to(o, "  note: PA 0x{:x} is not in the target's memory: the frame is mapped but its bytes are not in "
                       "this source\n", t.pa.value());
-  for (const std::string& note : m.arch->access_notes(paging, t)) fmt::format_to(o, "  note: {}\n", note);
+  for (const std::string& note : m.arch->trace_notes(paging, t)) fmt::format_to(o, "  note: {}\n", note);
 }
 
 }  // namespace pagewalk::target

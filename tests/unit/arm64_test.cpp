@@ -129,6 +129,47 @@ TEST(Arm64Decode, MairNamesTheMemoryType) {
   EXPECT_EQ(kArchitecture.flag_names(m, 3, 0x1000 | kV | kTP | kAF, {}).join(), "V PAGE AF");  // MAIR unknown
 }
 
+// The Contiguous bit's run (D8.6.1): how many entries, at which levels, for each granule;
+// the span shows as a field of the entry and in the trace.
+TEST(Arm64Decode, ContiguousRunsSpanWhatTheGranuleSays) {
+  struct Want {
+    std::string_view mode;
+    int level_number;
+    unsigned entries;
+    uint64_t bytes;
+  };
+  for (const Want& w : {Want{"arm64-4k-48", 3, 16, 64 << 10}, {"arm64-4k-48", 2, 16, 32 << 20},
+                        {"arm64-4k-48", 1, 16, uint64_t{16} << 30}, {"arm64-4k-48", 0, 0, 0},
+                        {"arm64-16k-47", 3, 128, 2 << 20}, {"arm64-16k-47", 2, 32, 1 << 30}, {"arm64-16k-47", 1, 0, 0},
+                        {"arm64-64k-48", 3, 32, 2 << 20}, {"arm64-64k-48", 2, 32, uint64_t{16} << 30}}) {
+    const PagingMode& m = mode(w.mode);
+    const unsigned level = static_cast<unsigned>(w.level_number - level_number(m, 0));
+    EXPECT_EQ(contiguous_entries(m, level), w.entries) << w.mode << " L" << w.level_number;
+    const bool last = w.level_number == 3;
+    const uint64_t raw = (uint64_t{1} << 52) | 0x80000000 | kV | (last ? kTP : 0) | kAF;
+    uint64_t run = 0;
+    for (const EntryField& f : kArchitecture.entry_fields(m, level, raw, {}))
+      if (f.name == "ContiguousRun") run = f.value;
+    EXPECT_EQ(run, last || m.levels[level].can_be_leaf ? w.bytes : 0) << w.mode << " L" << w.level_number;
+  }
+  // The trace: the run around the VA, aligned, and its frames.
+  const PagingMode& m = mode("arm64-4k-48");
+  Translation t;
+  t.status = Status::Mapped;
+  t.va = VirtAddr(0x24003008);
+  t.pa = PhysAddr(0x12340003008);
+  t.page_size = 4096;
+  t.nsteps = 4;
+  t.steps[3].level = 3;
+  t.steps[3].raw = (uint64_t{1} << 52) | 0x12340003000 | kV | kTP | kAF;
+  const auto notes = kArchitecture.trace_notes(Paging{&m, {}}, t);
+  ASSERT_EQ(notes.size(), 1u);
+  EXPECT_NE(notes[0].find("one of 16 pte entries that map 0x24000000-0x2400ffff to PA 0x12340000000"), std::string::npos)
+      << notes[0];
+  t.steps[3].raw &= ~(uint64_t{1} << 52);
+  EXPECT_TRUE(kArchitecture.trace_notes(Paging{&m, {}}, t).empty());
+}
+
 TEST(Arm64Decode, AccessRightsOfEachLevelAndTheImplicitPxn) {
   const PagingMode& m = mode("arm64-4k-48");
   const DecodeOptions o{};

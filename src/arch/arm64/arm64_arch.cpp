@@ -211,7 +211,30 @@ std::vector<EntryField> Arm64Architecture::entry_fields(const PagingMode& mode, 
   if (d.kind != EntryKind::Leaf && d.kind != EntryKind::ProtNone) return {};
   std::vector<EntryField> out{{"AttrIndx", (raw >> kAttrIndx) & 7}};
   if (!format_of(mode, opt).lpa2) out.push_back({"SH", (raw >> kSh) & 3});  // under LPA2 SH is TCR's
+  if (const unsigned n = bit(raw, kContiguous) ? contiguous_entries(mode, level) : 0)
+    out.push_back({"ContiguousRun", uint64_t{n} << mode.levels[level].shift});  // bytes the run maps
   return out;
+}
+
+unsigned contiguous_entries(const PagingMode& mode, unsigned level) {
+  const int number = level_number(mode, level);
+  switch (granule_shift(mode)) {
+    case 12: return number >= 1 ? 16 : 0;
+    case 14: return number == 3 ? 128 : number == 2 ? 32 : 0;
+    default: return number >= 2 ? 32 : 0;
+  }
+}
+
+// A leaf with the Contiguous bit is one of a run the TLB may cache as one entry: the run's
+// aligned VA and PA ranges, for the trace.
+std::vector<std::string> Arm64Architecture::trace_notes(const Paging& paging, const Translation& t) const {
+  if (t.status != Status::Mapped || !bit(t.last().raw, kContiguous)) return {};
+  const unsigned n = contiguous_entries(*paging.mode, t.last().level);
+  if (!n) return {};
+  const uint64_t run = n * t.page_size, va = t.va.value() & ~(run - 1), pa = t.pa.value() & ~(run - 1);
+  return {fmt::format("Contiguous: one of {} {} entries that map 0x{:x}-0x{:x} to PA 0x{:x} together (a TLB may hold "
+                      "the run as one entry)",
+                      n, paging.mode->levels[t.last().level].linux_name, va, va + run - 1, pa)};
 }
 
 // The access flag and Linux's software dirty bit change as pages are used, not what they map.

@@ -76,6 +76,7 @@ class Arm64Architecture final : public Architecture {
                                                      const DecodeOptions& options) const override;
   [[nodiscard]] uint64_t coalesce_ignored_attrs(const PagingMode& mode) const override;
   [[nodiscard]] std::shared_ptr<const WalkEngine> make_engine(const Paging& paging) const override;
+  [[nodiscard]] std::vector<std::string> trace_notes(const Paging& paging, const Translation& t) const override;
   [[nodiscard]] PhysAddr root_from_register(const PagingMode& mode, uint64_t ttbr) const override;
   // TCR_EL1 picks the mode (T0SZ/T1SZ, TG0/TG1, DS), the OA size (IPS) and TTBR0/TTBR1 the
   // roots; SCTLR_EL1.M, when known, whether the MMU is on.
@@ -101,6 +102,12 @@ struct TcrFields {
 [[nodiscard]] TcrFields decode_tcr(uint64_t tcr);
 
 extern const Arm64Architecture kArchitecture;
+
+// The entries one contiguous run spans at `level` (D8.6.1, "The Contiguous bit"; Linux's
+// CONT_PTES and CONT_PMDS, pgtable-hwdef.h): 16 at levels 1 to 3 with 4 KiB pages; 128 at
+// level 3 and 32 at level 2 with 16 KiB; 32 at levels 2 and 3 with 64 KiB. 0 where the bit
+// names no run.
+[[nodiscard]] unsigned contiguous_entries(const PagingMode& mode, unsigned level);
 
 // The output address field of a descriptor (a table's next level, a block's or page's frame)
 // for the mode's granule and descriptor format, aligned to `align_shift`.

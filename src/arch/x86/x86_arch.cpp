@@ -95,7 +95,7 @@ tl::expected<CpuPaging, std::string> X86Architecture::paging_from_cpu(const CpuS
   return p;
 }
 
-std::vector<std::string> X86Architecture::access_notes(const Paging& paging, const Translation& t) const {
+std::vector<std::string> X86Architecture::trace_notes(const Paging& paging, const Translation& t) const {
   std::vector<std::string> notes;
   const uint32_t f = paging.options.cpu_flags;
   if (!(f & kRegistersKnown) || t.status != Status::Mapped) return notes;

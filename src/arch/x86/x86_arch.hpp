@@ -22,7 +22,7 @@ class X86Architecture final : public Architecture {
   [[nodiscard]] std::shared_ptr<const WalkEngine> make_engine(const Paging& paging) const override;
   [[nodiscard]] PhysAddr root_from_register(const PagingMode& mode, uint64_t cr3) const override;
   [[nodiscard]] tl::expected<CpuPaging, std::string> paging_from_cpu(const CpuState& cpu) const override;
-  [[nodiscard]] std::vector<std::string> access_notes(const Paging& paging, const Translation& t) const override;
+  [[nodiscard]] std::vector<std::string> trace_notes(const Paging& paging, const Translation& t) const override;
   [[nodiscard]] std::string describe_cpu(const CpuState& cpu) const override;
 };
 
