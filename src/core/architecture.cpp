@@ -29,7 +29,21 @@ std::vector<EntryField> Architecture::entry_fields(const PagingMode&, unsigned, 
   return {};
 }
 
-std::string_view Architecture::swap_kind(unsigned /*type*/) const { return "swap"; }
+std::string_view Architecture::swap_kind(unsigned type) const {
+  constexpr unsigned kMaxSwapfiles = 23;  // 32 - 4 device - 3 migration - 1 hwpoison - 1 marker
+  constexpr std::string_view kSpecial[] = {"hwpoison",
+                                           "migration-read",
+                                           "migration-read-exclusive",
+                                           "migration-write",
+                                           "device-private-write",
+                                           "device-private-read",
+                                           "device-exclusive-write",
+                                           "device-exclusive-read",
+                                           "pte-marker"};
+  if (type < kMaxSwapfiles) return "swap";
+  if (type - kMaxSwapfiles < std::size(kSpecial)) return kSpecial[type - kMaxSwapfiles];
+  return "unknown";
+}
 
 uint64_t Architecture::coalesce_ignored_attrs(const PagingMode&) const { return 0; }
 

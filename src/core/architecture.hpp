@@ -79,7 +79,9 @@ class Architecture {
   [[nodiscard]] virtual uint64_t flag_bits(const PagingMode& mode, unsigned level) const;
   [[nodiscard]] virtual std::vector<EntryField> entry_fields(const PagingMode& mode, unsigned level, uint64_t raw,
                                                              const DecodeOptions& options) const;
-  // What a Linux swap type number denotes on this architecture's kernels.
+  // What a Linux swap type number denotes on this architecture's kernels. By default the
+  // generic numbering of include/linux/swap.h on a kernel with every special type configured
+  // (32 types, the top 9 hwpoison, migration, device, marker), which x86 and arm64 share.
   [[nodiscard]] virtual std::string_view swap_kind(unsigned type) const;
   // Attribute bits that do not split a coalesced run (bits the MMU sets as it goes).
   [[nodiscard]] virtual uint64_t coalesce_ignored_attrs(const PagingMode& mode) const;

@@ -186,7 +186,10 @@ class Arm64Linux final : public LinuxArch {
 
   // __cpu_setup sets TCR_EL1.TBI0 always (arch/arm64/mm/proc.S): user pointers may carry a
   // tag. TBI1 only comes with MTE or KASAN's software tags, which the CPU's TCR would say.
-  void kernel_options(DecodeOptions& o) const override { o.tagged_halves |= 1; }
+  void kernel_options(std::string_view release, DecodeOptions& o) const override {
+    o.tagged_halves |= 1;  // TCR_EL1.TBI0, which __cpu_setup always sets
+    o.cpu_flags |= arm64_release(release).entry_flags;
+  }
 
   [[nodiscard]] uint64_t text_link_address() const override { return kDefaultLink; }
   [[nodiscard]] std::string_view layout_document() const override {
@@ -275,6 +278,7 @@ Arm64Release arm64_release(std::string_view release) {
   r.era = v < 5004 ? Arm64Era::Before54 : v < 5011 ? Arm64Era::Flipped54 : Arm64Era::Since511;
   r.bpf_region = v >= 5000 && v < 5016;
   if (v >= 6005) r.modules_vsize = uint64_t{2} << 30;
+  r.entry_flags = v < 5019 ? uint32_t{arm64::kLinuxBefore519} : v >= 6010 ? uint32_t{arm64::kLinuxSince610} : 0u;
   return r;
 }
 

@@ -31,6 +31,9 @@ struct Arm64Release {
   // 5.15 stable kernels dropped it too, and those say so in VMCOREINFO since 5.18 anyway).
   bool bpf_region = false;
   uint64_t modules_vsize = uint64_t{128} << 20;  // MODULES_VSIZE: SZ_128M, SZ_2G since 6.5
+  // How pgtable.h encodes swap and PROT_NONE entries: arm64::CpuFlag kLinuxBefore519,
+  // kLinuxSince610, or 0 for 5.19 to 6.9 (the decoder's default).
+  uint32_t entry_flags = 0;
 };
 
 struct Arm64LayoutParams {

@@ -232,7 +232,7 @@ tl::expected<std::unique_ptr<LinuxKernel>, std::string> LinuxKernel::discover(co
     k->paging.mode = k->arch->mode(vi, in.cpus, k->mode_source);
   }
   k->paging.options = in.options;
-  k->arch->kernel_options(k->paging.options);
+  k->arch->kernel_options(k->release, k->paging.options);
 
   // The kernel's PGD: its symbol through the kernel-image mapping.
   k->kernel_pgd_va = override_of("pgd");

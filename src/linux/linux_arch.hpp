@@ -85,8 +85,9 @@ class LinuxArch {
   };
   [[nodiscard]] virtual std::vector<NamedBase> conversion_bases(const LinuxKernel& k) const = 0;
   // How the kernel runs its MMU beyond what the mode says, when no CPU register tells
-  // (arm64: the top byte of TTBR0 addresses is ignored).
-  virtual void kernel_options(DecodeOptions& /*options*/) const {}
+  // (arm64: the top byte of TTBR0 addresses is ignored), and how its release encodes the
+  // entries the MMU does not read (arm64: swap and PROT_NONE, by version).
+  virtual void kernel_options(std::string_view /*release*/, DecodeOptions& /*options*/) const {}
   // What the architecture learns once the kernel's PGD and symbols are known (i386: where
   // lowmem ends, from the kernel's own tables; where cpu_entry_area starts, from the CPUs).
   virtual void complete(LinuxKernel& /*kernel*/, std::span<const CpuState> /*cpus*/) const {}

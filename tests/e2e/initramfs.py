@@ -73,6 +73,14 @@ if [ -f /lib/modules/ORDER ]; then
     done
 fi
 if [ -d /sys/firmware/qemu_fw_cfg ]; then echo "INFO fwcfg yes"; else echo "INFO fwcfg no"; fi
+# With zram loaded: a swap device, so that hello-mm's "swap" page can go out to it.
+if [ -e /sys/block/zram0/disksize ]; then
+    if echo 16M > /sys/block/zram0/disksize && mkswap /dev/zram0 >/dev/null && swapon /dev/zram0; then
+        echo "INFO swapdev zram0"
+    else
+        echo "NOTE zram swap failed"
+    fi
+fi
 # The loaded modules and their symbols as the kernel's /proc shows them (modules' oracle).
 print_modules() {
     sed 's/^/INFO proc_module /' /proc/modules

@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
-"""A kernel module and the modules it depends on, from an unpacked linux-image package's
+"""Kernel modules and the modules they depend on, from an unpacked linux-image package's
 lib/modules tree, decompressed and in insmod order (each module's .modinfo "depends="
 string: the package ships no modules.dep, depmod writes it on installation).
 
-Usage: kmodules.py LIB_MODULES_DIR OUT_DIR MODULE   (writes OUT_DIR/*.ko and OUT_DIR/ORDER)
+Usage: kmodules.py LIB_MODULES_DIR OUT_DIR MODULE...   (writes OUT_DIR/*.ko and OUT_DIR/ORDER)
 """
 import lzma
 import os
@@ -15,8 +15,8 @@ class ModuleError(RuntimeError):
     pass
 
 
-def collect(root, out, want):
-    """Write `want` and its dependencies as OUT/NAME.ko and their load order as OUT/ORDER."""
+def collect(root, out, *wants):
+    """Write `wants` and their dependencies as OUT/NAME.ko and their load order as OUT/ORDER."""
     paths = {}
     for d, _, files in os.walk(root):
         for f in files:
@@ -45,14 +45,15 @@ def collect(root, out, want):
         with open(os.path.join(out, name + ".ko"), "wb") as f:
             f.write(data)
         order.append(name + ".ko")
-    visit(want)
+    for want in wants:
+        visit(want)
     with open(os.path.join(out, "ORDER"), "w") as f:
         f.write("\n".join(order) + "\n")
     return order
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 4:
+    if len(sys.argv) < 4:
         sys.exit(__doc__)
     try:
         collect(*sys.argv[1:])

@@ -85,6 +85,32 @@ def hello_kpageflags(guest):
     return out
 
 
+def hello_swapped(guest):
+    """{name: (type, offset)}: the swap entry /proc/self/pagemap gives for each program page
+    that was paged out, as the program printed it."""
+    out = {}
+    for line in guest.info.get("swap", "").splitlines():
+        f = line.split()
+        if len(f) == 3:
+            out[f[0]] = (int(f[1]), int(f[2], 16))
+    return out
+
+
+def check_swapped(res, kind, program, records, swapped):
+    """Each paged-out program page: pagewalk's record says swap, with the type and offset
+    the guest's pagemap gives (so the release's swap layout is read as the kernel wrote it),
+    and `read` of it says swapped out rather than giving bytes."""
+    by_va = {va: r for (_, va, _, _), r in zip(program, records)}
+    for name, (stype, offset) in swapped.items():
+        va = next((v for n, v, _, _ in program if n == name), None)
+        r = by_va.get(va, {})
+        got = r.get("swap") or {}
+        if r.get("status") != "swap" or got.get("type") != stype or as_int(got.get("offset")) != offset:
+            res.fail(kind, f"{name} 0x{va or 0:x}: pagewalk {r.get('status')} {got}, pagemap swap type {stype} "
+                           f"offset 0x{offset:x}")
+        res.count(f"{kind}_entries")
+
+
 # Bits of /proc/kpageflags (include/uapi/linux/kernel-page-flags.h) that page decides from
 # the struct page alone and that stay as they are once the program's pages are faulted in
 # (LRU, ACTIVE, REFERENCED move with reclaim's per-CPU batches; MMAP is counted elsewhere).

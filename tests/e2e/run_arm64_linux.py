@@ -5,7 +5,8 @@ held to QEMU's own MMU (`gva2gpa`) and the guest's own /proc:
 
   * the program's VAs through its mm->pgd (`translate --pid`, no debug symbols: BTF and
     init_task are found in the image): PA = gva2gpa, PFN = /proc/self/pagemap's, and
-    "Hello mm paging!" read at the heap's translated address;
+    "Hello mm paging!" read at the heap's translated address; a page the program paged out
+    to the guest's zram swap (MADV_PAGEOUT) is a swap entry with pagemap's type and offset;
   * kernel VAs in every region (linear map, the image, every /proc/vmallocinfo area,
     the module, vmemmap, the fixmap, PCI I/O, holes) through swapper_pg_dir (--kernel) =
     gva2gpa. QEMU's debug translation follows the vCPU's EL and E0PD keeps EL0 out of
@@ -46,7 +47,7 @@ import foreign_apt  # noqa: E402
 import kmodules  # noqa: E402
 from initramfs import build_initramfs  # noqa: E402
 from linux_checks import KPF_STABLE, check_maps, check_modules, guest_modules, hello_kpageflags, hello_maps  # noqa: E402
-from linux_checks import hello_status  # noqa: E402
+from linux_checks import check_swapped, hello_status, hello_swapped  # noqa: E402
 from linux_checks import task_matches_status  # noqa: E402
 from qemu_guest import QemuGuest  # noqa: E402
 # The checks' shared pieces, as the 32-bit suite defines them.
@@ -57,8 +58,9 @@ MIB = 1 << 20
 PAGE = 4096
 CPU = "max,pauth-impdef=on"  # QEMU's own pointer-auth algorithm: the same MMU, a faster TCG
 # name, RAM, extra kernel arguments: KASLR as Debian boots, and without it (the image at
-# KIMAGE_VADDR = MODULES_END, the modules in their own region)
-CASES = [("arm64-4k-48", "512M", ""), ("arm64-4k-48-nokaslr", "1G", "nokaslr")]
+# KIMAGE_VADDR = MODULES_END, the modules in their own region). hello-mm pages one page out
+# to a zram swap device in both.
+CASES = [("arm64-4k-48", "512M", "hellomm=swap"), ("arm64-4k-48-nokaslr", "1G", "nokaslr hellomm=swap")]
 
 
 def fetch(cache):
@@ -75,9 +77,11 @@ def fetch(cache):
         found = glob.glob(os.path.join(out, pkg, "boot", "vmlinuz-*"))
         if not found:
             raise SetupError(f"{pkg} holds no vmlinuz (remove {stamp} to fetch again)")
+        # qemu_fw_cfg for the VMCOREINFO device; zram for a swap device in the guest.
         modules = os.path.join(out, "modules")
-        if not os.path.isfile(os.path.join(modules, "ORDER")):
-            kmodules.collect(os.path.join(out, pkg, "lib", "modules"), modules, "qemu_fw_cfg")
+        order = os.path.join(modules, "ORDER")
+        if not os.path.isfile(order) or "zram.ko" not in open(order).read().split():
+            kmodules.collect(os.path.join(out, pkg, "lib", "modules"), modules, "qemu_fw_cfg", "zram")
     except (foreign_apt.FetchError, kmodules.ModuleError) as e:
         raise SetupError(str(e))
     busybox = os.path.join(out, "busybox-static", "bin", "busybox")
@@ -299,7 +303,7 @@ def run_case(pw, work, name, memory, append, vmlinuz, modules, busybox, hello):
         regs, _ = g.stop_in_user_mode()
         program = list(g.vas)
         proc = {"status": hello_status(g), "maps": hello_maps(g), "kpageflags": hello_kpageflags(g),
-                "vmalloc": vmalloc_areas(g), "modules": guest_modules(g)}
+                "vmalloc": vmalloc_areas(g), "modules": guest_modules(g), "swapped": hello_swapped(g)}
         user_gpa = {va: g.gva2gpa(va) for _, va, _, _ in program}
 
         # The live guest first, through its gdbstub, while it is stopped at EL0.
@@ -349,6 +353,15 @@ def run_case(pw, work, name, memory, append, vmlinuz, modules, busybox, hello):
         if present and r.get("status") == "mapped" and int(r["pfn"], 16) != pfn:
             res.fail("pagemap", f"{name} 0x{va:x}: pagewalk pfn {r['pfn']}, the guest's pagemap 0x{pfn:x}")
         res.count("pagemap_checked", bool(present))
+    # The page the program paged out: a swap entry of 6.1's layout, = the guest's pagemap.
+    if not proc["swapped"]:
+        res.fail("swap", "the guest paged nothing out (no zram swap, or MADV_PAGEOUT kept the page)")
+    check_swapped(res, "swap", program, results, proc["swapped"])
+    for name in proc["swapped"]:
+        va = next(v for n, v, _, _ in program if n == name)
+        r = run([pw, "read", "--image", dump, "--pid", str(pid), "-n", "8", hex(va)])
+        if r.returncode == 0 or "swapped out" not in r.stdout + r.stderr:
+            res.fail("swap", f"read of the swapped page 0x{va:x}: exit {r.returncode}, {(r.stdout + r.stderr).strip()!r}")
     heap = next(va for n, va, _, _ in program if n == "heap")
     doc, _ = pw_doc(pw, "read", "--image", dump, "--pid", str(pid), "--string", "--json", hex(heap))
     if (doc or {}).get("string") != "Hello mm paging!\n":

@@ -188,17 +188,61 @@ TEST(Arm64Decode, AccessRightsOfEachLevelAndTheImplicitPxn) {
 
 // arch/arm64/include/asm/pgtable.h (6.1): swap TYPE in bits 8:3, OFFSET from bit 9;
 // PTE_PROT_NONE (bit 58) with valid clear.
-TEST(Arm64Decode, LinuxNonPresentEntries) {
+// Linux's entries the MMU does not read, as each release's arch/arm64/include/asm/pgtable.h
+// builds them (__swp_entry, PAGE_NONE, pmd_mkinvalid).
+TEST(Arm64Decode, LinuxNonPresentEntriesOfEachRelease) {
   const PagingMode& m = mode("arm64-4k-48");
-  const DecodeOptions o{};
-  const EntryDecode swap = kArchitecture.decode(m, 3, (uint64_t{0x1234} << 9) | (5u << 3), o);
-  EXPECT_EQ(swap.kind, EntryKind::Swap);
-  EXPECT_EQ(swap.swap_type, 5u);
-  EXPECT_EQ(swap.swap_offset, 0x1234u);
-  const EntryDecode none = kArchitecture.decode(m, 3, (uint64_t{1} << 58) | 0x45678000 | kTP | kAF, o);
-  EXPECT_EQ(none.kind, EntryKind::ProtNone);
-  EXPECT_EQ(none.addr, 0x45678000u);
-  EXPECT_EQ(kArchitecture.decode(m, 0, 0x12340, o).kind, EntryKind::NotPresent);  // no swap at the pgd
+  constexpr uint64_t kNgBit = uint64_t{1} << 11, kRo = uint64_t{1} << 7, kFrame = 0x45678000;
+  constexpr uint64_t kPageNoneBits = kTP | kAF | (3u << 8) | kRo | kNgBit | kPxnBit | kUxnBit;  // ~PTE_VALID
+  struct Release {
+    uint32_t flags;
+    uint64_t swap;  // type 5, offset 0x1234, exclusive where the release has the marker
+    bool exclusive;
+    uint64_t prot_none;
+    uint64_t split_pmd;  // a user THP's pmd after pmd_mkinvalid
+  };
+  const Release releases[] = {
+      // Before 5.19: TYPE 7:2, OFFSET 57:8; PTE_PROT_NONE bit 58, PMD_PRESENT_INVALID bit 59.
+      {kLinuxBefore519, (5u << 2) | (uint64_t{0x1234} << 8), false, kPageNoneBits | (uint64_t{1} << 58) | kFrame,
+       (uint64_t{1} << 59) | kAF | kUser | kFrame},
+      // 5.19 to 6.9: PTE_SWP_EXCLUSIVE bit 2, TYPE 7:3, OFFSET 57:8.
+      {0, 4 | (5u << 3) | (uint64_t{0x1234} << 8), true, kPageNoneBits | (uint64_t{1} << 58) | kFrame,
+       (uint64_t{1} << 59) | kAF | kUser | kFrame},
+      // 6.10: TYPE 10:6, OFFSET 61:12, PTE_PRESENT_INVALID = PTE_NG for both PROT_NONE and a
+      // split pmd (told apart by the user bits).
+      {kLinuxSince610, 4 | (5u << 6) | (uint64_t{0x1234} << 12), true, kPageNoneBits | kFrame,
+       kNgBit | kAF | kUser | kFrame},
+  };
+  for (const Release& r : releases) {
+    DecodeOptions o;
+    o.cpu_flags = r.flags;
+    const EntryDecode swap = kArchitecture.decode(m, 3, r.swap, o);
+    EXPECT_EQ(swap.kind, EntryKind::Swap) << r.flags;
+    EXPECT_EQ(swap.swap_type, 5u) << r.flags;
+    EXPECT_EQ(swap.swap_offset, 0x1234u) << r.flags;
+    const FlagNames sf = kArchitecture.flag_names(m, 3, r.swap, o);
+    EXPECT_EQ(sf.join(), r.exclusive ? "SWAP SWP_EXCLUSIVE" : "SWAP") << r.flags;
+    const EntryDecode none = kArchitecture.decode(m, 3, r.prot_none, o);
+    EXPECT_EQ(none.kind, EntryKind::ProtNone) << r.flags;
+    EXPECT_EQ(none.addr, kFrame);
+    EXPECT_EQ(none.access, Access{});
+    const std::string names = kArchitecture.flag_names(m, 3, r.prot_none, o).join();
+    EXPECT_EQ(names.substr(0, 14), "PROT_NONE PAGE") << names;
+    const EntryDecode split = kArchitecture.decode(m, 2, r.split_pmd, o);
+    EXPECT_EQ(split.kind, EntryKind::ProtNone) << r.flags;
+    EXPECT_EQ(split.addr, kFrame & ~((uint64_t{1} << 21) - 1)) << r.flags;
+    EXPECT_EQ(kArchitecture.flag_names(m, 2, r.split_pmd, o).join().substr(0, 21), "PRESENT_INVALID BLOCK");
+    EXPECT_EQ(kArchitecture.decode(m, 0, r.swap, o).kind, EntryKind::NotPresent);  // no swap at the pgd
+  }
+  // 6.10 keeps uffd-wp state in bit 58 of a valid pte and bit 3 of a swap entry.
+  DecodeOptions v610;
+  v610.cpu_flags = kLinuxSince610;
+  EXPECT_EQ(kArchitecture.flag_names(m, 3, (uint64_t{1} << 58) | kFrame | kV | kTP | kAF, v610).join(), "V PAGE AF UFFD_WP");
+  EXPECT_EQ(kArchitecture.flag_names(m, 3, (uint64_t{1} << 58) | kFrame | kV | kTP | kAF, {}).join(), "V PAGE AF");
+  EXPECT_EQ(kArchitecture.flag_names(m, 3, 8 | (5u << 6) | (uint64_t{7} << 12), v610).join(), "SWAP SWP_UFFD_WP");
+  // The generic swap numbering of include/linux/swap.h: the top types are special.
+  EXPECT_EQ(kArchitecture.swap_kind(5), "swap");
+  EXPECT_EQ(kArchitecture.swap_kind(24), "migration-read");
 }
 
 // The walk's fast path must answer as decode() for every descriptor it takes, and take

@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "arch/registry.hpp"
+#include "arch/arm64/arm64_modes.hpp"
 #include "linux/arm64.hpp"
 #include "linux/kernel.hpp"
 #include "linux/linux_arch.hpp"
@@ -59,6 +60,13 @@ TEST(LinuxArm64, ReleasesPickTheirEra) {
   EXPECT_EQ(arm64_release("6.1.0-57-arm64").modules_vsize, uint64_t{128} << 20);
   EXPECT_EQ(arm64_release("6.6.9").modules_vsize, uint64_t{2} << 30);
   EXPECT_EQ(arm64_release("not a release").era, Arm64Era::Since511);
+  // pgtable.h's swap and PROT_NONE encodings: three generations.
+  EXPECT_EQ(arm64_release("5.10.0-28-arm64").entry_flags, arm64::kLinuxBefore519);
+  EXPECT_EQ(arm64_release("5.19.0").entry_flags, 0u);
+  EXPECT_EQ(arm64_release("6.1.0-57-arm64").entry_flags, 0u);
+  EXPECT_EQ(arm64_release("6.9.12").entry_flags, 0u);
+  EXPECT_EQ(arm64_release("6.10.0").entry_flags, arm64::kLinuxSince610);
+  EXPECT_EQ(arm64_release("6.12.48+deb13-arm64").entry_flags, arm64::kLinuxSince610);
 }
 
 // Debian 6.1, VA_BITS=48, 4 KiB pages: memory.h's formulas give what its VMCOREINFO says

@@ -134,8 +134,8 @@ TEST(X86Entry, SwapEntries) {
       EXPECT_EQ(d.swap_offset, off);
     }
   }
-  EXPECT_EQ(x86::swap_kind(0), "swap");
-  EXPECT_EQ(x86::swap_kind(26), "migration-write");
+  EXPECT_EQ(x86::kArchitecture.swap_kind(0), "swap");
+  EXPECT_EQ(x86::kArchitecture.swap_kind(26), "migration-write");
   const uint64_t sd = x86::encode_swap(kX86_64_4Level, 3, 7) | 0x2 | 0x8;
   const auto f = x86::flag_names(kX86_64_4Level, kPte, sd, kDefault);
   EXPECT_THAT(f, Contains("SWP_SOFT_DIRTY"));

@@ -36,6 +36,20 @@ bool linux_leafish(const PagingMode& mode, unsigned level) {
   return level + 1 == mode.level_count() || mode.levels[level].can_be_leaf;
 }
 
+// Whether an invalid entry where Linux keeps leaves is present to Linux (pgtable.h's
+// pte_present): up to 6.9, PTE_PROT_NONE (bit 58) or, in a block, PMD_PRESENT_INVALID (bit
+// 59, a huge page being split); from 6.10, PTE_PRESENT_INVALID (PTE_NG, bit 11) for both.
+bool linux_present_invalid(const PagingMode& mode, unsigned level, uint64_t raw, uint32_t cpu_flags) {
+  if (cpu_flags & kLinuxSince610) return bit(raw, kNg);
+  return bit(raw, kSwProtNone) || (level + 1 < mode.level_count() && bit(raw, kSwPmdPresentInvalid));
+}
+
+// What a present-invalid entry is (6.10's pte_protnone: no EL0 access and UXN set).
+bool linux_prot_none(uint64_t raw, uint32_t cpu_flags) {
+  if (cpu_flags & kLinuxSince610) return !bit(raw, kAp1) && bit(raw, kUxn);
+  return bit(raw, kSwProtNone);
+}
+
 // EL1 and EL0 rights a leaf grants (D8.4.1, "Stage 1 data access permissions" and the
 // execute-never rules): AP[2] read-only, AP[1] EL0 access; UXN and PXN; a region EL0 may
 // write is never executable at EL1. EL0 may execute what UXN allows even without AP[1]
@@ -121,14 +135,16 @@ EntryDecode Arm64Architecture::decode(const PagingMode& mode, unsigned level, ui
   if (!bit(raw, kValid)) {
     if (!linux_leafish(mode, level)) {
       d.kind = EntryKind::NotPresent;
-    } else if (bit(raw, kSwProtNone)) {
-      // PTE_PROT_NONE: valid clear, the frame kept as a present entry keeps it.
+    } else if (linux_present_invalid(mode, level, raw, opt.cpu_flags)) {
+      // Invalid to the MMU, present to Linux (PROT_NONE, or a huge page being split): the
+      // frame kept as a valid entry keeps it.
       d.kind = EntryKind::ProtNone;
       d.addr = output_address(mode, raw, span_shift, f.lpa2, f.lpa);
     } else {
+      const LinuxSwapFormat s = linux_swap_format(opt.cpu_flags);
       d.kind = EntryKind::Swap;
-      d.swap_type = static_cast<uint8_t>((raw >> kSwapTypeShift) & ((1u << kSwapTypeBits) - 1));
-      d.swap_offset = (raw >> kSwapOffsetShift) & ((uint64_t{1} << 50) - 1);
+      d.swap_type = static_cast<uint8_t>((raw >> s.type_shift) & ((1u << s.type_bits) - 1));
+      d.swap_offset = (raw >> s.offset_shift) & ((uint64_t{1} << 50) - 1);
     }
     return d;
   }
@@ -159,10 +175,13 @@ FlagNames Arm64Architecture::flag_names(const PagingMode& mode, unsigned level, 
   auto add = [&](bool on, std::string_view name) { out.add(on, name); };
   const EntryDecode d = decode(mode, level, raw, opt);
   switch (d.kind) {
-    case EntryKind::Swap:
+    case EntryKind::Swap: {
+      const LinuxSwapFormat s = linux_swap_format(opt.cpu_flags);
       add(true, "SWAP");
-      add(bit(raw, kSwpExclusive), "SWP_EXCLUSIVE");
+      add(s.exclusive_bit >= 0 && bit(raw, static_cast<unsigned>(s.exclusive_bit)), "SWP_EXCLUSIVE");
+      add(s.uffd_wp_bit >= 0 && bit(raw, static_cast<unsigned>(s.uffd_wp_bit)), "SWP_UFFD_WP");
       return out;
+    }
     case EntryKind::NotPresent:
       add(true, "NOT_VALID");
       return out;
@@ -182,9 +201,10 @@ FlagNames Arm64Architecture::flag_names(const PagingMode& mode, unsigned level, 
     default:
       break;
   }
-  const bool protnone = d.kind == EntryKind::ProtNone;
-  add(!protnone, "V");
-  add(protnone, "PROT_NONE");
+  const bool present_invalid = d.kind == EntryKind::ProtNone;
+  add(!present_invalid, "V");
+  add(present_invalid && linux_prot_none(raw, opt.cpu_flags), "PROT_NONE");
+  add(present_invalid && !linux_prot_none(raw, opt.cpu_flags), "PRESENT_INVALID");
   const bool page = level + 1 == mode.level_count();
   add(page, "PAGE");
   add(!page, "BLOCK");
@@ -201,6 +221,7 @@ FlagNames Arm64Architecture::flag_names(const PagingMode& mode, unsigned level, 
   add(bit(raw, kSwDirty), "DIRTY");
   add(bit(raw, kSwSpecial), "SPECIAL");
   add(bit(raw, kSwDevmap), "DEVMAP");
+  add(!present_invalid && (opt.cpu_flags & kLinuxSince610) && bit(raw, kSwUffdWp), "UFFD_WP");
   if (opt.attribute_register) add(true, memory_type((*opt.attribute_register >> (8 * ((raw >> kAttrIndx) & 7))) & 0xff));
   return out;
 }
@@ -214,6 +235,12 @@ std::vector<EntryField> Arm64Architecture::entry_fields(const PagingMode& mode, 
   if (const unsigned n = bit(raw, kContiguous) ? contiguous_entries(mode, level) : 0)
     out.push_back({"ContiguousRun", uint64_t{n} << mode.levels[level].shift});  // bytes the run maps
   return out;
+}
+
+LinuxSwapFormat linux_swap_format(uint32_t cpu_flags) {
+  if (cpu_flags & kLinuxSince610) return {6, 5, 12, 2, 3};  // 6.10: bit 11 is PTE_PRESENT_INVALID
+  if (cpu_flags & kLinuxBefore519) return {2, 6, 8, -1, -1};
+  return {3, 5, 8, 2, -1};  // 5.19 ("remember PG_anon_exclusive via a swp pte bit") to 6.9
 }
 
 unsigned contiguous_entries(const PagingMode& mode, unsigned level) {

@@ -19,13 +19,21 @@ enum Bit : unsigned {
   kSh = 8,         // bits 9:8 (OA[51:50] under LPA2)
   kAf = 10, kNg = 11,
   kGp = 50, kDbm = 51, kContiguous = 52, kPxn = 53, kUxn = 54,
-  kSwDirty = 55, kSwSpecial = 56, kSwDevmap = 57, kSwProtNone = 58,  // Linux's software bits
+  // Linux's software bits (pgtable-prot.h). Bit 58 is PTE_PROT_NONE in an invalid entry up
+  // to 6.9 and PTE_UFFD_WP in a valid one from 6.10; bit 59 PMD_PRESENT_INVALID up to 6.9.
+  kSwDirty = 55, kSwSpecial = 56, kSwDevmap = 57, kSwProtNone = 58, kSwUffdWp = 58, kSwPmdPresentInvalid = 59,
   // Table descriptors: the limits they put on everything below (D8.4.1 "hierarchical").
   kPxnTable = 59, kUxnTable = 60, kApTable0 = 61, kApTable1 = 62, kNsTable = 63,
 };
-// Linux's swap entries (pgtable.h, 6.1): TYPE in bits 8:3, OFFSET from bit 9; bit 2 marks
-// an exclusive anonymous page (PTE_SWP_EXCLUSIVE, 6.3+).
-inline constexpr unsigned kSwapTypeShift = 3, kSwapTypeBits = 6, kSwapOffsetShift = 9, kSwpExclusive = 2;
+
+// How a Linux release lays out a swap entry (pgtable.h, "Encode and decode a swap entry"),
+// chosen by the CpuFlag bits kLinuxBefore519 / kLinuxSince610.
+struct LinuxSwapFormat {
+  unsigned type_shift, type_bits, offset_shift;  // the OFFSET field is 50 bits
+  int exclusive_bit;  // PTE_SWP_EXCLUSIVE (5.19+), or -1
+  int uffd_wp_bit;    // PTE_SWP_UFFD_WP (6.10+), or -1
+};
+[[nodiscard]] LinuxSwapFormat linux_swap_format(uint32_t cpu_flags);
 
 // The walk's fast path (core/walk_engine.hpp): valid table, block and page descriptors of
 // the 48-bit output-address format, decided with masks worked out once per mode. It

@@ -23,11 +23,19 @@ enum Trait : uint32_t {
   kOa52 = 8,
 };
 
-// DecodeOptions::cpu_flags bits; 0 is how Linux runs these modes.
+// DecodeOptions::cpu_flags bits; 0 is how Linux runs these modes, with the non-present
+// encodings of Linux 5.19 to 6.9 (Debian bookworm's 6.1 among them).
 enum CpuFlag : uint32_t {
   // TCR_EL1.DS=1 with a 48-bit VA (a 4 or 16 KiB kernel built for 52-bit PAs): the LPA2
   // descriptor format. The 52-bit modes of those granules have it always.
   kDs = 1,
+  // Linux's non-present entries as a kernel before 5.19 writes them: swap TYPE in bits 7:2,
+  // no exclusive marker (arch/arm64/include/asm/pgtable.h).
+  kLinuxBefore519 = 2,
+  // As 6.10 and later write them: PTE_PRESENT_INVALID (PTE_NG, bit 11) instead of
+  // PTE_PROT_NONE (bit 58, now PTE_UFFD_WP); swap TYPE in bits 10:6, OFFSET from bit 12,
+  // PTE_SWP_UFFD_WP in bit 3.
+  kLinuxSince610 = 4,
 };
 
 // The granule's page shift: 12, 14 or 16.

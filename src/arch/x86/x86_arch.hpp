@@ -16,7 +16,6 @@ class X86Architecture final : public Architecture {
                                      const DecodeOptions& options) const override;
   [[nodiscard]] std::vector<EntryField> entry_fields(const PagingMode& mode, unsigned level, uint64_t raw,
                                                      const DecodeOptions& options) const override;
-  [[nodiscard]] std::string_view swap_kind(unsigned type) const override;
   [[nodiscard]] uint64_t coalesce_ignored_attrs(const PagingMode& mode) const override;
   [[nodiscard]] uint64_t flag_bits(const PagingMode& mode, unsigned level) const override;
   [[nodiscard]] std::shared_ptr<const WalkEngine> make_engine(const Paging& paging) const override;

@@ -209,20 +209,4 @@ uint64_t encode_protnone(const PagingMode& mode, uint64_t frame, uint64_t flags)
   return base | (~frame & kAddrField64);
 }
 
-std::string_view swap_kind(unsigned type) {
-  constexpr unsigned kMaxSwapfiles = 23;  // 32 - 4 device - 3 migration - 1 hwpoison - 1 marker
-  constexpr std::string_view kSpecial[] = {"hwpoison",
-                                           "migration-read",
-                                           "migration-read-exclusive",
-                                           "migration-write",
-                                           "device-private-write",
-                                           "device-private-read",
-                                           "device-exclusive-write",
-                                           "device-exclusive-read",
-                                           "pte-marker"};
-  if (type < kMaxSwapfiles) return "swap";
-  if (type - kMaxSwapfiles < std::size(kSpecial)) return kSpecial[type - kMaxSwapfiles];
-  return "unknown";
-}
-
 }  // namespace pagewalk::x86

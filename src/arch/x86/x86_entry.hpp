@@ -81,10 +81,6 @@ class HotDecoder {
 // Protection key of a leaf (x86-64 only; 0 otherwise).
 [[nodiscard]] unsigned pkey(const PagingMode& mode, uint64_t raw);
 
-// What a Linux swap type number denotes on a kernel with every special type configured
-// (include/linux/swap.h: 32 types, the top 9 are hwpoison, migration, device, marker).
-[[nodiscard]] std::string_view swap_kind(unsigned type);
-
 // The Linux encodings of non-present entries, for building test and demo tables.
 [[nodiscard]] uint64_t encode_swap(const PagingMode& mode, unsigned type, uint64_t offset);
 [[nodiscard]] uint64_t encode_protnone(const PagingMode& mode, uint64_t frame, uint64_t flags);

@@ -10,6 +10,7 @@
  *
  * Output lines (one per VA, then PID, then READY):
  *   VA <name> 0x<va> PFN 0x<pfn> PRESENT <0|1>
+ *   INFO swap <name> <type> 0x<offset>      (for a VA pagemap says is swapped out)
  *   PID <pid>
  *   READY
  *
@@ -20,6 +21,9 @@
  *   high   also map and touch a page above the 47-bit boundary (needs a
  *          kernel running with 5-level paging; reported as an error line
  *          "NOTE high-mapping-failed" otherwise).
+ *   swap   also write a page and page it out (MADV_PAGEOUT, Linux 5.4+) to the
+ *          swap device /init set up, so that its PTE holds a swap entry
+ *          ("NOTE pageout-failed" if it stays in memory).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -30,6 +34,10 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
+
+#ifndef MADV_PAGEOUT
+#define MADV_PAGEOUT 21 /* include/uapi/asm-generic/mman-common.h */
+#endif
 
 #define PAGE_SIZE 4096UL
 #define HUGE_SIZE (2UL * 1024 * 1024)
@@ -79,6 +87,10 @@ static void report(int pagemap_fd)
         uint64_t pfn = present ? (ent & ((1ULL << 55) - 1)) : 0;
         printf("VA %s 0x%llx PFN 0x%llx PRESENT %d\n", entries[i].name,
                (unsigned long long)entries[i].va, (unsigned long long)pfn, present);
+        /* Swapped (bit 62): type in bits 4-0, offset in bits 54-5 (admin-guide/mm/pagemap.rst). */
+        if ((ent >> 62) & 1)
+            printf("INFO swap %s %llu 0x%llx\n", entries[i].name, (unsigned long long)(ent & 0x1f),
+                   (unsigned long long)((ent >> 5) & ((1ULL << 50) - 1)));
         uint64_t kpf = 0;
         if (present && kpageflags_fd >= 0 &&
             pread(kpageflags_fd, &kpf, sizeof(kpf), (off_t)(pfn * 8)) == (ssize_t)sizeof(kpf))
@@ -87,6 +99,23 @@ static void report(int pagemap_fd)
     }
     if (kpageflags_fd >= 0)
         close(kpageflags_fd);
+}
+
+/* Pages `p` out until pagemap says it is swapped (reclaim may skip a page once). */
+static void page_out(int pagemap_fd, void *p)
+{
+    for (int tries = 0; tries < 50; tries++) {
+        uint64_t ent = 0;
+        if (madvise(p, PAGE_SIZE, MADV_PAGEOUT) != 0) {
+            printf("NOTE pageout-failed errno=%d\n", errno);
+            return;
+        }
+        if (pread(pagemap_fd, &ent, sizeof(ent), (off_t)((uintptr_t)p / PAGE_SIZE) * 8) == (ssize_t)sizeof(ent) &&
+            ((ent >> 62) & 1))
+            return;
+        usleep(100000);
+    }
+    printf("NOTE pageout-failed still-present\n");
 }
 
 static void write_va_file(void)
@@ -102,10 +131,13 @@ static void write_va_file(void)
 
 int main(int argc, char **argv)
 {
-    int want_high = 0;
-    for (int i = 1; i < argc; i++)
+    int want_high = 0, want_swap = 0;
+    for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "high") == 0)
             want_high = 1;
+        if (strcmp(argv[i], "swap") == 0)
+            want_swap = 1;
+    }
 
     /* 1. A small heap object holding a known string. */
     char *heap = malloc(128);
@@ -199,6 +231,16 @@ int main(int argc, char **argv)
     if (fd < 0) {
         printf("NOTE pagemap-open-failed errno=%d\n", errno);
         return 1;
+    }
+
+    /* 9. Optionally a written page paged out to swap: its PTE a swap entry. */
+    if (want_swap) {
+        char *sw = mmap(NULL, PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (sw != MAP_FAILED) {
+            strcpy(sw, "swapped page");
+            page_out(fd, sw);
+            add("swapped", sw);
+        }
     }
     report(fd);
     close(fd);
