@@ -43,7 +43,7 @@ import foreign_apt  # noqa: E402
 import kmodules  # noqa: E402
 from initramfs import build_guest_program, build_initramfs  # noqa: E402
 from linux_checks import KPF_STABLE, check_maps, check_modules, guest_modules, hello_kpageflags, hello_maps  # noqa: E402
-from linux_checks import hello_status, task_matches_status  # noqa: E402
+from linux_checks import check_swapped, hello_status, hello_swapped, task_matches_status  # noqa: E402
 from qemu_guest import QemuGuest  # noqa: E402
 
 PAGE_OFFSET = 0xC0000000  # CONFIG_VMSPLIT_3G of Debian's i386 kernels
@@ -92,11 +92,13 @@ def fetch(cache):
         found = glob.glob(os.path.join(out, pkg, "boot", "vmlinuz-*"))
         if not found:
             raise SetupError(f"{pkg} holds no vmlinuz (remove {stamp} to fetch again)")
-        # qemu_fw_cfg and what it needs, loaded by /init: the modules' oracle.
+        # qemu_fw_cfg and what it needs, loaded by /init: the modules' oracle; zram, the swap
+        # device hello-mm pages a page out to.
         modules = os.path.join(out, f"modules-{flavour}")
-        if not os.path.isfile(os.path.join(modules, "ORDER")):
+        order = os.path.join(modules, "ORDER")
+        if not os.path.isfile(order) or "zram.ko" not in open(order).read().split():
             try:
-                kmodules.collect(os.path.join(out, pkg, "lib", "modules"), modules, "qemu_fw_cfg")
+                kmodules.collect(os.path.join(out, pkg, "lib", "modules"), modules, "qemu_fw_cfg", "zram")
             except kmodules.ModuleError as e:
                 raise SetupError(str(e))
         kernels[flavour] = (found[0], modules)
@@ -270,6 +272,11 @@ def check_processes(res, pw, dump, vmlinux, pid, regs, want_mode, pti, program, 
         for r in results[i * views:(i + 1) * views]:
             compare(res, "translate_pid", va, r, user_gpa[va])
     res.counts["pid_vas"] = len(results)
+    # The page the program paged out to zram: a swap entry of the 32-bit layout
+    # (pgtable-2level.h / pgtable-3level.h) with the type and offset of the guest's pagemap.
+    if not proc["swapped"]:
+        res.fail("swap", "the guest paged nothing out (no zram swap, or MADV_PAGEOUT kept the page)")
+    check_swapped(res, "swap", program, results[::views], proc["swapped"])
 
     check_maps(pw, dump, pid, proc, res, extra=dwarf)
     if not proc["modules"]["modules"]:
@@ -315,13 +322,14 @@ def run_case(args, name, flavour, cpu, memory, want_mode, frame_mask, pti, kerne
     kernel_vas = [PAGE_OFFSET + i * (low // 24) + 0x5a8 for i in range(24)] + \
                  [0xE0000000, 0xF0000000, 0xF8000000, 0xFF400000, 0xFF800000, 0xFFC00000, 0xFFFFF000]
     with QemuGuest(vmlinuz, initrd, work, cpu=cpu, memory=memory, machine="pc",
-                   qemu="qemu-system-i386", append_extra="pti=on" if pti else "nopti", gdb=True) as g:
+                   qemu="qemu-system-i386", append_extra=("pti=on" if pti else "nopti") + " hellomm=swap",
+                   gdb=True) as g:
         g.boot()
         g.wait_for_line("ORACLES DONE")
         regs, _ = g.stop_in_user_mode()
         program = [(n, va, pfn, present) for n, va, pfn, present in g.vas]
         proc = {"status": hello_status(g), "maps": hello_maps(g), "kpageflags": hello_kpageflags(g),
-                "vmalloc": vmalloc_areas(g), "modules": guest_modules(g)}
+                "vmalloc": vmalloc_areas(g), "modules": guest_modules(g), "swapped": hello_swapped(g)}
         user_gpa = {va: g.gva2gpa(va) for _, va, _, _ in program}
         # And every region: the first page of each vmalloc area the kernel lists, and the
         # first pages of PAE's pkmap and LDT remap (both in the 2-level kernel's LDT remap).
