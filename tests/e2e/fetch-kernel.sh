@@ -7,10 +7,11 @@
 # downloads it with `apt-get download` and unpacks it with `dpkg-deb -x`.
 # The host's /boot and bootloader are never touched.  OUTDIR/vmlinuz is a
 # copy of the kernel image and OUTDIR/VERSION records "package version".
-# OUTDIR/modules/ holds qemu_fw_cfg.ko and the modules it depends on
+# OUTDIR/modules/ holds qemu_fw_cfg.ko, zram.ko and the modules they depend on
 # (decompressed), and OUTDIR/modules/ORDER the order to insmod them: Debian
 # builds the fw_cfg driver as a module (CONFIG_FW_CFG_SYSFS=m), and only that
-# driver hands the guest's VMCOREINFO to QEMU's -device vmcoreinfo.
+# driver hands the guest's VMCOREINFO to QEMU's -device vmcoreinfo; zram gives
+# the guest a swap device to page the test program's page out to.
 # If all of these already exist nothing is done.
 set -eu
 
@@ -22,7 +23,7 @@ outdir=$1
 mkdir -p "$outdir"
 outdir=$(cd "$outdir" && pwd)
 
-if [ -s "$outdir/vmlinuz" ] && [ -s "$outdir/VERSION" ] && [ -s "$outdir/modules/ORDER" ]; then
+if [ -s "$outdir/vmlinuz" ] && [ -s "$outdir/VERSION" ] && grep -qx zram.ko "$outdir/modules/ORDER" 2>/dev/null; then
     echo "kernel already present: $(cat "$outdir/VERSION")"
     exit 0
 fi
@@ -73,7 +74,7 @@ if [ -z "$img" ]; then
 fi
 # qemu_fw_cfg and its dependencies, decompressed, with their insmod order.
 rm -rf "$outdir/modules.tmp"
-python3 "$(dirname "$0")/kmodules.py" "$work/root/lib/modules" "$outdir/modules.tmp" qemu_fw_cfg
+python3 "$(dirname "$0")/kmodules.py" "$work/root/lib/modules" "$outdir/modules.tmp" qemu_fw_cfg zram
 rm -rf "$outdir/modules"
 mv "$outdir/modules.tmp" "$outdir/modules"
 rm -rf "$outdir/boot"

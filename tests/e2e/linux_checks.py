@@ -64,7 +64,8 @@ def collect(guest):
         if v is not None:
             values[name] = v
     return {"ksyms": ksyms, "values": values, "pid": guest.pid, "status": hello_status(guest),
-            "maps": hello_maps(guest), "kpageflags": hello_kpageflags(guest), "modules": guest_modules(guest)}
+            "maps": hello_maps(guest), "kpageflags": hello_kpageflags(guest), "modules": guest_modules(guest),
+            "swapped": hello_swapped(guest)}
 
 
 def hello_status(guest):
@@ -96,19 +97,22 @@ def hello_swapped(guest):
     return out
 
 
-def check_swapped(res, kind, program, records, swapped):
-    """Each paged-out program page: pagewalk's record says swap, with the type and offset
-    the guest's pagemap gives (so the release's swap layout is read as the kernel wrote it),
-    and `read` of it says swapped out rather than giving bytes."""
-    by_va = {va: r for (_, va, _, _), r in zip(program, records)}
+def check_swapped(res, kind, va_of, records, swapped):
+    """Each paged-out program page (`va_of`: the program's VAs by name): pagewalk's
+    translate record for it says swap, with the type and offset the guest's pagemap gives,
+    so the release's swap layout is read as the kernel wrote it. Fails when none was paged
+    out."""
+    if not swapped:
+        res.fail(kind, "the guest paged nothing out (no zram swap, or MADV_PAGEOUT kept the page)")
+    by_va = {as_int(r.get("va")): r for r in records}
     for name, (stype, offset) in swapped.items():
-        va = next((v for n, v, _, _ in program if n == name), None)
+        va = va_of.get(name)
         r = by_va.get(va, {})
         got = r.get("swap") or {}
         if r.get("status") != "swap" or got.get("type") != stype or as_int(got.get("offset")) != offset:
             res.fail(kind, f"{name} 0x{va or 0:x}: pagewalk {r.get('status')} {got}, pagemap swap type {stype} "
                            f"offset 0x{offset:x}")
-        res.count(f"{kind}_entries")
+        res.counts[f"{kind}_entries"] = res.counts.get(f"{kind}_entries", 0) + 1
 
 
 # Bits of /proc/kpageflags (include/uapi/linux/kernel-page-flags.h) that page decides from
@@ -225,8 +229,13 @@ def check_modules(pagewalk, dump_path, lorc, res, extra=()):
         return
     # The kernel names an address by the symbols that are not local labels or mapping
     # symbols (find_kallsyms_symbol, is_arm_mapping_symbol); /proc/kallsyms lists those too.
+    # A module's per-CPU variables (zsmalloc's zs_map_area) are no kernel VA on x86-64: its
+    # per-CPU area is zero-based, and kallsyms gives them as offsets (mod_percpu).
+    wide = any(base >= 1 << 32 for _, _, _, base in want["modules"])
     by_addr = {}
     for addr, _t, name, mod in want["symbols"]:
+        if wide and addr < 1 << 32:
+            continue
         if not (name.startswith(".L") or name.startswith("$")):
             by_addr.setdefault(addr, set()).add((name, mod))
     addrs = sorted(by_addr)
@@ -475,6 +484,9 @@ def check(pagewalk, dump_path, kdump_path, case, orc, lorc, res):
                         ok_codes=(0, 1), stdin_text=stdin, lines=True)
     if pid_records_match_gva2gpa(out, vas, case, res, "translate_pid"):
         res.counts["pid_vas_compared"] = len(out)
+    # The page the program paged out to zram: the x86-64 swap entry (type in 63:59, the
+    # offset inverted in 58:9, pgtable_64.h) with the guest's pagemap type and offset.
+    check_swapped(res, "swap", {p["name"]: p["va"] for p in vas}, out, lorc["swapped"])
 
     check_read(pagewalk, dump_path, pid, orc, lorc, res)
     check_ptov(pagewalk, dump_path, pid, case, orc, res)

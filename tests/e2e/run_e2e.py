@@ -48,12 +48,12 @@ CR3_PTI_USER = 1 << 12
 
 CASES = {
     # qemu64 reports AuthenticAMD: no PTI, no LA57 -> plain 4-level paging.
-    "x86-64-4level": {"cpu": "qemu64", "hello_args": [], "la57": False, "pti": False},
+    "x86-64-4level": {"cpu": "qemu64", "hello_args": ["swap"], "la57": False, "pti": False},
     # TCG implements LA57; the Debian kernel (CONFIG_X86_5LEVEL=y) uses it.
-    "x86-64-5level": {"cpu": "qemu64,+la57", "hello_args": ["high"], "la57": True,
+    "x86-64-5level": {"cpu": "qemu64,+la57", "hello_args": ["high", "swap"], "la57": True,
                       "pti": False},
     # A GenuineIntel model without RDCL_NO: the kernel turns on PTI.
-    "pti": {"cpu": "Nehalem", "hello_args": [], "la57": False, "pti": True},
+    "pti": {"cpu": "Nehalem", "hello_args": ["swap"], "la57": False, "pti": True},
 }
 # Each case again with -device vmcoreinfo and the fw_cfg driver loaded in the guest, so
 # that the dump carries the kernel's VMCOREINFO note; the plain cases must not have one.
@@ -371,7 +371,7 @@ def check_oracles(case, guest, orc, dump_path, res):
 
     names = {p["name"]: p for p in orc["prog"]}
     expected = {"heap", "thp", "thp_mid", "stack", "data", "bss", "code",
-                "untouched", "zeropage", "readonly", "protnone"}
+                "untouched", "zeropage", "readonly", "protnone", "swapped"}
     if case["la57"]:
         expected.add("high")
     for missing in sorted(expected - set(names)):
@@ -717,7 +717,7 @@ def _run_case(res, case, args, kernel, kernel_version, hello_mm, workroot):
     # The module's checks run in the plain cases (4-level, 5-level, PTI).
     with_kmod = args.kmod is not None and not vmcoreinfo
     build_initramfs(initrd, hello_mm, pagewalk=args.guest_pagewalk,
-                    modules=args.modules if vmcoreinfo else None,
+                    modules=args.modules,
                     kmod=args.kmod[0] if with_kmod else None,
                     kmod_probe=args.kmod[1] if with_kmod else None)
     append = "hellomm=" + ",".join(case["hello_args"]) if case["hello_args"] else ""

@@ -274,9 +274,7 @@ def check_processes(res, pw, dump, vmlinux, pid, regs, want_mode, pti, program, 
     res.counts["pid_vas"] = len(results)
     # The page the program paged out to zram: a swap entry of the 32-bit layout
     # (pgtable-2level.h / pgtable-3level.h) with the type and offset of the guest's pagemap.
-    if not proc["swapped"]:
-        res.fail("swap", "the guest paged nothing out (no zram swap, or MADV_PAGEOUT kept the page)")
-    check_swapped(res, "swap", program, results[::views], proc["swapped"])
+    check_swapped(res, "swap", {n: va for n, va, _, _ in program}, results[::views], proc["swapped"])
 
     check_maps(pw, dump, pid, proc, res, extra=dwarf)
     if not proc["modules"]["modules"]:
