@@ -49,7 +49,6 @@ std::vector<EntryField> X86Architecture::entry_fields(const PagingMode& mode, un
   return {{"pkey", pkey(mode, raw)}};
 }
 
-
 uint64_t X86Architecture::coalesce_ignored_attrs(const PagingMode&) const {
   return (uint64_t{1} << kA) | (uint64_t{1} << kD);  // set by the MMU as pages are used
 }
