@@ -377,7 +377,7 @@ tl::expected<void, Error> check_pa_bits(unsigned pa_bits, const PagingMode* mode
 }
 
 DecodeOptions user_decode_options(DecodeOptions base, unsigned pa_bits, bool no_nx) {
-  base.pa_bits = static_cast<uint8_t>(pa_bits);
+  if (pa_bits) base.pa_bits = static_cast<uint8_t>(pa_bits);  // else the CPU's (AArch64: TCR.IPS)
   if (no_nx) base.cpu_flags |= x86::kNoNx;  // --no-nx is x86's EFER.NXE
   return base;
 }

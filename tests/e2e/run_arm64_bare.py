@@ -2,8 +2,9 @@
 """AArch64 stage 1 translation, every granule and VA size, held to QEMU's own MMU.
 
 For each configuration (4 KiB pages at 39, 48 and 52 bits with FEAT_LPA2; 16 KiB at 36, 47
-and 48; 64 KiB at 42, 48 and 52 with FEAT_LPA; and two whose halves differ in granule and
-size: TTBR0 4 KiB/48 bits with TTBR1 64 KiB/42, TTBR0 64 KiB/48 with TTBR1 16 KiB/36) this
+and 48; 64 KiB at 42, 48 and 52 with FEAT_LPA; 48-bit VAs with 52-bit OAs, 4 KiB under
+TCR.DS and 64 KiB with a 52-bit IPS; and two whose halves differ in granule and size: TTBR0
+4 KiB/48 bits with TTBR1 64 KiB/42, TTBR0 64 KiB/48 with TTBR1 16 KiB/36) this
 suite builds page tables for both halves itself — pages with every AP, UXN, PXN and nG
 combination, one with AF clear, a contiguous run, blocks at every level the granule allows
 (in both halves) and at one it forbids, a subtree under APTable/UXNTable/PXNTable, invalid
@@ -46,8 +47,17 @@ TABLES_PA = 0x44000000      # the suite's tables
 CASES = [(f"{kib}k-{bits}", [(kib, bits)] * 2, oa52) for kib, bits, oa52 in (
     (4, 39, False), (4, 48, False), (4, 52, True), (16, 36, False), (16, 47, False), (16, 48, False),
     (64, 42, False), (64, 48, False), (64, 52, True))]
+# 48-bit VAs with 52-bit OAs: 4 KiB pages under TCR.DS (the LPA2 format, level 0 blocks) and
+# 64 KiB pages with a 52-bit IPS (OA[51:48] in bits 15:12, level 1 blocks).
+CASES += [("4k-48-lpa2", [(4, 48)] * 2, True), ("64k-48-lpa", [(64, 48)] * 2, True)]
 # Halves of different granules and sizes (TG0 != TG1, T0SZ != T1SZ): a split mode.
 CASES += [("4k-48/64k-42", [(4, 48), (64, 42)], False), ("64k-48/16k-36", [(64, 48), (16, 36)], False)]
+
+
+def mode_name(halves):
+    """The mode pagewalk names for the halves' shapes."""
+    low, high = (f"{kib}k-{bits}" for kib, bits in halves)
+    return f"arm64-{low}" if low == high else f"arm64-{low}/{high}"
 # MAIR_EL1: attr0 Normal write-back, attr1 Device-nGnRnE, attr2 Normal non-cacheable.
 MAIR = 0x44_00_ff
 V, TABLE_OR_PAGE, AF, NG = 1, 2, 1 << 10, 1 << 11
@@ -389,8 +399,8 @@ def run_case(args, case, program, work):
         except subprocess.TimeoutExpired:
             proc.kill()
     cpus = live_info.get("cpus") or [{}]
-    if cpus[0].get("mode") != f"arm64-{name}":
-        res.fail("qemu", f"info --qemu gives mode {cpus[0].get('mode')}, not arm64-{name}")
+    if cpus[0].get("mode") != mode_name(case[1]):
+        res.fail("qemu", f"info --qemu gives mode {cpus[0].get('mode')}, not {mode_name(case[1])}")
     got = cpus[0].get("registers", {})
     for reg, want in (("tcr_el1", tcr), ("ttbr0_el1", ttbr0), ("ttbr1_el1", ttbr1), ("mair_el1", MAIR)):
         if int(got.get(reg, "0x0"), 16) != want:

@@ -79,6 +79,33 @@ TEST(Arm64Modes, BlocksOnlyWhereTheGranuleAllowsThem) {
   EXPECT_EQ(blocks("arm64-64k-52"), "L1 L2 ");    // and 4T (FEAT_LPA)
 }
 
+// With a 52-bit OA format at a 48-bit VA the level above takes blocks too
+// (AArch64.BlockDescSupported): 4 KiB L0 and 16 KiB L1 under TCR.DS, 64 KiB L1 with a 52-bit
+// PA size. Without it they are invalid encodings.
+TEST(Arm64Decode, BlocksOneLevelHigherWithA52BitOutputAddress) {
+  struct Want {
+    std::string_view mode;
+    unsigned level;  // the mode's index of L0 (4 KiB) or L1 (16, 64 KiB)
+    DecodeOptions wide;
+    uint64_t raw;  // a block descriptor there, its OA in that format
+    uint64_t pa;
+  };
+  DecodeOptions ds, lpa;
+  ds.cpu_flags = kDs;
+  lpa.pa_bits = 52;
+  const uint64_t b = kV | kAF;
+  for (const Want& w : {Want{"arm64-4k-48", 0, ds, (uint64_t{0x80} << 39) | (uint64_t{1} << 8) | b, (uint64_t{1} << 50) | (uint64_t{0x80} << 39)},
+                        Want{"arm64-16k-48", 1, ds, (uint64_t{3} << 36) | b, uint64_t{3} << 36},
+                        Want{"arm64-64k-48", 0, lpa, (uint64_t{5} << 42) | (uint64_t{0x2} << 12) | b, (uint64_t{2} << 48) | (uint64_t{5} << 42)}}) {
+    const PagingMode& m = mode(w.mode);
+    ASSERT_FALSE(m.levels[w.level].can_be_leaf) << w.mode;
+    EXPECT_EQ(kArchitecture.decode(m, w.level, w.raw, {}).kind, EntryKind::Reserved) << w.mode;
+    const EntryDecode d = kArchitecture.decode(m, w.level, w.raw, w.wide);
+    EXPECT_EQ(d.kind, EntryKind::Leaf) << w.mode;
+    EXPECT_EQ(d.addr, w.pa) << w.mode << " 0x" << std::hex << d.addr;
+  }
+}
+
 TEST(Arm64Decode, DescriptorKindsFollowBits1And0) {
   const PagingMode& m = mode("arm64-4k-48");
   const DecodeOptions o{};

@@ -30,6 +30,20 @@ uint64_t address_bits(const PagingMode& mode, Format f) {
   return mask(47, g);
 }
 
+// Whether a block descriptor may sit at `level` (the Arm ARM's AArch64.BlockDescSupported):
+// where the mode allows one, and with a 52-bit OA format one level higher: level 0 of 4 KiB
+// and level 1 of 16 KiB pages under TCR.DS (FEAT_LPA2), level 1 of 64 KiB pages on a CPU
+// with 52-bit PAs (FEAT_LPA), which a 52-bit IPS shows.
+bool block_allowed(const PagingMode& mode, unsigned level, Format f) {
+  if (mode.levels[level].can_be_leaf) return true;
+  const int number = level_number(mode, level);
+  switch (granule_shift(mode)) {
+    case 12: return number == 0 && f.lpa2;
+    case 14: return number == 1 && f.lpa2;
+    default: return number == 1 && f.lpa;
+  }
+}
+
 // Where Linux keeps swap and PROT_NONE entries: the last level and the block levels
 // (huge pages: pmd and pud).
 bool linux_leafish(const PagingMode& mode, unsigned level) {
@@ -102,7 +116,7 @@ HotDecoder::HotDecoder(const PagingMode& mode, const DecodeOptions& opt) {
   for (unsigned level = 0; level < mode.level_count(); ++level) {
     Level& l = levels_[level];
     l.last = level + 1 == mode.level_count();
-    l.block = !l.last && mode.levels[level].can_be_leaf;
+    l.block = !l.last && block_allowed(mode, level, f);
     l.addr = address_bits(mode, f);
     l.block_addr = l.addr & ~((uint64_t{1} << mode.levels[level].shift) - 1);
     l.fast = !f.lpa2 && !f.lpa;  // the split 52-bit fields go to decode()
@@ -149,7 +163,7 @@ EntryDecode Arm64Architecture::decode(const PagingMode& mode, unsigned level, ui
     return d;
   }
   const bool table_or_page = bit(raw, kTableOrPage);
-  if (last ? !table_or_page : (!table_or_page && !mode.levels[level].can_be_leaf)) {
+  if (last ? !table_or_page : (!table_or_page && !block_allowed(mode, level, f))) {
     // bits[1:0] = 01 at level 3, or a block where the granule allows none: an invalid
     // encoding, a translation fault (D8.3).
     d.kind = EntryKind::Reserved;
