@@ -310,11 +310,15 @@ def run(cmd, **kw):
 
 
 class Result:
+    """A case's counts and failures: the first 5 failures of each check are kept, and every
+    check that failed is counted, so that one check's many cannot hide another's."""
+
     def __init__(self):
-        self.failures, self.counts = [], {}
+        self.failures, self.counts, self.failed = [], {}, {}
 
     def fail(self, what, detail):
-        if len(self.failures) < 20:
+        self.failed[what] = self.failed.get(what, 0) + 1
+        if self.failed[what] <= 5:
             self.failures.append(f"{what}: {detail}")
 
     def count(self, key, n=1):
@@ -509,6 +513,8 @@ def main(argv=None):
         print(f"[{case[0]}] {status} ({time.monotonic() - t1:.1f}s): {counts}", flush=True)
         for f in res.failures:
             print(f"    {f}", flush=True)
+        if res.failures:
+            print("    failed checks: " + ", ".join(f"{k} x{v}" for k, v in sorted(res.failed.items())), flush=True)
         failed += bool(res.failures)
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
