@@ -1,7 +1,8 @@
 // Enumeration: the address space as a sequence of maximal ranges in VA order, holes
 // included, each unmapped subtree skipped in one step, the gaps between the mode's regions
-// reported as such. Every entry is judged by the walk's own step (Walker::step), so what
-// enumerate calls a leaf translates to the same PA, size and access. Coalescing
+// reported as such. Every entry is judged by the walk's own step (WalkEngine::step of its
+// region's tree), so what enumerate calls a leaf translates to the same PA, size and access.
+// Coalescing
 // (ptdump-style runs of equal attributes) is a separate stage with its policy as a parameter.
 #pragma once
 

@@ -97,10 +97,6 @@ class Walker {
   [[nodiscard]] Translation walk(TableReader& reader, const RootSet& roots, VirtAddr va) const {
     return engine_->walk(reader, roots, va);
   }
-  // One entry read at `level` of the mode's own levels (a split mode's: its last tree's).
-  [[nodiscard]] StepOutcome step(unsigned level, uint64_t raw, Access above) const {
-    return engine_->step(level, raw, above);
-  }
   [[nodiscard]] const Paging& paging() const { return engine_->paging(); }
   // The walk of the tree that serves region `region` (its step() reads that tree's levels).
   [[nodiscard]] const WalkEngine& region_engine(unsigned region) const {

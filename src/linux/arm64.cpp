@@ -186,8 +186,9 @@ class Arm64Linux final : public LinuxArch {
 
   // __cpu_setup sets TCR_EL1.TBI0 always (arch/arm64/mm/proc.S): user pointers may carry a
   // tag. TBI1 only comes with MTE or KASAN's software tags, which the CPU's TCR would say.
+  // The release says how its swap and PROT_NONE entries read (Arm64Release::entry_flags).
   void kernel_options(std::string_view release, DecodeOptions& o) const override {
-    o.tagged_halves |= 1;  // TCR_EL1.TBI0, which __cpu_setup always sets
+    o.tagged_halves |= 1;
     o.cpu_flags |= arm64_release(release).entry_flags;
   }
 
