@@ -2,8 +2,8 @@
 // included, each unmapped subtree skipped in one step, the gaps between the mode's regions
 // reported as such. Every entry is judged by the walk's own step (WalkEngine::step of its
 // region's tree), so what enumerate calls a leaf translates to the same PA, size and access.
-// Coalescing
-// (ptdump-style runs of equal attributes) is a separate stage with its policy as a parameter.
+// Coalescing (ptdump-style runs of equal attributes) is a separate stage with its policy as
+// a parameter.
 #pragma once
 
 #include <functional>
